@@ -1,0 +1,134 @@
+"""Products and orders: what is sold, and the orders whose receipts get printed."""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Product(models.Model):
+    name = models.CharField(_("name"), max_length=120)
+    category = models.CharField(_("category"), max_length=60, blank=True)
+    price = models.DecimalField(
+        _("price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["category", "name"]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self):
+        return self.name
+
+
+class DailyOrderCounter(models.Model):
+    """Hands out order numbers that start again at 1 every day, as canteens call them out."""
+
+    day = models.DateField(unique=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    @classmethod
+    def next_number(cls, day):
+        with transaction.atomic():
+            counter, _created = cls.objects.get_or_create(day=day)
+            cls.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
+            counter.refresh_from_db(fields=["last_number"])
+            return counter.last_number
+
+
+class Order(models.Model):
+    class Channel(models.TextChoices):
+        COUNTER = "counter", _("Counter")
+        SCHEDULED = "scheduled", _("Scheduled")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        CONFIRMED = "confirmed", _("Confirmed")
+        READY = "ready", _("Ready")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class PaymentMethod(models.TextChoices):
+        CASH = "cash", _("Cash")
+        CARD = "card", _("Card")
+        PIX = "pix", _("Pix")
+        OTHER = "other", _("Other")
+
+    number = models.CharField(_("number"), max_length=20, blank=True, db_index=True, editable=False)
+    customer_name = models.CharField(_("customer"), max_length=120, blank=True)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.COUNTER
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    payment_method = models.CharField(
+        _("payment method"), max_length=10, choices=PaymentMethod.choices, blank=True
+    )
+    scheduled_for = models.DateTimeField(_("pickup time"), null=True, blank=True, db_index=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def __str__(self):
+        return f"#{self.number}" if self.number else _("new order")
+
+    def save(self, *args, **kwargs):
+        if not self.number:
+            day = timezone.localdate(self.created_at)
+            self.number = f"{DailyOrderCounter.next_number(day):03d}"
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "number"}
+        if self.status == self.Status.CONFIRMED and self.confirmed_at is None:
+            self.confirmed_at = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "confirmed_at"}
+        super().save(*args, **kwargs)
+
+    @property
+    def total(self):
+        return sum((item.line_total for item in self.items.all()), Decimal("0.00"))
+
+
+class OrderItem(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items"
+    )
+    # Snapshots: a receipt shows what was sold, even after the product is renamed or repriced.
+    name = models.CharField(_("name"), max_length=120)
+    quantity = models.PositiveIntegerField(
+        _("quantity"), default=1, validators=[MinValueValidator(1), MaxValueValidator(999)]
+    )
+    unit_price = models.DecimalField(
+        _("unit price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+
+    def __str__(self):
+        return f"{self.quantity} × {self.name}"
+
+    def save(self, *args, **kwargs):
+        if self.product_id and not self.name:
+            self.name = self.product.name
+        if self.product_id and self.unit_price is None:
+            self.unit_price = self.product.price
+        super().save(*args, **kwargs)
+
+    @property
+    def line_total(self):
+        return self.unit_price * self.quantity

@@ -1,0 +1,388 @@
+"""WebSocket consumers: printer agents (/ws/agent/) and staff pages (/ws/staff/).
+
+Consumers decode, check and hand off to printing.services; every database touch is one
+``database_sync_to_async`` call that returns plain values. Channel-layer messages are only
+wake-ups: what to send always comes from the database.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from printing import services
+from printing.groups import STAFF_GROUP, printer_group
+from printing.models import Printer
+
+log = logging.getLogger("cantina.printing")
+
+SERVER_NAME = "Cantina Print"
+SERVER_VERSION = "1.0.0"
+PROTOCOL_CAPABILITIES = ["order_print", "receipt_print", "status_update"]
+
+
+class CloseCode:
+    UNAUTHORIZED = 4401
+    PRINTER_DISABLED = 4403
+    REPLACED = 4409
+    MESSAGE_TOO_BIG = 4413
+    TOO_MANY_MESSAGES = 4429
+
+
+def now_iso():
+    return timezone.localtime().isoformat()
+
+
+def token_from_scope(scope):
+    """The agent token from ``Authorization: Token …`` or ``?token=…`` (cookies are ignored)."""
+    for name, value in scope.get("headers", []):
+        if name.lower() == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() in {"token", "bearer"} and credentials.strip():
+                return credentials.strip()
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    values = query.get("token")
+    return values[0].strip() if values else ""
+
+
+class RateLimiter:
+    """Token bucket: ``rate`` messages per second on average, bursts up to twice that."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.capacity = rate * 2
+        self.tokens = float(self.capacity)
+        self.updated = time.monotonic()
+
+    def allow(self):
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class AgentRegistry:
+    """The agent connections of this process, swept periodically by one task.
+
+    One sweep costs a couple of queries whatever the number of agents: it finds printers whose
+    pending jobs lost their wake-up (dropped by the channel layer, or created by a process
+    sharing no channel layer with this one), closes connections whose token was revoked, whose
+    printer was disabled or taken over by a newer connection, refreshes ``last_seen_at`` and
+    pings agents (a client that never pings still gets its jobs within the sweep interval).
+    """
+
+    def __init__(self):
+        self.consumers = {}
+        self.task = None
+
+    def add(self, consumer):
+        self.consumers[consumer.channel_name] = consumer
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.run())
+
+    def remove(self, consumer):
+        self.consumers.pop(consumer.channel_name, None)
+
+    async def run(self):
+        last_expiry = 0.0
+        while self.consumers:
+            await asyncio.sleep(settings.CANTINA_SWEEP_INTERVAL)
+            try:
+                await self.sweep()
+                if time.monotonic() - last_expiry > 60:
+                    last_expiry = time.monotonic()
+                    await database_sync_to_async(services.jobs_expire)()
+            except Exception:
+                log.exception("agent sweep failed; retrying at the next interval")
+
+    async def sweep(self):
+        consumers = [c for c in self.consumers.values() if c.printer_id is not None]
+        if not consumers:
+            return
+        printer_ids = sorted({c.printer_id for c in consumers})
+        auth, pending = await database_sync_to_async(self._state)(printer_ids)
+        now = time.monotonic()
+        for consumer in consumers:
+            verdict = consumer.verdict(auth.get(consumer.printer_id))
+            if verdict is not None:
+                await consumer.close(code=verdict)
+                continue
+            if consumer.printer_id in pending:
+                await consumer.deliver()
+            if now - consumer.last_ping_sent >= settings.CANTINA_AGENT_PING_INTERVAL:
+                consumer.last_ping_sent = now
+                await consumer.send_json({"type": "ping", "timestamp": now_iso()})
+
+    @staticmethod
+    def _state(printer_ids):
+        auth = services.printers_auth_state(printer_ids)
+        services.printers_touch(printer_ids)
+        return auth, services.printers_with_pending_jobs(printer_ids)
+
+
+registry = AgentRegistry()
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    """One printer agent: authenticates by token, receives its printer's jobs, reports status."""
+
+    printer_id = None
+
+    async def connect(self):
+        # Accept first: a close code only reaches a client after the handshake.
+        await self.accept()
+        self.limiter = RateLimiter(settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND)
+        self.delivery_lock = asyncio.Lock()
+        self.last_ping_sent = time.monotonic()
+        self.last_delivery_check = 0.0
+        self.closing = False
+        printer = await database_sync_to_async(services.printer_authenticate)(token_from_scope(self.scope))
+        if printer is None:
+            log.info("agent rejected: missing or invalid token")
+            await self.close(code=CloseCode.UNAUTHORIZED)
+            return
+        if not printer["is_active"]:
+            log.info("printer=%s agent rejected: printer disabled", printer["id"])
+            await self.close(code=CloseCode.PRINTER_DISABLED)
+            return
+        self.printer = printer
+        self.printer_id = printer["id"]
+        self.token_hash = printer["token_hash"]
+        self.group = printer_group(self.printer_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await database_sync_to_async(services.printer_connected)(
+            printer_id=self.printer_id, channel_name=self.channel_name
+        )
+        # Older connections of this printer, in this process or another, close with 4409.
+        await self.channel_layer.group_send(self.group, {"type": "agent.replaced", "channel": self.channel_name})
+        registry.add(self)
+        await self.send_json(self.welcome())
+        await self.deliver(resend_in_flight=True)
+
+    async def disconnect(self, code):
+        if self.printer_id is None:
+            return
+        registry.remove(self)
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await database_sync_to_async(services.printer_disconnected)(
+            printer_id=self.printer_id, channel_name=self.channel_name
+        )
+
+    async def close(self, code=None, reason=None):
+        if self.closing:
+            return
+        self.closing = True
+        await super().close(code=code)
+
+    def welcome(self):
+        p = self.printer
+        return {
+            "type": "welcome",
+            "message": f"Connected to {SERVER_NAME} as printer “{p['name']}”",
+            "timestamp": now_iso(),
+            "server_info": {"name": SERVER_NAME, "version": SERVER_VERSION, "capabilities": PROTOCOL_CAPABILITIES},
+            "printer": {
+                "id": p["id"],
+                "name": p["name"],
+                "paper_width": p["paper_width"],
+                "profile": p["profile"],
+                "has_cutter": p["has_cutter"],
+            },
+        }
+
+    def verdict(self, auth_state):
+        """The close code this connection deserves now, or None if it may stay."""
+        if auth_state is None:
+            return CloseCode.UNAUTHORIZED
+        token_hash, is_active, connection_channel = auth_state
+        if token_hash != self.token_hash:
+            return CloseCode.UNAUTHORIZED
+        if not is_active:
+            return CloseCode.PRINTER_DISABLED
+        if connection_channel and connection_channel != self.channel_name:
+            return CloseCode.REPLACED
+        return None
+
+    # --- delivery ---------------------------------------------------------------------------
+
+    async def deliver(self, resend_in_flight=False):
+        """Send this printer's deliverable jobs; after a (re)connect also re-send in-flight ones."""
+        if self.printer_id is None or self.closing:
+            return
+        async with self.delivery_lock:
+            self.last_delivery_check = time.monotonic()
+            if resend_in_flight:
+                for payload in await database_sync_to_async(services.jobs_in_flight)(printer_id=self.printer_id):
+                    await self.send_new_order(payload)
+            while not self.closing:
+                payloads = await database_sync_to_async(services.jobs_claim)(printer_id=self.printer_id)
+                for payload in payloads:
+                    await self.send_new_order(payload)
+                if len(payloads) < services.DELIVERY_BATCH:
+                    break
+
+    async def send_new_order(self, payload):
+        await self.send_json({"type": "new_order", "timestamp": now_iso(), "order": payload})
+
+    # --- messages from the agent ------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.printer_id is None or self.closing:
+            return
+        size = len(bytes_data) if bytes_data is not None else len(text_data or "")
+        if text_data is not None and size * 4 > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
+            size = len(text_data.encode("utf-8"))
+        if size > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
+            log.warning("printer=%s agent closed: message of %s bytes is too big", self.printer_id, size)
+            await self.close(code=CloseCode.MESSAGE_TOO_BIG)
+            return
+        if not self.limiter.allow():
+            log.warning("printer=%s agent closed: too many messages", self.printer_id)
+            await self.close(code=CloseCode.TOO_MANY_MESSAGES)
+            return
+        if text_data is None:
+            await self.send_error("bad_message", "Send JSON text frames, not binary frames.")
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.send_error("bad_message", "The message is not valid JSON.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs):
+        if not isinstance(content, dict):
+            await self.send_error("bad_message", "A message must be a JSON object with a \"type\".")
+            return
+        kind = content.get("type")
+        handler = self.handlers.get(kind) if isinstance(kind, str) else None
+        if handler is None:
+            await self.send_error("unknown_type", f"Unknown message type {kind!r}.", ref=kind if isinstance(kind, str) else None)
+            return
+        await handler(self, content)
+
+    async def send_error(self, code, message, ref=None):
+        await self.send_json({"type": "error", "code": code, "message": message, "ref": ref, "timestamp": now_iso()})
+
+    async def on_ping(self, content):
+        await self.send_json({"type": "pong", "timestamp": now_iso()})
+        # An agent ping doubles as a delivery check, at most once per sweep interval.
+        if time.monotonic() - self.last_delivery_check >= settings.CANTINA_SWEEP_INTERVAL:
+            await self.deliver()
+
+    async def on_pong(self, content):
+        pass
+
+    async def on_printer_info(self, content):
+        info = content.get("printer")
+        if not isinstance(info, dict):
+            await self.send_error("bad_message", "printer_info needs a \"printer\" object.")
+            return
+        status = info.get("status", Printer.Status.UNKNOWN)
+        if not isinstance(status, str) or status not in Printer.Status.values:
+            await self.send_error(
+                "bad_message", f"Unknown printer status {status!r}; use one of {', '.join(Printer.Status.values)}.",
+            )
+            return
+        fields = {key: info.get(key) for key in ("model", "agent_version", "message")}
+        if any(value is not None and not isinstance(value, str) for value in fields.values()):
+            await self.send_error("bad_message", "printer_info fields model, agent_version and message must be strings.")
+            return
+        previous, current = await database_sync_to_async(services.printer_report)(
+            printer_id=self.printer_id, status=status, **{k: v or "" for k, v in fields.items()}
+        )
+        if previous != current and current not in Printer.BLOCKING_STATUSES:
+            await self.deliver()
+
+    async def on_print_status(self, content):
+        job_id = content.get("job_id")
+        status = content.get("status")
+        if isinstance(job_id, bool) or not isinstance(job_id, int):
+            await self.send_error("bad_message", "print_status needs an integer \"job_id\".", ref=job_id)
+            return
+        if status not in services.AGENT_REPORTED_STATUSES:
+            await self.send_error(
+                "bad_message", "print_status \"status\" must be received, printing, completed or failed.", ref=job_id
+            )
+            return
+        error_code = content.get("error_code") or ""
+        message = content.get("message") or ""
+        if not isinstance(error_code, str) or not isinstance(message, str):
+            await self.send_error("bad_message", "\"error_code\" and \"message\" must be strings.", ref=job_id)
+            return
+        outcome = await database_sync_to_async(services.job_mark_status)(
+            job_id=job_id, printer_id=self.printer_id, status=status, error_code=error_code, message=message
+        )
+        if not outcome.ok:
+            await self.send_error(outcome.error, outcome.message, ref=job_id)
+            return
+        if outcome.changed and outcome.status in {"completed", "failed"}:
+            await self.deliver()
+
+    handlers = {
+        "ping": on_ping,
+        "pong": on_pong,
+        "printer_info": on_printer_info,
+        "print_status": on_print_status,
+    }
+
+    # --- channel-layer events ---------------------------------------------------------------
+
+    async def job_wakeup(self, event):
+        await self.deliver()
+
+    async def job_cancel(self, event):
+        await self.send_json({"type": "cancel", "job_id": event["job_id"], "timestamp": now_iso()})
+
+    async def agent_replaced(self, event):
+        if event.get("channel") != self.channel_name:
+            log.info("printer=%s agent replaced by a newer connection", self.printer_id)
+            await self.close(code=CloseCode.REPLACED)
+
+    async def agent_recheck(self, event):
+        auth = await database_sync_to_async(services.printers_auth_state)([self.printer_id])
+        verdict = self.verdict(auth.get(self.printer_id))
+        if verdict is not None:
+            await self.close(code=verdict)
+
+
+class StaffConsumer(AsyncJsonWebsocketConsumer):
+    """Live job and printer updates for logged-in staff (session auth, origin checked in asgi)."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_staff:
+            await self.close(code=4401)
+            return
+        await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
+        self.joined = True
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "joined", False):
+            await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        # Staff pages only listen; answer pings so clients can check the link.
+        if text_data and len(text_data) < 1024:
+            try:
+                message = json.loads(text_data)
+            except ValueError:
+                return
+            if isinstance(message, dict) and message.get("type") == "ping":
+                await self.send_json({"type": "pong", "timestamp": now_iso()})
+
+    async def job_updated(self, event):
+        await self.send_json({"type": "job.updated", "job": event["job"]})
+
+    async def printer_updated(self, event):
+        await self.send_json({"type": "printer.updated", "printer": event["printer"]})

@@ -1,0 +1,242 @@
+"""Printers, print jobs and their history.
+
+The database is the source of truth for delivery: a job row exists (committed) before any
+wake-up goes through the channel layer, and every state change is a conditional update so two
+server processes never both claim or move the same job.
+"""
+
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+
+TOKEN_PREFIX_LENGTH = 8
+
+
+def hash_token(token):
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ChannelSetField(models.JSONField):
+    """A subset of the order channels, stored as a JSON list ("counter,scheduled" is accepted)."""
+
+    def get_prep_value(self, value):
+        return super().get_prep_value(normalize_channels(value))
+
+    def validate(self, value, model_instance):
+        super().validate(value, model_instance)
+        unknown = set(normalize_channels(value)) - set(Order.Channel.values)
+        if unknown:
+            raise ValidationError(_("Unknown channel: %(names)s") % {"names": ", ".join(sorted(unknown))})
+
+
+def normalize_channels(value):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return sorted({str(item).strip() for item in value if str(item).strip()})
+
+
+def default_auto_print():
+    return [Order.Channel.COUNTER.value, Order.Channel.SCHEDULED.value]
+
+
+class Printer(models.Model):
+    class PaperWidth(models.IntegerChoices):
+        MM_58 = 58, _("58 mm")
+        MM_80 = 80, _("80 mm")
+
+    class Status(models.TextChoices):
+        READY = "ready", _("Ready")
+        PAPER_LOW = "paper_low", _("Paper low")
+        PAPER_OUT = "paper_out", _("Paper out")
+        COVER_OPEN = "cover_open", _("Cover open")
+        OFFLINE = "offline", _("Offline")
+        ERROR = "error", _("Error")
+        UNKNOWN = "unknown", _("Unknown")
+
+    # Jobs wait while the printer reports one of these (delivery rule 5).
+    BLOCKING_STATUSES = frozenset({Status.PAPER_OUT, Status.COVER_OPEN, Status.OFFLINE})
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    location = models.CharField(_("location"), max_length=120, blank=True)
+    paper_width = models.PositiveSmallIntegerField(
+        _("paper width"), choices=PaperWidth.choices, default=PaperWidth.MM_80
+    )
+    profile = models.CharField(
+        _("printer profile"),
+        max_length=60,
+        blank=True,
+        help_text=_("python-escpos capability profile, e.g. TM-T20II. Empty means generic."),
+    )
+    has_cutter = models.BooleanField(_("has cutter"), default=True)
+    copies = models.PositiveSmallIntegerField(
+        _("copies"), default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    auto_print = ChannelSetField(
+        _("prints automatically"),
+        default=default_auto_print,
+        blank=True,
+        help_text=_("Order channels whose confirmed orders this printer prints by itself."),
+    )
+
+    token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    token_prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, blank=True, editable=False, db_index=True)
+    token_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    connected = models.BooleanField(_("connected"), default=False)
+    connection_channel = models.CharField(max_length=200, blank=True, editable=False)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.UNKNOWN
+    )
+    status_message = models.CharField(_("status detail"), max_length=200, blank=True)
+    model_name = models.CharField(_("model"), max_length=80, blank=True)
+    agent_version = models.CharField(_("agent version"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("printer")
+        verbose_name_plural = _("printers")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def group_name(self):
+        from printing.groups import printer_group
+
+        return printer_group(self.pk)
+
+    @property
+    def columns(self):
+        return 32 if self.paper_width == self.PaperWidth.MM_58 else 48
+
+    def auto_prints(self, channel):
+        return channel in normalize_channels(self.auto_print)
+
+    def issue_token(self):
+        """Set a new agent token and return it; only its hash is kept. Caller saves."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        self.token_prefix = token[:TOKEN_PREFIX_LENGTH]
+        self.token_issued_at = timezone.now()
+        return token
+
+    def revoke_token(self):
+        self.token_hash = ""
+        self.token_prefix = ""
+        self.token_issued_at = None
+
+    def token_matches(self, token):
+        return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(token))
+
+
+def default_max_retries():
+    return settings.CANTINA_JOB_MAX_RETRIES
+
+
+class PrintJob(models.Model):
+    class Kind(models.TextChoices):
+        ORDER_RECEIPT = "order_receipt", _("Order receipt")
+        TEST_PAGE = "test_page", _("Test page")
+        REPRINT = "reprint", _("Reprint")
+        RAW = "raw", _("Raw document")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Queued")
+        SENT = "sent", _("Sent")
+        PRINTING = "printing", _("Printing")
+        COMPLETED = "completed", _("Printed")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
+    # Delivered but not finished: re-sent with the same id after the agent reconnects.
+    IN_FLIGHT_STATUSES = frozenset({Status.SENT, Status.PRINTING})
+
+    printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs")
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="print_jobs"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ORDER_RECEIPT)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
+    document = models.JSONField(_("document"), default=dict, blank=True)
+    content = models.TextField(_("plain text"), blank=True)
+    escpos = models.BinaryField(_("ESC/POS bytes"), blank=True, default=b"")
+    copies = models.PositiveSmallIntegerField(
+        _("copies"), default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), default=5, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_("1 prints first."),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    max_retries = models.PositiveSmallIntegerField(
+        _("max retries"), default=default_max_retries
+    )
+    error_code = models.CharField(_("error code"), max_length=40, blank=True)
+    error_message = models.CharField(_("error"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("print job")
+        verbose_name_plural = _("print jobs")
+        constraints = [
+            # One receipt per (order, printer): confirming or saving again never prints twice.
+            models.UniqueConstraint(
+                fields=["order", "printer", "kind"],
+                condition=Q(kind="order_receipt"),
+                name="one_receipt_per_order_and_printer",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__gte=1) & Q(priority__lte=10), name="job_priority_1_to_10"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["printer", "status", "priority", "id"], name="job_delivery_order"),
+            models.Index(fields=["status", "created_at"], name="job_status_age"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()} → {self.printer_id}"
+
+    @property
+    def is_terminal(self):
+        return self.status in self.TERMINAL_STATUSES
+
+
+class PrintJobEvent(models.Model):
+    """One row per job state change: the job's history as staff and managers see it."""
+
+    job = models.ForeignKey(PrintJob, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(_("status"), max_length=12, choices=PrintJob.Status.choices)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("job event")
+        verbose_name_plural = _("job events")
+
+    def __str__(self):
+        return f"{self.job_id} {self.status} {self.at:%H:%M:%S}"

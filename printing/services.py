@@ -1,0 +1,620 @@
+"""Print workflows: every job and printer change goes through here.
+
+Views, consumers, admin actions, management commands and the order signal all call these
+functions. State changes are conditional updates (``WHERE status = …``) inside transactions, so
+concurrent server processes never both claim or both move a job, and a repeated or late agent
+message never moves a job that has already finished.
+"""
+
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders.models import Order
+from printing import notify
+from printing.models import Printer, PrintJob, PrintJobEvent
+
+log = logging.getLogger("cantina.printing")
+
+Status = PrintJob.Status
+
+# Printer conditions that a person can fix; the job waits and is re-sent when the printer is
+# ready again. Anything else (bad_data, interrupted: it may have printed) needs a decision.
+RETRYABLE_ERROR_CODES = frozenset({"paper_out", "cover_open", "offline"})
+AGENT_REPORTED_STATUSES = frozenset({"received", "printing", "completed", "failed"})
+DELIVERY_BATCH = 20
+
+PRIORITY_BY_CHANNEL = {Order.Channel.COUNTER: 1, Order.Channel.SCHEDULED: 3}
+
+
+class PrintError(Exception):
+    """A request that cannot be carried out; ``str()`` is a message for a person."""
+
+    def __init__(self, message, code="invalid"):
+        super().__init__(message)
+        self.code = code
+
+
+# --- rendering glue (the renderers themselves are pure: printing.rendering) ----------------
+
+
+def printer_spec(printer):
+    from printing.receipts import PrinterSpec
+
+    return PrinterSpec(
+        name=printer.name,
+        paper_width=printer.paper_width,
+        profile=printer.profile,
+        has_cutter=printer.has_cutter,
+    )
+
+
+def shop_info():
+    from printing.receipts import ShopInfo
+
+    return ShopInfo(
+        name=settings.CANTINA_SHOP_NAME,
+        address=settings.CANTINA_SHOP_ADDRESS,
+        footer=settings.CANTINA_RECEIPT_FOOTER,
+    )
+
+
+def receipt_order(order):
+    from printing.receipts import ReceiptItem, ReceiptOrder
+
+    items = tuple(
+        ReceiptItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price)
+        for item in order.items.all()
+    )
+    return ReceiptOrder(
+        number=order.number,
+        channel=order.channel,
+        customer_name=order.customer_name,
+        created_at=timezone.localtime(order.created_at),
+        items=items,
+        total=sum((item.unit_price * item.quantity for item in items), Decimal("0.00")),
+        scheduled_for=timezone.localtime(order.scheduled_for) if order.scheduled_for else None,
+        notes=order.notes,
+        payment_method=order.get_payment_method_display() if order.payment_method else "",
+        order_id=order.pk,
+    )
+
+
+def _render_into(job, document):
+    from printing.rendering import render_escpos, render_text
+
+    spec = printer_spec(job.printer)
+    job.document = document
+    job.content = render_text(document, spec)
+    job.escpos = render_escpos(document, spec, copies=job.copies)
+
+
+# --- job creation --------------------------------------------------------------------------
+
+
+def jobs_create_for_order(*, order_id):
+    """Create the receipt job of a confirmed order on every printer that auto-prints its channel.
+
+    Idempotent: at most one receipt job per (order, printer), however often it is called.
+    Returns the ids of the jobs it created.
+    """
+    order = Order.objects.filter(pk=order_id).prefetch_related("items").first()
+    if order is None or order.status in {Order.Status.PENDING, Order.Status.CANCELLED}:
+        return []
+    created = []
+    printers = Printer.objects.filter(is_active=True).order_by("id")
+    for printer in printers:
+        if not printer.auto_prints(order.channel):
+            continue
+        if PrintJob.objects.filter(order=order, printer=printer, kind=PrintJob.Kind.ORDER_RECEIPT).exists():
+            continue
+        try:
+            with transaction.atomic():
+                job = _job_create(
+                    printer=printer,
+                    kind=PrintJob.Kind.ORDER_RECEIPT,
+                    order=order,
+                    priority=PRIORITY_BY_CHANNEL.get(order.channel, 5),
+                    build=lambda job: _order_document(job, order, reprint=False),
+                )
+        except IntegrityError:
+            continue  # another process created it first: still exactly one
+        created.append(job.pk)
+    return created
+
+
+def _order_document(job, order, *, reprint):
+    from printing.receipts import order_receipt
+
+    return order_receipt(
+        receipt_order(order), printer_spec(job.printer), shop_info(), reprint=reprint, job_id=job.pk
+    )
+
+
+def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, requested_by=None, message=""):
+    job = PrintJob.objects.create(
+        printer=printer,
+        order=order,
+        kind=kind,
+        priority=priority,
+        copies=copies or printer.copies,
+        requested_by=requested_by,
+    )
+    _render_into(job, build(job))
+    job.save(update_fields=["document", "content", "escpos"])
+    _record(job, Status.PENDING, message or _("Queued"))
+    transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))
+    log.info("job=%s printer=%s kind=%s order=%s status=pending", job.pk, printer.pk, kind, order and order.pk)
+    return job
+
+
+def job_create_test_page(*, printer, requested_by=None):
+    from printing.receipts import test_page
+
+    if not printer.is_active:
+        raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": printer.name}, "printer_disabled")
+    with transaction.atomic():
+        return _job_create(
+            printer=printer,
+            kind=PrintJob.Kind.TEST_PAGE,
+            copies=1,
+            requested_by=requested_by,
+            build=lambda job: test_page(printer_spec(printer), shop_info(), now=timezone.localtime()),
+        )
+
+
+def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None):
+    """Queue a poster-format document (validated; raises DocumentError with a precise message)."""
+    from printing.documents import validate_document
+
+    normalized = validate_document(document)
+    with transaction.atomic():
+        return _job_create(
+            printer=printer,
+            kind=PrintJob.Kind.RAW,
+            copies=copies,
+            priority=priority,
+            requested_by=requested_by,
+            build=lambda job: normalized,
+        )
+
+
+def job_reprint(*, job_id, requested_by=None):
+    """Queue a new job of kind reprint, marked REIMPRESSÃO on paper, for the same order and printer."""
+    original = PrintJob.objects.select_related("printer", "order").get(pk=job_id)
+    if original.order is None:
+        raise PrintError(_("Only order receipts can be reprinted."), "not_reprintable")
+    if not original.printer.is_active:
+        raise PrintError(
+            _("Printer “%(name)s” is disabled.") % {"name": original.printer.name}, "printer_disabled"
+        )
+    order = Order.objects.prefetch_related("items").get(pk=original.order_id)
+    with transaction.atomic():
+        return _job_create(
+            printer=original.printer,
+            kind=PrintJob.Kind.REPRINT,
+            order=order,
+            priority=2,
+            requested_by=requested_by,
+            message=_("Reprint of job #%(id)s") % {"id": original.pk},
+            build=lambda job: _order_document(job, order, reprint=True),
+        )
+
+
+def order_reprint(*, order_id, requested_by=None):
+    """Reprint an order's receipt on every printer that printed it (or would print it now)."""
+    jobs = list(
+        PrintJob.objects.filter(order_id=order_id, kind=PrintJob.Kind.ORDER_RECEIPT).values_list("pk", flat=True)
+    )
+    if not jobs:
+        raise PrintError(_("This order has not been printed yet."), "not_printed")
+    return [job_reprint(job_id=job_id, requested_by=requested_by) for job_id in jobs]
+
+
+# --- history and notifications ------------------------------------------------------------
+
+
+def _record(job, status, message=""):
+    PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
+    _notify_job(job.pk)
+
+
+def _notify_job(job_id):
+    transaction.on_commit(partial(_send_job_summary, job_id))
+
+
+def _send_job_summary(job_id):
+    data = job_summary(job_id)
+    if data is not None:
+        notify.staff_job_updated(data)
+
+
+def job_summary(job_id):
+    """Plain data about one job, as staff pages show it (None if it no longer exists)."""
+    job = PrintJob.objects.select_related("printer", "order").filter(pk=job_id).first()
+    if job is None:
+        return None
+    return {
+        "id": job.pk,
+        "order_id": job.order_id,
+        "order_number": job.order.number if job.order else None,
+        "printer_id": job.printer_id,
+        "printer_name": job.printer.name,
+        "kind": job.kind,
+        "status": job.status,
+        "status_label": str(job.get_status_display()),
+        "attempts": job.attempts,
+        "error_code": job.error_code,
+        "error_message": job.error_message,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def printer_summary(printer):
+    return {
+        "id": printer.pk,
+        "name": printer.name,
+        "connected": printer.connected,
+        "status": printer.status,
+        "status_label": str(printer.get_status_display()),
+        "last_seen_at": printer.last_seen_at.isoformat() if printer.last_seen_at else None,
+        "queued": PrintJob.objects.filter(
+            printer=printer, status__in=[Status.PENDING, Status.SENT, Status.PRINTING]
+        ).count(),
+        "is_active": printer.is_active,
+    }
+
+
+def _notify_printer(printer_id):
+    def send():
+        printer = Printer.objects.filter(pk=printer_id).first()
+        if printer is not None:
+            notify.staff_printer_updated(printer_summary(printer))
+
+    transaction.on_commit(send)
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+def job_payload(job):
+    """The ``order`` object of a ``new_order`` message (agent protocol v1)."""
+    order = job.order
+    order_info = None
+    if order is not None:
+        total = sum((item.unit_price * item.quantity for item in order.items.all()), Decimal("0.00"))
+        order_info = {
+            "id": order.pk,
+            "number": order.number,
+            "status": order.status,
+            "channel": order.channel,
+            "total_amount": str(total),
+            "customer_name": order.customer_name,
+        }
+    return {
+        "job_id": job.pk,
+        "order_id": job.order_id,
+        "type": job.kind,
+        "content": job.content,
+        "escpos": base64.b64encode(bytes(job.escpos)).decode("ascii"),
+        "copies": job.copies,
+        "priority": job.priority,
+        "order_info": order_info,
+        "printer_config": {
+            "paper_width": job.printer.paper_width,
+            "printer_type": "thermal",
+            "profile": job.printer.profile,
+            "has_cutter": job.printer.has_cutter,
+        },
+    }
+
+
+def _payloads(job_ids):
+    jobs = (
+        PrintJob.objects.filter(pk__in=job_ids)
+        .select_related("printer", "order")
+        .prefetch_related("order__items")
+    )
+    by_id = {job.pk: job for job in jobs}
+    return [job_payload(by_id[job_id]) for job_id in job_ids if job_id in by_id]
+
+
+def jobs_claim(*, printer_id, limit=DELIVERY_BATCH):
+    """Claim this printer's pending jobs (pending → sent) in delivery order; return payloads.
+
+    Nothing is claimed while the printer reports paper out, cover open or offline. The claim is
+    a conditional update, so two consumers (two processes) never both send the same job.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        printer = Printer.objects.filter(pk=printer_id).values("status", "is_active").first()
+        if printer is None or not printer["is_active"] or printer["status"] in Printer.BLOCKING_STATUSES:
+            return []
+        candidates = list(
+            PrintJob.objects.select_for_update(skip_locked=True)
+            .filter(printer_id=printer_id, status=Status.PENDING)
+            .order_by("priority", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        claimed = []
+        for job_id in candidates:
+            if PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(status=Status.SENT, sent_at=now):
+                claimed.append(job_id)
+        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=_("Sent to the agent"), at=now) for job_id in claimed]
+        PrintJobEvent.objects.bulk_create(events)
+        for job_id in claimed:
+            log.info("job=%s printer=%s status=sent", job_id, printer_id)
+            _notify_job(job_id)
+        return _payloads(claimed)
+
+
+def jobs_in_flight(*, printer_id):
+    """Payloads of jobs already sent to this printer but not finished: re-sent on reconnect."""
+    job_ids = list(
+        PrintJob.objects.filter(printer_id=printer_id, status__in=PrintJob.IN_FLIGHT_STATUSES)
+        .order_by("priority", "id")
+        .values_list("pk", flat=True)
+    )
+    return _payloads(job_ids)
+
+
+def printers_with_pending_jobs(printer_ids):
+    """Which of these printers have deliverable pending jobs (one query, for the sweeper)."""
+    if not printer_ids:
+        return set()
+    return set(
+        PrintJob.objects.filter(printer_id__in=printer_ids, status=Status.PENDING)
+        .exclude(printer__status__in=Printer.BLOCKING_STATUSES)
+        .values_list("printer_id", flat=True)
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class StatusOutcome:
+    ok: bool
+    changed: bool = False
+    status: str = ""
+    error: str = ""  # protocol error code when not ok
+    message: str = ""
+
+
+def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
+    """Apply an agent's ``print_status`` report. Idempotent; terminal jobs never change."""
+    if status not in AGENT_REPORTED_STATUSES:
+        return StatusOutcome(ok=False, error="bad_message", message=f"unknown print status {status!r}")
+    error_code = (error_code or "")[:40]
+    message = (message or "")[:500]
+    now = timezone.now()
+    with transaction.atomic():
+        job = (
+            PrintJob.objects.select_for_update()
+            .filter(pk=job_id, printer_id=printer_id)
+            .only("pk", "status", "attempts", "max_retries", "printer_id")
+            .first()
+        )
+        if job is None:
+            return StatusOutcome(ok=False, error="not_found", message=f"job {job_id} is not a job of this printer")
+        current = job.status
+        if current in PrintJob.TERMINAL_STATUSES or status == "received":
+            return StatusOutcome(ok=True, changed=False, status=current)
+
+        if status == "printing":
+            if current == Status.PRINTING:
+                return StatusOutcome(ok=True, status=current)
+            updates = {"status": Status.PRINTING, "started_at": now}
+            event_message = message or _("Printing")
+        elif status == "completed":
+            updates = {"status": Status.COMPLETED, "finished_at": now, "error_code": "", "error_message": ""}
+            event_message = message or _("Printed")
+        else:  # failed
+            attempts = job.attempts + 1
+            reason = message or error_code or _("Printer reported a failure")
+            if error_code in RETRYABLE_ERROR_CODES and attempts <= job.max_retries:
+                updates = {"status": Status.PENDING, "attempts": attempts, "sent_at": None, "started_at": None}
+                event_message = _("Will retry when the printer is ready: %(reason)s") % {"reason": reason}
+                # The job waits until the agent reports the printer ready again (rule 5).
+                Printer.objects.filter(pk=printer_id).update(status=error_code, status_message=reason[:200])
+                _notify_printer(printer_id)
+            else:
+                updates = {"status": Status.FAILED, "attempts": attempts, "finished_at": now}
+                event_message = reason
+            updates["error_code"] = error_code
+            updates["error_message"] = reason
+        if not PrintJob.objects.filter(pk=job_id, status=current).update(**updates):
+            return StatusOutcome(ok=True, changed=False, status=current)
+        job.status = updates["status"]
+        _record(job, job.status, event_message)
+    log.info(
+        "job=%s printer=%s status=%s%s", job_id, printer_id, job.status,
+        f" error_code={error_code}" if error_code else "",
+    )
+    return StatusOutcome(ok=True, changed=True, status=job.status)
+
+
+def job_cancel(*, job_id, requested_by=None):
+    """Cancel a job that has not started printing; the agent is told to drop it."""
+    with transaction.atomic():
+        job = PrintJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise PrintError(_("Print job not found."), "not_found")
+        if job.status not in {Status.PENDING, Status.SENT}:
+            raise PrintError(
+                _("Job #%(id)s cannot be cancelled: it is %(status)s.")
+                % {"id": job.pk, "status": job.get_status_display().lower()},
+                "not_cancellable",
+            )
+        was_sent = job.status == Status.SENT
+        PrintJob.objects.filter(pk=job.pk).update(status=Status.CANCELLED, finished_at=timezone.now())
+        job.status = Status.CANCELLED
+        who = getattr(requested_by, "get_username", lambda: "")()
+        _record(job, Status.CANCELLED, _("Cancelled by %(user)s") % {"user": who} if who else _("Cancelled"))
+        if was_sent:
+            transaction.on_commit(partial(notify.job_cancel, job.printer_id, job.pk))
+    log.info("job=%s printer=%s status=cancelled", job.pk, job.printer_id)
+    return job
+
+
+def job_retry(*, job_id, requested_by=None):
+    """Put a failed job back in the queue (a person decided it should print)."""
+    with transaction.atomic():
+        job = PrintJob.objects.select_for_update().select_related("printer").filter(pk=job_id).first()
+        if job is None:
+            raise PrintError(_("Print job not found."), "not_found")
+        if job.status != Status.FAILED:
+            raise PrintError(_("Only failed jobs can be retried."), "not_retryable")
+        if not job.printer.is_active:
+            raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": job.printer.name}, "printer_disabled")
+        PrintJob.objects.filter(pk=job.pk, status=Status.FAILED).update(
+            status=Status.PENDING, attempts=0, error_code="", error_message="",
+            sent_at=None, started_at=None, finished_at=None,
+        )
+        job.status = Status.PENDING
+        who = getattr(requested_by, "get_username", lambda: "")()
+        _record(job, Status.PENDING, _("Retried by %(user)s") % {"user": who} if who else _("Retried"))
+        transaction.on_commit(partial(notify.job_wakeup, job.printer_id, job.pk))
+    log.info("job=%s printer=%s status=pending retry=manual", job.pk, job.printer_id)
+    return job
+
+
+def jobs_expire(*, now=None):
+    """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS, with reason ``expired``."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS)
+    expired = []
+    stale = PrintJob.objects.filter(status__in=[Status.PENDING, Status.SENT], created_at__lt=cutoff)
+    for job in stale.only("pk", "status", "printer_id"):
+        with transaction.atomic():
+            if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
+                status=Status.FAILED, error_code="expired", finished_at=now,
+                error_message=_("Not printed within %(hours)s hours") % {"hours": settings.CANTINA_JOB_EXPIRY_HOURS},
+            ):
+                job.status = Status.FAILED
+                _record(job, Status.FAILED, _("Expired: not printed in time"))
+                expired.append(job.pk)
+                log.info("job=%s printer=%s status=failed error_code=expired", job.pk, job.printer_id)
+    return expired
+
+
+# --- printers and their agents -------------------------------------------------------------
+
+
+def printer_issue_token(*, printer):
+    """Issue a new agent token (returned once, only its hash is stored); the old one stops working."""
+    token = printer.issue_token()
+    printer.save(update_fields=["token_hash", "token_prefix", "token_issued_at"])
+    transaction.on_commit(partial(notify.agent_recheck, printer.pk))
+    log.info("printer=%s token issued", printer.pk)
+    return token
+
+
+def printer_revoke_token(*, printer):
+    printer.revoke_token()
+    printer.save(update_fields=["token_hash", "token_prefix", "token_issued_at"])
+    transaction.on_commit(partial(notify.agent_recheck, printer.pk))
+    log.info("printer=%s token revoked", printer.pk)
+
+
+def printer_set_active(*, printer, active):
+    printer.is_active = active
+    printer.save(update_fields=["is_active"])
+    transaction.on_commit(partial(notify.agent_recheck, printer.pk))
+    _notify_printer(printer.pk)
+
+
+def printer_authenticate(token):
+    """Return plain data about the printer this token belongs to, or None."""
+    from printing.models import TOKEN_PREFIX_LENGTH
+
+    if not token or len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
+        return None
+    for printer in Printer.objects.filter(token_prefix=token[:TOKEN_PREFIX_LENGTH]):
+        if printer.token_matches(token):
+            return {
+                "id": printer.pk,
+                "name": printer.name,
+                "is_active": printer.is_active,
+                "token_hash": printer.token_hash,
+                "paper_width": printer.paper_width,
+                "profile": printer.profile,
+                "has_cutter": printer.has_cutter,
+                "status": printer.status,
+            }
+    return None
+
+
+def printer_connected(*, printer_id, channel_name):
+    Printer.objects.filter(pk=printer_id).update(
+        connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
+    )
+    _notify_printer(printer_id)
+    log.info("printer=%s agent connected", printer_id)
+
+
+def printer_disconnected(*, printer_id, channel_name):
+    """Mark the printer offline, unless a newer connection already took it over."""
+    changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
+        connected=False, connection_channel="", last_seen_at=timezone.now()
+    )
+    if changed:
+        _notify_printer(printer_id)
+    log.info("printer=%s agent disconnected", printer_id)
+
+
+def printer_report(*, printer_id, status, model="", agent_version="", message=""):
+    """Apply an agent's ``printer_info``. Returns (previous status, new status)."""
+    if status not in Printer.Status.values:
+        status = Printer.Status.UNKNOWN
+    with transaction.atomic():
+        previous = Printer.objects.filter(pk=printer_id).values_list("status", flat=True).first()
+        Printer.objects.filter(pk=printer_id).update(
+            status=status,
+            model_name=(model or "")[:80],
+            agent_version=(agent_version or "")[:40],
+            status_message=(message or "")[:200],
+            last_seen_at=timezone.now(),
+        )
+        if previous != status:
+            _notify_printer(printer_id)
+            log.info("printer=%s status=%s (was %s)", printer_id, status, previous)
+    return previous, status
+
+
+def printers_touch(printer_ids):
+    if printer_ids:
+        Printer.objects.filter(pk__in=printer_ids).update(last_seen_at=timezone.now())
+
+
+def printers_auth_state(printer_ids):
+    """For the sweeper: {printer_id: (token_hash, is_active, connection_channel)}."""
+    return {
+        row[0]: row[1:]
+        for row in Printer.objects.filter(pk__in=printer_ids).values_list(
+            "pk", "token_hash", "is_active", "connection_channel"
+        )
+    }
+
+
+def queue_stats():
+    """Counts for monitoring: jobs by status and the age of the oldest pending job."""
+    by_status = dict(PrintJob.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    oldest = PrintJob.objects.filter(status=Status.PENDING).aggregate(oldest=Min("created_at"))["oldest"]
+    printers = Printer.objects.aggregate(
+        total=Count("pk", filter=Q(is_active=True)),
+        connected=Count("pk", filter=Q(is_active=True, connected=True)),
+    )
+    return {
+        "jobs": {status: by_status.get(status, 0) for status in Status.values},
+        "oldest_pending_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
+        "printers": printers,
+    }

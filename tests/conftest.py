@@ -1,0 +1,68 @@
+"""Shared fixtures: named users, products, printers, and an isolated in-memory channel layer."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+
+
+@pytest.fixture(autouse=True)
+def _in_memory_channel_layer(settings):
+    # Each test gets a fresh in-memory layer, whatever REDIS_URL the environment has.
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user("alice", password="alice-pass-123", is_staff=True)
+
+
+@pytest.fixture
+def customer_user(db):
+    return get_user_model().objects.create_user("bob", password="bob-pass-123", is_staff=False)
+
+
+@pytest.fixture
+def products(db):
+    from orders.models import Product
+
+    return [
+        Product.objects.create(name="Pão de queijo", category="Salgados", price=Decimal("4.50")),
+        Product.objects.create(name="Suco de laranja", category="Bebidas", price=Decimal("6.00")),
+        Product.objects.create(name="Coxinha", category="Salgados", price=Decimal("7.25")),
+    ]
+
+
+@pytest.fixture
+def make_printer(db):
+    from printing import services
+    from printing.models import Printer
+
+    def make(name="Balcão", **fields):
+        printer = Printer.objects.create(name=name, **fields)
+        printer.token = services.printer_issue_token(printer=printer)
+        return printer
+
+    return make
+
+
+@pytest.fixture
+def make_order(db):
+    """Create an order with items, saved pending first, then with the given status."""
+    from orders.models import Order, OrderItem
+
+    def make(status="confirmed", channel="counter", customer_name="Ana", items=None, **fields):
+        order = Order.objects.create(customer_name=customer_name, channel=channel, status="pending", **fields)
+        for name, quantity, price in items or [("Pão de queijo", 2, "4.50"), ("Suco de laranja", 1, "6.00")]:
+            OrderItem.objects.create(order=order, name=name, quantity=quantity, unit_price=Decimal(price))
+        if status != "pending":
+            order.status = status
+            order.save()
+        return order
+
+    return make
