@@ -1,4 +1,4 @@
-"""HTTP endpoints of the printing app that are not staff pages."""
+"""Monitoring endpoints: /health."""
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer

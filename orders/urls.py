@@ -1,0 +1,4 @@
+"""Staff pages for selling and scheduled orders."""
+
+app_name = "orders"
+urlpatterns = []

@@ -1,0 +1,4 @@
+"""Staff pages for printers and print jobs."""
+
+app_name = "printing"
+urlpatterns = []
