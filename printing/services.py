@@ -487,6 +487,28 @@ def job_retry(*, job_id, requested_by=None):
     return job
 
 
+def job_set_priority(*, job_id, priority, requested_by=None):
+    """Change the priority of a job still waiting in the queue (1 prints first).
+
+    Not a state transition: no event is written. Once the job has gone to the agent its place
+    in the printer's queue is settled, so only pending jobs can change.
+    """
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 10:
+        raise PrintError(_("Priority must be a whole number from 1 to 10."), "bad_priority")
+    job = PrintJob.objects.filter(pk=job_id).only("pk", "status", "printer_id").first()
+    if job is None:
+        raise PrintError(_("Print job not found."), "not_found")
+    if not PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(priority=priority):
+        raise PrintError(
+            _("The priority of job #%(id)s cannot change: it is no longer queued.") % {"id": job_id},
+            "not_pending",
+        )
+    _notify_job(job_id)
+    who = getattr(requested_by, "get_username", lambda: "")()
+    log.info("job=%s printer=%s priority=%s%s", job_id, job.printer_id, priority, f" user={who}" if who else "")
+    return priority
+
+
 def jobs_expire(*, now=None):
     """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS, with reason ``expired``."""
     now = now or timezone.now()
@@ -514,7 +536,7 @@ def printer_issue_token(*, printer):
     token = printer.issue_token()
     printer.save(update_fields=["token_hash", "token_prefix", "token_issued_at"])
     transaction.on_commit(partial(notify.agent_recheck, printer.pk))
-    log.info("printer=%s token issued", printer.pk)
+    log.info("printer=%s event=token_issued", printer.pk)
     return token
 
 
@@ -522,7 +544,7 @@ def printer_revoke_token(*, printer):
     printer.revoke_token()
     printer.save(update_fields=["token_hash", "token_prefix", "token_issued_at"])
     transaction.on_commit(partial(notify.agent_recheck, printer.pk))
-    log.info("printer=%s token revoked", printer.pk)
+    log.info("printer=%s event=token_revoked", printer.pk)
 
 
 def printer_set_active(*, printer, active):
@@ -530,6 +552,7 @@ def printer_set_active(*, printer, active):
     printer.save(update_fields=["is_active"])
     transaction.on_commit(partial(notify.agent_recheck, printer.pk))
     _notify_printer(printer.pk)
+    log.info("printer=%s event=%s", printer.pk, "enabled" if active else "disabled")
 
 
 def printer_authenticate(token):
@@ -558,7 +581,7 @@ def printer_connected(*, printer_id, channel_name):
         connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
     )
     _notify_printer(printer_id)
-    log.info("printer=%s agent connected", printer_id)
+    log.info("printer=%s event=agent_connected", printer_id)
 
 
 def printer_disconnected(*, printer_id, channel_name):
@@ -568,7 +591,7 @@ def printer_disconnected(*, printer_id, channel_name):
     )
     if changed:
         _notify_printer(printer_id)
-    log.info("printer=%s agent disconnected", printer_id)
+    log.info("printer=%s event=agent_disconnected", printer_id)
 
 
 def printer_report(*, printer_id, status, model="", agent_version="", message=""):
@@ -586,7 +609,7 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
         )
         if previous != status:
             _notify_printer(printer_id)
-            log.info("printer=%s status=%s (was %s)", printer_id, status, previous)
+            log.info("printer=%s status=%s previous=%s", printer_id, status, previous)
     return previous, status
 
 
