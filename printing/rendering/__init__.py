@@ -1,0 +1,84 @@
+"""Render a print document to ESC/POS bytes, plain text or an HTML preview.
+
+Pure functions: a document (validated here, so bad input raises DocumentError) and a printer
+description (anything with ``name``, ``paper_width``, ``profile`` and ``has_cutter``, e.g.
+:class:`printing.receipts.PrinterSpec`) in, bytes or text out. No ORM, no I/O.
+"""
+
+from __future__ import annotations
+
+from printing.documents import DocumentError, validate_document
+
+from . import images, layout, to_escpos, to_html, to_text
+from .geometry import CHINESE_PROFILES, geometry, printer_geometry, profile_names
+from .to_html import PREVIEW_CSS
+
+MAX_COPIES = 99
+
+__all__ = [
+    "render_escpos", "render_text", "render_html", "code_page_info", "printer_geometry",
+    "profile_names", "CHINESE_PROFILES", "PREVIEW_CSS", "DocumentError", "geometry",
+]
+
+
+def _(message: str) -> str:
+    """gettext when Django is set up; the (Portuguese) message itself otherwise."""
+    from django.conf import settings
+
+    if not settings.configured:
+        return message
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+def _labels() -> dict:
+    return {
+        "image": _("[imagem]"),
+        "invalid_image": _("[imagem inválida]"),
+        "cut_full": _("corte total"),
+        "cut_partial": _("corte parcial"),
+        "drawer": _("abrir gaveta"),
+    }
+
+
+def _code_table(document: dict) -> str | None:
+    return document.get("profile", {}).get("code_table")
+
+
+def render_escpos(document, printer, *, copies: int = 1) -> bytes:
+    """ESC/POS bytes for ``copies`` copies (each one complete: init, content, cut if any)."""
+    if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= MAX_COPIES:
+        raise ValueError(f"copies must be an integer from 1 to {MAX_COPIES}, got {copies!r}")
+    document = validate_document(document)
+    shape = printer_geometry(printer)
+    groups = layout.layout(document, shape, plain=False)
+    one_copy = to_escpos.render(groups, shape, printer, _code_table(document), _labels()["invalid_image"])
+    return one_copy * copies
+
+
+def render_text(document, printer) -> str:
+    """Plain text of one copy; no line is wider than the printer's columns."""
+    document = validate_document(document)
+    shape = printer_geometry(printer)
+    labels = _labels()
+
+    def image_ok(block: layout.Picture) -> bool:
+        return images.decode_image(block.code) is not None
+
+    return to_text.render(layout.layout(document, shape, plain=True), shape.columns,
+                          image_text=labels["image"], invalid_image_text=labels["invalid_image"],
+                          image_ok=image_ok)
+
+
+def render_html(document, printer, *, include_css: bool = True) -> str:
+    """A safe HTML fragment previewing one copy at the printer's true column width."""
+    document = validate_document(document)
+    shape = printer_geometry(printer)
+    return to_html.render(layout.layout(document, shape, plain=False), shape, printer, _labels(),
+                          include_css=include_css)
+
+
+def code_page_info(printer, code_table: str | None = None) -> tuple[str, int]:
+    """The code page documents for ``printer`` start in, as (python-escpos name, ESC t number)."""
+    return printer_geometry(printer).code_page(code_table)

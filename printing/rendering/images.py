@@ -1,0 +1,191 @@
+"""Pictures on paper: document images, QR codes and barcodes as 1-bit Pillow images.
+
+Everything here is pure and cached: the same inputs give the same (shared, never mutated) image.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from functools import lru_cache
+
+import barcode
+import qrcode
+from barcode.writer import ImageWriter
+from PIL import Image
+
+MAX_IMAGE_SIDE = 8192
+MAX_IMAGE_PIXELS = 16_000_000
+MAX_PRINTED_HEIGHT = 4000  # dots, about 50 cm of paper
+IMAGE_FORMATS = {"PNG", "JPEG", "BMP", "GIF"}
+
+QR_CORRECTION = {
+    "L": qrcode.constants.ERROR_CORRECT_L,
+    "M": qrcode.constants.ERROR_CORRECT_M,
+    "Q": qrcode.constants.ERROR_CORRECT_Q,
+    "H": qrcode.constants.ERROR_CORRECT_H,
+}
+# Canonical symbology -> python-barcode name (UPC-E has no software renderer).
+SOFTWARE_BARCODES = {
+    "upca": "upca", "ean13": "ean13", "ean8": "ean8", "code39": "code39",
+    "code128": "code128", "itf": "itf", "codabar": "codabar",
+}
+# Rough module counts, to keep a barcode inside the paper.
+_FIXED_MODULES = {"upca": 95, "upce": 51, "ean13": 95, "ean8": 67}
+
+
+@lru_cache(maxsize=256)
+def qr_matrix(data: str, correction: str) -> tuple[tuple[bool, ...], ...]:
+    code = qrcode.QRCode(border=0, error_correction=QR_CORRECTION[correction])
+    code.add_data(data)
+    code.make(fit=True)
+    return tuple(tuple(row) for row in code.modules)
+
+
+def qr_module_size(data: str, correction: str, pixel_width: int, dots: int) -> int:
+    """Dots per QR module: as close to ``pixel_width`` as the paper allows (1..16)."""
+    modules = len(qr_matrix(data, correction))
+    size = max(1, min(16, round(pixel_width / modules)))
+    return max(1, min(size, dots // (modules + 4)))
+
+
+@lru_cache(maxsize=256)
+def qr_image(data: str, correction: str, module_size: int, border: int = 2) -> Image.Image:
+    """The QR code as a 1-bit image (0 = black), ``border`` modules of quiet zone around it."""
+    matrix = qr_matrix(data, correction)
+    count = len(matrix)
+    small = Image.new("1", (count + 2 * border, count + 2 * border), 1)
+    pixels = small.load()
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                pixels[x + border, y + border] = 0
+    return small.resize((small.width * module_size, small.height * module_size), Image.NEAREST)
+
+
+def barcode_modules(symbology: str, data: str) -> int:
+    if symbology in _FIXED_MODULES:
+        return _FIXED_MODULES[symbology]
+    length = len(data)
+    if symbology == "code128":
+        return 11 * (length + 3) + 2
+    if symbology == "code39":
+        return 16 * (length + 2)
+    if symbology == "itf":
+        return 9 * length + 10
+    return 12 * length  # codabar
+
+
+def barcode_module_width(symbology: str, data: str, width: int, dots: int) -> int:
+    """The requested module width (2..6), narrowed so the code fits the paper when it can."""
+    modules = barcode_modules(symbology, data)
+    return max(2, min(width, dots // max(modules, 1)))
+
+
+@lru_cache(maxsize=128)
+def barcode_image(symbology: str, data: str, module_width: int, height: int, text: bool,
+                  dpi: int) -> Image.Image | None:
+    """The barcode drawn by python-barcode at the printer's resolution, or None if it can't."""
+    name = SOFTWARE_BARCODES.get(symbology)
+    if name is None:
+        return None
+    if symbology == "code128" and re.match(r"\{[ABC]", data):
+        data = data[2:]
+    millimetres_per_dot = 25.4 / dpi
+    try:
+        code = barcode.get_barcode_class(name)(data, writer=ImageWriter())
+        image = code.render(writer_options={
+            "module_width": module_width * millimetres_per_dot,
+            "module_height": height * millimetres_per_dot,
+            "quiet_zone": 1,
+            "font_size": 8 if text else 0,
+            "text_distance": 2,
+            "write_text": text,
+            "dpi": dpi,
+        })
+    except Exception:  # python-barcode raises many kinds of errors on data it dislikes
+        return None
+    return image.convert("L").point(lambda value: 255 if value >= 128 else 0).convert("1")
+
+
+def _decode_base64(code: str) -> bytes | None:
+    code = re.sub(r"^data:[^,]*,", "", code.strip())
+    code = re.sub(r"\s", "", code)
+    code += "=" * (-len(code) % 4)
+    for altchars in (None, b"-_"):
+        try:
+            return base64.b64decode(code, altchars=altchars, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+    return None
+
+
+@lru_cache(maxsize=16)
+def decode_image(code: str) -> Image.Image | None:
+    """The picture in base64 ``code`` (PNG, JPEG, BMP, GIF), or None if it isn't one.
+
+    Refuses pictures too large to decode safely (decompression bombs).
+    """
+    payload = _decode_base64(code)
+    if not payload:
+        return None
+    try:
+        image = Image.open(io.BytesIO(payload))
+        if image.format not in IMAGE_FORMATS:
+            return None
+        width, height = image.size
+        if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE
+                and width * height <= MAX_IMAGE_PIXELS):
+            return None
+        image.load()
+    except Exception:  # Pillow raises many kinds of errors on corrupt data
+        return None
+    return image
+
+
+@lru_cache(maxsize=16)
+def print_image(code: str, pixel_width: int | None, dots: int, threshold: int, dithering: str,
+                scaling: str) -> Image.Image | None:
+    """The document image as printed: scaled to fit ``dots``, grey, then 1-bit (0 = black)."""
+    image = decode_image(code)
+    if image is None:
+        return None
+    if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image.alpha_composite(rgba)
+    grey = image.convert("L")
+    width = min(pixel_width or grey.width, dots)
+    height = max(1, round(grey.height * width / grey.width))
+    if height > MAX_PRINTED_HEIGHT:
+        width = max(1, round(width * MAX_PRINTED_HEIGHT / height))
+        height = MAX_PRINTED_HEIGHT
+    if (width, height) != grey.size:
+        grey = grey.resize((width, height), Image.NEAREST if scaling == "nns" else Image.BILINEAR)
+    if dithering == "threshold":
+        return grey.point(lambda value: 255 if value >= threshold else 0).convert("1")
+    # Error diffusion. Pillow's Floyd-Steinberg stands in for Atkinson: same idea, done in C.
+    return grey.convert("1", dither=Image.FLOYDSTEINBERG)
+
+
+def place(image: Image.Image, dots: int, align: str) -> Image.Image:
+    """``image`` on a white strip as wide as the paper, aligned; printers need no ESC a for it."""
+    if image.width >= dots:
+        return image.crop((0, 0, dots, image.height)) if image.width > dots else image
+    offset = {"left": 0, "center": (dots - image.width) // 2, "right": dots - image.width}[align]
+    strip = Image.new("1", (dots, image.height), 1)
+    strip.paste(image, (offset, 0))
+    return strip
+
+
+def png_data_uri(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@lru_cache(maxsize=128)
+def qr_data_uri(data: str, correction: str, module_size: int) -> str:
+    return png_data_uri(qr_image(data, correction, module_size))

@@ -1,0 +1,400 @@
+"""Document -> blocks: physical text lines (wrapped, aligned) and pictures, shared by all renderers.
+
+Widths are counted in *units* so that lines mixing fonts and sizes are wrapped exactly: a font A
+character costs ``columns_b`` units, a font B one ``columns`` units, both times the width multiplier
+and times 2 for East Asian wide characters; a line holds ``columns * columns_b`` units. In plain
+mode (what a text-only client prints) font B counts as font A, so plain lines never exceed the
+printer's columns.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .geometry import Geometry
+
+
+@dataclass(frozen=True)
+class Style:
+    bold: bool = False
+    width: int = 1
+    height: int = 1
+    underline: int = 0
+    inverse: bool = False
+    font: str = "A"
+
+    @classmethod
+    def from_document(cls, style: dict) -> "Style":
+        width, height = (int(part) for part in style["size"].split("x"))
+        return cls(bold=style["bold"], width=width, height=height,
+                   underline=int(style["underline"][0]), inverse=style["inverse"], font=style["font"])
+
+
+NORMAL = Style()
+BOLD = Style(bold=True)
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    style: Style
+
+
+@dataclass(frozen=True)
+class Line:
+    """One printed line. ``align`` is left, center, right, or spread (``segments[:split]`` on the
+    left, the rest pushed to the right edge)."""
+
+    segments: tuple[Segment, ...]
+    align: str = "left"
+    split: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(segment.text for segment in self.segments)
+
+
+@dataclass(frozen=True)
+class Feed:
+    lines: int
+
+
+@dataclass(frozen=True)
+class QR:
+    data: str
+    correction: str
+    pixel_width: int
+    align: str
+
+
+@dataclass(frozen=True)
+class Barcode:
+    symbology: str
+    data: str
+    width: int
+    height: int
+    hri_position: str
+    hri_font: str
+    align: str
+
+
+@dataclass(frozen=True)
+class Picture:
+    code: str
+    pixel_width: int | None
+    align: str
+    threshold: int
+    dithering: str
+    scaling: str
+
+
+@dataclass(frozen=True)
+class Cut:
+    mode: str
+    feed: int
+
+
+@dataclass(frozen=True)
+class Pulse:
+    pin: int
+    on_time: int | None
+    off_time: int | None
+
+
+@dataclass(frozen=True)
+class Beep:
+    times: int
+    lapse: int
+
+
+@dataclass(frozen=True)
+class Raw:
+    payload: bytes
+    comment: str
+
+
+@dataclass
+class Group:
+    """The blocks one command produced (text commands joined by new_line=false share a group)."""
+
+    index: int
+    kind: str
+    blocks: list = field(default_factory=list)
+
+
+@lru_cache(maxsize=4096)
+def char_width(char: str) -> int:
+    """Columns a character takes on paper: 2 for East Asian wide, 0 for combining marks."""
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def text_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
+    return sum(char_width(char) for char in text)
+
+
+class Metrics:
+    def __init__(self, geometry: Geometry, plain: bool):
+        self.columns = geometry.columns
+        if plain:
+            self.unit_a = self.unit_b = 1
+        else:
+            self.unit_a, self.unit_b = geometry.columns_b, geometry.columns
+        self.capacity = self.columns * self.unit_a
+
+    def char_unit(self, style: Style) -> int:
+        return (self.unit_b if style.font == "B" else self.unit_a) * style.width
+
+    def cost(self, text: str, style: Style) -> int:
+        return text_width(text) * self.char_unit(style)
+
+
+_TOKENS = re.compile(r"\s+|\S+")
+
+
+def wrap(segments: list[Segment], metrics: Metrics, capacity: int | None = None) -> list[list[Segment]]:
+    """Greedy word wrap of styled text; explicit newlines break lines; words longer than a line
+    are cut. Every returned line costs at most ``capacity`` units."""
+    capacity = metrics.capacity if capacity is None else capacity
+    lines: list[list[Segment]] = []
+    current: list[Segment] = []
+    used = 0
+    first_of_paragraph = True
+
+    def push(text: str, style: Style):
+        if current and current[-1].style == style:
+            current[-1] = Segment(current[-1].text + text, style)
+        else:
+            current.append(Segment(text, style))
+
+    def flush():
+        nonlocal current, used, first_of_paragraph
+        while current and not current[-1].text.rstrip(" "):
+            current.pop()
+        if current:
+            current[-1] = Segment(current[-1].text.rstrip(" "), current[-1].style)
+        lines.append(current)
+        current, used, first_of_paragraph = [], 0, False
+
+    pieces: list[tuple[str, Style]] = []
+    for segment in segments:
+        parts = segment.text.split("\n")
+        for number, part in enumerate(parts):
+            if number:
+                pieces.append(("\n", segment.style))
+            if part:
+                pieces.extend((token, segment.style) for token in _TOKENS.findall(part))
+    for token, style in pieces:
+        if token == "\n":
+            flush()
+            first_of_paragraph = True
+            continue
+        unit = metrics.char_unit(style)
+        cost = text_width(token) * unit
+        if token.isspace():
+            if not current and not first_of_paragraph:
+                continue  # no leading blanks on wrapped lines
+            if used + cost > capacity:
+                flush()
+                continue
+            push(token, style)
+            used += cost
+            continue
+        if used + cost <= capacity:
+            push(token, style)
+            used += cost
+            continue
+        if current:
+            flush()
+        if cost <= capacity:
+            push(token, style)
+            used += cost
+            continue
+        for char in token:  # a word longer than the line: cut it
+            char_cost = char_width(char) * unit
+            if char_cost > capacity:
+                char, char_cost = "?", unit
+            if used + char_cost > capacity:
+                flush()
+            push(char, style)
+            used += char_cost
+    if current or not lines or pieces and pieces[-1][0] == "\n":
+        flush()
+    return lines
+
+
+def _fit_cell(text: str, width: int, word_wrap: bool, metrics: Metrics) -> list[str]:
+    cell_metrics = _UnitMetrics(width)
+    if not word_wrap:
+        text = text.replace("\n", " ")
+    lines = ["".join(s.text for s in line) for line in wrap([Segment(text, NORMAL)], cell_metrics)]
+    if not word_wrap:
+        lines = lines[:1]
+    return lines or [""]
+
+
+class _UnitMetrics(Metrics):
+    """One unit per column: tables are printed in font A, normal width."""
+
+    def __init__(self, columns: int):
+        self.columns = columns
+        self.unit_a = self.unit_b = 1
+        self.capacity = columns
+
+    def char_unit(self, style: Style) -> int:
+        return 1
+
+
+def _pad(text: str, width: int, align: str) -> str:
+    gap = max(0, width - text_width(text))
+    if align == "right":
+        return " " * gap + text
+    if align == "center":
+        return " " * (gap // 2) + text + " " * (gap - gap // 2)
+    return text + " " * gap
+
+
+def fit_columns(widths: list[int], spacing: int, columns: int) -> tuple[list[int], int]:
+    """Shrink the widest columns first (then the spacing) until the table fits the paper."""
+    widths = list(widths)
+    while sum(widths) + spacing * (len(widths) - 1) > columns:
+        widest = max(range(len(widths)), key=lambda i: (widths[i], i))
+        if widths[widest] > 1:
+            widths[widest] -= 1
+        elif spacing:
+            spacing -= 1
+        else:
+            break
+    return widths, spacing
+
+
+def table_lines(data: dict, metrics: Metrics) -> list[Line]:
+    columns = data["definition"]["columns"]
+    options = data["options"]
+    widths, spacing = fit_columns([column["width"] for column in columns], options["column_spacing"],
+                                  metrics.columns)
+    total = sum(widths) + spacing * (len(widths) - 1)
+    offset = {"left": 0, "center": (metrics.columns - total) // 2, "right": metrics.columns - total}[
+        options["align"]]
+    rows: list[tuple[list[str], Style]] = []
+    if data["show_headers"] and any(column["name"] for column in columns):
+        rows.append(([column["name"] for column in columns], BOLD if options["header_bold"] else NORMAL))
+    rows.extend((row, NORMAL) for row in data["rows"])
+    lines = []
+    for cells, style in rows:
+        fitted = [_fit_cell(cell, width, options["word_wrap"], metrics) for cell, width in zip(cells, widths)]
+        for number in range(max(len(cell) for cell in fitted)):
+            parts = [
+                _pad(cell[number] if number < len(cell) else "", width, column["align"])
+                for cell, width, column in zip(fitted, widths, columns)
+            ]
+            text = (" " * offset + (" " * spacing).join(parts)).rstrip()
+            lines.append(Line((Segment(text, style),) if text else ()))
+    return lines
+
+
+def separator_line(data: dict, metrics: Metrics) -> Line:
+    length = min(data["length"] or metrics.columns, metrics.columns)
+    pattern = data["char"]
+    text, used = [], 0
+    while used < length:
+        for char in pattern:
+            width = char_width(char)
+            if used + width > length:
+                used = length
+                break
+            text.append(char)
+            used += width
+        if not any(char_width(char) for char in pattern):
+            break
+    return Line((Segment("".join(text), NORMAL),))
+
+
+def _text_lines(commands: list[dict], metrics: Metrics) -> list[Line]:
+    """Lines of one or more text commands (joined when new_line is false)."""
+    first = commands[0]
+    align = first["content"]["align"]
+    segments: list[Segment] = []
+    label = first["label"]
+    for command in commands:
+        if command["label"] is not None:
+            label_text = command["label"]["text"] + command["label"]["separator"]
+            if label_text:
+                segments.append(Segment(label_text, Style.from_document(command["label"]["label_style"])))
+        segments.append(Segment(command["content"]["text"], Style.from_document(command["content"]["content_style"])))
+    if len(commands) == 1 and label is not None and align == "right" and len(segments) == 2:
+        left, right = segments
+        gap = metrics.char_unit(NORMAL)
+        if "\n" not in left.text + right.text and (
+            metrics.cost(left.text, left.style) + gap + metrics.cost(right.text, right.style) <= metrics.capacity
+        ):
+            return [Line((left, right), "spread", 1)]
+        return [Line(tuple(line), "left") for line in wrap([left], metrics)] + [
+            Line(tuple(line), "right") for line in wrap([right], metrics)
+        ]
+    return [Line(tuple(line), align) for line in wrap(segments, metrics)]
+
+
+def layout(document: dict, geometry: Geometry, *, plain: bool) -> list[Group]:
+    """Blocks of a *validated* document, grouped by the command that made them."""
+    metrics = Metrics(geometry, plain)
+    groups: list[Group] = []
+    pending: list[dict] = []
+    pending_index = 0
+
+    def flush_text():
+        if pending:
+            groups.append(Group(pending_index, "text", _text_lines(pending, metrics)))
+            pending.clear()
+
+    for index, command in enumerate(document["commands"]):
+        kind, data = command["type"], command["data"]
+        if kind == "text":
+            if not pending:
+                pending_index = index
+            pending.append(data)
+            if data["new_line"]:
+                flush_text()
+            continue
+        flush_text()
+        group = Group(index, kind)
+        groups.append(group)
+        if kind == "separator":
+            group.blocks.append(separator_line(data, metrics))
+        elif kind == "table":
+            group.blocks.extend(table_lines(data, metrics))
+        elif kind == "feed":
+            group.blocks.append(Feed(data["lines"]))
+        elif kind == "qr":
+            group.blocks.append(QR(data["data"], data["correction"], data["pixel_width"], data["align"]))
+            if data["human_text"]:
+                human = [Segment(data["human_text"], NORMAL)]
+                group.blocks.extend(Line(tuple(line), data["align"]) for line in wrap(human, metrics))
+        elif kind == "barcode":
+            group.blocks.append(Barcode(data["symbology"], data["data"], data["width"], data["height"],
+                                        data["hri_position"], data["hri_font"], data["align"]))
+        elif kind == "image":
+            group.blocks.append(Picture(data["code"], data["pixel_width"], data["align"], data["threshold"],
+                                        data["dithering"], data["scaling"]))
+        elif kind == "cut":
+            group.blocks.append(Cut(data["mode"], data["feed"]))
+        elif kind == "pulse":
+            group.blocks.append(Pulse(data["pin"], data["on_time"], data["off_time"]))
+        elif kind == "beep":
+            group.blocks.append(Beep(data["times"], data["lapse"]))
+        elif kind == "raw":
+            group.blocks.append(Raw(bytes.fromhex(data["hex"]), data["comment"]))
+    flush_text()
+    return groups
+
+
+def wrap_plain(text: str, columns: int, align: str = "center") -> list[Line]:
+    """Marker lines (e.g. "[QR: ...]") for the text renderers."""
+    metrics = _UnitMetrics(columns)
+    return [Line(tuple(line), align) for line in wrap([Segment(text, NORMAL)], metrics)]
