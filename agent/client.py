@@ -1,0 +1,512 @@
+"""The agent's WebSocket client: protocol v1 (DESIGN.md, "Agent protocol v1").
+
+One :class:`Agent` holds at most one connection to the server at a time and reconnects with
+exponential backoff. Jobs are printed one at a time, in the order received, by a worker task;
+the connection keeps answering pings meanwhile, because every blocking step (printer I/O, the
+journal's fsync) runs in a thread.
+
+Nothing here is lost when the connection drops: the server re-delivers its ``sent`` and
+``printing`` jobs after a reconnect, and the journal decides what a redelivery means (printed
+already → ``completed`` again; cut off by a crash → ``failed``/``interrupted``; unknown →
+print it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+
+from agent import __version__, faults
+from agent.config import Settings, redact_url
+from agent.journal import COMPLETED, INTERRUPTED, Journal, JournalError
+from agent.printers import (
+    BLOCKING_STATUSES,
+    OFFLINE,
+    UNKNOWN,
+    Printer,
+    PrinterUnavailable,
+    PrinterWriteError,
+)
+
+log = logging.getLogger("agent")
+
+PING_INTERVAL = 8.0  # the protocol asks for a ping at least every 10 s
+STABLE_CONNECTION = 15.0  # a connection that lived this long resets the backoff
+MAX_MESSAGE_SIZE = 16 * 2**20
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_PRINTER_DISABLED = 4403
+CLOSE_REPLACED = 4409
+CLOSE_TOO_BIG = 4413
+CLOSE_FLOODING = 4429
+
+STATUS_MESSAGES = {
+    "paper_out": "printer is out of paper",
+    "cover_open": "printer cover is open",
+    "offline": "printer is offline or unreachable",
+}
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+class Backoff:
+    """Exponential backoff with jitter: base, 2×base, 4×base... capped, each ×[0.5, 1]."""
+
+    def __init__(self, base: float = 1.0, cap: float = 30.0) -> None:
+        self.base, self.cap = base, cap
+        self.attempt = 0
+
+    def next(self) -> float:
+        delay = min(self.cap, self.base * 2**self.attempt)
+        self.attempt += 1
+        return random.uniform(delay / 2, delay)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+@dataclass
+class Job:
+    job_id: int
+    data: bytes
+    kind: str = "order_receipt"
+    order_number: str | None = None
+    received_at: float = field(default_factory=time.monotonic)
+    cancelled: bool = False
+    printing: bool = False
+
+
+class BadJob(Exception):
+    """The ``new_order`` payload cannot be printed (reported as ``bad_data``)."""
+
+
+def job_bytes(order: dict, profile: str | None) -> bytes:
+    """The bytes to print: the server's ESC/POS, or (old servers) ``content`` as text."""
+    encoded = order.get("escpos")
+    if encoded:
+        try:
+            return base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError, TypeError):
+            raise BadJob("escpos is not valid base64") from None
+    content = order.get("content")
+    if not isinstance(content, str) or not content:
+        raise BadJob("the job has neither escpos nor content")
+    from escpos.printer import Dummy
+
+    copies = order.get("copies") or 1
+    if not isinstance(copies, int) or not 1 <= copies <= 20:
+        raise BadJob(f"bad number of copies {copies!r}")
+    try:
+        page = Dummy(profile=profile) if profile else Dummy()
+    except Exception:
+        page = Dummy()
+    for _ in range(copies):
+        page.text(content if content.endswith("\n") else content + "\n")
+        page.cut()
+    return page.output
+
+
+class Agent:
+    """Connects to the server, prints jobs, reports their status. ``await run()``."""
+
+    def __init__(self, settings: Settings, printer: Printer, journal: Journal, *,
+                 backoff: Backoff | None = None, ping_interval: float = PING_INTERVAL,
+                 slow_retry: float = 60.0) -> None:
+        self.settings = settings
+        self.printer = printer
+        self.journal = journal
+        self.backoff = backoff or Backoff()
+        self.ping_interval = ping_interval
+        self.slow_retry = slow_retry
+        self.printer_status = UNKNOWN
+        self.server_printer: dict = {}
+        self.connected = asyncio.Event()
+        self._ws = None
+        self._stop = asyncio.Event()
+        self._queue: asyncio.Queue[Job] = asyncio.Queue()
+        self._jobs: dict[int, Job] = {}  # queued or printing in this process
+        self._printer_lock = asyncio.Lock()
+        self._status_wakeup = asyncio.Event()
+        self._interrupted: list[int] = []
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; never raises for network or printer trouble."""
+        self._interrupted = await asyncio.to_thread(self.journal.recover)
+        for job_id in self._interrupted:
+            log.warning("job %s: interrupted (was printing when the agent stopped; not reprinting)", job_id)
+        pruned = await asyncio.to_thread(self.journal.prune)
+        if pruned:
+            log.info("journal: forgot %d old finished jobs", pruned)
+        await self._refresh_status()
+        tasks = [asyncio.create_task(self._worker(), name="agent-worker"),
+                 asyncio.create_task(self._status_poller(), name="agent-status")]
+        try:
+            await self._connection_loop()
+        finally:
+            await self._finish_current_job()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _finish_current_job(self, timeout: float = 30.0) -> None:
+        """On shutdown, let a job that is already printing finish (and be journaled)."""
+        deadline = time.monotonic() + timeout
+        while any(job.printing for job in self._jobs.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def _sleep_or_stop(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    # --- connection ----------------------------------------------------------------------
+
+    async def _connection_loop(self) -> None:
+        server = self.settings.server_display
+        while not self._stop.is_set():
+            started = time.monotonic()
+            delay = None
+            attempt = asyncio.create_task(self._connect_once())
+            stopper = asyncio.create_task(self._stop.wait())
+            await asyncio.wait({attempt, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            stopper.cancel()
+            if not attempt.done():  # stopping: a live connection closes itself cleanly
+                with contextlib.suppress(asyncio.TimeoutError, Exception):
+                    await asyncio.wait_for(asyncio.shield(attempt), 5)
+                attempt.cancel()
+                with contextlib.suppress(BaseException):
+                    await attempt
+                break
+            try:
+                code, reason = attempt.result()
+                delay = self._delay_for_close(code, reason)
+            except ConnectionClosed as exc:
+                delay = self._delay_for_close(exc.rcvd.code if exc.rcvd else None,
+                                              exc.rcvd.reason if exc.rcvd else "")
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                if status in (401, 403):
+                    log.error("server %s refused the connection (HTTP %d): token rejected or printer disabled; "
+                              "retrying in %.0f s", server, status, self.slow_retry)
+                    delay = self.slow_retry
+                else:
+                    log.error("server %s answered HTTP %d: is the URL right (.../ws/agent/)?", server, status)
+            except InvalidURI:
+                log.error("server URL %s is not a valid WebSocket URL", server)
+                delay = self.slow_retry
+            except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+                log.error("cannot reach server %s: %s", server, _describe(exc))
+            if self._stop.is_set():
+                break
+            if time.monotonic() - started >= STABLE_CONNECTION:
+                self.backoff.reset()
+            if delay is None:
+                delay = self.backoff.next()
+                log.info("reconnecting in %.1f s", delay)
+            await self._sleep_or_stop(delay)
+
+    def _delay_for_close(self, code: int | None, reason: str) -> float | None:
+        """Log why the server closed the connection; return a special delay or None."""
+        server = self.settings.server_display
+        if code == CLOSE_UNAUTHORIZED:
+            log.error("token rejected by %s (close 4401): check --token / CANTINA_TOKEN "
+                      "(`manage.py printer_token` issues a new one); retrying in %.0f s", server, self.slow_retry)
+            return self.slow_retry
+        if code == CLOSE_PRINTER_DISABLED:
+            log.error("printer is disabled on %s (close 4403); retrying in %.0f s", server, self.slow_retry)
+            return self.slow_retry
+        if code == CLOSE_REPLACED:
+            delay = self.slow_retry / 2
+            log.error("another agent connected with this printer's token and took over (close 4409); "
+                      "retrying in %.0f s", delay)
+            return delay
+        if code in (CLOSE_TOO_BIG, CLOSE_FLOODING):
+            log.error("server closed the connection (%d %s)", code, reason)
+            return None
+        detail = f"close {code} {reason}".strip() if code else "no close frame"
+        log.warning("connection to %s lost (%s)", server, detail)
+        return None
+
+    async def _connect_once(self) -> tuple[int | None, str]:
+        """One connection, until it closes; returns the close code and reason."""
+        headers = {"Authorization": f"Token {self.settings.token}"}
+        async with connect(self.settings.server, additional_headers=headers, open_timeout=10,
+                           ping_interval=20, ping_timeout=20, close_timeout=5,
+                           max_size=MAX_MESSAGE_SIZE,
+                           user_agent_header=f"cantina-agent/{__version__}") as ws:
+            self._ws = ws
+            log.info("connected to %s", self.settings.server_display)
+            heartbeat = asyncio.create_task(self._heartbeat())
+            receiver = asyncio.create_task(self._receive(ws))
+            stopper = asyncio.create_task(self._stop.wait())
+            try:
+                await self._send_printer_info()
+                interrupted, self._interrupted = self._interrupted, []
+                for job_id in interrupted:
+                    await self._report_interrupted(job_id)
+                self.connected.set()
+                await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if stopper.done():
+                    await ws.close(1000, "agent stopping")
+                else:
+                    receiver.result()  # raises ConnectionClosedError for abnormal closes
+            finally:
+                self.connected.clear()
+                self._ws = None
+                for task in (heartbeat, receiver, stopper):
+                    task.cancel()
+                self._drop_queued_jobs()
+            return ws.close_code, ws.close_reason or ""
+
+    async def _receive(self, ws) -> None:
+        async for raw in ws:
+            await self._dispatch(raw)
+
+    def _drop_queued_jobs(self) -> None:
+        """Forget jobs not started yet: the server re-delivers them after the reconnect."""
+        for job in list(self._jobs.values()):
+            if not job.printing:
+                job.cancelled = True
+                del self._jobs[job.job_id]
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            await self._send({"type": "ping", "timestamp": now_iso()})
+
+    async def _send(self, message: dict) -> bool:
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            await ws.send(json.dumps(message))
+            return True
+        except ConnectionClosed:
+            return False
+
+    # --- server messages -----------------------------------------------------------------
+
+    async def _dispatch(self, raw) -> None:
+        try:
+            message = json.loads(raw)
+            kind = message["type"]
+        except (ValueError, TypeError, KeyError):
+            log.warning("ignoring a malformed message from the server")
+            return
+        if kind == "new_order":
+            await self._on_new_order(message.get("order"))
+        elif kind == "ping":
+            await self._send({"type": "pong", "timestamp": now_iso()})
+        elif kind == "pong":
+            pass
+        elif kind == "cancel":
+            self._on_cancel(message.get("job_id"))
+        elif kind == "welcome":
+            self.server_printer = message.get("printer") or {}
+            name = self.server_printer.get("name")
+            log.info("server welcomes printer %s", repr(name) if name else "(unnamed)")
+        elif kind == "error":
+            log.warning("server error %s: %s", message.get("code"), message.get("message"))
+        else:
+            log.debug("ignoring server message of type %r", kind)
+
+    async def _on_new_order(self, order) -> None:
+        job_id = order.get("job_id") if isinstance(order, dict) else None
+        if not isinstance(job_id, int) or isinstance(job_id, bool):
+            log.warning("ignoring new_order without a job_id")
+            return
+        if job_id in self._jobs:
+            log.debug("job %s: already queued or printing here", job_id)
+            return
+        entry = self.journal.get(job_id)
+        if entry is not None and entry.state == COMPLETED:
+            log.info("job %s: completed (redelivered; already printed, not printing again)", job_id)
+            await self._send_status(job_id, "completed", "already printed (agent journal)")
+            return
+        if entry is not None:  # started or interrupted, and not in progress here
+            if entry.state != INTERRUPTED:
+                await asyncio.to_thread(self.journal.mark_interrupted, job_id)
+            log.warning("job %s: failed (interrupted; it may have printed, not reprinting)", job_id)
+            await self._report_interrupted(job_id)
+            return
+        profile = self.settings.profile or self.server_printer.get("profile")
+        try:
+            data = job_bytes(order, profile)
+        except BadJob as exc:
+            log.error("job %s: failed (bad_data: %s)", job_id, exc)
+            await self._send_status(job_id, "failed", str(exc), "bad_data")
+            return
+        info = order.get("order_info") or {}
+        job = Job(job_id, data, kind=str(order.get("type") or ""), order_number=info.get("number"))
+        self._jobs[job_id] = job
+        label = f" (order {job.order_number})" if job.order_number else ""
+        log.info("job %s: received%s, %d bytes", job_id, label, len(data))
+        await self._send_status(job_id, "received", "queued at the agent")
+        self._queue.put_nowait(job)
+
+    def _on_cancel(self, job_id) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            log.info("job %s: cancel received (not queued here)", job_id)
+        elif job.printing:
+            log.warning("job %s: cancel received too late, already printing", job_id)
+        else:
+            job.cancelled = True
+            del self._jobs[job_id]
+            log.info("job %s: cancelled", job_id)
+
+    # --- printing ------------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while True:
+            job = await self._queue.get()
+            if job.cancelled:
+                continue
+            try:
+                await self._print(job)
+            except Exception:  # a bug must not stop the agent printing later jobs
+                log.exception("job %s: unexpected error", job.job_id)
+                self._jobs.pop(job.job_id, None)
+                job.printing = False
+
+    async def _print(self, job: Job) -> None:
+        async with self._printer_lock:
+            try:
+                session = await asyncio.to_thread(self.printer.open)
+            except PrinterUnavailable as exc:
+                await self._set_printer_status(OFFLINE)
+                await self._fail_retryable(job, OFFLINE, str(exc))
+                return
+            try:
+                status = await asyncio.to_thread(session.read_status)
+                await self._set_printer_status(status)
+                if status in BLOCKING_STATUSES:
+                    await self._fail_retryable(job, status, STATUS_MESSAGES[status])
+                    return
+                faults.crash_point("before_print")
+                if job.cancelled:
+                    return
+                job.printing = True
+                digest = hashlib.sha256(job.data).hexdigest()
+                try:
+                    await asyncio.to_thread(self.journal.mark_started, job.job_id, len(job.data), digest)
+                except JournalError as exc:
+                    # Without a durable "started" we could print twice after a crash: don't print.
+                    log.error("job %s: failed (agent_error: %s)", job.job_id, exc)
+                    await self._send_status(job.job_id, "failed", f"agent journal error: {exc}", "agent_error")
+                    return
+                log.info("job %s: printing", job.job_id)
+                await self._send_status(job.job_id, "printing", "sending to the printer")
+                started = time.monotonic()
+                try:
+                    await asyncio.to_thread(session.write, job.data)
+                except PrinterWriteError as exc:
+                    await asyncio.to_thread(self.journal.mark_interrupted, job.job_id)
+                    log.error("job %s: failed (interrupted: printer connection broke while printing: %s; "
+                              "it may be partly printed, not reprinting)", job.job_id, exc)
+                    await self._send_status(job.job_id, "failed",
+                                            f"printer connection broke while printing ({exc}); may be partly printed",
+                                            "interrupted")
+                    self._status_wakeup.set()
+                    return
+                try:
+                    await asyncio.to_thread(self.journal.mark_completed, job.job_id)
+                except JournalError as exc:
+                    log.error("job %s: printed, but the journal could not record it: %s", job.job_id, exc)
+                faults.crash_point("after_print")
+                log.info("job %s: completed in %.2f s", job.job_id, time.monotonic() - started)
+                await self._send_status(job.job_id, "completed", "printed")
+            finally:
+                await asyncio.to_thread(session.close)
+                job.printing = False
+                self._jobs.pop(job.job_id, None)
+
+    async def _fail_retryable(self, job: Job, code: str, detail: str) -> None:
+        self._jobs.pop(job.job_id, None)
+        log.warning("job %s: failed (%s: %s); the server resends it when the printer is ready",
+                    job.job_id, code, detail)
+        await self._send_status(job.job_id, "failed", detail, code)
+
+    async def _report_interrupted(self, job_id: int) -> None:
+        await self._send_status(
+            job_id, "failed",
+            "the agent stopped while printing this job; it may be partly printed (reprint it if needed)",
+            "interrupted",
+        )
+
+    async def _send_status(self, job_id: int, status: str, message: str, error_code: str | None = None) -> None:
+        payload = {"type": "print_status", "timestamp": now_iso(), "job_id": job_id,
+                   "status": status, "message": message}
+        if error_code:
+            payload["error_code"] = error_code
+        if not await self._send(payload):
+            log.debug("job %s: not connected, '%s' will be sent again on redelivery", job_id, status)
+
+    # --- printer status ------------------------------------------------------------------
+
+    async def _status_poller(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._status_wakeup.wait(), self.settings.status_interval)
+            self._status_wakeup.clear()
+            if any(job.printing for job in self._jobs.values()) or self._printer_lock.locked():
+                continue
+            await self._refresh_status()
+
+    async def _refresh_status(self) -> None:
+        async with self._printer_lock:
+            status = await asyncio.to_thread(self.printer.probe_status)
+        await self._set_printer_status(status)
+
+    async def _set_printer_status(self, status: str) -> None:
+        if status == self.printer_status:
+            return
+        previous, self.printer_status = self.printer_status, status
+        line = "printer %s: %s (was %s)" % (self.printer, status, previous)
+        if status in BLOCKING_STATUSES or status == "error":
+            log.warning(line)
+        else:
+            log.info(line)
+        await self._send_printer_info()
+
+    async def _send_printer_info(self) -> None:
+        await self._send({
+            "type": "printer_info",
+            "timestamp": now_iso(),
+            "printer": {
+                "name": self.settings.name or str(self.printer),
+                "model": self.settings.profile or self.server_printer.get("profile") or "unknown",
+                "status": self.printer_status,
+                "agent_version": __version__,
+                "connection": self.printer.scheme,
+                "reads_status": self.printer.reads_status,
+            },
+        })
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    return text.replace("\n", " ")
+
+
+__all__ = ["Agent", "Backoff", "job_bytes", "redact_url"]

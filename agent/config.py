@@ -1,0 +1,193 @@
+"""Agent settings: command-line flags > environment variables > config file > defaults.
+
+The config file is TOML (``.toml``) or JSON (any other name) with the keys of
+:data:`FILE_KEYS`. ``--save-config`` writes the effective settings back to it, so the agent
+remembers the chosen printer (as the old local print bridge did with ``config.JSON``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from agent.printers import PrinterURLError, open_printer
+
+ENVIRONMENT = {
+    "server": "CANTINA_SERVER",
+    "token": "CANTINA_TOKEN",
+    "printer": "CANTINA_PRINTER",
+    "profile": "CANTINA_PROFILE",
+    "journal": "CANTINA_JOURNAL",
+    "log_file": "CANTINA_LOG_FILE",
+}
+CONFIG_ENVIRONMENT = "CANTINA_CONFIG"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+@dataclass
+class Settings:
+    server: str | None = None
+    token: str | None = None
+    printer: str = "fake://"
+    profile: str | None = None
+    journal: str | None = None
+    log_file: str | None = None
+    name: str | None = None
+    status_interval: float = 3.0
+
+    @property
+    def server_display(self) -> str:
+        return redact_url(self.server) if self.server else "(none)"
+
+    @property
+    def journal_scope(self) -> str:
+        """Job ids are per server and per printer: the journal keys rows by both."""
+        return f"{redact_url(self.server or '')}|{self.printer}"
+
+
+FILE_KEYS = tuple(f.name for f in fields(Settings))
+
+
+def _state_dir() -> Path:
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "cantina-agent"
+    return Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "cantina-agent"
+
+
+def _config_dir() -> Path:
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("APPDATA", Path.home())) / "cantina-agent"
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "cantina-agent"
+
+
+def default_journal_path() -> Path:
+    return _state_dir() / "journal.sqlite3"
+
+
+def default_config_path() -> Path:
+    """The first existing of ``config.toml`` / ``config.json`` in the user config dir."""
+    for name in ("config.toml", "config.json"):
+        if (_config_dir() / name).exists():
+            return _config_dir() / name
+    return _config_dir() / "config.toml"
+
+
+def redact_url(url: str) -> str:
+    """The URL without its query string and password (the token may travel in ``?token=``)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "(unparsable URL)"
+
+
+def read_config_file(path: Path) -> dict:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a table/object of settings")
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {', '.join(unknown)} in {path}; known: {', '.join(FILE_KEYS)}")
+    return data
+
+
+def load_settings(flags: dict, environ: dict | None = None) -> tuple[Settings, Path]:
+    """Merge defaults, config file, environment and flags (``None`` flags are unset).
+
+    Returns the settings and the config file path (which may not exist).
+    """
+    environ = os.environ if environ is None else environ
+    explicit = flags.get("config") or environ.get(CONFIG_ENVIRONMENT)
+    config_path = Path(explicit).expanduser() if explicit else default_config_path()
+    values: dict = {}
+    if config_path.exists():
+        values.update(read_config_file(config_path))
+    elif explicit and not flags.get("save_config"):
+        raise ConfigError(f"config file {config_path} does not exist")
+    for key, variable in ENVIRONMENT.items():
+        if environ.get(variable):
+            values[key] = environ[variable]
+    for key in FILE_KEYS:
+        if flags.get(key) is not None:
+            values[key] = flags[key]
+    settings = Settings(**values)
+    validate(settings)
+    return settings, config_path
+
+
+def validate(settings: Settings) -> None:
+    for key in ("server", "token", "printer", "profile", "journal", "log_file", "name"):
+        value = getattr(settings, key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"setting {key!r} must be a string, got {value!r}")
+    if settings.server is not None:
+        parts = urlsplit(settings.server)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ConfigError(
+                f"server must be a ws:// or wss:// URL such as ws://HOST:8000/ws/agent/, "
+                f"got {redact_url(settings.server)!r}"
+            )
+    if settings.token is not None and (not settings.token.strip() or any(c.isspace() for c in settings.token)):
+        raise ConfigError("token is empty or contains spaces; copy it from `manage.py printer_token`")
+    try:
+        open_printer(settings.printer)
+    except PrinterURLError as exc:
+        raise ConfigError(f"printer: {exc}") from None
+    if settings.profile:
+        from escpos.capabilities import get_profile
+
+        try:
+            get_profile(settings.profile)
+        except Exception:
+            raise ConfigError(f"unknown printer profile {settings.profile!r} (python-escpos profile names, e.g. TM-T88V)") from None
+    try:
+        settings.status_interval = float(settings.status_interval)
+    except (TypeError, ValueError):
+        raise ConfigError(f"status_interval must be a number of seconds, got {settings.status_interval!r}") from None
+    if not 0.05 <= settings.status_interval <= 600:
+        raise ConfigError("status_interval must be between 0.05 and 600 seconds")
+
+
+def require_connection(settings: Settings) -> None:
+    missing = [flag for flag, key in (("--server / CANTINA_SERVER", "server"), ("--token / CANTINA_TOKEN", "token"))
+               if not getattr(settings, key)]
+    if missing:
+        raise ConfigError(f"missing {' and '.join(missing)}")
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write the settings (token included) to ``path``, readable by the owner only."""
+    values = {key: value for key, value in asdict(settings).items()
+              if value is not None and value != getattr(Settings, key, None)}
+    for key in ("server", "token", "printer"):
+        if getattr(settings, key) is not None:
+            values[key] = getattr(settings, key)
+    if path.suffix.lower() == ".toml":
+        text = "".join(f"{key} = {json.dumps(value, ensure_ascii=False)}\n" for key, value in values.items())
+    else:
+        text = json.dumps(values, indent=2, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)

@@ -1,0 +1,154 @@
+"""The agent's durable print journal (DESIGN.md, delivery rule 7).
+
+One row per job, keyed by (scope, job id); the scope is the server URL plus the printer URL,
+so two agents, or one agent pointed at two servers, never mix their job ids. ``started`` is
+committed (and fsynced: ``synchronous=FULL``) before any byte goes to the printer and
+``completed`` after the write, so after a crash the journal tells exactly which jobs may be
+half printed (``started``) and which are done (``completed``):
+
+- a redelivered ``completed`` job is acknowledged again, not printed again;
+- a ``started`` job found at startup becomes ``interrupted``: reported failed, never
+  reprinted automatically (a person decides whether to reprint).
+
+This module imports only the standard library, so it stays fast to load.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+STARTED = "started"
+COMPLETED = "completed"
+INTERRUPTED = "interrupted"
+
+KEEP_FINISHED_SECONDS = 7 * 24 * 3600
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS print_journal (
+    scope        TEXT    NOT NULL,
+    job_id       INTEGER NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('started', 'completed', 'interrupted')),
+    byte_count   INTEGER NOT NULL,
+    sha256       TEXT    NOT NULL,
+    started_at   REAL    NOT NULL,
+    finished_at  REAL,
+    PRIMARY KEY (scope, job_id)
+);
+"""
+
+
+class JournalError(Exception):
+    """The journal cannot be opened or written (bad path, permissions, corrupt file)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    job_id: int
+    state: str
+    byte_count: int
+    sha256: str
+    started_at: float
+    finished_at: float | None
+
+
+class Journal:
+    """Durable job journal for one (server, printer) scope in a SQLite file."""
+
+    def __init__(self, path: str | os.PathLike, scope: str) -> None:
+        self.path = Path(path)
+        self.scope = scope
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so every write is one
+            # explicit, immediately durable transaction.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10,
+                                       check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"cannot open the journal {self.path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, sql: str, params: tuple) -> int:
+        try:
+            with self._db:  # BEGIN ... COMMIT (ROLLBACK on error)
+                self._db.execute("BEGIN IMMEDIATE")
+                return self._db.execute(sql, params).rowcount
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from None
+
+    def get(self, job_id: int) -> Entry | None:
+        row = self._db.execute(
+            "SELECT job_id, state, byte_count, sha256, started_at, finished_at "
+            "FROM print_journal WHERE scope = ? AND job_id = ?",
+            (self.scope, job_id),
+        ).fetchone()
+        return Entry(*row) if row else None
+
+    def mark_started(self, job_id: int, byte_count: int, sha256: str) -> None:
+        """Record, durably, that bytes of this job are about to go to the printer."""
+        try:
+            self._write(
+                "INSERT INTO print_journal (scope, job_id, state, byte_count, sha256, started_at) "
+                "VALUES (?, ?, 'started', ?, ?, ?)",
+                (self.scope, job_id, byte_count, sha256, time.time()),
+            )
+        except JournalError:
+            if self.get(job_id) is not None:
+                raise JournalError(f"job {job_id} is already in the journal") from None
+            raise
+
+    def mark_completed(self, job_id: int) -> None:
+        changed = self._write(
+            "UPDATE print_journal SET state = 'completed', finished_at = ? "
+            "WHERE scope = ? AND job_id = ? AND state = 'started'",
+            (time.time(), self.scope, job_id),
+        )
+        if changed != 1:
+            raise JournalError(f"job {job_id} is not started in the journal")
+
+    def mark_interrupted(self, job_id: int) -> None:
+        self._write(
+            "UPDATE print_journal SET state = 'interrupted', finished_at = ? "
+            "WHERE scope = ? AND job_id = ? AND state = 'started'",
+            (time.time(), self.scope, job_id),
+        )
+
+    def recover(self) -> list[int]:
+        """Turn every ``started`` job of this scope into ``interrupted``; return their ids.
+
+        Call once at startup, before printing anything: a job still ``started`` then was cut
+        off by a crash or a power loss and may be half printed.
+        """
+        ids = [row[0] for row in self._db.execute(
+            "SELECT job_id FROM print_journal WHERE scope = ? AND state = 'started' ORDER BY job_id",
+            (self.scope,),
+        )]
+        if ids:
+            self._write(
+                "UPDATE print_journal SET state = 'interrupted', finished_at = ? "
+                "WHERE scope = ? AND state = 'started'",
+                (time.time(), self.scope),
+            )
+        return ids
+
+    def prune(self, older_than: float = KEEP_FINISHED_SECONDS) -> int:
+        """Forget finished jobs older than ``older_than`` seconds (any scope)."""
+        return self._write(
+            "DELETE FROM print_journal WHERE state != 'started' AND finished_at < ?",
+            (time.time() - older_than,),
+        )
+
+    def entries(self) -> list[Entry]:
+        return [Entry(*row) for row in self._db.execute(
+            "SELECT job_id, state, byte_count, sha256, started_at, finished_at "
+            "FROM print_journal WHERE scope = ? ORDER BY job_id",
+            (self.scope,),
+        )]

@@ -1,0 +1,227 @@
+"""The agent against a tiny fake server (real WebSocket) and the real fake printer (real TCP)."""
+
+import asyncio
+import time
+
+import pytest
+from agent_support import eventually
+
+from agent.journal import Journal
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
+
+RECEIPT = b"\x1b@\x1bt\x02P\x83o de queijo\n\x1dV\x00"  # "Pão de queijo" in CP850, then a cut
+
+
+async def test_new_order_prints_once_and_reports_received_printing_completed(fake_server, fake_printer, run_agent):
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send_job(1, RECEIPT)
+    statuses = await fake_server.wait_status(1, "completed")
+
+    assert statuses == [("received", None), ("printing", None), ("completed", None)]
+    assert fake_printer.jobs() == [RECEIPT]
+    assert fake_server.authorizations == ["Token secret-token-123"]
+
+
+async def test_agent_sends_printer_info_with_real_status_on_connect(fake_server, fake_printer, run_agent):
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await eventually(lambda: fake_server.printer_infos(), message="printer_info")
+    info = next(m for m in fake_server.received if m["type"] == "printer_info")
+    assert info["printer"]["status"] == "ready"
+    assert info["printer"]["agent_version"]
+    assert info["timestamp"]
+
+
+async def test_jobs_print_one_at_a_time_in_order_received(fake_server, fake_printer, run_agent):
+    await run_agent(fake_server.url, fake_printer.url)
+
+    for job_id in (5, 3, 9):
+        await fake_server.send_job(job_id, b"job %d\n" % job_id)
+    for job_id in (5, 3, 9):
+        await fake_server.wait_status(job_id, "completed")
+
+    assert fake_printer.jobs() == [b"job 5\n", b"job 3\n", b"job 9\n"]
+    completions = [m["job_id"] for m in fake_server.received
+                   if m.get("type") == "print_status" and m["status"] == "completed"]
+    assert completions == [5, 3, 9]
+
+
+async def test_redelivered_completed_job_is_acknowledged_without_printing(fake_server, fake_printer, run_agent):
+    await run_agent(fake_server.url, fake_printer.url)
+    await fake_server.send_job(7, RECEIPT)
+    await fake_server.wait_status(7, "completed")
+
+    await fake_server.send_job(7, RECEIPT)
+    await eventually(lambda: fake_server.statuses(7).count(("completed", None)) == 2)
+
+    assert fake_printer.jobs() == [RECEIPT]
+
+
+async def test_started_job_in_journal_is_reported_interrupted_and_not_printed(
+        fake_server, fake_printer, run_agent, make_settings):
+    settings = make_settings(fake_server.url, fake_printer.url)
+    journal = Journal(settings.journal, settings.journal_scope)
+    journal.mark_started(11, len(RECEIPT), "x")  # as a crash mid-print leaves it
+    journal.close()
+
+    await run_agent(fake_server.url, fake_printer.url)
+    await fake_server.wait_status(11, "failed")  # reported once connected, unasked
+    await fake_server.send_job(11, RECEIPT)  # and again when the server redelivers it
+    await eventually(lambda: len(fake_server.statuses(11)) == 2)
+
+    assert fake_server.statuses(11) == [("failed", "interrupted"), ("failed", "interrupted")]
+    assert fake_printer.jobs() == []
+
+
+async def test_paper_out_fails_the_job_retryably_then_reports_ready_when_paper_returns(
+        fake_server, fake_printer, run_agent):
+    fake_printer.set_state("paper_out")
+    await run_agent(fake_server.url, fake_printer.url)
+    await eventually(lambda: fake_server.printer_infos() == ["paper_out"], message="printer_info paper_out")
+
+    await fake_server.send_job(2, RECEIPT)
+    statuses = await fake_server.wait_status(2, "failed")
+    assert statuses == [("received", None), ("failed", "paper_out")]
+    assert fake_printer.jobs() == []
+
+    fake_printer.set_state("ready")
+    await eventually(lambda: fake_server.printer_infos()[-1:] == ["ready"], message="printer_info ready")
+    await fake_server.send_job(2, RECEIPT)  # what the server does on "ready"
+    await fake_server.wait_status(2, "completed")
+    assert fake_printer.jobs() == [RECEIPT]
+
+
+@pytest.mark.parametrize("state", ["cover_open", "offline"])
+async def test_blocking_printer_state_is_reported_as_the_job_error_code(
+        fake_server, fake_printer, run_agent, state):
+    fake_printer.set_state(state)
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send_job(4, RECEIPT)
+    statuses = await fake_server.wait_status(4, "failed")
+
+    assert statuses[-1] == ("failed", state)
+    assert fake_printer.jobs() == []
+    assert fake_server.printer_infos()[-1] == state
+
+
+async def test_unreachable_printer_is_offline_and_job_fails_retryably(fake_server, run_agent, unused_tcp_port):
+    await run_agent(fake_server.url, f"tcp://127.0.0.1:{unused_tcp_port}")
+    await eventually(lambda: fake_server.printer_infos(), message="printer_info")
+    assert fake_server.printer_infos()[0] == "offline"
+
+    await fake_server.send_job(3, RECEIPT)
+    statuses = await fake_server.wait_status(3, "failed")
+    assert statuses[-1] == ("failed", "offline")
+
+
+async def test_cancel_before_printing_is_honoured(fake_server, fake_printer, run_agent):
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    await eventually(lambda: agent.connected.is_set())
+    # Hold the printer so the first job waits in the queue behind a busy worker.
+    await agent._printer_lock.acquire()
+    try:
+        await fake_server.send_job(20, b"first\n")
+        await fake_server.send_job(21, b"second\n")
+        await fake_server.wait_status(21, "received")
+        await fake_server.send({"type": "cancel", "job_id": 21})
+        await eventually(lambda: 21 not in agent._jobs, message="job 21 dropped")
+    finally:
+        agent._printer_lock.release()
+    await fake_server.wait_status(20, "completed")
+    await fake_server.send_job(22, b"third\n")
+    await fake_server.wait_status(22, "completed")
+
+    assert fake_printer.jobs() == [b"first\n", b"third\n"]
+    assert fake_server.statuses(21) == [("received", None)]
+
+
+async def test_agent_answers_server_ping_with_pong_while_printing(fake_server, fake_printer, run_agent):
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    await eventually(lambda: agent.connected.is_set())
+    await agent._printer_lock.acquire()  # a "long print" in progress
+    try:
+        await fake_server.send_job(30, RECEIPT)
+        await fake_server.send({"type": "ping", "timestamp": "t"})
+        await eventually(lambda: any(m["type"] == "pong" for m in fake_server.received), message="pong")
+    finally:
+        agent._printer_lock.release()
+    await fake_server.wait_status(30, "completed")
+
+
+async def test_agent_sends_ping_at_least_every_ten_seconds(fake_server, fake_printer, run_agent):
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    assert agent.ping_interval <= 10
+    agent.ping_interval = 0.1  # the schedule, sped up
+    # The heartbeat reads the interval on each round; reconnect so it starts with the fast one.
+    await eventually(lambda: agent.connected.is_set())
+    await fake_server.ws.close()
+    await eventually(lambda: sum(m["type"] == "ping" for m in fake_server.received) >= 3, message="pings")
+
+
+async def test_old_server_without_escpos_prints_content_as_text(fake_server, fake_printer, run_agent):
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send_job(40, content="Coxinha x2\nTotal 9,00\n", copies=2)
+    await fake_server.wait_status(40, "completed")
+
+    [job] = fake_printer.jobs()
+    assert job.count(b"Coxinha x2\nTotal 9,00\n") == 2
+    assert job.count(b"\x1dV") == 2  # one cut per copy
+
+
+async def test_bad_base64_is_reported_as_bad_data(fake_server, fake_printer, run_agent):
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send_job(41, escpos="not base64!!")
+    statuses = await fake_server.wait_status(41, "failed")
+
+    assert statuses == [("failed", "bad_data")]
+    assert fake_printer.jobs() == []
+
+
+async def test_agent_reconnects_and_redelivered_job_prints_once(fake_server, fake_printer, run_agent):
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    await fake_server.send_job(50, RECEIPT)
+    await fake_server.wait_status(50, "completed")
+
+    await fake_server.ws.close(1012, "restart")
+    await eventually(lambda: fake_server.connections == 2 and fake_server.ws is not None, message="reconnect")
+    await fake_server.send_job(50, RECEIPT)  # the server re-delivers sent/printing jobs
+    await fake_server.send_job(51, RECEIPT)
+    await fake_server.wait_status(51, "completed")
+
+    assert fake_printer.jobs() == [RECEIPT, RECEIPT]  # 50 once, 51 once
+    assert fake_server.statuses(50)[-1] == ("completed", None)
+    assert agent.connected.is_set()
+
+
+async def test_unauthorized_close_backs_off_slowly(fake_server, fake_printer, run_agent, caplog):
+    fake_server.close_with = 4401
+    started = time.monotonic()
+    await run_agent(fake_server.url, fake_printer.url)  # slow_retry is 0.5 s in tests
+    await eventually(lambda: fake_server.connections >= 2, message="second attempt")
+
+    assert time.monotonic() - started >= 0.5
+    rejected = [r for r in caplog.records if "token rejected" in r.getMessage()]
+    assert rejected and "secret-token-123" not in caplog.text
+
+
+async def test_job_printed_before_connection_loss_is_acknowledged_after_reconnect(
+        fake_server, fake_printer, run_agent):
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    await eventually(lambda: agent.connected.is_set())
+    await agent._printer_lock.acquire()
+    try:
+        await fake_server.send_job(60, RECEIPT)
+        await fake_server.wait_status(60, "received")
+        await fake_server.ws.close(1012, "restart")  # queued job is dropped on disconnect
+        await eventually(lambda: fake_server.connections == 2 and fake_server.ws is not None)
+    finally:
+        agent._printer_lock.release()
+    await fake_server.send_job(60, RECEIPT)  # redelivery after reconnect
+    await eventually(lambda: ("completed", None) in fake_server.statuses(60))
+
+    assert fake_printer.jobs() == [RECEIPT]
