@@ -191,7 +191,8 @@ def clean_text(text: str) -> str:
 
     Control characters are dropped so user text can never smuggle ESC/POS commands.
     """
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\t", " "))
+    text = text.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n").replace("\t", " ")
+    text = unicodedata.normalize("NFC", text)
     text = _CONTROL_CHARS.sub("", text)
     if any(unicodedata.category(char) == "Cf" for char in text):
         text = "".join(char for char in text if unicodedata.category(char) != "Cf")

@@ -127,9 +127,10 @@ class Group:
 
 @lru_cache(maxsize=4096)
 def char_width(char: str) -> int:
-    """Columns a character takes on paper: 2 for East Asian wide, 0 for combining marks."""
-    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me"):
-        return 0
+    """Columns a character takes on paper: 2 for East Asian wide ones, else 1.
+
+    A stray combining mark counts 1 too: the printer gets one byte (or "?") for it.
+    """
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 

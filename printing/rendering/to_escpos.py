@@ -110,16 +110,13 @@ class EscposWriter:
                 chinese.clear()
 
         for char in text:
-            width = blocks.char_width(char)
-            if width == 0:
-                continue
-            if width == 2 or _is_chinese(char):
+            if blocks.char_width(char) == 2:
                 if self.geometry.chinese and _is_chinese(char):
                     flush_run()
                     chinese.append(char)
                 else:
                     flush_chinese()
-                    run.append("?" * width)
+                    run.append("??")
                 continue
             flush_chinese()
             run.append(char)
@@ -213,6 +210,7 @@ class EscposWriter:
 
     # -- paper and peripherals -------------------------------------------------------------
     def cut(self, block: blocks.Cut):
+        self.finish()  # leave the printer in default styles at the end of each receipt
         if not self.printer.has_cutter:
             self.escpos.print_and_feed(max(block.feed, TEAR_OFF_FEED))
             return
