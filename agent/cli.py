@@ -176,10 +176,10 @@ def list_printers(settings: Settings) -> int:
 
 
 def test_print(settings: Settings) -> int:
-    from agent.printers import test_page_bytes
+    from agent.printers import build_test_page
 
     printer = open_printer(settings.printer)
-    data = test_page_bytes(settings.printer, settings.profile)
+    data = build_test_page(settings.printer, settings.profile)
     try:
         with printer.open() as session:
             status = session.read_status()

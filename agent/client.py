@@ -392,6 +392,7 @@ class Agent:
             try:
                 session = await asyncio.to_thread(self.printer.open)
             except PrinterUnavailable as exc:
+                self.printer.last_error = str(exc)
                 await self._set_printer_status(OFFLINE)
                 await self._fail_retryable(job, OFFLINE, str(exc))
                 return
@@ -481,6 +482,8 @@ class Agent:
             return
         previous, self.printer_status = self.printer_status, status
         line = "printer %s: %s (was %s)" % (self.printer, status, previous)
+        if status == OFFLINE and self.printer.last_error:
+            line += ": " + self.printer.last_error
         if status in BLOCKING_STATUSES or status == "error":
             log.warning(line)
         else:

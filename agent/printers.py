@@ -109,6 +109,7 @@ class Printer:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.last_error = ""  # why the printer was last found unreachable
 
     def open(self) -> Session:
         raise NotImplementedError
@@ -117,16 +118,24 @@ class Printer:
         """Open, read the status, close. An unreachable printer is ``offline``."""
         try:
             with self.open() as session:
-                return session.read_status()
+                status = session.read_status()
         except PrinterUnavailable as exc:
-            log.debug("printer %s unavailable: %s", self.url, exc)
+            self.last_error = str(exc)
             return OFFLINE
+        self.last_error = ""
+        return status
 
     def __str__(self) -> str:
         return self.url
 
 
 # --- python-escpos based connections --------------------------------------------------------
+
+
+def _reason(exc: Exception) -> str:
+    """One line saying why a python-escpos connector failed to open."""
+    text = getattr(exc, "msg", "") or str(exc) or type(exc).__name__
+    return " ".join(text.split())
 
 
 def _is_timeout(exc: Exception) -> bool:
@@ -226,8 +235,9 @@ class NetworkPrinter(Printer):
         device = Network(self.host, self.port, timeout=self.connect_timeout)
         try:
             device.open()
-        except DeviceNotFoundError:
-            raise PrinterUnavailable(f"cannot connect to {self.host}:{self.port}") from None
+        except DeviceNotFoundError as exc:
+            reason = (getattr(exc, "msg", "") or "connection failed").splitlines()[-1]
+            raise PrinterUnavailable(f"cannot connect to {self.host}:{self.port} ({reason})") from None
         return _NetworkSession(device, self.status_timeout, self.write_timeout)
 
 
@@ -259,7 +269,7 @@ class _KeptOpenPrinter(Printer):
             try:
                 device.open()
             except (DeviceNotFoundError, RuntimeError, OSError) as exc:
-                raise PrinterUnavailable(str(exc).replace("\n", " ")) from None
+                raise PrinterUnavailable(_reason(exc)) from None
             self._device = device
         return _EscposSession(self._device, on_error=self._forget)
 
@@ -334,7 +344,7 @@ class FilePrinter(Printer):
         try:
             device.open()
         except DeviceNotFoundError as exc:
-            raise PrinterUnavailable(str(exc).replace("\n", " ")) from None
+            raise PrinterUnavailable(_reason(exc)) from None
         return _FileSession(device)
 
 
@@ -373,7 +383,7 @@ class CupsPrinter(Printer):
         try:
             device.open()
         except (DeviceNotFoundError, OSError, RuntimeError) as exc:
-            raise PrinterUnavailable(str(exc).replace("\n", " ")) from None
+            raise PrinterUnavailable(_reason(exc)) from None
         return _CupsSession(device)
 
 
@@ -548,7 +558,7 @@ def find_printers() -> tuple[list[FoundPrinter], list[str]]:
     return found, notes
 
 
-def test_page_bytes(printer_url: str, profile: str | None, paper_width: int = 48) -> bytes:
+def build_test_page(printer_url: str, profile: str | None, paper_width: int = 48) -> bytes:
     """A test page built with python-escpos calls (not sent anywhere)."""
     from escpos.printer import Dummy
 

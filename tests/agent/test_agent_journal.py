@@ -1,0 +1,185 @@
+"""The agent's durable journal: semantics, and integrity under kill -9."""
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+from agent_support import PYTHON, REPO
+
+from agent.journal import COMPLETED, INTERRUPTED, STARTED, Journal, JournalError
+
+
+@pytest.fixture
+def journal(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite3", "ws://server/ws/agent/|tcp://printer:9100")
+    yield journal
+    journal.close()
+
+
+def test_job_goes_from_started_to_completed(journal):
+    journal.mark_started(1, 120, "abc")
+    assert journal.get(1).state == STARTED
+    journal.mark_completed(1)
+
+    entry = journal.get(1)
+    assert entry.state == COMPLETED
+    assert (entry.byte_count, entry.sha256) == (120, "abc")
+    assert entry.finished_at >= entry.started_at
+
+
+def test_unknown_job_is_not_in_the_journal(journal):
+    assert journal.get(99) is None
+
+
+def test_job_cannot_complete_without_being_started(journal):
+    with pytest.raises(JournalError):
+        journal.mark_completed(5)
+    assert journal.get(5) is None
+
+
+def test_same_job_cannot_be_started_twice(journal):
+    journal.mark_started(1, 1, "a")
+    journal.mark_completed(1)
+    with pytest.raises(JournalError, match="already"):
+        journal.mark_started(1, 1, "a")
+    assert journal.get(1).state == COMPLETED
+
+
+def test_recover_turns_started_jobs_into_interrupted(journal):
+    journal.mark_started(1, 1, "a")
+    journal.mark_completed(1)
+    journal.mark_started(2, 1, "a")
+
+    assert journal.recover() == [2]
+    assert journal.get(2).state == INTERRUPTED
+    assert journal.get(1).state == COMPLETED
+    assert journal.recover() == []
+
+
+def test_interrupted_job_cannot_complete_later(journal):
+    journal.mark_started(3, 1, "a")
+    journal.mark_interrupted(3)
+    with pytest.raises(JournalError):
+        journal.mark_completed(3)
+
+
+def test_scopes_keep_two_servers_job_ids_apart(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    first = Journal(path, "ws://one/ws/agent/|tcp://p:9100")
+    second = Journal(path, "ws://two/ws/agent/|tcp://p:9100")
+    first.mark_started(1, 1, "a")
+    first.mark_completed(1)
+    second.mark_started(1, 1, "b")
+
+    assert first.get(1).state == COMPLETED
+    assert second.get(1).state == STARTED
+    assert first.recover() == []  # another scope's in-flight job is not ours to interrupt
+    assert second.get(1).state == STARTED
+    first.close()
+    second.close()
+
+
+def test_prune_forgets_old_finished_jobs_but_never_started_ones(journal):
+    journal.mark_started(1, 1, "a")
+    journal.mark_completed(1)
+    journal.mark_started(2, 1, "a")
+    journal.mark_started(3, 1, "a")
+    journal.mark_interrupted(3)
+    journal._db.execute("UPDATE print_journal SET started_at = started_at - 8 * 86400, "
+                        "finished_at = finished_at - 8 * 86400")
+    journal.mark_started(4, 1, "a")
+    journal.mark_completed(4)
+
+    assert journal.prune() == 2
+    assert [e.job_id for e in journal.entries()] == [2, 4]
+
+
+def test_journal_commits_durably(journal):
+    assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert journal._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_journal_survives_reopen(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path, "s")
+    journal.mark_started(8, 1, "a")
+    journal.mark_completed(8)
+    journal.close()
+
+    assert Journal(path, "s").get(8).state == COMPLETED
+
+
+def test_unwritable_journal_path_raises_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(JournalError, match="cannot open the journal"):
+        Journal(blocker / "journal.sqlite3", "s")
+
+
+WRITER = """
+import sys
+from agent.journal import Journal
+journal = Journal(sys.argv[1], "scope")
+print("recovered", *journal.recover(), flush=True)
+job_id = max((e.job_id for e in journal.entries()), default=0) + 1
+while True:
+    journal.mark_started(job_id, 100, "digest")
+    print("started", job_id, flush=True)
+    journal.mark_completed(job_id)
+    print("completed", job_id, flush=True)
+    job_id += 1
+"""
+
+
+@pytest.mark.timeout(120)
+def test_journal_survives_kill_during_writes(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    rng = random.Random(1234)
+    acknowledged: dict[int, str] = {}  # what the writer said it had committed
+    started_at = time.monotonic()
+    kills = 0
+    while kills < 50:
+        before = sqlite3.connect(path) if path.exists() else None
+        in_flight = sorted(row[0] for row in before.execute(
+            "SELECT job_id FROM print_journal WHERE state = 'started'")) if before else []
+        if before:
+            before.close()
+
+        writer = subprocess.Popen([PYTHON, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True, env=env)
+        recovered_line = writer.stdout.readline().split()
+        assert recovered_line[0] == "recovered"
+        assert [int(x) for x in recovered_line[1:]] == in_flight  # exactly the torn jobs
+        writer.stdout.readline()  # at least one commit before the kill
+        time.sleep(rng.uniform(0, 0.03))
+        writer.send_signal(signal.SIGKILL)
+        output, _ = writer.communicate()
+        assert writer.returncode == -signal.SIGKILL
+        kills += 1
+        for line in output.splitlines():
+            word, job_id = line.split()
+            acknowledged[int(job_id)] = word
+
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = {job_id: (state, started, finished) for job_id, state, started, finished in db.execute(
+            "SELECT job_id, state, started_at, finished_at FROM print_journal")}
+        db.close()
+        assert sorted(rows) == list(range(1, len(rows) + 1))  # no gaps, no torn inserts
+        assert sum(state == STARTED for state, _, _ in rows.values()) <= 1
+        for job_id, (state, started, finished) in rows.items():
+            assert state in (STARTED, COMPLETED, INTERRUPTED)
+            if state != STARTED:
+                assert finished is not None and finished >= started
+        for job_id, word in acknowledged.items():
+            assert job_id in rows, f"committed job {job_id} lost"
+            if word == "completed":
+                assert rows[job_id][0] == COMPLETED, f"completed job {job_id} came back {rows[job_id][0]}"
+
+    # The kills did land between "started" and "completed" (else this proved little).
+    assert any(state in (STARTED, INTERRUPTED) for state, _, _ in rows.values())
+    assert time.monotonic() - started_at < 60

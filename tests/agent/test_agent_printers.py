@@ -1,0 +1,144 @@
+"""Printer URLs, status decoding, and real reads from the fake printer over TCP."""
+
+import asyncio
+import base64
+
+import pytest
+
+from agent.client import BadJob, job_bytes
+from agent.printers import (
+    CupsPrinter,
+    FakePrinter,
+    FilePrinter,
+    NetworkPrinter,
+    PrinterURLError,
+    PrinterUnavailable,
+    SerialPrinter,
+    UsbPrinter,
+    open_printer,
+    status_from_dle_eot,
+    build_test_page,
+)
+
+
+def test_tcp_url_defaults_to_port_9100():
+    printer = open_printer("tcp://192.168.1.50")
+    assert isinstance(printer, NetworkPrinter)
+    assert (printer.host, printer.port) == ("192.168.1.50", 9100)
+    assert open_printer("tcp://printer.local:9101").port == 9101
+
+
+def test_usb_url_takes_hex_ids_and_endpoints():
+    printer = open_printer("usb://04b8:0e15?in_ep=0x81&out_ep=0x02")
+    assert isinstance(printer, UsbPrinter)
+    assert (printer.vendor_id, printer.product_id, printer.in_ep, printer.out_ep) == (0x04B8, 0x0E15, 0x81, 0x02)
+
+
+def test_serial_url_takes_device_and_options():
+    printer = open_printer("serial:///dev/ttyUSB0?baudrate=19200&parity=even")
+    assert isinstance(printer, SerialPrinter)
+    assert printer.devfile == "/dev/ttyUSB0"
+    assert printer.options == {"baudrate": 19200, "parity": "E"}
+
+
+def test_file_cups_and_fake_urls(tmp_path):
+    assert open_printer("file:///dev/usb/lp0").path == "/dev/usb/lp0"
+    assert open_printer("cups://Kitchen_TM20").queue == "Kitchen_TM20"
+    fake = open_printer(f"fake://{tmp_path}")
+    assert isinstance(fake, FakePrinter) and fake.store.directory == tmp_path
+    assert isinstance(open_printer("file:///tmp/x"), FilePrinter)
+    assert isinstance(open_printer("cups://q"), CupsPrinter)
+
+
+@pytest.mark.parametrize("url", ["lpt://1", "tcp://", "usb://04b8", "usb://zz:01", "serial://", "cups://",
+                                 "tcp://host:notaport", "serial:///dev/ttyS0?baudrate=fast"])
+def test_bad_printer_urls_are_rejected_with_a_reason(url):
+    with pytest.raises(PrinterURLError):
+        open_printer(url)
+
+
+@pytest.mark.parametrize("answers, status", [
+    ((0x12, None, 0x12), "ready"),
+    ((0x12, None, 0x1E), "paper_low"),
+    ((0x1A, 0x32, 0x72), "paper_out"),
+    ((0x1A, 0x16, 0x12), "cover_open"),
+    ((0x1A, 0x12, 0x12), "offline"),
+    ((None, None, None), "unknown"),
+    ((0xFF, None, None), "unknown"),  # not a status byte at all
+])
+def test_dle_eot_answers_become_a_status(answers, status):
+    assert status_from_dle_eot(*answers) == status
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("state", ["ready", "paper_low", "paper_out", "cover_open", "offline"])
+async def test_network_printer_reads_the_real_status(fake_printer, state):
+    fake_printer.set_state(state)
+    printer = open_printer(fake_printer.url)
+    assert await asyncio.to_thread(printer.probe_status) == state
+
+
+@pytest.mark.asyncio
+async def test_network_printer_writes_the_job_in_one_connection(fake_printer):
+    printer = open_printer(fake_printer.url)
+
+    def print_job():
+        with printer.open() as session:
+            assert session.read_status() == "ready"
+            session.write(b"\x1b@receipt\n\x1dV\x00")
+
+    await asyncio.to_thread(print_job)
+    # write() returns once the printer has read everything and closed: the file is there.
+    assert fake_printer.jobs() == [b"\x1b@receipt\n\x1dV\x00"]
+
+
+def test_unreachable_network_printer_is_offline(unused_tcp_port):
+    printer = open_printer(f"tcp://127.0.0.1:{unused_tcp_port}")
+    assert printer.probe_status() == "offline"
+    with pytest.raises(PrinterUnavailable):
+        printer.open()
+
+
+def test_file_printer_status_is_unknown_not_ready(tmp_path):
+    printer = open_printer(f"file://{tmp_path}/lp0")
+    assert printer.probe_status() == "unknown"
+    with printer.open() as session:
+        session.write(b"abc")
+    assert (tmp_path / "lp0").read_bytes() == b"abc"
+
+
+def test_missing_device_file_is_offline():
+    assert open_printer("file:///dev/usb/lp-does-not-exist").probe_status() == "offline"
+
+
+def test_fake_directory_printer_stores_jobs_and_follows_its_state_file(tmp_path):
+    printer = open_printer(f"fake://{tmp_path}")
+    assert printer.probe_status() == "ready"
+    with printer.open() as session:
+        session.write(b"hello\n")
+    assert [p.read_bytes() for p in tmp_path.glob("*.bin")] == [b"hello\n"]
+    (tmp_path / "state").write_text("paper_out")
+    assert printer.probe_status() == "paper_out"
+
+
+def test_missing_usb_printer_is_unavailable():
+    printer = open_printer("usb://ffff:fffe")
+    assert printer.probe_status() == "offline"
+
+
+def test_test_page_is_escpos_with_accents():
+    from agent.escpos_parser import render_text
+
+    text = render_text(build_test_page("tcp://x:9100", None))
+    assert "Pão de queijo, coração" in text
+    assert "cut" in text
+
+
+def test_job_bytes_prefers_escpos_over_content():
+    order = {"escpos": base64.b64encode(b"\x1b@hi").decode(), "content": "other"}
+    assert job_bytes(order, None) == b"\x1b@hi"
+
+
+def test_job_without_escpos_or_content_is_bad_data():
+    with pytest.raises(BadJob):
+        job_bytes({"job_id": 1}, None)
