@@ -101,7 +101,7 @@ def barcode_image(symbology: str, data: str, module_width: int, height: int, tex
             "module_height": height * millimetres_per_dot,
             "quiet_zone": 1,
             "font_size": 8 if text else 0,
-            "text_distance": 2,
+            "text_distance": 4,
             "write_text": text,
             "dpi": dpi,
         })

@@ -18,7 +18,7 @@ PREVIEW_CSS = (
     "overflow:hidden;border:1px solid #ddd}"
     ".cp-line{white-space:pre;min-height:1.25em;overflow:hidden}"
     ".cp-left{text-align:left}.cp-center{text-align:center}.cp-right{text-align:right}"
-    ".cp-spread{display:flex;justify-content:space-between}"
+    ".cp-spread{display:flex;justify-content:space-between;align-items:baseline}"
     ".cp-b{font-weight:bold}.cp-u1{text-decoration:underline}"
     ".cp-u2{text-decoration:underline;text-decoration-thickness:2px}"
     ".cp-inv{background:#000;color:#fff}"
@@ -49,11 +49,15 @@ class HtmlWriter:
             classes.append("cp-fb")
         css = []
         scale = self.font_b_scale if style.font == "B" and self.geometry.has_font_b else 1
-        if scale != 1 or style.height != 1 or style.width != 1:
-            # Height sets the font size; letter spacing stretches or squeezes to the true width.
-            css.append(f"font-size:{scale * style.height:.3g}em")
-            if style.width != style.height:
-                css.append(f"letter-spacing:{(style.width - style.height) / style.height:.3g}ch")
+        if style.width == style.height:
+            if scale != 1 or style.width != 1:
+                css.append(f"font-size:{scale * style.width:.3g}em")
+        else:
+            # The width sets the font size (so columns stay true); the glyphs are then stretched
+            # vertically into a line as tall as the height asks for.
+            ratio = style.height / style.width
+            css.append(f"display:inline-block;font-size:{scale * style.width:.3g}em;"
+                       f"line-height:{1.25 * ratio:.3g};transform:scaleY({ratio:.3g})")
         attributes = ""
         if classes:
             attributes += f' class="{" ".join(classes)}"'
