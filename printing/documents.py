@@ -398,6 +398,8 @@ def _barcode(fields: _Fields) -> dict:
     if key is None:
         raise fields.error(name, f"must be one of {', '.join(BARCODE_SYMBOLOGIES)}, got {_json(symbology)}")
     data = fields.string("data", required=True, max_length=MAX_BARCODE_LENGTH, allow_numbers=True)
+    if key == "code39":
+        data = data.upper()  # Code 39 has no lower case; scanners read both the same
     _, pattern, description = BARCODE_SYMBOLOGIES[key]
     checked = data[2:] if key == "code128" and re.match(r"\{[ABC]", data) else data
     if not re.fullmatch(pattern, checked):

@@ -261,9 +261,16 @@ def _pad(text: str, width: int, align: str) -> str:
     return text + " " * gap
 
 
-def fit_columns(widths: list[int], spacing: int, columns: int) -> tuple[list[int], int]:
-    """Shrink the widest columns first (then the spacing) until the table fits the paper."""
+def fit_columns(widths: list[int], spacing: int, columns: int, auto_reduce: bool = True) -> tuple[list[int], int]:
+    """Column widths that fit the paper, which is a hard limit.
+
+    With auto_reduce the widest columns give way first, so narrow ones (quantities, prices)
+    keep their width; without it every column shrinks in proportion. The spacing goes last.
+    """
     widths = list(widths)
+    available = columns - spacing * (len(widths) - 1)
+    if not auto_reduce and sum(widths) > available > 0:
+        widths = [max(1, width * available // sum(widths)) for width in widths]
     while sum(widths) + spacing * (len(widths) - 1) > columns:
         widest = max(range(len(widths)), key=lambda i: (widths[i], i))
         if widths[widest] > 1:
@@ -279,7 +286,7 @@ def table_lines(data: dict, metrics: Metrics) -> list[Line]:
     columns = data["definition"]["columns"]
     options = data["options"]
     widths, spacing = fit_columns([column["width"] for column in columns], options["column_spacing"],
-                                  metrics.columns)
+                                  metrics.columns, options["auto_reduce"])
     total = sum(widths) + spacing * (len(widths) - 1)
     offset = {"left": 0, "center": (metrics.columns - total) // 2, "right": metrics.columns - total}[
         options["align"]]

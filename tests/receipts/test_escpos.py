@@ -149,9 +149,10 @@ def test_undecodable_image_prints_a_marked_placeholder():
     assert GS + b"v0" not in output
 
 
+@pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])
 @pytest.mark.parametrize(("pin", "expected"), [(0, ESC + b"p\x00\x32\x32"), (1, ESC + b"p\x01\x32\x32")])
-def test_pulse_kicks_the_cash_drawer_pin(pin, expected):
-    assert render_escpos(doc(command("pulse", pin=pin)), PAPERS[1]) == START + expected
+def test_pulse_kicks_the_cash_drawer_pin(printer, pin, expected):
+    assert render_escpos(doc(command("pulse", pin=pin)), printer) == START + expected
 
 
 def test_pulse_times_are_sent_in_two_millisecond_steps():
@@ -159,18 +160,31 @@ def test_pulse_times_are_sent_in_two_millisecond_steps():
     assert output == START + ESC + b"p\x00\x32\x64"
 
 
-def test_beep_uses_the_buzzer():
-    assert render_escpos(doc(command("beep", times=3, lapse=2)), PAPERS[1]) == START + ESC + b"B\x03\x02"
+@pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])
+def test_beep_uses_the_buzzer(printer):
+    assert render_escpos(doc(command("beep", times=3, lapse=2)), printer) == START + ESC + b"B\x03\x02"
 
 
-def test_raw_bytes_pass_through_and_the_code_page_is_restated_after_them():
-    output = render_escpos(doc(command("raw", hex="1C 2E 1B 74 00"), text("ção")), PAPERS[0])
+@pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])
+def test_raw_bytes_pass_through_and_the_code_page_is_restated_after_them(printer):
+    output = render_escpos(doc(command("raw", hex="1C 2E 1B 74 00"), text("ção")), printer)
     assert output.startswith(START + FS + b".\x1bt\x00" + CP850)
     assert b"\x87\xc6o" + LF in output
 
 
 def test_raw_base64_is_decoded():
     assert render_escpos(doc(command("raw", hex="HUMx", format="base64")), PAPERS[0]).startswith(START + b"\x1dC1")
+
+
+@pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])
+def test_table_rows_are_padded_lines_with_a_bold_header(printer):
+    output = render_escpos(doc(command("table", columns=[{"name": "Qtd", "width": 3, "align": "right"},
+                                                         {"name": "Item", "width": 60, "align": "left"}],
+                                       rows=[["2", "Pão"]], options={"align": "left"})), printer)
+    assert output == (
+        START + ESC + b"E\x01" + b"Qtd Item" + LF
+        + ESC + b"E\x00" + b"  2 P\xc6o" + LF
+    )
 
 
 @pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])

@@ -123,6 +123,13 @@ def test_receipt_prints_accents_and_a_native_qr_of_the_order_number():
     assert b"\x1d(k\x06\x001P0042" in escpos
 
 
+def test_labels_go_through_gettext(monkeypatch):
+    monkeypatch.setattr(receipts, "_", lambda message: f"«{message}»")
+    text = render_text(order_receipt(make_order(), WIDE, SHOP, reprint=True), WIDE)
+    for label in ("PEDIDO", "Data", "Canal", "Balcão", "Cliente", "TOTAL", "Pagamento", "REIMPRESSÃO", "Qtd"):
+        assert f"«{label}»" in text
+
+
 def test_receipt_is_a_canonical_json_document():
     document = order_receipt(make_order(), NARROW, SHOP, reprint=True, job_id=1)
     assert validate_document(document) == document

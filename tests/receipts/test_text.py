@@ -94,6 +94,13 @@ def test_tables_shrink_their_widest_columns_to_fit():
     assert lines[0].startswith("A") and "B" in lines[0]
 
 
+def test_tables_without_auto_reduce_shrink_every_column_in_proportion():
+    document = doc(command("table", columns=[{"name": "A", "width": 40, "align": "left"},
+                                             {"name": "B", "width": 20, "align": "left"}],
+                           rows=[], options={"auto_reduce": False, "column_spacing": 2, "align": "left"}))
+    assert render_text(document, NARROW) == "A" + " " * 21 + "B\n"  # 20 + 2 + 10 columns
+
+
 def test_table_without_word_wrap_truncates_cells():
     document = doc(command("table", columns=[{"name": "", "width": 4, "align": "left"}],
                            rows=[["abcdefgh"]], options={"word_wrap": False, "align": "left"}))
