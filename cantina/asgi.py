@@ -8,8 +8,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cantina.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
+from django.conf import settings  # noqa: E402
 
 from printing.routing import websocket_urlpatterns  # noqa: E402
+
+if settings.DEBUG:
+    # Plain daphne serves no static files; in development it should, as runserver does.
+    # In production the proxy serves collectstatic's output (see README).
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
 application = ProtocolTypeRouter(
     {
