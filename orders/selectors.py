@@ -1,0 +1,33 @@
+"""Read-only queries for the staff pages."""
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from orders.models import Order, OrderItem, Product
+
+
+def products_for_sale():
+    """Active products, grouped as [(category, [product, …]), …] in menu order."""
+    groups = {}
+    for product in Product.objects.filter(is_active=True).order_by("category", "name"):
+        groups.setdefault(product.category, []).append(product)
+    return list(groups.items())
+
+
+def day_bounds(day):
+    """The aware [start, end) of a calendar day in the current time zone."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return start, end
+
+
+def scheduled_orders(day):
+    """Scheduled orders picked up on ``day``, by pickup time, with their items."""
+    start, end = day_bounds(day)
+    return list(
+        Order.objects.filter(channel=Order.Channel.SCHEDULED, scheduled_for__gte=start, scheduled_for__lt=end)
+        .order_by("scheduled_for", "id")
+        .prefetch_related(Prefetch("items", queryset=OrderItem.objects.order_by("id")))
+    )

@@ -1,0 +1,189 @@
+"""Order workflows: creating orders and moving them through their states.
+
+Views (and anything else that sells) call these functions. Confirming an order is saving it with
+status ``confirmed``: the ``post_save`` receiver in ``printing`` then queues its receipts after
+the transaction commits. This module never imports ``printing`` (printing knows orders, not the
+other way round).
+
+Each transition locks the order row and checks its current state, so two attendants tapping
+"confirm" on the same order at the same moment confirm it once and the second gets a clear message.
+"""
+
+import logging
+from collections import OrderedDict
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from orders.models import Order, OrderItem, Product
+
+log = logging.getLogger("cantina.orders")
+
+MIN_QUANTITY = 1
+MAX_QUANTITY = 99
+
+Status = Order.Status
+
+
+class OrderError(Exception):
+    """A request that cannot be carried out; ``str()`` is a message for a person."""
+
+    def __init__(self, message, code="invalid"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def order_create(
+    *,
+    channel,
+    items,
+    customer_name="",
+    payment_method="",
+    scheduled_for=None,
+    notes="",
+    confirm=False,
+    created_by=None,
+):
+    """Create an order from ``items`` — (product_id, quantity) pairs — and return it.
+
+    Products must exist and be active; each line's quantity must be within 1..99 (lines of the
+    same product are added together first). Names and prices are copied onto the items, so the
+    receipt shows what was sold even if the product changes later. With ``confirm=True`` the
+    order is confirmed in the same transaction, so its receipts print once it commits.
+    """
+    if channel not in Order.Channel.values:
+        raise OrderError(_("Unknown channel: %(channel)s") % {"channel": channel}, "bad_channel")
+    if payment_method and payment_method not in Order.PaymentMethod.values:
+        raise OrderError(_("Unknown payment method: %(method)s") % {"method": payment_method}, "bad_payment")
+    if channel == Order.Channel.SCHEDULED and scheduled_for is None:
+        raise OrderError(_("A scheduled order needs a pickup time."), "no_pickup_time")
+    quantities = _merge_lines(items)
+    products = Product.objects.in_bulk(list(quantities))
+    for product_id, quantity in quantities.items():
+        product = products.get(product_id)
+        if product is None:
+            raise OrderError(_("Product #%(id)s does not exist.") % {"id": product_id}, "unknown_product")
+        if not product.is_active:
+            raise OrderError(
+                _("“%(name)s” is no longer for sale: remove it from the order.") % {"name": product.name},
+                "inactive_product",
+            )
+        if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+            raise OrderError(
+                _("The quantity of “%(name)s” must be between %(min)s and %(max)s.")
+                % {"name": product.name, "min": MIN_QUANTITY, "max": MAX_QUANTITY},
+                "bad_quantity",
+            )
+
+    with transaction.atomic():
+        order = Order.objects.create(
+            channel=channel,
+            status=Status.PENDING,
+            customer_name=customer_name.strip(),
+            payment_method=payment_method,
+            scheduled_for=scheduled_for,
+            notes=notes.strip(),
+        )
+        OrderItem.objects.bulk_create(
+            OrderItem(
+                order=order,
+                product=products[product_id],
+                name=products[product_id].name,
+                quantity=quantity,
+                unit_price=products[product_id].price,
+            )
+            for product_id, quantity in quantities.items()
+        )
+        if confirm:
+            # Saved with its items already in place: the receipt is built after commit.
+            order.status = Status.CONFIRMED
+            order.save(update_fields=["status"])
+    log.info(
+        "order=%s number=%s channel=%s status=%s lines=%s by=%s",
+        order.pk, order.number, channel, order.status, len(quantities), _username(created_by),
+    )
+    return order
+
+
+def _merge_lines(items):
+    quantities = OrderedDict()
+    for product_id, quantity in items or ():
+        quantities[int(product_id)] = quantities.get(int(product_id), 0) + int(quantity)
+    if not quantities:
+        raise OrderError(_("The order is empty: add at least one product."), "empty")
+    return quantities
+
+
+def order_confirm(*, order_id, user=None):
+    """pending → confirmed; its receipts print once the transaction commits."""
+    return _transition(
+        order_id,
+        target=Status.CONFIRMED,
+        allowed_from={Status.PENDING},
+        user=user,
+    )
+
+
+def order_mark_ready(*, order_id, user=None):
+    """confirmed → ready (the food is waiting at the counter)."""
+    return _transition(order_id, target=Status.READY, allowed_from={Status.CONFIRMED}, user=user)
+
+
+def order_mark_delivered(*, order_id, user=None):
+    """confirmed or ready → delivered."""
+    return _transition(
+        order_id, target=Status.DELIVERED, allowed_from={Status.CONFIRMED, Status.READY}, user=user
+    )
+
+
+def order_cancel(*, order_id, user=None):
+    """Any order not yet delivered → cancelled."""
+    return _transition(
+        order_id,
+        target=Status.CANCELLED,
+        allowed_from={Status.PENDING, Status.CONFIRMED, Status.READY},
+        user=user,
+    )
+
+
+def _transition(order_id, *, target, allowed_from, user):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None:
+            raise OrderError(_("Order not found."), "not_found")
+        if order.status not in allowed_from:
+            raise OrderError(_refusal(order, target), "bad_transition")
+        previous = order.status
+        order.status = target
+        # save(), not update(): confirming must send post_save so the receipt prints.
+        order.save(update_fields=["status"])
+    log.info("order=%s status=%s (was %s) by=%s", order.pk, target, previous, _username(user))
+    return order
+
+
+def _refusal(order, target):
+    number = order.number
+    if order.status == target:
+        return {
+            Status.CONFIRMED: _("Order %(number)s is already confirmed."),
+            Status.READY: _("Order %(number)s is already marked ready."),
+            Status.DELIVERED: _("Order %(number)s has already been delivered."),
+            Status.CANCELLED: _("Order %(number)s is already cancelled."),
+        }[target] % {"number": number}
+    if order.status == Status.CANCELLED:
+        return _("Order %(number)s is cancelled: it cannot change any more.") % {"number": number}
+    if order.status == Status.DELIVERED:
+        return _("Order %(number)s has already been delivered: it cannot change any more.") % {"number": number}
+    if order.status == Status.PENDING:
+        return _("Order %(number)s is not confirmed yet: confirm it first.") % {"number": number}
+    return _("Order %(number)s is %(status)s: it cannot be marked %(target)s.") % {
+        "number": number,
+        "status": str(order.get_status_display()).lower(),
+        "target": str(Status(target).label).lower(),
+    }
+
+
+def _username(user):
+    return user.get_username() if user is not None else "-"
+
