@@ -17,6 +17,7 @@ import logging.handlers
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from agent import __version__
 from agent.config import (
@@ -68,21 +69,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _RedactToken(logging.Filter):
+class _RedactSecrets(logging.Filter):
     """Last line of defence: the token never reaches a log line, whatever logged it."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secret = secret
+        self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.secret in message:
-            record.msg, record.args = message.replace(self.secret, "***"), None
+        if any(secret in message for secret in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, None
         return True
 
 
-def setup_logging(verbose: bool, log_file: str | None = None, token: str | None = None) -> None:
+def _secrets(settings: Settings) -> list[str]:
+    values = [settings.token]
+    if settings.server:
+        values += parse_qs(urlsplit(settings.server).query).get("token", [])
+    return [value for value in values if value and len(value) >= 4]
+
+
+def setup_logging(verbose: bool, log_file: str | None = None, secrets: list[str] | None = None) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
@@ -94,8 +104,8 @@ def setup_logging(verbose: bool, log_file: str | None = None, token: str | None 
             log_file, maxBytes=2 * 2**20, backupCount=5, encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(formatter)
-        if token and len(token) >= 4:
-            handler.addFilter(_RedactToken(token))
+        if secrets:
+            handler.addFilter(_RedactSecrets(secrets))
         root.addHandler(handler)
     # Third-party libraries (python-escpos logs every connection) only speak up for problems.
     root.setLevel(logging.WARNING)
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         settings, config_path = load_settings(vars(args))
-        setup_logging(args.verbose, settings.log_file, settings.token)
+        setup_logging(args.verbose, settings.log_file, _secrets(settings))
         if args.save_config:
             save_settings(settings, config_path)
             log.info("settings saved to %s", config_path)
@@ -156,6 +166,9 @@ def run_agent(settings: Settings) -> int:
         asyncio.run(run())
     except KeyboardInterrupt:
         pass
+    except JournalError as exc:
+        log.error("%s", exc)
+        return 2
     finally:
         journal.close()
     log.info("agent stopped")
@@ -209,7 +222,8 @@ async def check(settings: Settings) -> int:
     server = settings.server_display
     server_ok = False
     try:
-        async with connect(settings.server, additional_headers={"Authorization": f"Token {settings.token}"},
+        headers = {"Authorization": f"Token {settings.token}"} if settings.token else None
+        async with connect(settings.server, additional_headers=headers,
                            open_timeout=10, user_agent_header=f"cantina-agent/{__version__} (check)") as ws:
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 5))

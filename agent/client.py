@@ -45,6 +45,7 @@ log = logging.getLogger("agent")
 PING_INTERVAL = 8.0  # the protocol asks for a ping at least every 10 s
 STABLE_CONNECTION = 15.0  # a connection that lived this long resets the backoff
 MAX_MESSAGE_SIZE = 16 * 2**20
+PRUNE_INTERVAL = 24 * 3600.0
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_PRINTER_DISABLED = 4403
@@ -61,6 +62,29 @@ STATUS_MESSAGES = {
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+class Pacer:
+    """Token bucket for outgoing messages: the server closes floods (4429), so never flood.
+
+    A burst of redelivered jobs (say 50 after the paper comes back) is answered at ``rate``
+    messages per second instead of all at once.
+    """
+
+    def __init__(self, rate: float = 10.0, burst: int = 15) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.updated = time.monotonic()
+
+    async def wait(self) -> None:
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
 class Backoff:
@@ -142,6 +166,8 @@ class Agent:
         self._printer_lock = asyncio.Lock()
         self._status_wakeup = asyncio.Event()
         self._interrupted: list[int] = []
+        self._send_lock = asyncio.Lock()
+        self._pacer = Pacer()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -247,7 +273,7 @@ class Agent:
 
     async def _connect_once(self) -> tuple[int | None, str]:
         """One connection, until it closes; returns the close code and reason."""
-        headers = {"Authorization": f"Token {self.settings.token}"}
+        headers = {"Authorization": f"Token {self.settings.token}"} if self.settings.token else None
         async with connect(self.settings.server, additional_headers=headers, open_timeout=10,
                            ping_interval=20, ping_timeout=20, close_timeout=5,
                            max_size=MAX_MESSAGE_SIZE,
@@ -293,14 +319,18 @@ class Agent:
             await self._send({"type": "ping", "timestamp": now_iso()})
 
     async def _send(self, message: dict) -> bool:
-        ws = self._ws
-        if ws is None:
-            return False
-        try:
-            await ws.send(json.dumps(message))
-            return True
-        except ConnectionClosed:
-            return False
+        async with self._send_lock:  # one sender at a time keeps messages in order
+            ws = self._ws
+            if ws is None:
+                return False
+            await self._pacer.wait()
+            if ws is not self._ws:
+                return False
+            try:
+                await ws.send(json.dumps(message))
+                return True
+            except ConnectionClosed:
+                return False
 
     # --- server messages -----------------------------------------------------------------
 
@@ -464,10 +494,15 @@ class Agent:
     # --- printer status ------------------------------------------------------------------
 
     async def _status_poller(self) -> None:
+        last_prune = time.monotonic()
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._status_wakeup.wait(), self.settings.status_interval)
             self._status_wakeup.clear()
+            if time.monotonic() - last_prune > PRUNE_INTERVAL:
+                last_prune = time.monotonic()
+                with contextlib.suppress(JournalError):
+                    await asyncio.to_thread(self.journal.prune)
             if any(job.printing for job in self._jobs.values()) or self._printer_lock.locked():
                 continue
             await self._refresh_status()

@@ -13,7 +13,7 @@ import sys
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from agent.printers import PrinterURLError, open_printer
 
@@ -169,9 +169,17 @@ def validate(settings: Settings) -> None:
         raise ConfigError("status_interval must be between 0.05 and 600 seconds")
 
 
+def token_in_url(url: str | None) -> bool:
+    return bool(url) and "token" in parse_qs(urlsplit(url).query)
+
+
 def require_connection(settings: Settings) -> None:
-    missing = [flag for flag, key in (("--server / CANTINA_SERVER", "server"), ("--token / CANTINA_TOKEN", "token"))
-               if not getattr(settings, key)]
+    """Running or checking needs a server and a token (``--token``, or ``?token=`` in the URL)."""
+    missing = []
+    if not settings.server:
+        missing.append("--server / CANTINA_SERVER")
+    if not settings.token and not token_in_url(settings.server):
+        missing.append("--token / CANTINA_TOKEN")
     if missing:
         raise ConfigError(f"missing {' and '.join(missing)}")
 

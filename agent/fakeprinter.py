@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fakeprinter %(levelname)s %(message)s",
                         stream=sys.stdout)
     store = JobStore(Path(args.out), args.state, args.profile, echo=not args.quiet)
+    render_text(b"", args.profile)  # load python-escpos's code page tables now, not on the first job
     server = FakePrinterServer(store, args.host, args.port)
 
     async def run() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,8 @@ class Journal:
     def __init__(self, path: str | os.PathLike, scope: str) -> None:
         self.path = Path(path)
         self.scope = scope
+        # The agent reads from the event loop and writes from worker threads: one at a time.
+        self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so every write is one
@@ -74,23 +77,31 @@ class Journal:
             raise JournalError(f"cannot open the journal {self.path}: {exc}") from None
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def _write(self, sql: str, params: tuple) -> int:
         try:
-            with self._db:  # BEGIN ... COMMIT (ROLLBACK on error)
+            with self._lock, self._db:  # BEGIN ... COMMIT (ROLLBACK on error)
                 self._db.execute("BEGIN IMMEDIATE")
                 return self._db.execute(sql, params).rowcount
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write the journal {self.path}: {exc}") from None
 
+    def _read(self, sql: str, params: tuple) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot read the journal {self.path}: {exc}") from None
+
     def get(self, job_id: int) -> Entry | None:
-        row = self._db.execute(
+        rows = self._read(
             "SELECT job_id, state, byte_count, sha256, started_at, finished_at "
             "FROM print_journal WHERE scope = ? AND job_id = ?",
             (self.scope, job_id),
-        ).fetchone()
-        return Entry(*row) if row else None
+        )
+        return Entry(*rows[0]) if rows else None
 
     def mark_started(self, job_id: int, byte_count: int, sha256: str) -> None:
         """Record, durably, that bytes of this job are about to go to the printer."""
@@ -127,7 +138,7 @@ class Journal:
         Call once at startup, before printing anything: a job still ``started`` then was cut
         off by a crash or a power loss and may be half printed.
         """
-        ids = [row[0] for row in self._db.execute(
+        ids = [row[0] for row in self._read(
             "SELECT job_id FROM print_journal WHERE scope = ? AND state = 'started' ORDER BY job_id",
             (self.scope,),
         )]
@@ -147,7 +158,7 @@ class Journal:
         )
 
     def entries(self) -> list[Entry]:
-        return [Entry(*row) for row in self._db.execute(
+        return [Entry(*row) for row in self._read(
             "SELECT job_id, state, byte_count, sha256, started_at, finished_at "
             "FROM print_journal WHERE scope = ? ORDER BY job_id",
             (self.scope,),

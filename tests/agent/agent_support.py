@@ -50,6 +50,8 @@ class FakeServer:
 
     def __init__(self) -> None:
         self.received: list[dict] = []
+        self.received_at: list[float] = []
+        self.paths: list[str] = []
         self.authorizations: list[str | None] = []
         self.connections = 0
         self.ws = None
@@ -63,6 +65,7 @@ class FakeServer:
 
     async def handler(self, ws) -> None:
         self.authorizations.append(ws.request.headers.get("Authorization"))
+        self.paths.append(ws.request.path)
         self.connections += 1
         if self.close_with:
             await ws.close(self.close_with, "test close")
@@ -74,6 +77,7 @@ class FakeServer:
         try:
             async for raw in ws:
                 self.received.append(json.loads(raw))
+                self.received_at.append(time.monotonic())
         finally:
             if self.ws is ws:
                 self.ws = None

@@ -225,3 +225,23 @@ async def test_job_printed_before_connection_loss_is_acknowledged_after_reconnec
     await eventually(lambda: ("completed", None) in fake_server.statuses(60))
 
     assert fake_printer.jobs() == [RECEIPT]
+
+
+async def test_agent_never_floods_the_server_when_many_jobs_arrive_at_once(fake_server, fake_printer, run_agent):
+    # The server closes agents that send more than 20 messages/s (burst 40) with 4429.
+    await run_agent(fake_server.url, fake_printer.url)
+    for job_id in range(100, 125):
+        await fake_server.send_job(job_id, b"job %d\n" % job_id)
+    await fake_server.wait_status(124, "completed", timeout=30)
+
+    times = fake_server.received_at
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 26  # burst 15 + 10/s
+    assert len(fake_printer.jobs()) == 25
+
+
+async def test_token_in_the_url_is_enough(fake_server, fake_printer, run_agent):
+    agent = await run_agent(fake_server.url + "?token=abc123", fake_printer.url, token=None)
+    await eventually(lambda: agent.connected.is_set())
+    assert fake_server.authorizations == [None]
+    assert fake_server.paths == ["/ws/agent/?token=abc123"]
