@@ -169,7 +169,7 @@ class _Fields:
             return default
         key = value.strip().lower() if isinstance(value, str) else value
         mapping = choices if isinstance(choices, dict) else {c: c for c in choices}
-        if isinstance(key, (list, dict)) or key not in mapping:
+        if isinstance(key, (list, dict, bool)) or key not in mapping:
             allowed = ", ".join(sorted({str(v) for v in mapping.values()}))
             raise self.error(name, f"must be one of {allowed}, got {_json(value)}")
         return mapping[key]

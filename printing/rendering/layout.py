@@ -230,26 +230,23 @@ def wrap(segments: list[Segment], metrics: Metrics, capacity: int | None = None)
     return lines
 
 
-def _fit_cell(text: str, width: int, word_wrap: bool, metrics: Metrics) -> list[str]:
-    cell_metrics = _UnitMetrics(width)
-    if not word_wrap:
-        text = text.replace("\n", " ")
-    lines = ["".join(s.text for s in line) for line in wrap([Segment(text, NORMAL)], cell_metrics)]
-    if not word_wrap:
-        lines = lines[:1]
-    return lines or [""]
-
-
 class _UnitMetrics(Metrics):
-    """One unit per column: tables are printed in font A, normal width."""
+    """One unit per column, whatever the style: table cells and markers (font A, normal width)."""
 
     def __init__(self, columns: int):
-        self.columns = columns
+        self.columns = self.capacity = columns
         self.unit_a = self.unit_b = 1
-        self.capacity = columns
 
     def char_unit(self, style: Style) -> int:
         return 1
+
+
+def _fit_cell(text: str, width: int, word_wrap: bool) -> list[str]:
+    if not word_wrap:
+        text = text.replace("\n", " ")
+    lines = ["".join(segment.text for segment in line)
+             for line in wrap([Segment(text, NORMAL)], _UnitMetrics(width))]
+    return (lines[:1] if not word_wrap else lines) or [""]
 
 
 def _pad(text: str, width: int, align: str) -> str:
@@ -296,7 +293,7 @@ def table_lines(data: dict, metrics: Metrics) -> list[Line]:
     rows.extend((row, NORMAL) for row in data["rows"])
     lines = []
     for cells, style in rows:
-        fitted = [_fit_cell(cell, width, options["word_wrap"], metrics) for cell, width in zip(cells, widths)]
+        fitted = [_fit_cell(cell, width, options["word_wrap"]) for cell, width in zip(cells, widths)]
         for number in range(max(len(cell) for cell in fitted)):
             parts = [
                 _pad(cell[number] if number < len(cell) else "", width, column["align"])
@@ -325,7 +322,11 @@ def separator_line(data: dict, metrics: Metrics) -> Line:
 
 
 def _text_lines(commands: list[dict], metrics: Metrics) -> list[Line]:
-    """Lines of one or more text commands (joined when new_line is false)."""
+    """Lines of one or more text commands (joined when new_line is false).
+
+    The content's alignment places the whole line; a label with right-aligned content makes a
+    "Label: ........ value" line. A label's own ``align`` is kept in documents but not used.
+    """
     first = commands[0]
     align = first["content"]["align"]
     segments: list[Segment] = []
