@@ -1,4 +1,15 @@
+"""Admin for products and orders.
+
+Saving an order with status confirmed prints it like anywhere else: the post_save receiver
+schedules the print jobs with transaction.on_commit, and the admin saves the order and its
+inline items in one transaction, so the receipt is built after the items exist. (The print jobs
+inline and the print actions are added by printing.admin: orders never imports printing.)
+"""
+
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orders.models import Order, OrderItem, Product
 
@@ -7,12 +18,43 @@ from orders.models import Order, OrderItem, Product
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "category", "price", "is_active"]
     list_filter = ["is_active", "category"]
-    search_fields = ["name"]
+    search_fields = ["name", "category"]
     list_editable = ["price", "is_active"]
+
+
+class OrderItemForm(forms.ModelForm):
+    """Name and unit price default to the product's, so picking a product is enough."""
+
+    class Meta:
+        model = OrderItem
+        fields = ["product", "name", "quantity", "unit_price"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = False
+        self.fields["unit_price"].required = False
+        self.fields["name"].help_text = gettext_lazy("Empty: the product's name.")
+        self.fields["unit_price"].help_text = gettext_lazy("Empty: the product's price.")
+
+    def clean(self):
+        cleaned = super().clean()
+        product = cleaned.get("product")
+        if not cleaned.get("name"):
+            if product is None:
+                self.add_error("name", _("Choose a product or type the item's name."))
+            else:
+                cleaned["name"] = product.name
+        if cleaned.get("unit_price") is None:
+            if product is None:
+                self.add_error("unit_price", _("Choose a product or type the unit price."))
+            else:
+                cleaned["unit_price"] = product.price
+        return cleaned
 
 
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
+    form = OrderItemForm
     extra = 1
     autocomplete_fields = ["product"]
 
@@ -24,8 +66,8 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer_name"]
     date_hierarchy = "created_at"
     inlines = [OrderItemInline]
-    readonly_fields = ["number", "confirmed_at"]
-
-    def save_related(self, request, form, formsets, change):
-        # Items are saved after the order: the receipt is built after commit, so it sees them.
-        super().save_related(request, form, formsets, change)
+    fields = [
+        "number", "customer_name", "channel", "status", "payment_method", "scheduled_for", "notes",
+        "created_at", "confirmed_at",
+    ]
+    readonly_fields = ["number", "created_at", "confirmed_at"]

@@ -1,38 +1,635 @@
-from django.contrib import admin
+"""Admin for printers and print jobs: configuration in ModelAdmin options, every change through
+printing.services.
 
+Actions report, per printer or per job, what happened or why the service refused. Agent tokens
+are shown once, in the response that issued them: never in a message (messages are stored in
+the session), never in a log line, never again afterwards.
+"""
+
+import json
+import logging
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from orders.admin import OrderAdmin
+from orders.models import Order, OrderItem
+from printing import services
 from printing.models import Printer, PrintJob, PrintJobEvent
+from printing.services import PrintError
+
+log = logging.getLogger("cantina.printing")
+
+admin.site.site_header = gettext_lazy("Cantina Print administration")
+admin.site.site_title = gettext_lazy("Cantina Print")
+
+QUEUED_STATUSES = [PrintJob.Status.PENDING, PrintJob.Status.SENT, PrintJob.Status.PRINTING]
+AGENT_PRINTER_PLACEHOLDER = "tcp://IP:9100"
+
+# Badge colours by state; the CSS lives in static/admin_extra/admin_extra.css.
+PRINTER_STATUS_TONE = {
+    Printer.Status.READY: "ok",
+    Printer.Status.PAPER_LOW: "warn",
+    Printer.Status.PAPER_OUT: "bad",
+    Printer.Status.COVER_OPEN: "bad",
+    Printer.Status.ERROR: "bad",
+    Printer.Status.OFFLINE: "muted",
+    Printer.Status.UNKNOWN: "muted",
+}
+JOB_STATUS_TONE = {
+    PrintJob.Status.PENDING: "info",
+    PrintJob.Status.SENT: "info",
+    PrintJob.Status.PRINTING: "info",
+    PrintJob.Status.COMPLETED: "ok",
+    PrintJob.Status.FAILED: "bad",
+    PrintJob.Status.CANCELLED: "muted",
+}
+
+ADMIN_MEDIA = forms.Media(css={"all": ["admin_extra/admin_extra.css"]})
+
+
+def badge(tone, label, title=""):
+    if title:
+        return format_html('<span class="cantina-badge cantina-badge--{}" title="{}">{}</span>', tone, title, label)
+    return format_html('<span class="cantina-badge cantina-badge--{}">{}</span>', tone, label)
+
+
+def printer_status_badge(printer):
+    return badge(PRINTER_STATUS_TONE.get(printer.status, "muted"), printer.get_status_display(), printer.status_message)
+
+
+def printer_connection_label(printer):
+    if not printer.is_active:
+        return _("Disabled")
+    return _("Connected") if printer.connected else _("Not connected")
+
+
+def printer_connection_tone(printer):
+    return "ok" if printer.is_active and printer.connected else "muted"
+
+
+def printer_connection_badge(printer):
+    return badge(printer_connection_tone(printer), printer_connection_label(printer))
+
+
+def job_status_badge(job):
+    return badge(JOB_STATUS_TONE.get(job.status, "muted"), job.get_status_display(), job.error_message)
+
+
+def moment(value):
+    """A date and time as "3 minutes ago", with the exact local time on hover."""
+    if value is None:
+        return _("never")
+    exact = date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    if value > timezone.now():
+        return format_html('<span title="{}">{}</span>', exact, exact)
+    return format_html('<span title="{}">{}</span>', exact, _("%(time)s ago") % {"time": timesince(value)})
+
+
+def agent_server_url(request):
+    scheme = "wss" if request.is_secure() else "ws"
+    return f"{scheme}://{request.get_host()}/ws/agent/"
+
+
+def agent_command(request, token):
+    return f"python -m agent --server {agent_server_url(request)} --token {token} --printer {AGENT_PRINTER_PLACEHOLDER}"
+
+
+# --- printers -------------------------------------------------------------------------------
+
+
+class PrinterForm(forms.ModelForm):
+    auto_print = forms.MultipleChoiceField(
+        label=gettext_lazy("prints automatically"),
+        choices=Order.Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=gettext_lazy("Order channels whose confirmed orders this printer prints by itself."),
+    )
+
+    class Meta:
+        model = Printer
+        fields = "__all__"
+
+    def clean_profile(self):
+        profile = self.cleaned_data["profile"].strip()
+        if profile:
+            from escpos.capabilities import get_profile
+
+            try:
+                get_profile(profile)
+            except Exception:
+                raise forms.ValidationError(
+                    _("Unknown printer profile “%(profile)s”. Use a python-escpos profile name such as TM-T20II, or leave it empty."),
+                    params={"profile": profile},
+                ) from None
+        return profile
 
 
 @admin.register(Printer)
 class PrinterAdmin(admin.ModelAdmin):
-    list_display = ["name", "location", "paper_width", "is_active", "connected", "status", "last_seen_at"]
+    form = PrinterForm
+    list_display = [
+        "name", "location", "connection", "printer_status", "last_seen", "queued_jobs", "is_active",
+        "paper_width", "agent_token",
+    ]
     list_filter = ["is_active", "connected", "status", "paper_width"]
-    search_fields = ["name", "location"]
-    readonly_fields = ["connected", "status", "status_message", "last_seen_at", "model_name", "agent_version", "token_prefix", "token_issued_at"]
+    search_fields = ["name", "location", "model_name"]
+    actions = ["print_test_page", "enable", "disable", "issue_token", "revoke_token"]
+    fieldsets = [
+        (None, {"fields": ["name", "location", "is_active"]}),
+        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "copies", "auto_print"]}),
+        (
+            gettext_lazy("Agent"),
+            {
+                "fields": [
+                    "connection", "printer_status", "status_message", "last_seen", "model_name", "agent_version",
+                    "agent_token",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
+        "connection", "printer_status", "status_message", "last_seen", "model_name", "agent_version", "agent_token",
+    ]
+
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            queued=Count("jobs", filter=Q(jobs__status__in=QUEUED_STATUSES))
+        )
+
+    # --- columns ----------------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("connection"), ordering="connected")
+    def connection(self, printer):
+        return printer_connection_badge(printer)
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def printer_status(self, printer):
+        return printer_status_badge(printer)
+
+    @admin.display(description=gettext_lazy("last seen"), ordering="last_seen_at")
+    def last_seen(self, printer):
+        return moment(printer.last_seen_at)
+
+    @admin.display(description=gettext_lazy("queued jobs"), ordering="queued")
+    def queued_jobs(self, printer):
+        queued = getattr(printer, "queued", None)
+        if queued is None:  # the add form has no annotated instance
+            return "—"
+        url = reverse("admin:printing_printjob_changelist")
+        query = f"printer__id__exact={printer.pk}&status__in={','.join(QUEUED_STATUSES)}"
+        return format_html('<a href="{}?{}">{}</a>', url, query, queued)
+
+    @admin.display(description=gettext_lazy("agent token"), ordering="token_issued_at")
+    def agent_token(self, printer):
+        # Never the token, nor its prefix: only whether there is one and since when.
+        if not printer.token_hash:
+            return _("none")
+        return _("issued %(date)s") % {"date": date_format(timezone.localtime(printer.token_issued_at), "DATETIME_FORMAT")}
+
+    # --- saving -----------------------------------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            # Through the service, so a connected agent is told at once and the change is logged.
+            services.printer_set_active(printer=obj, active=obj.is_active)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # A new printer is useless without its agent token: issue it and show it right away.
+        if IS_POPUP_VAR in request.POST or not self.has_change_permission(request, obj):
+            return super().response_add(request, obj, post_url_continue)
+        token = services.printer_issue_token(printer=obj)
+        self.log_change(request, obj, _("Issued a new agent token."))
+        self.message_user(
+            request, _("The printer “%(name)s” was added. Its agent token is below.") % {"name": obj.name},
+            messages.SUCCESS,
+        )
+        return self.token_response(request, [(obj, token)], added=True)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    @admin.action(description=gettext_lazy("Print a test page"), permissions=["change"])
+    def print_test_page(self, request, queryset):
+        for printer in queryset:
+            try:
+                job = services.job_create_test_page(printer=printer, requested_by=request.user)
+            except PrintError as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    _("Test page queued on “%(name)s” (job #%(id)s).") % {"name": printer.name, "id": job.pk},
+                    messages.SUCCESS,
+                )
+
+    @admin.action(description=gettext_lazy("Enable selected printers"), permissions=["change"])
+    def enable(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description=gettext_lazy("Disable selected printers"), permissions=["change"])
+    def disable(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    def _set_active(self, request, queryset, active):
+        for printer in queryset:
+            if printer.is_active == active:
+                message = _("“%(name)s” was already enabled.") if active else _("“%(name)s” was already disabled.")
+                self.message_user(request, message % {"name": printer.name}, messages.INFO)
+                continue
+            services.printer_set_active(printer=printer, active=active)
+            self.log_change(request, printer, _("Enabled.") if active else _("Disabled."))
+            message = _("“%(name)s” enabled.") if active else _("“%(name)s” disabled: its agent is disconnected.")
+            self.message_user(request, message % {"name": printer.name}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Issue a new agent token"), permissions=["change"])
+    def issue_token(self, request, queryset):
+        with transaction.atomic():
+            issued = [(printer, services.printer_issue_token(printer=printer)) for printer in queryset]
+            for printer, _token in issued:
+                self.log_change(request, printer, _("Issued a new agent token."))
+        return self.token_response(request, issued)
+
+    @admin.action(description=gettext_lazy("Revoke the agent token"), permissions=["change"])
+    def revoke_token(self, request, queryset):
+        for printer in queryset:
+            if not printer.token_hash:
+                self.message_user(request, _("“%(name)s” has no agent token.") % {"name": printer.name}, messages.INFO)
+                continue
+            services.printer_revoke_token(printer=printer)
+            self.log_change(request, printer, _("Revoked the agent token."))
+            self.message_user(
+                request,
+                _("Token of “%(name)s” revoked: its agent is disconnected and cannot reconnect.") % {"name": printer.name},
+                messages.SUCCESS,
+            )
+
+    # --- the token page ---------------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/token/",
+                self.admin_site.admin_view(self.token_view),
+                name="printing_printer_token",
+            ),
+            *super().get_urls(),
+        ]
+
+    def token_view(self, request, object_id):
+        """GET: confirm (the current token stops working). POST: issue and show the new one once."""
+        printer = self.get_object(request, object_id)
+        if printer is None:
+            raise Http404(_("Printer not found."))
+        if not self.has_change_permission(request, printer):
+            raise PermissionDenied
+        if request.method == "POST":
+            with transaction.atomic():
+                token = services.printer_issue_token(printer=printer)
+                self.log_change(request, printer, _("Issued a new agent token."))
+            return self.token_response(request, [(printer, token)])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Issue a new agent token"),
+            "opts": self.opts,
+            "printer": printer,
+        }
+        return TemplateResponse(request, "admin/printing/printer/token_confirm.html", context)
+
+    def token_response(self, request, issued, added=False):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ngettext("New agent token", "New agent tokens", len(issued)),
+            "opts": self.opts,
+            "added": added,
+            "server_url": agent_server_url(request),
+            "printer_placeholder": AGENT_PRINTER_PLACEHOLDER,
+            "issued": [
+                {"printer": printer, "token": token, "command": agent_command(request, token)}
+                for printer, token in issued
+            ],
+            "media": self.media,
+        }
+        response = TemplateResponse(request, "admin/printing/printer/agent_token.html", context)
+        add_never_cache_headers(response)
+        return response
+
+
+# --- print jobs -----------------------------------------------------------------------------
 
 
 class PrintJobEventInline(admin.TabularInline):
     model = PrintJobEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["status", "message", "at"]
+    fields = ["at", "status", "message"]
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("history")
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PrintJobForm(forms.ModelForm):
+    class Meta:
+        model = PrintJob
+        fields = ["priority"]
+
+    def clean_priority(self):
+        if self.instance.pk and "priority" in self.changed_data:
+            current = PrintJob.objects.filter(pk=self.instance.pk).values_list("status", flat=True).first()
+            if current != PrintJob.Status.PENDING:
+                raise forms.ValidationError(_("The priority can only change while the job is queued."))
+        return self.cleaned_data["priority"]
+
+
+def job_outcome_message(job_id, error):
+    # Service messages are written for people; some already name the job, the others get its id.
+    message = str(error)
+    return message if f"#{job_id}" in message else _("Job #%(id)s: %(message)s") % {"id": job_id, "message": message}
+
 
 @admin.register(PrintJob)
 class PrintJobAdmin(admin.ModelAdmin):
-    list_display = ["id", "printer", "order", "kind", "status", "attempts", "created_at", "finished_at"]
+    form = PrintJobForm
+    list_display = [
+        "id", "created_at", "printer", "order_link", "kind", "job_status", "priority", "attempts", "short_error",
+        "finished_at",
+    ]
+    list_display_links = ["id", "created_at"]
     list_filter = ["status", "printer", "kind", "created_at"]
     search_fields = ["order__number", "order__customer_name"]
+    search_help_text = gettext_lazy("Order number or customer name (or #job id).")
     list_select_related = ["printer", "order"]
+    date_hierarchy = "created_at"
     inlines = [PrintJobEventInline]
-    readonly_fields = [
-        "printer", "order", "kind", "status", "document", "content", "copies", "attempts", "error_code",
-        "error_message", "created_at", "sent_at", "started_at", "finished_at", "requested_by",
+    actions = ["retry_failed", "cancel", "reprint"]
+    fieldsets = [
+        (None, {"fields": ["printer_link", "order_link", "kind", "job_status", "priority", "copies", "requested_by"]}),
+        (gettext_lazy("Delivery"), {"fields": ["attempts", "max_retries", "error_code", "error_message"]}),
+        (gettext_lazy("Times"), {"fields": ["created_at", "sent_at", "started_at", "finished_at"]}),
+        (gettext_lazy("Receipt"), {"fields": ["receipt_preview", "content"]}),
+        (gettext_lazy("Document"), {"fields": ["document_json"], "classes": ["collapse"]}),
     ]
-    exclude = ["escpos"]
+    # Everything that belongs to the state machine is read-only; see get_readonly_fields.
+    readonly_fields = [
+        "printer_link", "order_link", "kind", "job_status", "copies", "requested_by", "attempts", "max_retries",
+        "error_code", "error_message", "created_at", "sent_at", "started_at", "finished_at", "receipt_preview",
+        "content", "document_json",
+    ]
+
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is None or obj.status != PrintJob.Status.PENDING:
+            fields.append("priority")
+        return fields
 
     def has_add_permission(self, request):
+        return False  # jobs come from orders, test pages and reprints
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a job the agent may be printing would lose track of it.
+        if obj is not None and not obj.is_terminal:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a bulk delete could take queued jobs with it
+        return actions
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        job_id = search_term.strip().lstrip("#")
+        if job_id.isdigit():
+            results |= queryset.filter(pk=int(job_id))
+        return results, may_have_duplicates
+
+    def save_model(self, request, obj, form, change):
+        # Never obj.save(): it would write back a status the agent may have changed meanwhile.
+        if change and "priority" in form.changed_data:
+            try:
+                services.job_set_priority(job_id=obj.pk, priority=form.cleaned_data["priority"], requested_by=request.user)
+            except PrintError as error:
+                self.message_user(request, str(error), messages.ERROR)
+
+    # --- columns and fields -----------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def job_status(self, job):
+        return job_status_badge(job)
+
+    @admin.display(description=gettext_lazy("order"), ordering="order__created_at")
+    def order_link(self, job):
+        if job.order_id is None:
+            return "—"
+        url = reverse("admin:orders_order_change", args=[job.order_id])
+        label = f"#{job.order.number}"
+        if job.order.customer_name:
+            label += f" {job.order.customer_name}"
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.display(description=gettext_lazy("printer"))
+    def printer_link(self, job):
+        url = reverse("admin:printing_printer_change", args=[job.printer_id])
+        return format_html('<a href="{}">{}</a>', url, job.printer.name)
+
+    @admin.display(description=gettext_lazy("error"))
+    def short_error(self, job):
+        if not job.error_message:
+            return ""
+        text = job.error_message if len(job.error_message) <= 60 else job.error_message[:59] + "…"
+        return format_html('<span title="{}">{}</span>', job.error_message, text)
+
+    @admin.display(description=gettext_lazy("preview"))
+    def receipt_preview(self, job):
+        if not job.document:
+            return _("No document.")
+        from printing.rendering import render_html
+
+        try:
+            html = render_html(job.document, services.printer_spec(job.printer))
+        except Exception:
+            log.exception("job=%s preview failed", job.pk)
+            return _("The preview could not be rendered.")
+        # render_html escapes every text of the document; its output is the only thing marked safe.
+        return format_html('<div class="cantina-receipt-preview">{}</div>', mark_safe(html))
+
+    @admin.display(description=gettext_lazy("document"))
+    def document_json(self, job):
+        return format_html("<pre>{}</pre>", json.dumps(job.document, ensure_ascii=False, indent=2))
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def _run_per_job(self, request, queryset, service):
+        """Call ``service`` for each selected job; report each refusal. Returns [(job id, result)]."""
+        done = []
+        for job_id in queryset.order_by("pk").values_list("pk", flat=True):
+            try:
+                result = service(job_id=job_id, requested_by=request.user)
+            except PrintError as error:
+                self.message_user(request, job_outcome_message(job_id, error), messages.WARNING)
+            else:
+                done.append((job_id, result))
+        return done
+
+    @staticmethod
+    def _ids(job_ids):
+        return ", ".join(f"#{job_id}" for job_id in job_ids)
+
+    @admin.action(description=gettext_lazy("Retry selected failed jobs"), permissions=["change"])
+    def retry_failed(self, request, queryset):
+        done = self._run_per_job(request, queryset, services.job_retry)
+        if done:
+            message = ngettext(
+                "Queued again: %(count)d job (%(ids)s).", "Queued again: %(count)d jobs (%(ids)s).", len(done)
+            )
+            self.message_user(request, message % {"count": len(done), "ids": self._ids(i for i, _r in done)}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Cancel selected jobs (queued or sent)"), permissions=["change"])
+    def cancel(self, request, queryset):
+        done = self._run_per_job(request, queryset, services.job_cancel)
+        if done:
+            message = ngettext("Cancelled: %(count)d job (%(ids)s).", "Cancelled: %(count)d jobs (%(ids)s).", len(done))
+            self.message_user(request, message % {"count": len(done), "ids": self._ids(i for i, _r in done)}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["change"])
+    def reprint(self, request, queryset):
+        done = self._run_per_job(request, queryset, services.job_reprint)
+        if done:
+            message = ngettext(
+                "Reprint queued: %(count)d job (%(new_ids)s, reprinting %(ids)s).",
+                "Reprints queued: %(count)d jobs (%(new_ids)s, reprinting %(ids)s).",
+                len(done),
+            )
+            values = {
+                "count": len(done),
+                "ids": self._ids(i for i, _r in done),
+                "new_ids": self._ids(job.pk for _i, job in done),
+            }
+            self.message_user(request, message % values, messages.SUCCESS)
+
+
+# --- orders, as printing sees them ----------------------------------------------------------
+# orders never imports printing, so the order admin learns about print jobs here.
+
+
+class OrderPrintJobInline(admin.TabularInline):
+    model = PrintJob
+    fk_name = "order"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["printer", "kind", "job_status", "attempts", "error_message", "created_at", "finished_at"]
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("print jobs")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("printer")
+
+    @admin.display(description=gettext_lazy("status"))
+    def job_status(self, job):
+        return job_status_badge(job)
+
+    def has_add_permission(self, request, obj=None):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class PrintingOrderAdmin(OrderAdmin):
+    inlines = [*OrderAdmin.inlines, OrderPrintJobInline]
+    list_display = [*OrderAdmin.list_display, "order_total", "printing"]
+    actions = [*(OrderAdmin.actions or []), "reprint_receipts"]
+
+    @property
+    def media(self):
+        return super().media + ADMIN_MEDIA
+
+    def get_queryset(self, request):
+        line_totals = (
+            OrderItem.objects.filter(order=OuterRef("pk"))
+            .values("order")
+            .annotate(total=Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=12, decimal_places=2)))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(
+            items_total=Coalesce(Subquery(line_totals), 0, output_field=DecimalField(max_digits=12, decimal_places=2)),
+            jobs_total=Count("print_jobs"),
+            jobs_printed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.COMPLETED)),
+            jobs_failed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.FAILED)),
+        )
+
+    @admin.display(description=gettext_lazy("total"), ordering="items_total")
+    def order_total(self, order):
+        return order.items_total
+
+    @admin.display(description=gettext_lazy("printing"))
+    def printing(self, order):
+        if not order.jobs_total:
+            return "—"
+        url = reverse("admin:printing_printjob_changelist") + f"?order__id__exact={order.pk}"
+        if order.jobs_failed:
+            label = badge("bad", ngettext("%(n)d failed", "%(n)d failed", order.jobs_failed) % {"n": order.jobs_failed})
+        elif order.jobs_printed == order.jobs_total:
+            label = badge("ok", _("printed"))
+        else:
+            label = badge("info", _("%(done)d of %(total)d printed") % {"done": order.jobs_printed, "total": order.jobs_total})
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    @admin.action(description=gettext_lazy("Reprint receipts"), permissions=["change"])
+    def reprint_receipts(self, request, queryset):
+        for order in queryset:
+            try:
+                jobs = services.order_reprint(order_id=order.pk, requested_by=request.user)
+            except PrintError as error:
+                self.message_user(request, _("Order #%(number)s: %(message)s") % {"number": order.number, "message": error}, messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "Order #%(number)s: reprint queued (job %(ids)s).",
+                        "Order #%(number)s: reprints queued (jobs %(ids)s).",
+                        len(jobs),
+                    ) % {"number": order.number, "ids": ", ".join(f"#{job.pk}" for job in jobs)},
+                    messages.SUCCESS,
+                )
+
+
+admin.site.unregister(Order)
+admin.site.register(Order, PrintingOrderAdmin)
