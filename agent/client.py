@@ -216,7 +216,7 @@ class Agent:
             stopper.cancel()
             if not attempt.done():  # stopping: a live connection closes itself cleanly
                 with contextlib.suppress(asyncio.TimeoutError, Exception):
-                    await asyncio.wait_for(asyncio.shield(attempt), 5)
+                    await asyncio.wait_for(asyncio.shield(attempt), 40)
                 attempt.cancel()
                 with contextlib.suppress(BaseException):
                     await attempt
@@ -240,6 +240,9 @@ class Agent:
                 delay = self.slow_retry
             except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
                 log.error("cannot reach server %s: %s", server, _describe(exc))
+            except Exception as exc:  # a bug: say so, keep the agent alive
+                log.error("connection failed unexpectedly: %s: %s", type(exc).__name__, exc,
+                          exc_info=log.isEnabledFor(logging.DEBUG))
             if self._stop.is_set():
                 break
             if time.monotonic() - started >= STABLE_CONNECTION:
@@ -291,6 +294,10 @@ class Agent:
                 self.connected.set()
                 await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 if stopper.done():
+                    # Start nothing new, but let a receipt being printed finish and be
+                    # acknowledged while the connection is still up.
+                    self._drop_queued_jobs()
+                    await self._finish_current_job()
                     await ws.close(1000, "agent stopping")
                 else:
                     receiver.result()  # raises ConnectionClosedError for abnormal closes

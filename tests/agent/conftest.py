@@ -49,10 +49,10 @@ async def run_agent(make_settings):
 
     running = []
 
-    async def start(server_url: str, printer_url: str, **overrides):
+    async def start(server_url: str, printer_url: str, printer=None, **overrides):
         settings = make_settings(server_url, printer_url, **overrides)
         journal = Journal(settings.journal, settings.journal_scope)
-        agent = Agent(settings, open_printer(printer_url), journal,
+        agent = Agent(settings, printer or open_printer(printer_url), journal,
                       backoff=Backoff(base=0.05, cap=0.5), slow_retry=0.5)
         task = asyncio.create_task(agent.run())
         running.append((agent, task, journal))
@@ -61,5 +61,5 @@ async def run_agent(make_settings):
     yield start
     for agent, task, journal in running:
         agent.stop()
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(task, 45)
         journal.close()

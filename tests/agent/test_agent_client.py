@@ -1,12 +1,14 @@
 """The agent against a tiny fake server (real WebSocket) and the real fake printer (real TCP)."""
 
 import asyncio
+import threading
 import time
 
 import pytest
 from agent_support import eventually
 
 from agent.journal import Journal
+from agent.printers import Printer, Session
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -245,3 +247,47 @@ async def test_token_in_the_url_is_enough(fake_server, fake_printer, run_agent):
     await eventually(lambda: agent.connected.is_set())
     assert fake_server.authorizations == [None]
     assert fake_server.paths == ["/ws/agent/?token=abc123"]
+
+
+class SlowPrinter(Printer):
+    """A printer whose write takes a while (the only fake here: a long print)."""
+
+    scheme = "slow"
+    reads_status = True
+
+    def __init__(self):
+        super().__init__("slow://")
+        self.writing = threading.Event()
+        self.printed = []
+
+    def open(self):
+        printer = self
+
+        class SlowSession(Session):
+            def read_status(self):
+                return "ready"
+
+            def write(self, data):
+                printer.writing.set()
+                time.sleep(0.5)
+                printer.printed.append(data)
+
+        return SlowSession()
+
+
+async def test_stopping_the_agent_lets_the_current_job_finish_and_be_acknowledged(fake_server, run_agent, tmp_path):
+    printer = SlowPrinter()
+    agent = await run_agent(fake_server.url, "fake://unused", printer=printer)
+    await fake_server.send_job(70, RECEIPT)
+    await fake_server.send_job(71, RECEIPT)
+    await asyncio.to_thread(printer.writing.wait, 10)
+    await fake_server.wait_status(71, "received")
+
+    agent.stop()
+    await eventually(lambda: fake_server.ws is None, message="agent to disconnect")
+
+    assert printer.printed == [RECEIPT]  # job 71 was not started
+    assert fake_server.statuses(70)[-1] == ("completed", None)
+    assert fake_server.statuses(71) == [("received", None)]
+    assert agent.journal.get(70).state == "completed"
+    assert agent.journal.get(71) is None
