@@ -25,6 +25,7 @@ log = logging.getLogger("cantina.printing")
 SERVER_NAME = "Cantina Print"
 SERVER_VERSION = "1.0.0"
 PROTOCOL_CAPABILITIES = ["order_print", "receipt_print", "status_update"]
+GROUP_REFRESH_SECONDS = 3600
 
 
 class CloseCode:
@@ -118,6 +119,8 @@ class AgentRegistry:
                 continue
             if consumer.printer_id in pending:
                 await consumer.deliver()
+            if now - consumer.group_joined_at >= GROUP_REFRESH_SECONDS:
+                await consumer.join_group()
             if now - consumer.last_ping_sent >= settings.CANTINA_AGENT_PING_INTERVAL:
                 consumer.last_ping_sent = now
                 await consumer.send_json({"type": "ping", "timestamp": now_iso()})
@@ -132,10 +135,38 @@ class AgentRegistry:
 registry = AgentRegistry()
 
 
+def resilient(receive):
+    """Wrap a channel-layer receive so an outage (Redis restarting) is waited out, not fatal:
+    channels would otherwise end the consumer and drop a perfectly good agent connection."""
+
+    async def receive_or_wait():
+        delay = 0.5
+        while True:
+            try:
+                return await receive()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("channel layer receive failed, retrying in %.1f s: %s", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    return receive_or_wait
+
+
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     """One printer agent: authenticates by token, receives its printer's jobs, reports status."""
 
     printer_id = None
+
+    @property
+    def channel_receive(self):
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        # Channels sets this when the consumer starts; the database keeps delivery going meanwhile.
+        self._channel_receive = resilient(receive)
 
     async def connect(self):
         # Accept first: a close code only reaches a client after the handshake.
@@ -158,12 +189,13 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.printer_id = printer["id"]
         self.token_hash = printer["token_hash"]
         self.group = printer_group(self.printer_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.join_group()
         await database_sync_to_async(services.printer_connected)(
             printer_id=self.printer_id, channel_name=self.channel_name
         )
-        # Older connections of this printer, in this process or another, close with 4409.
-        await self.channel_layer.group_send(self.group, {"type": "agent.replaced", "channel": self.channel_name})
+        # Older connections of this printer, in this process or another, close with 4409 (the
+        # sweep closes them too, from the database, should this message be lost).
+        await self.layer_call(self.channel_layer.group_send, self.group, {"type": "agent.replaced", "channel": self.channel_name})
         registry.add(self)
         await self.send_json(self.welcome())
         await self.deliver(resend_in_flight=True)
@@ -172,7 +204,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if self.printer_id is None:
             return
         registry.remove(self)
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.layer_call(self.channel_layer.group_discard, self.group, self.channel_name)
         await database_sync_to_async(services.printer_disconnected)(
             printer_id=self.printer_id, channel_name=self.channel_name
         )
@@ -182,6 +214,20 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         self.closing = True
         await super().close(code=code)
+
+    async def join_group(self):
+        # Group membership expires in channels-redis (group_expiry, 1 day by default), and
+        # agents stay connected for weeks: the sweep calls this again every hour.
+        self.group_joined_at = time.monotonic()
+        await self.layer_call(self.channel_layer.group_add, self.group, self.channel_name)
+
+    async def layer_call(self, method, *args):
+        """A channel-layer call that may fail (Redis restarting) without failing the agent:
+        wake-ups are only a shortcut, the sweep delivers from the database anyway."""
+        try:
+            await method(*args)
+        except Exception as error:
+            log.warning("printer=%s channel layer unavailable: %s", self.printer_id, error)
 
     def welcome(self):
         p = self.printer
