@@ -1,0 +1,117 @@
+"""Forms of the staff pages: the cart (counter sale and phone orders) and the day filter.
+
+Forms check the shape of what was posted; the rules of selling (active products, quantities,
+allowed state changes) live in ``orders.services``, which every caller goes through.
+"""
+
+from datetime import datetime
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from orders.models import Order
+from orders.services import MAX_QUANTITY, MIN_QUANTITY
+
+
+class IntegerListField(forms.Field):
+    """Repeated form values (``product=3&product=5``) as a list of integers."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": _("Enter whole numbers only.")}
+
+    def to_python(self, value):
+        if not value:
+            return []
+        if isinstance(value, (str, int)):
+            value = [value]
+        try:
+            return [int(str(item).strip()) for item in value]
+        except (TypeError, ValueError):
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class CartForm(forms.Form):
+    """Cart lines posted as parallel ``product`` / ``quantity`` values, one pair per line."""
+
+    product = IntegerListField(required=False)
+    quantity = IntegerListField(
+        required=False,
+        error_messages={
+            "invalid": _("Quantities must be whole numbers from %(min)s to %(max)s.")
+            % {"min": MIN_QUANTITY, "max": MAX_QUANTITY}
+        },
+    )
+    customer_name = forms.CharField(label=_("Customer name"), max_length=120, required=False)
+    payment_method = forms.ChoiceField(
+        label=_("Payment"),
+        choices=Order.PaymentMethod.choices,
+        widget=forms.RadioSelect,
+        initial=Order.PaymentMethod.CASH,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        products, quantities = cleaned.get("product"), cleaned.get("quantity")
+        if products is None or quantities is None:
+            return cleaned
+        if len(products) != len(quantities):
+            raise ValidationError(_("Each cart line needs a product and a quantity."), code="unpaired")
+        cleaned["items"] = list(zip(products, quantities))
+        return cleaned
+
+    def posted_lines(self):
+        """The lines as posted, as far as they can be read: to show the cart again after an error."""
+        products = self.data.getlist("product") if hasattr(self.data, "getlist") else []
+        quantities = self.data.getlist("quantity") if hasattr(self.data, "getlist") else []
+        lines = []
+        for product, quantity in zip(products, quantities):
+            try:
+                lines.append((int(product), int(quantity)))
+            except ValueError:
+                continue
+        return lines
+
+
+class CounterSaleForm(CartForm):
+    pass
+
+
+class ScheduledOrderForm(CartForm):
+    """A phone order: who, when it is picked up, what, and whether it prints right away."""
+
+    customer_name = forms.CharField(label=_("Customer name"), max_length=120)
+    pickup_day = forms.DateField(label=_("Pickup day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    pickup_time = forms.TimeField(label=_("Pickup time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    payment_method = forms.ChoiceField(
+        label=_("Payment"),
+        choices=[("", _("On pickup")), *Order.PaymentMethod.choices],
+        required=False,
+        widget=forms.RadioSelect,
+        initial="",
+    )
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    confirm_now = forms.BooleanField(label=_("Confirm and print now"), required=False)
+
+    def clean_pickup_day(self):
+        day = self.cleaned_data["pickup_day"]
+        if day < timezone.localdate():
+            raise ValidationError(_("The pickup day is in the past."), code="past")
+        return day
+
+    def clean(self):
+        cleaned = super().clean()
+        day, time = cleaned.get("pickup_day"), cleaned.get("pickup_time")
+        if day is not None and time is not None:
+            cleaned["scheduled_for"] = timezone.make_aware(datetime.combine(day, time))
+        return cleaned
+
+
+class DayForm(forms.Form):
+    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def selected_day(self):
+        if self.is_valid() and self.cleaned_data["day"]:
+            return self.cleaned_data["day"]
+        return timezone.localdate()

@@ -1,0 +1,30 @@
+"""Shared by the staff pages of both apps: who may see them, and where an action goes back to."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+def staff_required(view):
+    """Logged-in staff only: visitors go to the login page, other accounts get 403."""
+
+    @wraps(view)
+    def check(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return login_required(check)
+
+
+def redirect_back(request, default):
+    """Redirect to the posted ``next`` (a page of this site) or else to ``default``."""
+    candidate = request.POST.get("next", "")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(candidate)
+    return redirect(default)

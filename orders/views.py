@@ -1,0 +1,195 @@
+"""Staff pages for selling: the counter (Balcão) and scheduled orders (Agendados).
+
+Print job states on these pages come from the printing app's JSON endpoint and the live
+channel (/ws/staff/), in the browser: this app never imports ``printing``.
+"""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orders import selectors, services
+from orders.staff import redirect_back, staff_required
+from orders.forms import CounterSaleForm, DayForm, ScheduledOrderForm
+from orders.models import Order, Product
+from orders.services import OrderError
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def counter(request):
+    """Counter sale: pick products, confirm, and the receipt prints at once."""
+    form = CounterSaleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            order = services.order_create(
+                channel=Order.Channel.COUNTER,
+                items=form.cleaned_data["items"],
+                customer_name=form.cleaned_data["customer_name"],
+                payment_method=form.cleaned_data["payment_method"],
+                confirm=True,
+                created_by=request.user,
+            )
+        except OrderError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Order %(number)s confirmed: printing.") % {"number": order.number})
+            return redirect(f"{reverse('orders:counter')}?order={order.pk}")
+
+    last_order = None
+    if request.method == "GET" and request.GET.get("order", "").isdigit():
+        last_order = (
+            Order.objects.filter(pk=int(request.GET["order"]), channel=Order.Channel.COUNTER)
+            .prefetch_related("items")
+            .first()
+        )
+    return render(
+        request,
+        "orders/counter.html",
+        {
+            "form": form,
+            "categories": selectors.products_for_sale(),
+            "cart_lines": _cart_lines(form) if form.is_bound else [],
+            "last_order": last_order,
+        },
+    )
+
+
+@staff_required
+def scheduled(request):
+    """Scheduled orders of one day, grouped by pickup time."""
+    day = DayForm(request.GET).selected_day()
+    groups = {}
+    for order in selectors.scheduled_orders(day):
+        groups.setdefault(timezone.localtime(order.scheduled_for).strftime("%H:%M"), []).append(order)
+    counts = {status: 0 for status in Order.Status.values}
+    for orders in groups.values():
+        for order in orders:
+            counts[order.status] += 1
+    return render(
+        request,
+        "orders/scheduled.html",
+        {
+            "day": day,
+            "day_form": DayForm(initial={"day": day}),
+            "is_today": day == timezone.localdate(),
+            "previous_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "groups": list(groups.items()),
+            "counts": counts,
+        },
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def scheduled_new(request):
+    """A phone order: created pending (or confirmed, which prints it)."""
+    initial_day = DayForm(request.GET).selected_day()
+    form = ScheduledOrderForm(
+        request.POST or None, initial={"pickup_day": max(initial_day, timezone.localdate())}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            order = services.order_create(
+                channel=Order.Channel.SCHEDULED,
+                items=data["items"],
+                customer_name=data["customer_name"],
+                payment_method=data["payment_method"],
+                scheduled_for=data["scheduled_for"],
+                notes=data["notes"],
+                confirm=data["confirm_now"],
+                created_by=request.user,
+            )
+        except OrderError as error:
+            form.add_error(None, error.message)
+        else:
+            if order.status == Order.Status.CONFIRMED:
+                message = _("Scheduled order %(number)s created and confirmed: printing.")
+            else:
+                message = _("Scheduled order %(number)s created. Confirm it to print.")
+            messages.success(request, message % {"number": order.number})
+            return redirect(_scheduled_url(order))
+    return render(
+        request,
+        "orders/scheduled_form.html",
+        {
+            "form": form,
+            "categories": selectors.products_for_sale(),
+            "cart_lines": _cart_lines(form) if form.is_bound else [],
+        },
+    )
+
+
+@staff_required
+@require_POST
+def order_confirm(request, order_id):
+    return _order_action(
+        request, order_id, services.order_confirm, _("Order %(number)s confirmed: printing.")
+    )
+
+
+@staff_required
+@require_POST
+def order_mark_ready(request, order_id):
+    return _order_action(
+        request, order_id, services.order_mark_ready, _("Order %(number)s is ready for pickup.")
+    )
+
+
+@staff_required
+@require_POST
+def order_mark_delivered(request, order_id):
+    return _order_action(
+        request, order_id, services.order_mark_delivered, _("Order %(number)s delivered.")
+    )
+
+
+@staff_required
+@require_POST
+def order_cancel(request, order_id):
+    return _order_action(
+        request, order_id, services.order_cancel, _("Order %(number)s cancelled.")
+    )
+
+
+def _order_action(request, order_id, action, success_message):
+    order = get_object_or_404(Order, pk=order_id)
+    try:
+        order = action(order_id=order.pk, user=request.user)
+    except OrderError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, success_message % {"number": order.number})
+    return redirect_back(request, _scheduled_url(order))
+
+
+def _scheduled_url(order):
+    if order.channel != Order.Channel.SCHEDULED or order.scheduled_for is None:
+        return reverse("orders:counter")
+    day = timezone.localtime(order.scheduled_for).date()
+    return f"{reverse('orders:scheduled')}?day={day.isoformat()}"
+
+
+def _cart_lines(form):
+    """The posted cart as plain data for the page's script, to show it again after an error."""
+    lines = form.posted_lines()
+    products = Product.objects.in_bulk([product_id for product_id, _quantity in lines])
+    return [
+        {
+            "product": product_id,
+            "quantity": quantity,
+            "name": products[product_id].name,
+            "price": str(products[product_id].price),
+            "active": products[product_id].is_active,
+        }
+        for product_id, quantity in lines
+        if product_id in products
+    ]
+

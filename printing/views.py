@@ -1,0 +1,207 @@
+"""Staff pages for printers and print jobs, their actions, and small JSON status endpoints.
+
+Every action goes through ``printing.services``; the pages stay current through /ws/staff/
+(see static/js/live.js), which re-fetches a page region (``?region=…``) or the JSON status after
+an update or a reconnect.
+"""
+
+from django.contrib import messages
+from django.db.models import Prefetch
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from orders.staff import redirect_back, staff_required
+from orders.models import Order
+from printing import services
+from printing.forms import JobFilterForm
+from printing.models import Printer, PrintJob
+from printing.rendering import DocumentError, render_html
+
+RECENT_JOBS = 100
+QUEUED_SHOWN = 10
+MAX_STATUS_IDS = 200
+QUEUED_STATUSES = [PrintJob.Status.PENDING, PrintJob.Status.SENT, PrintJob.Status.PRINTING]
+
+
+def _render_page(request, template, region_templates, context):
+    """The whole page, or only the region the page script asked for with ``?region=``."""
+    region = request.GET.get("region")
+    return render(request, region_templates.get(region, template), context)
+
+
+@staff_required
+@require_GET
+def printers(request):
+    queued = PrintJob.objects.filter(status__in=QUEUED_STATUSES).select_related("order").order_by("priority", "id")
+    printer_list = list(Printer.objects.order_by("-is_active", "name").prefetch_related(
+        Prefetch("jobs", queryset=queued, to_attr="queued_jobs")
+    ))
+    for printer in printer_list:
+        printer.queued_shown = printer.queued_jobs[:QUEUED_SHOWN]
+    return _render_page(
+        request,
+        "printing/printers.html",
+        {"panel": "printing/_printers_panel.html"},
+        {"printers": printer_list},
+    )
+
+
+@staff_required
+@require_POST
+def printer_test_print(request, printer_id):
+    printer = get_object_or_404(Printer, pk=printer_id)
+    try:
+        job = services.job_create_test_page(printer=printer, requested_by=request.user)
+    except services.PrintError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request, _("Test page queued on “%(printer)s” (job #%(id)s).") % {"printer": printer.name, "id": job.pk}
+        )
+    return redirect_back(request, reverse("printing:printers"))
+
+
+@staff_required
+@require_GET
+def jobs(request):
+    form = JobFilterForm(request.GET)
+    job_list = form.filter(PrintJob.objects.select_related("printer", "order")).order_by("-id")[:RECENT_JOBS]
+    return _render_page(
+        request,
+        "printing/jobs.html",
+        {"table": "printing/_jobs_table.html"},
+        {"form": form, "jobs": job_list, "limit": RECENT_JOBS},
+    )
+
+
+@staff_required
+@require_GET
+def job_detail(request, job_id):
+    job = get_object_or_404(
+        PrintJob.objects.select_related("printer", "order", "requested_by").prefetch_related("events"), pk=job_id
+    )
+    context = {
+        "job": job,
+        "can_cancel": job.status in {PrintJob.Status.PENDING, PrintJob.Status.SENT},
+        "can_retry": job.status == PrintJob.Status.FAILED,
+        "can_reprint": job.order_id is not None,
+    }
+    if request.GET.get("region") == "job":
+        return render(request, "printing/_job_detail_state.html", context)
+    context["preview"], context["preview_error"] = _preview(job)
+    return render(request, "printing/job_detail.html", context)
+
+
+def _preview(job):
+    """The receipt as HTML from the job's document, and why not if it cannot be rendered."""
+    if not job.document:
+        return "", ""
+    try:
+        html = render_html(job.document, services.printer_spec(job.printer))
+    except DocumentError as error:
+        return "", str(error)
+    # render_html escapes every text of the document: its output is safe to embed.
+    return mark_safe(html), ""
+
+
+@staff_required
+@require_POST
+def job_reprint(request, job_id):
+    original = get_object_or_404(PrintJob, pk=job_id)
+    try:
+        job = services.job_reprint(job_id=original.pk, requested_by=request.user)
+    except services.PrintError as error:
+        messages.error(request, str(error))
+        return redirect_back(request, reverse("printing:job_detail", args=[original.pk]))
+    messages.success(request, _("Reprint queued as job #%(id)s.") % {"id": job.pk})
+    return redirect_back(request, reverse("printing:job_detail", args=[job.pk]))
+
+
+@staff_required
+@require_POST
+def job_retry(request, job_id):
+    job = get_object_or_404(PrintJob, pk=job_id)
+    try:
+        services.job_retry(job_id=job.pk, requested_by=request.user)
+    except services.PrintError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Job #%(id)s is queued again.") % {"id": job.pk})
+    return redirect_back(request, reverse("printing:job_detail", args=[job.pk]))
+
+
+@staff_required
+@require_POST
+def job_cancel(request, job_id):
+    job = get_object_or_404(PrintJob, pk=job_id)
+    try:
+        services.job_cancel(job_id=job.pk, requested_by=request.user)
+    except services.PrintError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Job #%(id)s cancelled.") % {"id": job.pk})
+    return redirect_back(request, reverse("printing:job_detail", args=[job.pk]))
+
+
+@staff_required
+@require_POST
+def order_reprint(request, order_id):
+    order = get_object_or_404(Order, pk=order_id)
+    try:
+        reprints = services.order_reprint(order_id=order.pk, requested_by=request.user)
+    except services.PrintError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "Order %(number)s: reprint queued on %(count)s printer.",
+                "Order %(number)s: reprint queued on %(count)s printers.",
+                len(reprints),
+            )
+            % {"number": order.number, "count": len(reprints)},
+        )
+    return redirect_back(request, reverse("orders:counter"))
+
+
+@never_cache
+@staff_required
+@require_GET
+def jobs_status(request):
+    """Current state of jobs, for pages catching up after loading or reconnecting.
+
+    ``?order=ID`` (all jobs of these orders) and/or ``?job=ID``, each repeatable or comma-separated.
+    """
+    order_ids = _ids(request.GET.getlist("order"))
+    job_ids = _ids(request.GET.getlist("job"))
+    found = set(PrintJob.objects.filter(pk__in=job_ids).values_list("pk", flat=True))
+    found.update(PrintJob.objects.filter(order_id__in=order_ids).values_list("pk", flat=True)[:MAX_STATUS_IDS])
+    summaries = [services.job_summary(job_id) for job_id in sorted(found)[:MAX_STATUS_IDS]]
+    return JsonResponse({"jobs": [summary for summary in summaries if summary is not None]})
+
+
+@never_cache
+@staff_required
+@require_GET
+def printers_status(request):
+    return JsonResponse(
+        {"printers": [services.printer_summary(printer) for printer in Printer.objects.order_by("name")]}
+    )
+
+
+def _ids(values):
+    ids = set()
+    for value in values:
+        for part in value.split(","):
+            if part.strip().isdigit():
+                ids.add(int(part))
+            if len(ids) >= MAX_STATUS_IDS:
+                return ids
+    return ids
+

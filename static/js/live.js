@@ -1,0 +1,329 @@
+/* Live updates for the staff pages, over the WebSocket /ws/staff/.
+ *
+ * The server pushes {"type": "job.updated", "job": {...}} and {"type": "printer.updated",
+ * "printer": {...}}. This script:
+ *   - updates in place every job badge ([data-job-badge=ID]), job reason ([data-job-error=ID]),
+ *     order's job list ([data-order-jobs=ORDER_ID]) and printer chip ([data-printer-chip=ID]);
+ *   - re-fetches page regions ([data-live-region]) from the server (same URL + ?region=NAME)
+ *     when something they show changed;
+ *   - reconnects by itself with exponential backoff, shows when it is disconnected, and after
+ *     each (re)connect catches up from the JSON status endpoints, since updates sent while it
+ *     was away are lost.
+ * Labels come from the server, in the reader's language (#live-config).
+ */
+(function () {
+  "use strict";
+
+  const configElement = document.getElementById("live-config");
+  if (!configElement) return;
+  const config = JSON.parse(configElement.textContent);
+
+  const FIRST_DELAY_MS = 500;
+  const MAX_DELAY_MS = 15000;
+  const PING_EVERY_MS = 20000;
+  const PONG_TIMEOUT_MS = 8000;
+  const REGION_DEBOUNCE_MS = 250;
+
+  let socket = null;
+  let attempt = 0;
+  let reconnectTimer = null;
+  let pingTimer = null;
+  let pongTimer = null;
+
+  // --- connection ------------------------------------------------------------------------
+
+  function socketUrl() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return scheme + "//" + location.host + config.socketPath;
+  }
+
+  function setLinkState(state) {
+    document.documentElement.dataset.live = state;
+    const status = document.getElementById("live-status");
+    if (status) {
+      status.dataset.state = state;
+      const text = status.querySelector("[data-live-text]");
+      if (text) text.textContent = config.text[state];
+    }
+    const banner = document.getElementById("live-banner");
+    if (banner) banner.hidden = state !== "offline";
+  }
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    if (socket) return;
+    let ws;
+    try {
+      ws = new WebSocket(socketUrl());
+    } catch (error) {
+      lost(null);
+      return;
+    }
+    socket = ws;
+    ws.onopen = function () {
+      attempt = 0;
+      setLinkState("live");
+      startHeartbeat(ws);
+      catchUp(true);
+    };
+    ws.onmessage = function (event) {
+      clearTimeout(pongTimer);
+      pongTimer = null;
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (error) {
+        return;
+      }
+      if (message.type === "job.updated" && message.job) applyJob(message.job, true);
+      else if (message.type === "printer.updated" && message.printer) applyPrinter(message.printer, true);
+    };
+    ws.onclose = function () { lost(ws); };
+  }
+
+  function lost(ws) {
+    if (ws !== socket) return; // an older socket we already gave up on
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      try { ws.close(); } catch (error) { /* already closed */ }
+    }
+    socket = null;
+    stopHeartbeat();
+    setLinkState("offline");
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    if (reconnectTimer) return;
+    const ceiling = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * Math.pow(2, attempt));
+    attempt += 1;
+    // Jitter: after a server restart, a room full of tablets does not reconnect in lockstep.
+    const delay = ceiling / 2 + Math.random() * ceiling / 2;
+    reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function reconnectNow() {
+    if (socket) return;
+    attempt = 0;
+    connect();
+  }
+
+  // A connection can die without a close (Wi-Fi drops, laptop sleeps): ping, expect an answer.
+  function startHeartbeat(ws) {
+    stopHeartbeat();
+    pingTimer = setInterval(function () {
+      if (ws !== socket || ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ type: "ping" }));
+      if (!pongTimer) pongTimer = setTimeout(function () { lost(ws); }, PONG_TIMEOUT_MS);
+    }, PING_EVERY_MS);
+  }
+
+  function stopHeartbeat() {
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    pingTimer = pongTimer = null;
+  }
+
+  window.addEventListener("online", reconnectNow);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") reconnectNow();
+  });
+
+  // --- catching up -----------------------------------------------------------------------
+
+  function idsOf(selector, attribute) {
+    const ids = new Set();
+    document.querySelectorAll(selector).forEach(function (element) { ids.add(element.getAttribute(attribute)); });
+    return Array.from(ids);
+  }
+
+  async function getJson(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (response.redirected || response.status === 401 || response.status === 403) {
+      location.reload(); // logged out meanwhile: the page shows the login form
+      return null;
+    }
+    return response.ok ? response.json() : null;
+  }
+
+  async function catchUp(withRegions) {
+    const orders = idsOf("[data-order-jobs]", "data-order-jobs");
+    const jobs = idsOf("[data-job-badge]", "data-job-badge");
+    try {
+      if (orders.length || jobs.length) {
+        const query = new URLSearchParams();
+        if (orders.length) query.set("order", orders.join(","));
+        if (jobs.length) query.set("job", jobs.join(","));
+        const data = await getJson(config.jobStatusUrl + "?" + query);
+        if (data) {
+          data.jobs.forEach(function (job) { applyJob(job, false); });
+          showMissingJobHints();
+        }
+      }
+      const printers = await getJson(config.printerStatusUrl);
+      if (printers) printers.printers.forEach(function (printer) { applyPrinter(printer, false); });
+    } catch (error) {
+      // The socket's own close will bring us back here.
+    }
+    if (withRegions) document.querySelectorAll("[data-live-region]").forEach(scheduleRegionRefresh);
+  }
+
+  // An order confirmed with no printer for its channel: say so rather than show nothing.
+  function showMissingJobHints() {
+    document.querySelectorAll("[data-order-jobs]").forEach(function (list) {
+      const hint = list.parentElement.querySelector("[data-no-jobs]");
+      if (hint) hint.hidden = list.children.length > 0;
+    });
+  }
+
+  // --- jobs ------------------------------------------------------------------------------
+
+  function renderJobBadge(element, job) {
+    element.textContent = config.jobLabels[job.status] || job.status;
+    element.className = "badge job-" + job.status;
+    element.dataset.status = job.status;
+    element.title = job.error_message || "";
+  }
+
+  function jobChip(job) {
+    const chip = document.createElement("a");
+    chip.className = "job-chip";
+    chip.href = config.jobUrl.replace("{id}", job.id);
+    chip.dataset.jobChip = job.id;
+    const printer = document.createElement("span");
+    printer.className = "job-printer";
+    printer.textContent = job.printer_name;
+    const badge = document.createElement("span");
+    badge.dataset.jobBadge = job.id;
+    chip.append(printer, badge);
+    if (job.kind !== "order_receipt") {
+      const kind = document.createElement("span");
+      kind.className = "job-kind";
+      kind.textContent = config.kindLabels[job.kind] || job.kind;
+      chip.append(kind);
+    }
+    const reason = document.createElement("span");
+    reason.className = "reason";
+    reason.dataset.jobError = job.id;
+    chip.append(reason);
+    return chip;
+  }
+
+  function applyJob(job, refreshRegions) {
+    if (job.order_id !== null && job.order_id !== undefined) {
+      document.querySelectorAll('[data-order-jobs="' + job.order_id + '"]').forEach(function (list) {
+        if (!list.querySelector('[data-job-badge="' + job.id + '"]')) list.append(jobChip(job));
+        const hint = list.parentElement.querySelector("[data-no-jobs]");
+        if (hint) hint.hidden = true;
+      });
+    }
+    document.querySelectorAll('[data-job-badge="' + job.id + '"]').forEach(function (badge) { renderJobBadge(badge, job); });
+    document.querySelectorAll('[data-job-error="' + job.id + '"]').forEach(function (reason) {
+      reason.textContent = job.error_message || "";
+    });
+    if (refreshRegions) {
+      document.querySelectorAll("[data-live-region]").forEach(function (region) {
+        if (!listensTo(region, "job")) return;
+        if (region.dataset.liveJob && region.dataset.liveJob !== String(job.id)) return;
+        scheduleRegionRefresh(region);
+      });
+    }
+    document.dispatchEvent(new CustomEvent("cantina:job", { detail: job }));
+  }
+
+  // --- printers ----------------------------------------------------------------------------
+
+  function printerState(printer) {
+    if (!printer.is_active) return "disabled";
+    if (!printer.connected) return "offline";
+    return config.printerStates[printer.status] || "error";
+  }
+
+  function formatTime(iso) {
+    if (!iso) return "";
+    try {
+      return new Date(iso).toLocaleString(config.language, { timeZone: config.timeZone, dateStyle: "short", timeStyle: "medium" });
+    } catch (error) {
+      return iso;
+    }
+  }
+
+  function applyPrinter(printer, refreshRegions) {
+    const state = printerState(printer);
+    const chips = document.getElementById("printer-chips");
+    let chip = document.querySelector('[data-printer-chip="' + printer.id + '"]');
+    if (!chip && printer.is_active && chips) {
+      const placeholder = chips.querySelector("[data-no-printers]");
+      if (placeholder) placeholder.remove();
+      chip = document.createElement("span");
+      chip.dataset.printerChip = printer.id;
+      chip.innerHTML = '<span class="dot" aria-hidden="true"></span><span class="chip-name"></span> <span class="chip-state" data-printer-state></span>';
+      chips.append(chip);
+    }
+    if (chip && !printer.is_active) {
+      chip.remove();
+    } else if (chip) {
+      chip.className = "printer-chip level-" + config.printerLevels[state];
+      chip.dataset.state = state;
+      chip.querySelector(".chip-name").textContent = printer.name;
+      chip.querySelector("[data-printer-state]").textContent = config.printerLabels[state];
+      chip.title = printer.last_seen_at ? config.text.lastSeen.replace("%(time)s", formatTime(printer.last_seen_at)) : "";
+    }
+    if (refreshRegions) {
+      document.querySelectorAll("[data-live-region]").forEach(function (region) {
+        if (listensTo(region, "printer")) scheduleRegionRefresh(region);
+      });
+    }
+    document.dispatchEvent(new CustomEvent("cantina:printer", { detail: printer }));
+  }
+
+  // --- regions re-rendered by the server ---------------------------------------------------
+
+  function listensTo(region, kind) {
+    return (region.dataset.liveOn || "").split(/\s+/).indexOf(kind) !== -1;
+  }
+
+  function scheduleRegionRefresh(region) {
+    if (region.refreshTimer) return;
+    region.refreshTimer = setTimeout(function () {
+      region.refreshTimer = null;
+      refreshRegion(region);
+    }, REGION_DEBOUNCE_MS);
+  }
+
+  async function refreshRegion(region) {
+    if (region.loading) {
+      region.again = true;
+      return;
+    }
+    region.loading = true;
+    try {
+      const url = new URL(location.href);
+      url.searchParams.set("region", region.dataset.liveRegion);
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.redirected) {
+        location.reload();
+      } else if (response.ok) {
+        region.innerHTML = await response.text();
+        region.dispatchEvent(new CustomEvent("cantina:region-updated", { bubbles: true }));
+      }
+    } catch (error) {
+      // Offline: the next (re)connect refreshes every region.
+    } finally {
+      region.loading = false;
+      if (region.again) {
+        region.again = false;
+        scheduleRegionRefresh(region);
+      }
+    }
+  }
+
+  // --- start -----------------------------------------------------------------------------
+
+  window.cantinaLive = { applyJob: applyJob, applyPrinter: applyPrinter };
+  setLinkState("connecting");
+  // Pages that list orders' jobs render them empty: fill them now, not only once the socket is up.
+  if (document.querySelector("[data-order-jobs]")) catchUp(false);
+  connect();
+})();
