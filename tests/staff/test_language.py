@@ -1,0 +1,109 @@
+"""Brazilian Portuguese by default, English on request; money and job states as the canteen says them."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from cantina import msgfmt
+from printing.models import Printer, PrintJob
+
+pytestmark = pytest.mark.django_db
+
+LOCALE = Path(__file__).resolve().parents[2] / "locale"
+CATALOGUE = LOCALE / "pt_BR" / "LC_MESSAGES" / "django.po"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def compiled_translations():
+    # .mo files are build output (gitignored): compile them as ./dev does, then reload the catalogues.
+    msgfmt.main(LOCALE)
+    translation.trans_real._translations.clear()
+    translation.trans_real._default = None
+    yield
+
+
+@pytest.fixture
+def portuguese_client(staff_user):
+    client = Client()  # no Accept-Language: the default language
+    client.force_login(staff_user)
+    return client
+
+
+def test_pages_speak_brazilian_portuguese_by_default(portuguese_client, products):
+    body = portuguese_client.get("/").content.decode()
+    assert '<html lang="pt-br">' in body
+    for text in ("Balcão", "Agendados", "Impressoras", "Impressões", "Confirmar e imprimir", "Toque nos produtos"):
+        assert text in body
+
+
+def test_money_is_written_the_brazilian_way(portuguese_client, products, make_order):
+    body = portuguese_client.get("/").content.decode()
+    assert "R$ 4,50" in body and "R$ 7,25" in body
+    assert re.search(r'<script id="money-format" type="application/json">\{"decimal": ",", "thousands": "\."\}', body)
+
+
+def test_english_is_selectable_with_the_language_switcher(portuguese_client, products):
+    body = portuguese_client.get("/").content.decode()
+    assert 'action="/i18n/setlang/"' in body
+    response = portuguese_client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302
+    body = portuguese_client.get("/").content.decode()
+    assert '<html lang="en">' in body
+    assert "Confirm and print" in body and "R$ 4.50" in body
+
+
+@pytest.mark.parametrize(
+    "status, portuguese",
+    [
+        ("pending", "na fila"),
+        ("sent", "enviado"),
+        ("printing", "imprimindo"),
+        ("completed", "impresso"),
+        ("failed", "falhou"),
+        ("cancelled", "cancelado"),
+    ],
+)
+def test_job_states_are_named_in_portuguese(status, portuguese):
+    with translation.override("pt-br"):
+        assert str(PrintJob.Status(status).label) == portuguese
+
+
+def test_live_labels_reach_the_page_in_the_readers_language(portuguese_client, products):
+    body = portuguese_client.get("/").content.decode()
+    config = re.search(r'<script id="live-config" type="application/json">(.*?)</script>', body).group(1)
+    assert '"completed": "impresso"' in config
+    assert '"paper_out": "sem papel"' in config
+    assert '"offline": "offline"' in config
+
+
+def test_printer_panel_speaks_portuguese(portuguese_client, make_printer):
+    printer = make_printer("Cozinha")
+    Printer.objects.filter(pk=printer.pk).update(connected=True, status="paper_out")
+    body = portuguese_client.get("/printers/").content.decode()
+    assert "sem papel" in body and "Imprimir teste" in body
+
+
+def test_refusals_are_translated(portuguese_client, products):
+    response = portuguese_client.post("/", {"product": [], "quantity": [], "payment_method": "cash"})
+    assert "O pedido está vazio: adicione pelo menos um produto." in response.content.decode()
+
+
+def untranslated(entry):
+    """An entry whose msgstr (or one of its plural forms) is empty."""
+    lines = entry.splitlines()
+    for index, line in enumerate(lines):
+        continued = index + 1 < len(lines) and lines[index + 1].startswith('"')
+        if re.fullmatch(r'msgstr(\[\d+\])? ""', line) and not continued:
+            return True
+    return False
+
+
+def test_every_message_of_the_project_has_a_portuguese_translation():
+    text = CATALOGUE.read_text(encoding="utf-8")
+    entries = text.split("\n\n")[1:]  # the first one is the header
+    assert untranslated('msgid "x"\nmsgstr ""') and not untranslated('msgid "x"\nmsgstr ""\n"y"')
+    assert [entry for entry in entries if untranslated(entry)] == []
+    assert "#, fuzzy" not in text
