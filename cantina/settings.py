@@ -206,6 +206,10 @@ CANTINA_AGENT_MAX_MESSAGE_BYTES = 64 * 1024
 CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = env_int("CANTINA_AGENT_MAX_MESSAGES_PER_SECOND", 20, minimum=1)
 
 LOG_LEVEL = env_str("CANTINA_LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"CANTINA_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
+    )
 LOG_FILE = env_str("CANTINA_LOG_FILE")
 LOGGING = {
     "version": 1,
@@ -229,6 +233,9 @@ if LOG_FILE:
         "maxBytes": env_int("CANTINA_LOG_FILE_MAX_BYTES", 5 * 1024 * 1024, minimum=1024),
         "backupCount": env_int("CANTINA_LOG_FILE_BACKUPS", 5, minimum=0),
     }
+    # Everything that reaches the console reaches the file: Cantina's lines and Django's errors.
     LOGGING["loggers"]["cantina"]["handlers"].append("file")
+    LOGGING["root"]["handlers"].append("file")
+    Path(LOG_FILE).parent.mkdir(parents=True, exist_ok=True)
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
