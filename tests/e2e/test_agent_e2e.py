@@ -146,7 +146,7 @@ def assert_printed_once(printer: FakePrinterProcess, server: DaphneServer, order
         f"from orders.models import Order\nprint(json.dumps(Order.objects.get(pk={order_id}).number))")
         for order_id in [*order_ids, sentinel]}
     for order_id, number in numbers.items():
-        assert sum(number in text for text in texts) == 1, (number, texts)
+        assert sum(f"#{number}" in text for text in texts) == 1, (number, texts)
     assert len(texts) == len(numbers)
 
 
