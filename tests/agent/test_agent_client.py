@@ -291,3 +291,32 @@ async def test_stopping_the_agent_lets_the_current_job_finish_and_be_acknowledge
     assert fake_server.statuses(71) == [("received", None)]
     assert agent.journal.get(70).state == "completed"
     assert agent.journal.get(71) is None
+
+
+@pytest.mark.parametrize("code, needle", [
+    (4403, "printer is disabled"),
+    (4409, "another agent connected with this printer's token and took over"),
+])
+async def test_server_close_codes_are_explained_in_one_log_line(fake_server, fake_printer, run_agent, caplog, code, needle):
+    fake_server.close_with = code
+    await run_agent(fake_server.url, fake_printer.url)
+    await eventually(lambda: any(needle in r.getMessage() for r in caplog.records), message=needle)
+    assert "Traceback" not in caplog.text
+
+
+async def test_power_cycled_printer_goes_offline_then_prints_when_back(fake_server, fake_printer, run_agent):
+    await run_agent(fake_server.url, fake_printer.url)
+    await eventually(lambda: fake_server.printer_infos() == ["ready"], message="ready")
+    port = fake_printer.server.port
+
+    await fake_printer.server.stop()  # switched off
+    await eventually(lambda: fake_server.printer_infos()[-1:] == ["offline"], message="offline")
+    await fake_server.send_job(80, RECEIPT)
+    assert (await fake_server.wait_status(80, "failed"))[-1] == ("failed", "offline")
+
+    fake_printer.server.port = port
+    await fake_printer.server.start()  # switched on again, same address
+    await eventually(lambda: fake_server.printer_infos()[-1:] == ["ready"], message="ready again")
+    await fake_server.send_job(80, RECEIPT)
+    await fake_server.wait_status(80, "completed")
+    assert fake_printer.jobs() == [RECEIPT]

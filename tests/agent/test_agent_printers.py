@@ -13,6 +13,7 @@ from agent.printers import (
     NetworkPrinter,
     PrinterURLError,
     PrinterUnavailable,
+    PrinterWriteError,
     SerialPrinter,
     UsbPrinter,
     open_printer,
@@ -142,3 +143,60 @@ def test_job_bytes_prefers_escpos_over_content():
 def test_job_without_escpos_or_content_is_bad_data():
     with pytest.raises(BadJob):
         job_bytes({"job_id": 1}, None)
+
+
+class FakeUsbDevice:
+    """Stands in for escpos.printer.Usb: a USB printer cannot exist in this test machine."""
+
+    opened = 0
+    fail_next_write = False
+    status = {1: 0x12, 2: 0x12, 4: 0x12}
+    written: list = []
+
+    def __init__(self, *args, **kwargs):
+        self._pending = []
+
+    def open(self):
+        FakeUsbDevice.opened += 1
+
+    def close(self):
+        pass
+
+    def query_status(self, mode):
+        return bytes([FakeUsbDevice.status[mode[-1]]])
+
+    def _raw(self, data):
+        if FakeUsbDevice.fail_next_write:
+            FakeUsbDevice.fail_next_write = False
+            raise OSError("[Errno 19] No such device")
+        FakeUsbDevice.written.append(data)
+
+
+def test_usb_printer_stays_open_between_jobs_and_reopens_after_an_error(monkeypatch):
+    import escpos.printer
+
+    monkeypatch.setattr(escpos.printer, "Usb", FakeUsbDevice)
+    FakeUsbDevice.opened, FakeUsbDevice.written = 0, []
+    printer = open_printer("usb://04b8:0e15")
+
+    assert printer.probe_status() == "ready"
+    with printer.open() as session:
+        session.write(b"one")
+    assert FakeUsbDevice.opened == 1  # kept open
+
+    FakeUsbDevice.fail_next_write = True
+    with pytest.raises(PrinterWriteError):
+        with printer.open() as session:
+            session.write(b"two")
+    with printer.open() as session:
+        session.write(b"three")
+    assert FakeUsbDevice.opened == 2  # reopened after the error
+    assert FakeUsbDevice.written == [b"one", b"three"]
+
+
+def test_usb_printer_reports_paper_out_from_dle_eot(monkeypatch):
+    import escpos.printer
+
+    monkeypatch.setattr(escpos.printer, "Usb", FakeUsbDevice)
+    monkeypatch.setattr(FakeUsbDevice, "status", {1: 0x1A, 2: 0x32, 4: 0x72})
+    assert open_printer("usb://04b8:0e15").probe_status() == "paper_out"
