@@ -96,6 +96,8 @@ def setup_logging(verbose: bool, log_file: str | None = None, secrets: list[str]
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    with contextlib.suppress(AttributeError, ValueError):  # a console that can't show "ã" gets "\xe3"
+        sys.stderr.reconfigure(errors="backslashreplace")
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:

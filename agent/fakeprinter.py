@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="default", help="python-escpos profile for decoding text")
     parser.add_argument("--quiet", action="store_true", help="do not print receipts to the console")
     args = parser.parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s fakeprinter %(levelname)s %(message)s",
                         stream=sys.stdout)
     store = JobStore(Path(args.out), args.state, args.profile, echo=not args.quiet)
