@@ -146,8 +146,7 @@ class PrinterForm(forms.ModelForm):
 class PrinterAdmin(admin.ModelAdmin):
     form = PrinterForm
     list_display = [
-        "name", "location", "connection", "printer_status", "last_seen", "queued_jobs", "is_active",
-        "paper_width", "agent_token",
+        "name", "location", "connection", "printer_status", "last_seen", "queued_jobs", "agent_token",
     ]
     list_filter = ["is_active", "connected", "status", "paper_width"]
     search_fields = ["name", "location", "model_name"]
@@ -206,7 +205,12 @@ class PrinterAdmin(admin.ModelAdmin):
         # Never the token, nor its prefix: only whether there is one and since when.
         if not printer.token_hash:
             return _("none")
-        return _("issued %(date)s") % {"date": date_format(timezone.localtime(printer.token_issued_at), "DATETIME_FORMAT")}
+        issued = timezone.localtime(printer.token_issued_at)
+        return format_html(
+            '<span title="{}">{}</span>',
+            date_format(issued, "DATETIME_FORMAT"),
+            _("issued %(date)s") % {"date": date_format(issued, "SHORT_DATE_FORMAT")},
+        )
 
     # --- saving -----------------------------------------------------------------------------
 
@@ -395,14 +399,14 @@ class PrintJobAdmin(admin.ModelAdmin):
         (None, {"fields": ["printer_link", "order_link", "kind", "job_status", "priority", "copies", "requested_by"]}),
         (gettext_lazy("Delivery"), {"fields": ["attempts", "max_retries", "error_code", "error_message"]}),
         (gettext_lazy("Times"), {"fields": ["created_at", "sent_at", "started_at", "finished_at"]}),
-        (gettext_lazy("Receipt"), {"fields": ["receipt_preview", "content"]}),
+        (gettext_lazy("Receipt"), {"fields": ["receipt_preview", "plain_text"]}),
         (gettext_lazy("Document"), {"fields": ["document_json"], "classes": ["collapse"]}),
     ]
     # Everything that belongs to the state machine is read-only; see get_readonly_fields.
     readonly_fields = [
         "printer_link", "order_link", "kind", "job_status", "copies", "requested_by", "attempts", "max_retries",
         "error_code", "error_message", "created_at", "sent_at", "started_at", "finished_at", "receipt_preview",
-        "content", "document_json",
+        "plain_text", "document_json",
     ]
 
     @property
@@ -485,6 +489,10 @@ class PrintJobAdmin(admin.ModelAdmin):
             return _("The preview could not be rendered.")
         # render_html escapes every text of the document; its output is the only thing marked safe.
         return format_html('<div class="cantina-receipt-preview">{}</div>', mark_safe(html))
+
+    @admin.display(description=gettext_lazy("plain text"))
+    def plain_text(self, job):
+        return format_html('<pre class="cantina-plain-text">{}</pre>', job.content)
 
     @admin.display(description=gettext_lazy("document"))
     def document_json(self, job):
