@@ -7,10 +7,11 @@ inline and the print actions are added by printing.admin: orders never imports p
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from orders import services
 from orders.models import Order, OrderItem, Product
 
 
@@ -71,3 +72,21 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at", "confirmed_at",
     ]
     readonly_fields = ["number", "created_at", "confirmed_at"]
+    actions = ["confirm_orders", "cancel_orders"]
+
+    @admin.action(description=gettext_lazy("Confirm selected orders (prints their receipts)"), permissions=["change"])
+    def confirm_orders(self, request, queryset):
+        self._transition(request, queryset, services.order_confirm, _("Order %(number)s confirmed."))
+
+    @admin.action(description=gettext_lazy("Cancel selected orders"), permissions=["change"])
+    def cancel_orders(self, request, queryset):
+        self._transition(request, queryset, services.order_cancel, _("Order %(number)s cancelled."))
+
+    def _transition(self, request, queryset, service, success):
+        for order in queryset.order_by("pk"):
+            try:
+                service(order_id=order.pk, user=request.user)
+            except services.OrderError as error:
+                self.message_user(request, error.message, messages.WARNING)
+            else:
+                self.message_user(request, success % {"number": order.number}, messages.SUCCESS)

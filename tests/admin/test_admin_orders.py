@@ -166,3 +166,33 @@ def test_staff_without_order_permissions_cannot_reprint(staff_client, make_print
 
     assert response.status_code == 403
     assert not PrintJob.objects.filter(kind=PrintJob.Kind.REPRINT).exists()
+
+
+@pytest.mark.django_db
+def test_confirm_action_confirms_through_the_service_and_prints(logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks):
+    make_printer("Balcão")
+    pending = make_order(status="pending")
+    cancelled = make_order(status="cancelled")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_action(logged_in_manager, ORDERS_URL, "confirm_orders", [pending, cancelled])
+
+    pending.refresh_from_db()
+    assert pending.status == "confirmed"
+    assert PrintJob.objects.filter(order=pending).count() == 1
+    assert not PrintJob.objects.filter(order=cancelled).exists()
+    assert messages_of(response) == [
+        f"Order {pending.number} confirmed.",
+        f"Order {cancelled.number} is cancelled: it cannot change any more.",
+    ]
+
+
+@pytest.mark.django_db
+def test_cancel_action_cancels_through_the_service(logged_in_manager, make_order):
+    order = make_order(status="pending")
+
+    response = post_action(logged_in_manager, ORDERS_URL, "cancel_orders", [order])
+
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert messages_of(response) == [f"Order {order.number} cancelled."]
