@@ -29,7 +29,9 @@ class IntegerListField(forms.Field):
         try:
             return [int(str(item).strip()) for item in value]
         except (TypeError, ValueError):
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+            raise ValidationError(
+                self.error_messages["invalid"], code="invalid", params={"min": MIN_QUANTITY, "max": MAX_QUANTITY}
+            ) from None
 
 
 class CartForm(forms.Form):
@@ -38,10 +40,7 @@ class CartForm(forms.Form):
     product = IntegerListField(required=False)
     quantity = IntegerListField(
         required=False,
-        error_messages={
-            "invalid": _("Quantities must be whole numbers from %(min)s to %(max)s.")
-            % {"min": MIN_QUANTITY, "max": MAX_QUANTITY}
-        },
+        error_messages={"invalid": _("Quantities must be whole numbers from %(min)s to %(max)s.")},
     )
     customer_name = forms.CharField(label=_("Customer name"), max_length=120, required=False)
     payment_method = forms.ChoiceField(

@@ -2,6 +2,14 @@
 
 import pytest
 from django.test import Client
+from django.utils import translation
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Code outside a request speaks the default language (pt-br); these tests read the msgids."""
+    with translation.override("en"):
+        yield
 
 
 def english_client(**options):
