@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from printing import monitoring
 from printing.admin import PRINTER_STATUS_TONE, printer_connection_label, printer_connection_tone
+from printing.consumers import SERVER_VERSION, registry
 from printing.models import Printer, PrintJob
 
 app_name = "print_dashboard"
@@ -154,8 +155,6 @@ def _printers(now):
 def _server(now):
     backend = settings.CHANNEL_LAYERS.get("default", {}).get("BACKEND", "")
     started = monitoring.process_started_at()
-    from printing.consumers import SERVER_VERSION, registry
-
     return {
         "version": SERVER_VERSION,
         "django": django.get_version(),
@@ -182,7 +181,7 @@ def dashboard_data(now=None):
     active = sum(1 for p in printers if p["is_active"])
     return {
         "generated_at": timezone.localtime(now).isoformat(),
-        "generated_at_display": date_format(timezone.localtime(now), "TIME_FORMAT"),
+        "generated_at_display": date_format(timezone.localtime(now), "H:i:s"),
         "refresh_seconds": REFRESH_SECONDS,
         "today": _today(now),
         "queue": _queue(now),
