@@ -303,6 +303,8 @@ class PrinterAdmin(admin.ModelAdmin):
 
     def token_view(self, request, object_id):
         """GET: confirm (the current token stops working). POST: issue and show the new one once."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         printer = self.get_object(request, object_id)
         if printer is None:
             raise Http404(_("Printer not found."))

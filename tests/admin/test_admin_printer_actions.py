@@ -132,7 +132,7 @@ def test_issue_token_action_shows_the_new_token_once_with_the_agent_command(mana
     assert f"python -m agent --server ws://testserver/ws/agent/ --token {token} --printer tcp://IP:9100" in html
     assert all(token not in message for message in messages_of(response))
     # Shown once: nothing else shows it again.
-    for url in (PRINTERS_URL, change_url(printer), reverse("admin:admin_logentry_changelist") if False else PRINTERS_URL):
+    for url in (PRINTERS_URL, change_url(printer), reverse("admin:index"), reverse("admin:printing_printer_history", args=[printer.pk])):
         assert token not in manager_client.get(url).content.decode()
 
 
@@ -240,3 +240,9 @@ def test_staff_who_may_only_view_printers_cannot_get_a_token(viewer_client, make
     assert viewer_client.get(token_url(printer)).status_code == 403
     assert viewer_client.post(token_url(printer)).status_code == 403
     assert "Issue new token" not in viewer_client.get(change_url(printer)).content.decode()
+
+
+def test_the_token_page_of_an_unknown_printer_is_not_found(manager_client):
+    url = reverse("admin:printing_printer_token", args=[999])
+
+    assert manager_client.get(url).status_code == 404
