@@ -17,7 +17,7 @@ import logging.handlers
 import signal
 import sys
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from agent import __version__
 from agent.config import (
@@ -225,7 +225,10 @@ async def check(settings: Settings) -> int:
     server_ok = False
     try:
         headers = {"Authorization": f"Token {settings.token}"} if settings.token else None
-        async with connect(settings.server, additional_headers=headers,
+        # mode=check: the server answers without replacing this printer's running agent.
+        url = urlsplit(settings.server)
+        check_url = urlunsplit(url._replace(query="&".join(filter(None, [url.query, "mode=check"]))))
+        async with connect(check_url, additional_headers=headers,
                            open_timeout=10, user_agent_header=f"cantina-agent/{__version__} (check)") as ws:
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 5))

@@ -40,6 +40,11 @@ def now_iso():
     return timezone.localtime().isoformat()
 
 
+def query_param(scope, name):
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    return values[0].strip() if values else ""
+
+
 def token_from_scope(scope):
     """The agent token from ``Authorization: Token …`` or ``?token=…`` (cookies are ignored)."""
     for name, value in scope.get("headers", []):
@@ -47,9 +52,7 @@ def token_from_scope(scope):
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() in {"token", "bearer"} and credentials.strip():
                 return credentials.strip()
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    values = query.get("token")
-    return values[0].strip() if values else ""
+    return query_param(scope, "token")
 
 
 class RateLimiter:
@@ -186,6 +189,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CloseCode.PRINTER_DISABLED)
             return
         self.printer = printer
+        if query_param(self.scope, "mode") == "check":
+            # `python -m agent --check`: prove the token works without replacing the live agent.
+            await self.send_json(self.welcome() | {"mode": "check"})
+            await self.close(code=1000)
+            return
         self.printer_id = printer["id"]
         self.token_hash = printer["token_hash"]
         self.group = printer_group(self.printer_id)

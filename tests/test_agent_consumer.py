@@ -405,3 +405,16 @@ async def test_staff_cancel_tells_the_agent():
     assert (await job_state(job_id))[0] == "cancelled"
     await communicator.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_check_mode_proves_the_token_without_replacing_the_live_agent():
+    printer, token = await create_printer()
+    live = await connect(token)
+    await receive(live, "welcome")
+    check = await connect(f"{token}&mode=check")
+    welcome = await receive(check, "welcome")
+    assert welcome["mode"] == "check" and welcome["printer"]["id"] == printer.pk
+    await assert_closed_with(check, 1000)
+    await send(live, type="ping")
+    await receive(live, "pong")
+    await live.disconnect()

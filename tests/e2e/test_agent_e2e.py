@@ -267,3 +267,20 @@ def test_confirm_to_fake_printer_latency_on_loopback(tmp_path, record_property):
         record_property(f"latency_{layer}", line)
     assert max(results["redis"]) < 2.0
     assert max(results["in-memory"]) < 10.0
+
+
+def test_check_does_not_disconnect_the_running_agent(rig):
+    server, printer, agent = rig
+    agent.start()
+    agent.wait_connected()
+    result = subprocess.run(
+        [PYTHON, "-m", "agent", "--check", "--server", server.agent_url, "--printer", printer.url],
+        cwd=REPO, env=_clean_env(CANTINA_TOKEN=agent.token, HOME=str(agent.workdir)),
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "token accepted" in result.stdout
+    order_id, _ = confirm_order(server)
+    wait_job_status(server, order_id, "completed")
+    assert agent.log().count("connected to ") == 1, "the running agent kept its connection"
+    assert "took over" not in agent.log()
