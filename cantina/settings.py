@@ -195,6 +195,11 @@ if not DEBUG:
 CANTINA_SHOP_NAME = env_str("CANTINA_SHOP_NAME", "Cantina Escolar")
 CANTINA_SHOP_ADDRESS = env_str("CANTINA_SHOP_ADDRESS", "")
 CANTINA_RECEIPT_FOOTER = env_str("CANTINA_RECEIPT_FOOTER", "Obrigado e bom apetite!")
+CANTINA_RECEIPT_LANGUAGE = env_str("CANTINA_RECEIPT_LANGUAGE", LANGUAGE_CODE)
+if CANTINA_RECEIPT_LANGUAGE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(
+        f"CANTINA_RECEIPT_LANGUAGE must be one of {', '.join(dict(LANGUAGES))}, not {CANTINA_RECEIPT_LANGUAGE!r}."
+    )
 
 # How often each server process sweeps for jobs whose wake-up was lost, revoked tokens and
 # replaced connections, and pings its agents (seconds). Delivery rule 3 promises 10 s.

@@ -16,7 +16,7 @@ from functools import partial
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orders.models import Order
@@ -149,7 +149,9 @@ def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, re
         copies=copies or printer.copies,
         requested_by=requested_by,
     )
-    _render_into(job, build(job))
+    # Paper speaks the canteen's language, whatever language the person confirming uses.
+    with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
+        _render_into(job, build(job))
     job.save(update_fields=["document", "content", "escpos"])
     _record(job, Status.PENDING, message or _("Queued"))
     transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))

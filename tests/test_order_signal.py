@@ -111,3 +111,18 @@ def test_job_creation_service_is_idempotent(make_printer, make_order, django_cap
         order = make_order(status="confirmed")
     assert services.jobs_create_for_order(order_id=order.pk) == []
     assert PrintJob.objects.filter(order=order).count() == 1
+
+
+def test_receipt_prints_in_the_canteen_language_whatever_the_staff_language(make_printer, make_order, django_capture_on_commit_callbacks, settings):
+    from django.utils import translation
+
+    make_printer()
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        order = make_order(status="confirmed", payment_method="cash")
+    content = PrintJob.objects.get(order=order).content
+    assert "PEDIDO" in content and "Dinheiro" in content
+    settings.CANTINA_RECEIPT_LANGUAGE = "en"
+    with django_capture_on_commit_callbacks(execute=True):
+        english = make_order(status="confirmed", payment_method="cash")
+    content = PrintJob.objects.get(order=english).content
+    assert "ORDER" in content and "Cash" in content
