@@ -136,7 +136,10 @@ class PrinterForm(forms.ModelForm):
                 get_profile(profile)
             except Exception:
                 raise forms.ValidationError(
-                    _("Unknown printer profile “%(profile)s”. Use a python-escpos profile name such as TM-T20II, or leave it empty."),
+                    _(
+                        "Unknown printer profile “%(profile)s”. Use a python-escpos profile name such as TM-T20II, "
+                        "or leave it empty."
+                    ),
                     params={"profile": profile},
                 ) from None
         return profile
@@ -285,7 +288,8 @@ class PrinterAdmin(admin.ModelAdmin):
             self.log_change(request, printer, _("Revoked the agent token."))
             self.message_user(
                 request,
-                _("Token of “%(name)s” revoked: its agent is disconnected and cannot reconnect.") % {"name": printer.name},
+                _("Token of “%(name)s” revoked: its agent is disconnected and cannot reconnect.")
+                % {"name": printer.name},
                 messages.SUCCESS,
             )
 
@@ -525,14 +529,16 @@ class PrintJobAdmin(admin.ModelAdmin):
             message = ngettext(
                 "Queued again: %(count)d job (%(ids)s).", "Queued again: %(count)d jobs (%(ids)s).", len(done)
             )
-            self.message_user(request, message % {"count": len(done), "ids": self._ids(i for i, _r in done)}, messages.SUCCESS)
+            values = {"count": len(done), "ids": self._ids(i for i, _r in done)}
+            self.message_user(request, message % values, messages.SUCCESS)
 
     @admin.action(description=gettext_lazy("Cancel selected jobs (queued or sent)"), permissions=["change"])
     def cancel(self, request, queryset):
         done = self._run_per_job(request, queryset, services.job_cancel)
         if done:
             message = ngettext("Cancelled: %(count)d job (%(ids)s).", "Cancelled: %(count)d jobs (%(ids)s).", len(done))
-            self.message_user(request, message % {"count": len(done), "ids": self._ids(i for i, _r in done)}, messages.SUCCESS)
+            values = {"count": len(done), "ids": self._ids(i for i, _r in done)}
+            self.message_user(request, message % values, messages.SUCCESS)
 
     @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["change"])
     def reprint(self, request, queryset):
@@ -582,6 +588,9 @@ class OrderPrintJobInline(admin.TabularInline):
         return False
 
 
+MONEY = DecimalField(max_digits=12, decimal_places=2)
+
+
 class PrintingOrderAdmin(OrderAdmin):
     inlines = [*OrderAdmin.inlines, OrderPrintJobInline]
     list_display = [*OrderAdmin.list_display, "order_total", "printing"]
@@ -595,11 +604,11 @@ class PrintingOrderAdmin(OrderAdmin):
         line_totals = (
             OrderItem.objects.filter(order=OuterRef("pk"))
             .values("order")
-            .annotate(total=Sum(F("quantity") * F("unit_price"), output_field=DecimalField(max_digits=12, decimal_places=2)))
+            .annotate(total=Sum(F("quantity") * F("unit_price"), output_field=MONEY))
             .values("total")
         )
         return super().get_queryset(request).annotate(
-            items_total=Coalesce(Subquery(line_totals), 0, output_field=DecimalField(max_digits=12, decimal_places=2)),
+            items_total=Coalesce(Subquery(line_totals), 0, output_field=MONEY),
             jobs_total=Count("print_jobs"),
             jobs_printed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.COMPLETED)),
             jobs_failed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.FAILED)),
@@ -619,7 +628,8 @@ class PrintingOrderAdmin(OrderAdmin):
         elif order.jobs_printed == order.jobs_total:
             label = badge("ok", _("printed"))
         else:
-            label = badge("info", _("%(done)d of %(total)d printed") % {"done": order.jobs_printed, "total": order.jobs_total})
+            progress = {"done": order.jobs_printed, "total": order.jobs_total}
+            label = badge("info", _("%(done)d of %(total)d printed") % progress)
         return format_html('<a href="{}">{}</a>', url, label)
 
     @admin.action(description=gettext_lazy("Reprint receipts"), permissions=["change"])
@@ -628,7 +638,8 @@ class PrintingOrderAdmin(OrderAdmin):
             try:
                 jobs = services.order_reprint(order_id=order.pk, requested_by=request.user)
             except PrintError as error:
-                self.message_user(request, _("Order #%(number)s: %(message)s") % {"number": order.number, "message": error}, messages.WARNING)
+                message = _("Order #%(number)s: %(message)s") % {"number": order.number, "message": error}
+                self.message_user(request, message, messages.WARNING)
             else:
                 self.message_user(
                     request,

@@ -31,6 +31,7 @@ app_name = "print_dashboard"
 REFRESH_SECONDS = 5
 RECENT_FAILURES = 10
 QUEUED_STATUSES = [PrintJob.Status.PENDING, PrintJob.Status.SENT, PrintJob.Status.PRINTING]
+AGENT_FIELDS = ("id", "name", "url", "model_name", "agent_version", "last_seen", "status", "status_label")
 
 
 def local_day_bounds(now=None):
@@ -91,7 +92,9 @@ def _today(now):
 def _queue(now):
     queued = PrintJob.objects.filter(status__in=QUEUED_STATUSES)
     counts = dict(queued.values_list("status").annotate(n=Count("pk")).order_by())
-    oldest = queued.filter(status=PrintJob.Status.PENDING).order_by("created_at").values_list("created_at", flat=True).first()
+    oldest = (
+        queued.filter(status=PrintJob.Status.PENDING).order_by("created_at").values_list("created_at", flat=True).first()
+    )
     return {
         "pending": counts.get(PrintJob.Status.PENDING, 0),
         "in_flight": counts.get(PrintJob.Status.SENT, 0) + counts.get(PrintJob.Status.PRINTING, 0),
@@ -192,7 +195,7 @@ def dashboard_data(now=None):
         "printers_active": active,
         "printers_summary": _("%(connected)d of %(active)d connected") % {"connected": connected, "active": active},
         "agents": [
-            {key: p[key] for key in ("id", "name", "url", "model_name", "agent_version", "last_seen", "status", "status_label")}
+            {key: p[key] for key in AGENT_FIELDS}
             for p in printers
             if p["connected"]
         ],

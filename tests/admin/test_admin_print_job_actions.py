@@ -21,7 +21,7 @@ def printer(make_printer):
 
 @pytest.fixture
 def order_job(make_printer, make_order, django_capture_on_commit_callbacks):
-    printer = make_printer("Balcão")
+    make_printer("Balcão")
     with django_capture_on_commit_callbacks(execute=True):
         order = make_order(customer_name="Joana <b>Silva</b>")
     return PrintJob.objects.get(order=order)
