@@ -146,8 +146,10 @@ def stack(tmp_path_factory, compiled_translations):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: the sync API keeps an event loop running in this thread while it is open,
+    # which would break later tests that call asyncio.run().
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); CI installs it")
     from playwright.sync_api import expect, sync_playwright

@@ -106,6 +106,47 @@ def test_receipt_state_turns_printed_without_reloading_when_the_paper_comes_back
     assert page.evaluate("window.__samePage") is True, "the page must update live, not reload"
 
 
+FAIL_JOB = """
+from printing import services
+from printing.models import PrintJob
+job = PrintJob.objects.get(pk={job_id})
+services.job_mark_status(job_id=job.pk, printer_id=job.printer_id, status="failed", error_code="bad_data",
+                         message="Papel enroscou")
+print(json.dumps(PrintJob.objects.get(pk=job.pk).status))
+"""
+
+
+def test_failed_receipt_shows_the_reason_and_is_retried_from_its_page(stack, open_page):
+    server, station = stack["server"], stack["station"]
+    page = open_page("desktop")
+    log_in(page, server)
+    station.set_state("paper_out")
+    try:
+        expect(printer_chip(page, "Balcão")).to_contain_text("sem papel")
+        tile(page, "Esfiha de carne").click()
+        page.get_by_role("button", name="Confirmar e imprimir").click()
+        expect(receipt_badges(page)).to_have_text("na fila")
+        job_id = receipt_badges(page).get_attribute("data-job-badge")
+        # As an agent would report a receipt it could not print (reported in another process).
+        assert server.manage.python(FAIL_JOB.format(job_id=int(job_id))) == "failed"
+        page.reload()
+        expect(receipt_badges(page)).to_have_text("falhou")
+        expect(page.locator(f'[data-order-jobs] [data-job-error="{job_id}"]')).to_have_text("Papel enroscou")
+
+        page.locator(f'[data-job-chip="{job_id}"]').click()
+        expect(page).to_have_url(f"{server.http_url}/jobs/{job_id}/")
+        page.get_by_role("button", name="Tentar de novo").click()
+        expect(page.locator(".message.success")).to_have_text(f"A impressão nº {job_id} voltou para a fila.")
+        headline = page.locator(".job-headline [data-job-badge]")
+        expect(headline).to_have_text("na fila")
+        page.evaluate("window.__samePage = true")
+    finally:
+        station.set_state("ready")
+    expect(headline).to_have_text("impresso")
+    expect(page.locator(".history")).to_contain_text("impresso")
+    assert page.evaluate("window.__samePage") is True
+
+
 def test_scheduled_phone_order_is_created_then_confirmed_and_prints(stack, open_page):
     server = stack["server"]
     page = open_page("tablet")
