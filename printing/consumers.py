@@ -106,7 +106,7 @@ class AgentRegistry:
                     last_expiry = time.monotonic()
                     await database_sync_to_async(services.jobs_expire)()
             except Exception:
-                log.exception("agent sweep failed; retrying at the next interval")
+                log.exception("event=sweep_failed retry_in=%ss", settings.CANTINA_SWEEP_INTERVAL)
 
     async def sweep(self):
         consumers = [c for c in self.consumers.values() if c.printer_id is not None]
@@ -150,7 +150,7 @@ def resilient(receive):
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("channel layer receive failed, retrying in %.1f s: %s", delay, error)
+                log.warning("event=channel_layer_receive_failed retry_in=%.1fs error=%r", delay, str(error))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -181,11 +181,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.closing = False
         printer = await database_sync_to_async(services.printer_authenticate)(token_from_scope(self.scope))
         if printer is None:
-            log.info("agent rejected: missing or invalid token")
+            log.info("event=agent_rejected reason=invalid_token code=%s", CloseCode.UNAUTHORIZED)
             await self.close(code=CloseCode.UNAUTHORIZED)
             return
         if not printer["is_active"]:
-            log.info("printer=%s agent rejected: printer disabled", printer["id"])
+            log.info("printer=%s event=agent_rejected reason=printer_disabled code=%s", printer["id"], CloseCode.PRINTER_DISABLED)
             await self.close(code=CloseCode.PRINTER_DISABLED)
             return
         self.printer = printer
@@ -235,7 +235,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         try:
             await method(*args)
         except Exception as error:
-            log.warning("printer=%s channel layer unavailable: %s", self.printer_id, error)
+            log.warning("printer=%s event=channel_layer_unavailable error=%r", self.printer_id, str(error))
 
     def welcome(self):
         p = self.printer
@@ -296,11 +296,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if text_data is not None and size * 4 > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
             size = len(text_data.encode("utf-8"))
         if size > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
-            log.warning("printer=%s agent closed: message of %s bytes is too big", self.printer_id, size)
+            log.warning("printer=%s event=agent_closed reason=message_too_big bytes=%s code=%s", self.printer_id, size, CloseCode.MESSAGE_TOO_BIG)
             await self.close(code=CloseCode.MESSAGE_TOO_BIG)
             return
         if not self.limiter.allow():
-            log.warning("printer=%s agent closed: too many messages", self.printer_id)
+            log.warning("printer=%s event=agent_closed reason=too_many_messages code=%s", self.printer_id, CloseCode.TOO_MANY_MESSAGES)
             await self.close(code=CloseCode.TOO_MANY_MESSAGES)
             return
         if text_data is None:
@@ -399,7 +399,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
 
     async def agent_replaced(self, event):
         if event.get("channel") != self.channel_name:
-            log.info("printer=%s agent replaced by a newer connection", self.printer_id)
+            log.info("printer=%s event=agent_replaced code=%s", self.printer_id, CloseCode.REPLACED)
             await self.close(code=CloseCode.REPLACED)
 
     async def agent_recheck(self, event):

@@ -218,7 +218,7 @@ class PrintJob(models.Model):
         ]
 
     def __str__(self):
-        return f"#{self.pk} {self.get_kind_display()} → {self.printer_id}"
+        return f"#{self.pk} {self.get_kind_display()} → {self.printer.name}"
 
     @property
     def is_terminal(self):
@@ -239,4 +239,4 @@ class PrintJobEvent(models.Model):
         verbose_name_plural = _("job events")
 
     def __str__(self):
-        return f"{self.job_id} {self.status} {self.at:%H:%M:%S}"
+        return f"#{self.job_id} {self.get_status_display()} {timezone.localtime(self.at):%H:%M:%S}"

@@ -22,7 +22,7 @@ def _group_send(group, message):
     try:
         async_to_sync(layer.group_send)(group, message)
     except Exception as error:  # the channel layer is optional for correctness, never for the caller
-        log.warning("channel layer send to %s failed: %s", group, error)
+        log.warning("event=channel_layer_send_failed group=%s error=%r", group, str(error))
 
 
 def job_wakeup(printer_id, job_id):
