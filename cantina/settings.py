@@ -215,12 +215,15 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(
         f"CANTINA_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
     )
-LOG_FILE = env_str("CANTINA_LOG_FILE")
+# Several daphne processes must not rotate one file under each other: "{pid}" in the name
+# gives each process its own file.
+LOG_FILE = env_str("CANTINA_LOG_FILE").replace("{pid}", str(os.getpid()))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # ISO 8601 with the UTC offset, so lines from the server and agents line up.
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
