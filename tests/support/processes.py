@@ -9,11 +9,13 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -105,6 +107,32 @@ for n in range({int(count)}):
         OrderItem.objects.create(order=order, name=name, quantity=quantity, unit_price=Decimal(price))
     order.status = "confirmed"
     order.save()
+    ids.append(order.pk)
+print(json.dumps(ids))
+"""
+        )
+
+    def create_staff(self, username="staff", password="staff-pass-123"):
+        """A staff user who may use the staff pages; returns (username, password)."""
+        self.python(
+            f"""
+from django.contrib.auth import get_user_model
+get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+print(json.dumps(True))
+"""
+        )
+        return username, password
+
+    def create_pending_orders(self, count=1, channel="counter"):
+        """Orders with items, not confirmed yet (nothing prints); returns their ids."""
+        return self.python(
+            f"""
+from decimal import Decimal
+from orders.models import Order, OrderItem
+ids = []
+for n in range({int(count)}):
+    order = Order.objects.create(customer_name=f"Cliente {{n}}", channel={channel!r}, status="pending")
+    OrderItem.objects.create(order=order, name="Pão de queijo", quantity=2, unit_price=Decimal("4.50"))
     ids.append(order.pk)
 print(json.dumps(ids))
 """
@@ -223,3 +251,224 @@ class RedisServer:
     def restart(self):
         self.stop()
         return self.start()
+
+
+def stop_process(process, timeout=10, kill=False):
+    """End a child process (SIGTERM, or SIGKILL when ``kill``) and reap it; escalate if it hangs."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout)
+
+
+class ChildProcess:
+    """A restartable child process with its output appended to one log file."""
+
+    def __init__(self, args, log_path, env=None, cwd=REPO):
+        self.args = [str(arg) for arg in args]
+        self.log_path = Path(log_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.env = env
+        self.cwd = cwd
+        self.process = None
+        self.kills = 0
+
+    @property
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                self.args, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def kill(self):
+        """kill -9: no cleanup, no flush, no goodbye."""
+        if self.alive:
+            self.kills += 1
+        stop_process(self.process, kill=True)
+
+    def stop(self, timeout=10):
+        stop_process(self.process, timeout)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class FakePrinterProcess(ChildProcess):
+    """``python -m agent.fakeprinter`` on a free port, writing what it receives to ``out_dir``."""
+
+    def __init__(self, out_dir, port=None, log_path=None):
+        self.out_dir = Path(out_dir)
+        self.port = port or free_port()
+        super().__init__(
+            [PYTHON, "-m", "agent.fakeprinter", "--port", self.port, "--out", self.out_dir, "--quiet"],
+            log_path or self.out_dir.parent / f"{self.out_dir.name}-fakeprinter.log",
+            env=base_env(self.out_dir.parent),
+        )
+
+    @property
+    def url(self):
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def start(self, timeout=15):
+        super().start()
+        wait_for(lambda: port_open(self.port) or not self.alive, timeout, message="the fake printer to listen")
+        if not self.alive:
+            raise AssertionError(f"fake printer exited:\n{self.log()}")
+        return self
+
+    def received(self):
+        """The decoded text of every job received so far, oldest first."""
+        return [path.with_suffix(".txt").read_text(errors="replace") for path in sorted(self.out_dir.glob("*.bin"))]
+
+
+class AgentProcess(ChildProcess):
+    """A real printer agent: ``python -m agent --server … --token … --printer … --journal …``."""
+
+    def __init__(self, server_url, token, printer_url, journal, log_path, **env):
+        agent_env = base_env(Path(journal).parent, **env)
+        super().__init__(
+            [PYTHON, "-m", "agent", "--server", server_url, "--token", token, "--printer", printer_url,
+             "--journal", journal],
+            log_path,
+            env=agent_env,
+        )
+
+
+def pg_ctlcluster_available():
+    return shutil.which("pg_ctlcluster") is not None
+
+
+class PostgresCluster:
+    """The machine's PostgreSQL cluster, started the way ./dev does, with the cantina role.
+
+    Each test gets a database of its own (``create_database``), dropped afterwards.
+    """
+
+    ADMIN_URL = "postgres://cantina:cantina@127.0.0.1:5432/postgres"
+
+    def __init__(self):
+        versions = sorted(os.listdir("/usr/lib/postgresql"), key=lambda v: int(v) if v.isdigit() else 0) \
+            if os.path.isdir("/usr/lib/postgresql") else []
+        self.version = versions[-1] if versions else "15"
+
+    @staticmethod
+    def _as_root(args):
+        if os.geteuid() != 0:
+            args = ["sudo", "-n", *args]
+        return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+    def start(self):
+        started = self._as_root(["pg_ctlcluster", self.version, "main", "start"])
+        if started.returncode != 0:
+            status = self._as_root(["pg_ctlcluster", self.version, "main", "status"])
+            if status.returncode != 0:
+                raise AssertionError(f"PostgreSQL {self.version} could not be started:\n{started.stderr}")
+        wait_for(lambda: port_open(5432), 30, message="PostgreSQL to listen on 5432")
+        create_role = (
+            "psql -qtc \"SELECT 1 FROM pg_roles WHERE rolname='cantina'\" | grep -q 1 || "
+            "psql -qc \"CREATE ROLE cantina LOGIN SUPERUSER PASSWORD 'cantina'\""
+        )
+        role = self._as_root(["su", "postgres", "-c", create_role])
+        if role.returncode != 0:
+            raise AssertionError(f"could not create the cantina role:\n{role.stderr}")
+        return self
+
+    def _psql(self, sql):
+        env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+        result = subprocess.run(
+            ["psql", self.ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+            capture_output=True, text=True, timeout=60, env=env,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"psql {sql!r} failed:\n{result.stderr}")
+
+    def create_database(self, name):
+        """A fresh, empty database; returns its DATABASE_URL."""
+        self._psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._psql(f'CREATE DATABASE "{name}" OWNER cantina')
+        return f"postgres://cantina:cantina@127.0.0.1:5432/{name}"
+
+    def drop_database(self, name):
+        self._psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class StaffBrowser:
+    """A logged-in staff member's HTTP session against one server (cookies and CSRF, no JavaScript)."""
+
+    def __init__(self, base_url):
+        import http.cookiejar
+
+        self.base_url = base_url.rstrip("/")
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def _csrf_token(self):
+        return next((cookie.value for cookie in self.cookies if cookie.name == "csrftoken"), "")
+
+    def get(self, path):
+        with self.opener.open(self.base_url + path, timeout=10) as response:
+            return response.status, response.read().decode("utf-8", errors="replace")
+
+    def post(self, path, **fields):
+        from urllib.parse import urlencode
+
+        data = urlencode({"csrfmiddlewaretoken": self._csrf_token(), **fields}).encode()
+        request = urllib.request.Request(
+            self.base_url + path, data=data, headers={"X-CSRFToken": self._csrf_token(), "Referer": self.base_url + path}
+        )
+        with self.opener.open(request, timeout=10) as response:
+            return response.status, response.geturl(), response.read().decode("utf-8", errors="replace")
+
+    def login(self, username, password):
+        self.get("/accounts/login/")
+        _, url, _ = self.post("/accounts/login/", username=username, password=password, next="/")
+        if "/accounts/login/" in url:
+            raise AssertionError(f"could not log in as {username}")
+        return self
+
+
+class Database:
+    """Read-only SQL on the server's database, SQLite file or PostgreSQL."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def rows(self, sql):
+        if self.url.startswith("sqlite:"):
+            path = self.url.split(":///", 1)[1]
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=20)) as connection:
+                return connection.execute(sql).fetchall()
+        import psycopg
+
+        with psycopg.connect(self.url, connect_timeout=10) as connection:
+            return connection.execute(sql).fetchall()
+
+    def jobs(self):
+        """(id, order_id, printer name, status, error_code, kind) of every job, by id."""
+        return [
+            tuple(row)
+            for row in self.rows(
+                "SELECT j.id, j.order_id, p.name, j.status, j.error_code, j.kind "
+                "FROM printing_printjob j JOIN printing_printer p ON p.id = j.printer_id ORDER BY j.id"
+            )
+        ]
+
+    def confirmed_orders(self):
+        return {row[0]: row[1] for row in self.rows("SELECT id, channel FROM orders_order WHERE status = 'confirmed'")}
+
+    def queue_by_printer(self):
+        """Jobs waiting or in flight, per printer (what staff see as each printer's queue)."""
+        return dict(
+            self.rows(
+                "SELECT p.name, COUNT(*) FROM printing_printjob j JOIN printing_printer p ON p.id = j.printer_id "
+                "WHERE j.status IN ('pending', 'sent', 'printing') GROUP BY p.name"
+            )
+        )
