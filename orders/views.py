@@ -24,7 +24,7 @@ from orders.services import OrderError
 @require_http_methods(["GET", "POST"])
 def counter(request):
     """Counter sale: pick products, confirm, and the receipt prints at once."""
-    form = CounterSaleForm(request.POST or None)
+    form = CounterSaleForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             order = services.order_create(
@@ -71,11 +71,14 @@ def scheduled(request):
     for orders in groups.values():
         for order in orders:
             counts[order.status] += 1
+    # The page script re-fetches only the list (?region=orders) when a receipt changes state.
+    template = "orders/_scheduled_orders.html" if request.GET.get("region") == "orders" else "orders/scheduled.html"
     return render(
         request,
-        "orders/scheduled.html",
+        template,
         {
             "day": day,
+            "page_url": f"{reverse('orders:scheduled')}?day={day.isoformat()}",
             "day_form": DayForm(initial={"day": day}),
             "is_today": day == timezone.localdate(),
             "previous_day": day - timedelta(days=1),
@@ -92,7 +95,8 @@ def scheduled_new(request):
     """A phone order: created pending (or confirmed, which prints it)."""
     initial_day = DayForm(request.GET).selected_day()
     form = ScheduledOrderForm(
-        request.POST or None, initial={"pickup_day": max(initial_day, timezone.localdate())}
+        request.POST if request.method == "POST" else None,
+        initial={"pickup_day": max(initial_day, timezone.localdate())},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -23,9 +23,14 @@
   const PING_EVERY_MS = 20000;
   const PONG_TIMEOUT_MS = 8000;
   const REGION_DEBOUNCE_MS = 250;
+  const UNFINISHED_RECHECK_MS = 10000;
 
   let socket = null;
   let attempt = 0;
+  // The last update the socket brought for each job, and when: a snapshot fetched over HTTP
+  // that was requested before it is older and must not undo it.
+  const liveJobs = new Map();
+  const livePrinters = new Map();
   let reconnectTimer = null;
   let pingTimer = null;
   let pongTimer = null;
@@ -65,7 +70,7 @@
       attempt = 0;
       setLinkState("live");
       startHeartbeat(ws);
-      catchUp(true);
+      catchUp();
     };
     ws.onmessage = function (event) {
       clearTimeout(pongTimer);
@@ -132,9 +137,9 @@
 
   // --- catching up -----------------------------------------------------------------------
 
-  function idsOf(selector, attribute) {
+  function idsOf(root, selector, attribute) {
     const ids = new Set();
-    document.querySelectorAll(selector).forEach(function (element) { ids.add(element.getAttribute(attribute)); });
+    root.querySelectorAll(selector).forEach(function (element) { ids.add(element.getAttribute(attribute)); });
     return Array.from(ids);
   }
 
@@ -147,26 +152,39 @@
     return response.ok ? response.json() : null;
   }
 
-  async function catchUp(withRegions) {
-    const orders = idsOf("[data-order-jobs]", "data-order-jobs");
-    const jobs = idsOf("[data-job-badge]", "data-job-badge");
+  async function catchUp() {
     try {
-      if (orders.length || jobs.length) {
-        const query = new URLSearchParams();
-        if (orders.length) query.set("order", orders.join(","));
-        if (jobs.length) query.set("job", jobs.join(","));
-        const data = await getJson(config.jobStatusUrl + "?" + query);
-        if (data) {
-          data.jobs.forEach(function (job) { applyJob(job, false); });
-          showMissingJobHints();
-        }
-      }
+      await syncJobs(document);
+      const requestedAt = performance.now();
       const printers = await getJson(config.printerStatusUrl);
-      if (printers) printers.printers.forEach(function (printer) { applyPrinter(printer, false); });
+      if (printers) {
+        printers.printers.forEach(function (printer) {
+          const live = livePrinters.get(printer.id);
+          if (!live || live < requestedAt) applyPrinter(printer, false);
+        });
+      }
     } catch (error) {
       // The socket's own close will bring us back here.
     }
-    if (withRegions) document.querySelectorAll("[data-live-region]").forEach(scheduleRegionRefresh);
+    document.querySelectorAll("[data-live-region]").forEach(scheduleRegionRefresh);
+  }
+
+  // The current state of every job shown under ``root``: by order ([data-order-jobs]) and by id.
+  async function syncJobs(root) {
+    const orders = idsOf(root, "[data-order-jobs]", "data-order-jobs");
+    const jobs = idsOf(root, "[data-job-badge]", "data-job-badge");
+    if (!orders.length && !jobs.length) return;
+    const query = new URLSearchParams();
+    if (orders.length) query.set("order", orders.join(","));
+    if (jobs.length) query.set("job", jobs.join(","));
+    const requestedAt = performance.now();
+    const data = await getJson(config.jobStatusUrl + "?" + query);
+    if (!data) return;
+    data.jobs.forEach(function (job) {
+      const live = liveJobs.get(job.id);
+      if (!live || live.at < requestedAt) applyJob(job, false);
+    });
+    showMissingJobHints();
   }
 
   // An order confirmed with no printer for its channel: say so rather than show nothing.
@@ -210,7 +228,8 @@
     return chip;
   }
 
-  function applyJob(job, refreshRegions) {
+  function applyJob(job, fromSocket) {
+    if (fromSocket) liveJobs.set(job.id, { job: job, at: performance.now() });
     if (job.order_id !== null && job.order_id !== undefined) {
       document.querySelectorAll('[data-order-jobs="' + job.order_id + '"]').forEach(function (list) {
         if (!list.querySelector('[data-job-badge="' + job.id + '"]')) list.append(jobChip(job));
@@ -222,14 +241,13 @@
     document.querySelectorAll('[data-job-error="' + job.id + '"]').forEach(function (reason) {
       reason.textContent = job.error_message || "";
     });
-    if (refreshRegions) {
+    if (fromSocket) {
       document.querySelectorAll("[data-live-region]").forEach(function (region) {
         if (!listensTo(region, "job")) return;
         if (region.dataset.liveJob && region.dataset.liveJob !== String(job.id)) return;
         scheduleRegionRefresh(region);
       });
     }
-    document.dispatchEvent(new CustomEvent("cantina:job", { detail: job }));
   }
 
   // --- printers ----------------------------------------------------------------------------
@@ -249,7 +267,8 @@
     }
   }
 
-  function applyPrinter(printer, refreshRegions) {
+  function applyPrinter(printer, fromSocket) {
+    if (fromSocket) livePrinters.set(printer.id, performance.now());
     const state = printerState(printer);
     const chips = document.getElementById("printer-chips");
     let chip = document.querySelector('[data-printer-chip="' + printer.id + '"]');
@@ -270,12 +289,11 @@
       chip.querySelector("[data-printer-state]").textContent = config.printerLabels[state];
       chip.title = printer.last_seen_at ? config.text.lastSeen.replace("%(time)s", formatTime(printer.last_seen_at)) : "";
     }
-    if (refreshRegions) {
+    if (fromSocket) {
       document.querySelectorAll("[data-live-region]").forEach(function (region) {
         if (listensTo(region, "printer")) scheduleRegionRefresh(region);
       });
     }
-    document.dispatchEvent(new CustomEvent("cantina:printer", { detail: printer }));
   }
 
   // --- regions re-rendered by the server ---------------------------------------------------
@@ -292,6 +310,21 @@
     }, REGION_DEBOUNCE_MS);
   }
 
+  // Orders' job lists are filled in by this script, not by the server: carry them over.
+  function replaceRegion(region, html, requestedAt) {
+    const kept = {};
+    region.querySelectorAll("[data-order-jobs]").forEach(function (list) {
+      kept[list.dataset.orderJobs] = Array.from(list.children);
+    });
+    region.innerHTML = html;
+    region.querySelectorAll("[data-order-jobs]").forEach(function (list) {
+      (kept[list.dataset.orderJobs] || []).forEach(function (chip) { list.append(chip); });
+    });
+    liveJobs.forEach(function (live) {
+      if (live.at > requestedAt && region.querySelector('[data-job-badge="' + live.job.id + '"]')) applyJob(live.job, false);
+    });
+  }
+
   async function refreshRegion(region) {
     if (region.loading) {
       region.again = true;
@@ -299,14 +332,15 @@
     }
     region.loading = true;
     try {
+      const requestedAt = performance.now();
       const url = new URL(location.href);
       url.searchParams.set("region", region.dataset.liveRegion);
       const response = await fetch(url, { credentials: "same-origin" });
       if (response.redirected) {
         location.reload();
       } else if (response.ok) {
-        region.innerHTML = await response.text();
-        region.dispatchEvent(new CustomEvent("cantina:region-updated", { bubbles: true }));
+        replaceRegion(region, await response.text(), requestedAt);
+        if (region.querySelector("[data-order-jobs]")) await syncJobs(region);
       }
     } catch (error) {
       // Offline: the next (re)connect refreshes every region.
@@ -319,11 +353,19 @@
     }
   }
 
+  // Staff updates ride the channel layer, which may drop a message under load: while receipts
+  // shown here are unfinished, ask for their state now and then rather than wait forever.
+  setInterval(function () {
+    if (document.visibilityState !== "visible") return;
+    if (document.querySelector('[data-job-badge][data-status="pending"], [data-job-badge][data-status="sent"], [data-job-badge][data-status="printing"]')) {
+      syncJobs(document).catch(function () {});
+    }
+  }, UNFINISHED_RECHECK_MS);
+
   // --- start -----------------------------------------------------------------------------
 
-  window.cantinaLive = { applyJob: applyJob, applyPrinter: applyPrinter };
   setLinkState("connecting");
   // Pages that list orders' jobs render them empty: fill them now, not only once the socket is up.
-  if (document.querySelector("[data-order-jobs]")) catchUp(false);
+  if (document.querySelector("[data-order-jobs]")) syncJobs(document).catch(function () {});
   connect();
 })();

@@ -241,6 +241,23 @@ def scheduled_orders(stack):
     stack["server"].manage.python(SCHEDULED_ORDERS)
 
 
+def test_scheduled_list_follows_another_attendants_confirmation_live(stack, open_page, scheduled_orders):
+    server = stack["server"]
+    watching, confirming = open_page("desktop"), open_page("tablet")
+    for page in (watching, confirming):
+        log_in(page, server)
+        nav(page, "Agendados").click()
+    card = watching.locator(".order-card", has_text="Elisa")
+    expect(card.locator(".order-status")).to_have_text("pendente")
+    watching.evaluate("window.__samePage = true")
+
+    confirming.locator(".order-card", has_text="Elisa").get_by_role("button", name="Confirmar e imprimir").click()
+
+    expect(card.locator(".order-status")).to_have_text("confirmado")
+    expect(card.locator("[data-job-badge]")).to_have_text("impresso")
+    assert watching.evaluate("window.__samePage") is True
+
+
 @pytest.mark.parametrize("viewport", ["desktop", "tablet"])
 def test_every_page_renders_cleanly_and_is_captured(stack, open_page, scheduled_orders, viewport):
     server = stack["server"]

@@ -207,3 +207,11 @@ def test_each_order_shows_only_the_actions_its_state_allows(staff_client, pendin
     assert actions() == ["cancel", "delivered", "ready", "reprint"]
     staff_client.post(f"/orders/{pending_order.pk}/delivered/")
     assert actions() == []
+
+
+def test_day_list_region_renders_without_the_page_and_its_actions_come_back_to_the_page(staff_client, pending_order, tomorrow):
+    body = staff_client.get(f"/scheduled/?day={tomorrow.isoformat()}&region=orders").content.decode()
+    assert "<html" not in body
+    assert f'data-order-jobs="{pending_order.pk}"' in body
+    assert f'name="next" value="/scheduled/?day={tomorrow.isoformat()}"' in body
+    assert "region=" not in body
