@@ -8,6 +8,8 @@ printer "Balcão" with its agent and fake printer. Pages get a fresh browser con
 import json
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -96,7 +98,8 @@ class PrinterStation:
         wait_for(lambda: port_open(self.port) or not self.printer.alive, 20, message=f"fake printer {name} to listen")
         assert self.printer.alive, self.printer.log()
         self.agent = Child(
-            [PYTHON, "-m", "agent", "--server", server.agent_url, "--token", token,
+            # "--token=…": a token may start with "-", which argparse would take for an option.
+            [PYTHON, "-m", "agent", "--server", server.agent_url, f"--token={token}",
              "--printer", f"tcp://127.0.0.1:{self.port}", "--journal", self.workdir / "journal.sqlite3",
              "--status-interval", "0.5"],
             self.workdir / "agent.log", env,
@@ -115,12 +118,17 @@ class PrinterStation:
 
 
 def connected_printers(server):
+    """How many printers have an agent connected, from /health (its body, even when degraded)."""
     try:
-        import urllib.request
-
-        with urllib.request.urlopen(f"{server.http_url}/health", timeout=2) as response:
-            return json.load(response)["printers"]["connected"]
-    except Exception:
+        with urllib.request.urlopen(f"{server.http_url}/health", timeout=5) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:  # 503 "degraded" still reports the printers
+        body = error.read()
+    except OSError:
+        return -1
+    try:
+        return json.loads(body)["printers"]["connected"]
+    except (ValueError, KeyError, TypeError):
         return -1
 
 
@@ -139,7 +147,7 @@ def stack(tmp_path_factory, compiled_translations):
     server.start()
     station = PrinterStation(server, workdir / "balcao", "Balcão", token)
     try:
-        wait_for(lambda: connected_printers(server) == 1, 30, message="the agent of Balcão to connect")
+        wait_for(lambda: connected_printers(server) == 1, 30, interval=0.25, message="the agent of Balcão to connect")
         yield {"server": server, "station": station, "workdir": workdir}
     finally:
         station.stop()

@@ -178,7 +178,7 @@ def test_printer_goes_offline_live_when_its_agent_stops(stack, open_page):
     token = server.manage.add_printer("Cozinha", "--auto-print", "none", "--paper-width", "58")
     kitchen = PrinterStation(server, workdir / "cozinha", "Cozinha", token)
     try:
-        wait_for(lambda: connected_printers(server) == 2, 30, message="the agent of Cozinha to connect")
+        wait_for(lambda: connected_printers(server) == 2, 30, interval=0.25, message="the agent of Cozinha to connect")
         page = open_page("desktop")
         log_in(page, server)
         nav(page, "Impressoras").click()
@@ -213,7 +213,7 @@ def test_page_shows_it_is_disconnected_and_reconnects_by_itself(stack, open_page
             server.start()
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     expect(banner).to_be_hidden()
-    wait_for(lambda: connected_printers(server) >= 1, 30, message="the agent of Balcão to reconnect")
+    wait_for(lambda: connected_printers(server) >= 1, 30, interval=0.25, message="the agent of Balcão to reconnect")
 
 
 SCHEDULED_ORDERS = """
