@@ -177,7 +177,6 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.limiter = RateLimiter(settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND)
         self.delivery_lock = asyncio.Lock()
         self.last_ping_sent = time.monotonic()
-        self.last_delivery_check = 0.0
         self.closing = False
         printer = await database_sync_to_async(services.printer_authenticate)(token_from_scope(self.scope))
         if printer is None:
@@ -273,7 +272,6 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if self.printer_id is None or self.closing:
             return
         async with self.delivery_lock:
-            self.last_delivery_check = time.monotonic()
             if resend_in_flight:
                 for payload in await database_sync_to_async(services.jobs_in_flight)(printer_id=self.printer_id):
                     await self.send_new_order(payload)
@@ -329,9 +327,6 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_ping(self, content):
         await self.send_json({"type": "pong", "timestamp": now_iso()})
-        # An agent ping doubles as a delivery check, at most once per sweep interval.
-        if time.monotonic() - self.last_delivery_check >= settings.CANTINA_SWEEP_INTERVAL:
-            await self.deliver()
 
     async def on_pong(self, content):
         pass
@@ -379,7 +374,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if not outcome.ok:
             await self.send_error(outcome.error, outcome.message, ref=job_id)
             return
-        if outcome.changed and outcome.status in {"completed", "failed"}:
+        if outcome.changed and outcome.status in {"completed", "failed"} and outcome.pending:
             await self.deliver()
 
     handlers = {

@@ -26,6 +26,7 @@ from printing.models import Printer, PrintJob, PrintJobEvent
 log = logging.getLogger("cantina.printing")
 
 Status = PrintJob.Status
+STATUS_LABELS = dict(Status.choices)
 
 # Printer conditions that a person can fix; the job waits and is re-sent when the printer is
 # ready again. Anything else (bad_data, interrupted: it may have printed) needs a decision.
@@ -242,23 +243,32 @@ def _send_job_summary(job_id):
 
 def job_summary(job_id):
     """Plain data about one job, as staff pages show it (None if it no longer exists)."""
-    job = PrintJob.objects.select_related("printer", "order").filter(pk=job_id).first()
+    # values(): every transition sends one of these, and a whole row would also load and decode
+    # the job's document, text and ESC/POS, which a summary never shows.
+    job = (
+        PrintJob.objects.filter(pk=job_id)
+        .values(
+            "pk", "order_id", "order__number", "printer_id", "printer__name", "kind", "status", "attempts",
+            "error_code", "error_message", "created_at", "finished_at",
+        )
+        .first()
+    )
     if job is None:
         return None
     return {
-        "id": job.pk,
-        "order_id": job.order_id,
-        "order_number": job.order.number if job.order else None,
-        "printer_id": job.printer_id,
-        "printer_name": job.printer.name,
-        "kind": job.kind,
-        "status": job.status,
-        "status_label": str(job.get_status_display()),
-        "attempts": job.attempts,
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-        "created_at": job.created_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        "id": job["pk"],
+        "order_id": job["order_id"],
+        "order_number": job["order__number"],
+        "printer_id": job["printer_id"],
+        "printer_name": job["printer__name"],
+        "kind": job["kind"],
+        "status": job["status"],
+        "status_label": str(STATUS_LABELS.get(job["status"], job["status"])),
+        "attempts": job["attempts"],
+        "error_code": job["error_code"],
+        "error_message": job["error_message"],
+        "created_at": job["created_at"].isoformat(),
+        "finished_at": job["finished_at"].isoformat() if job["finished_at"] else None,
     }
 
 
@@ -337,6 +347,10 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH):
     Nothing is claimed while the printer reports paper out, cover open or offline. The claim is
     a conditional update, so two consumers (two processes) never both send the same job.
     """
+    # Most calls find nothing (a wake-up for a job an earlier claim already sent, a reconnect, a
+    # status report): a plain read answers them without taking the database's write lock.
+    if not PrintJob.objects.filter(printer_id=printer_id, status=Status.PENDING).exists():
+        return []
     now = timezone.now()
     with transaction.atomic():
         printer = Printer.objects.filter(pk=printer_id).values("status", "is_active").first()
@@ -357,7 +371,8 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH):
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
             _notify_job(job_id)
-        return _payloads(claimed)
+    # Read after commit: the write lock is not held while payloads are built.
+    return _payloads(claimed)
 
 
 def jobs_in_flight(*, printer_id):
@@ -389,6 +404,7 @@ class StatusOutcome:
     status: str = ""
     error: str = ""  # protocol error code when not ok
     message: str = ""
+    pending: bool = False  # after a finished job: the printer has pending jobs to deliver
 
 
 def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
@@ -441,7 +457,12 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
         "job=%s printer=%s status=%s%s", job_id, printer_id, job.status,
         f" error_code={error_code}" if error_code else "",
     )
-    return StatusOutcome(ok=True, changed=True, status=job.status)
+    # Answered here, in the same database call, so that the consumer claims only when there is
+    # something to claim (a claim per acknowledgement otherwise, nearly always empty).
+    pending = job.status in PrintJob.TERMINAL_STATUSES and PrintJob.objects.filter(
+        printer_id=printer_id, status=Status.PENDING
+    ).exists()
+    return StatusOutcome(ok=True, changed=True, status=job.status, pending=pending)
 
 
 def job_cancel(*, job_id, requested_by=None):
