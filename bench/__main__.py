@@ -20,12 +20,17 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short run (about 2 minutes): fewer samples, 1,000 idle agents")
     parser.add_argument("--json", default=str(DEFAULT_JSON), help=f"where to write the results (default {DEFAULT_JSON})")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs, databases)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the servers during the saturation phase (needs: pip install py-spy)")
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _interrupt)
     scale = runner.QUICK if args.quick else runner.FULL
-    results = runner.run(scale, json_path=args.json, log=lambda line: print(line, file=sys.stderr, flush=True),
-                         keep_work_dir=args.keep)
+    json_path = Path(args.json)
+    results = runner.run(
+        scale, json_path=json_path, log=lambda line: print(line, file=sys.stderr, flush=True), keep_work_dir=args.keep,
+        profile_dir=json_path.parent / f"{json_path.stem}-profile" if args.profile else None,
+    )
     print()
     print(report.render(results), end="")
     print(f"\nresults: {args.json}")
