@@ -19,7 +19,8 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Order
 
-TOKEN_PREFIX_LENGTH = 8
+TOKEN_MARK = "cp_"
+TOKEN_PREFIX_LENGTH = 12
 
 
 def hash_token(token):
@@ -129,7 +130,9 @@ class Printer(models.Model):
 
     def issue_token(self):
         """Set a new agent token and return it; only its hash is kept. Caller saves."""
-        token = secrets.token_urlsafe(32)
+        # "cp_" + 256 random bits: never starts with "-" (a command-line flag) and is easy to
+        # recognise for secret scanners.
+        token = TOKEN_MARK + secrets.token_urlsafe(32)
         self.token_hash = hash_token(token)
         self.token_prefix = token[:TOKEN_PREFIX_LENGTH]
         self.token_issued_at = timezone.now()
