@@ -1,6 +1,5 @@
 """Agent tokens: random, 256-bit, stored only as a hash."""
 
-
 from printing.models import Printer, hash_token
 
 
