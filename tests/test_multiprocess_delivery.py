@@ -272,3 +272,48 @@ def test_a_connection_may_claim_while_no_other_one_took_its_printer_over(make_pr
     make_order(customer_name="Bia")
     # Nobody holds the printer: a connection the sweep would not close may still deliver.
     assert len(services.jobs_claim(printer_id=printer.pk, channel_name="daphne-a.two")) == 1
+
+
+@pytest.mark.e2e
+@pytest.mark.redis
+@requires_redis
+def test_after_redis_restarts_a_connected_agent_still_hears_a_cancellation(tmp_path, children, postgres_url, redis):
+    """A cancel has no sweep behind it: only the printer's group carries it to the agent.
+
+    Redis restarting empties every group, so the consumers must join theirs again once Redis is
+    back, or a job staff cancelled would still print.
+    """
+    import asyncio
+    import json
+
+    import websockets
+
+    server_a, server_b = start_two_servers(tmp_path, children, postgres_url, redis.url, sweep_interval=1)
+    token = server_a.manage.add_printer("Balcão")
+
+    async def agent_session():
+        async with websockets.connect(f"{server_a.agent_url}?token={token}") as websocket:
+
+            async def next_message(kind, timeout):
+                async with asyncio.timeout(timeout):
+                    while True:
+                        message = json.loads(await websocket.recv())
+                        if message["type"] == kind:
+                            return message
+
+            await next_message("welcome", 10)
+            await asyncio.to_thread(redis.stop)
+            await asyncio.sleep(1)
+            await asyncio.to_thread(redis.start)
+            await asyncio.sleep(3)  # a few sweeps: time to join the group again
+            await asyncio.to_thread(server_b.manage.confirm_orders, 1)
+            job_id = (await next_message("new_order", 10))["order"]["job_id"]  # not acknowledged: it waits
+            await asyncio.to_thread(
+                server_b.manage.python,
+                f"from printing import services\nservices.job_cancel(job_id={job_id})\nprint(json.dumps(True))",
+            )
+            cancel = await next_message("cancel", 5)
+            return job_id, cancel
+
+    job_id, cancel = asyncio.run(agent_session())
+    assert cancel["job_id"] == job_id
