@@ -1,6 +1,9 @@
 """Optional hot-path profile (``python -m bench --profile``): py-spy samples the server processes
 during the saturation phase. py-spy is not a project dependency: ``pip install py-spy`` first.
 
+Only samples of a thread holding the GIL count (``--gil``): one process runs Python on one core at
+a time, so that is where its CPU goes. Time spent waiting (locks, the database) does not show.
+
 The raw output (collapsed stacks, one line per distinct stack: ``frame;frame;… count``) is kept
 next to the results; the summary ranks functions by inclusive share of the samples (time spent in
 it or below it) and by self share (time spent in the function itself).
@@ -23,7 +26,7 @@ class Recording:
         self.output = Path(output)
         self.process = subprocess.Popen(
             [py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-             "--format", "raw", "--function", "--output", str(self.output)],
+             "--format", "raw", "--function", "--gil", "--output", str(self.output)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
 
