@@ -162,11 +162,12 @@ class Rig:
         none is pending, sent or printing, and nothing new reached any paper for ``settle`` s.
         """
         deadline = time.monotonic() + timeout
-        orders = read_orders(self.orders_file)
-        expected = self.expected_receipts(orders)
         quiet_since = None
         last_paper = None
         while time.monotonic() < deadline:
+            # The database says which orders are confirmed: a driver killed mid-batch never
+            # wrote down its last orders, and their receipts may still be on their way.
+            expected = self.expected_receipts({**read_orders(self.orders_file), **self.database.confirmed_orders()})
             jobs = self.jobs()
             unfinished = sum(1 for job in jobs if job.status in UNFINISHED)
             paper = sum(len(list(station.fake.out_dir.glob("*.bin"))) for station in self.stations.values())
