@@ -11,6 +11,7 @@ import logging
 import time
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -157,7 +158,23 @@ def resilient(receive):
     return receive_or_wait
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class DirectDispatch:
+    """Dispatch without channels' ``close_old_connections`` before every message.
+
+    Channels (4.2+) runs it through ``sync_to_async`` for each message, so every agent ping,
+    acknowledgement and wake-up waited its turn on the one database thread, behind other agents'
+    queries. Here every database touch goes through ``database_sync_to_async``, which already
+    closes stale connections before and after, so the extra trip buys nothing.
+    """
+
+    async def dispatch(self, message):
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     """One printer agent: authenticates by token, receives its printer's jobs, reports status."""
 
     printer_id = None
@@ -404,7 +421,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=verdict)
 
 
-class StaffConsumer(AsyncJsonWebsocketConsumer):
+class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     """Live job and printer updates for logged-in staff (session auth, origin checked in asgi)."""
 
     async def connect(self):
