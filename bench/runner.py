@@ -61,7 +61,7 @@ class Scale:
     setups: tuple = ("memory", "redis", "two_process")
     idle_setups: tuple = ("memory", "redis", "two_process")
     drain_timeout: float = 60.0
-    connect_timeout: float = 75.0
+    connect_timeout: float = 100.0
 
 
 FULL = Scale()
@@ -90,8 +90,17 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds():
+    """CPU seconds spent by everything on the machine (all cores), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuMeter:
-    """CPU used by some processes (and by this one, the agents) between start() and stop(), in %."""
+    """CPU used between start() and stop(), in % of one core: by the server processes, by this
+    process (the agents), and by everything else on the machine (other work skews the figures)."""
 
     def __init__(self, pids):
         self.pids = pids
@@ -100,13 +109,18 @@ class CpuMeter:
         self.wall = time.monotonic()
         self.server = sum(cpu_seconds(pid) for pid in self.pids)
         self.own = sum(os.times()[:2])
+        self.machine = machine_busy_seconds()
         return self
 
     def stop(self):
         wall = time.monotonic() - self.wall
+        server = sum(cpu_seconds(pid) for pid in self.pids) - self.server
+        own = sum(os.times()[:2]) - self.own
+        machine = machine_busy_seconds() - self.machine
         return {
-            "server_cpu_pct": round(100 * (sum(cpu_seconds(pid) for pid in self.pids) - self.server) / wall, 1),
-            "agents_cpu_pct": round(100 * (sum(os.times()[:2]) - self.own) / wall, 1),
+            "server_cpu_pct": round(100 * server / wall, 1),
+            "agents_cpu_pct": round(100 * own / wall, 1),
+            "other_cpu_pct": round(100 * max(0.0, machine - server - own) / wall, 1),
         }
 
 
@@ -318,7 +332,6 @@ print(json.dumps(printers))
             for count in counts:
                 open_before = fleet.open_count()
                 seconds, complete = await fleet.connect(targets_for(connected, count), timeout=self.scale.connect_timeout)
-                added = count - connected
                 connected = count
                 newly_open = fleet.open_count() - open_before
                 meter = CpuMeter(pids).start()
@@ -329,8 +342,9 @@ print(json.dumps(printers))
                     setup=setup, measure="idle", agents=count, processes=len(pids), open=fleet.open_count(),
                     failures=fleet.failures(), connect_seconds=_round(seconds),
                     connects_per_s=_round(newly_open / seconds if seconds else None), rss_mb=_round(rss),
-                    rss_before_mb=_round(rss0), kb_per_agent=_round((rss - rss0) * 1024 / count),
-                    marginal_kb_per_agent=_round((rss - previous_rss) * 1024 / added),
+                    rss_before_mb=_round(rss0),
+                    kb_per_agent=_round((rss - rss0) * 1024 / fleet.open_count()) if fleet.open_count() else None,
+                    marginal_kb_per_agent=_round((rss - previous_rss) * 1024 / newly_open) if newly_open > 0 else None,
                     hold_seconds=self.scale.idle_hold_seconds, connect_timed_out=not complete, **usage,
                 )
                 previous_rss = rss
@@ -357,6 +371,8 @@ print(json.dumps(printers))
         manage = Manage(env)
         manage("migrate", "--noinput", timeout=300)
         idle_counts = scale.idle_counts if setup in scale.idle_setups else ()
+        if processes > 1:
+            idle_counts = idle_counts[-1:]  # the largest fleet only, split between the processes
         printers = self.create_printers(manage, max((scale.agents, *idle_counts)), scale.agents)
         printer_ids = [printer_id for printer_id, _ in printers[: scale.agents]]
 
@@ -486,6 +502,10 @@ def run(scale=FULL, json_path=None, log=print, keep_work_dir=False, profile_dir=
     if profile_dir and profile.py_spy() is None:
         raise SystemExit("--profile needs py-spy: pip install py-spy")
     limit = raise_open_files_limit(max(scale.idle_counts or (0,)) * 2 + 1024)
+    with open("/proc/loadavg") as loadavg:
+        load_average = [float(value) for value in loadavg.read().split()[:3]]
+    if load_average[0] > 0.5:
+        log(f"note: the machine is busy (load average {load_average[0]:.1f}); figures will be lower than on an idle machine")
     work = Path(tempfile.mkdtemp(prefix="cantina-bench-"))
     bench = Bench(scale, work, log=log, profile_dir=profile_dir)
     started = time.monotonic()
@@ -505,6 +525,7 @@ def run(scale=FULL, json_path=None, log=print, keep_work_dir=False, profile_dir=
             "cpus": os.cpu_count(),
             "machine": platform.machine(),
             "open_files_limit": limit,
+            "load_average_at_start": load_average,
             "seconds": round(time.monotonic() - started, 1),
             "scale": asdict(scale),
             "setups": {name: SETUPS[name] for name in (*scale.setups, "baseline")},
