@@ -487,11 +487,18 @@ def _round(value, digits=2):
 
 
 def git_commit():
+    """The commit measured, with "+dirty" when the tree has uncommitted changes (BENCH_COMMIT
+    names it when the bench runs from an exported tree without .git)."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
     except OSError:
-        return ""
+        commit, dirty = "", ""
+    if not commit:
+        return os.environ.get("BENCH_COMMIT", "")
+    return commit + ("+dirty" if dirty else "")
 
 
 def run(scale=FULL, json_path=None, log=print, keep_work_dir=False, profile_dir=None):
