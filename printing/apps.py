@@ -1,10 +1,10 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PrintingConfig(AppConfig):
     name = "printing"
-    verbose_name = _("Printing")
+    verbose_name = pgettext_lazy("app", "Printing")
 
     def ready(self):
         from django.db.models.signals import post_save

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from orders.models import Order
 
@@ -59,7 +60,7 @@ class Printer(models.Model):
         MM_80 = 80, _("80 mm")
 
     class Status(models.TextChoices):
-        READY = "ready", _("Ready")
+        READY = "ready", pgettext_lazy("printer status", "Ready")
         PAPER_LOW = "paper_low", _("Paper low")
         PAPER_OUT = "paper_out", _("Paper out")
         COVER_OPEN = "cover_open", _("Cover open")
