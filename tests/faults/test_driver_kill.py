@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from tests.support.processes import wait_for
+
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(240)]
 
 PRINTERS = {"Balcão": ("counter",), "Retirada": ("scheduled",)}
@@ -28,8 +30,12 @@ def test_order_confirmations_killed_at_random_lose_and_duplicate_nothing(make_ri
 
     restored_at = None
     for _ in range(KILLS):
-        rig.start_driver(orders=30, batch=1, interval=0.08)  # more than it can confirm before the kill
-        time.sleep(chance.uniform(1.0, 1.8))  # Django starts in about a second, then orders flow
+        recorded = rig.orders_file.stat().st_size if rig.orders_file.exists() else 0
+        # No pause between orders, and the kill lands while they flow: after the first one.
+        rig.start_driver(orders=30, batch=1, interval=0)
+        wait_for(lambda: rig.orders_file.exists() and rig.orders_file.stat().st_size > recorded, 20,
+                 interval=0.01, message="the driver's first order")
+        time.sleep(chance.uniform(0, 0.3))
         rig.note("driver kill -9", backlog=rig.backlog())
         rig.driver.kill()
         restored_at = rig.note("driver killed")
