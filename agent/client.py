@@ -443,6 +443,10 @@ class Agent:
                 if job.cancelled:
                     return
                 job.printing = True
+                # Report before journaling: a crash between "started" and the write leaves an
+                # interrupted job for a person to decide on, so nothing slow (the pacer) goes there.
+                log.info("job %s: printing", job.job_id)
+                await self._send_status(job.job_id, "printing", "sending to the printer")
                 digest = hashlib.sha256(job.data).hexdigest()
                 try:
                     await asyncio.to_thread(self.journal.mark_started, job.job_id, len(job.data), digest)
@@ -451,8 +455,6 @@ class Agent:
                     log.error("job %s: failed (agent_error: %s)", job.job_id, exc)
                     await self._send_status(job.job_id, "failed", f"agent journal error: {exc}", "agent_error")
                     return
-                log.info("job %s: printing", job.job_id)
-                await self._send_status(job.job_id, "printing", "sending to the printer")
                 started = time.monotonic()
                 try:
                     await asyncio.to_thread(session.write, job.data)

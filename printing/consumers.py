@@ -57,11 +57,17 @@ def token_from_scope(scope):
 
 
 class RateLimiter:
-    """Token bucket: ``rate`` messages per second on average, bursts up to twice that."""
+    """Token bucket: ``rate`` messages per second on average, bursts up to 8 seconds' worth.
+
+    The burst is for a link that stalls and resumes: everything a well-behaved (paced) agent
+    sent meanwhile arrives at once, and that is not a flood (tests/faults/test_network_cut.py).
+    """
+
+    BURST_SECONDS = 8
 
     def __init__(self, rate):
         self.rate = rate
-        self.capacity = rate * 2
+        self.capacity = rate * self.BURST_SECONDS
         self.tokens = float(self.capacity)
         self.updated = time.monotonic()
 
@@ -88,6 +94,7 @@ class AgentRegistry:
     def __init__(self):
         self.consumers = {}
         self.task = None
+        self.rejoin_needed = False  # the channel layer failed: groups may be gone
 
     def add(self, consumer):
         self.consumers[consumer.channel_name] = consumer
@@ -103,6 +110,7 @@ class AgentRegistry:
             await asyncio.sleep(settings.CANTINA_SWEEP_INTERVAL)
             try:
                 await self.sweep()
+                await database_sync_to_async(services.jobs_create_missing)()
                 if time.monotonic() - last_expiry > 60:
                     last_expiry = time.monotonic()
                     await database_sync_to_async(services.jobs_expire)()
@@ -128,6 +136,15 @@ class AgentRegistry:
             if now - consumer.last_ping_sent >= settings.CANTINA_AGENT_PING_INTERVAL:
                 consumer.last_ping_sent = now
                 await consumer.send_json({"type": "ping", "timestamp": now_iso()})
+        if self.rejoin_needed:
+            # A restarted Redis has forgotten every group: without joining again, wake-ups fall
+            # back on this sweep and a staff cancel, which has no fallback, never arrives. One
+            # receive failing says so for the whole process (they share one Redis read).
+            self.rejoin_needed = False
+            for consumer in consumers:
+                if not consumer.closing and not await consumer.join_group():
+                    self.rejoin_needed = True  # still down: again at the next sweep
+                    break
 
     @staticmethod
     def _state(printer_ids):
@@ -152,6 +169,7 @@ def resilient(receive):
                 raise
             except Exception as error:
                 log.warning("event=channel_layer_receive_failed retry_in=%.1fs error=%r", delay, str(error))
+                registry.rejoin_needed = True
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -243,7 +261,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         # Group membership expires in channels-redis (group_expiry, 1 day by default), and
         # agents stay connected for weeks: the sweep calls this again every hour.
         self.group_joined_at = time.monotonic()
-        await self.layer_call(self.channel_layer.group_add, self.group, self.channel_name)
+        return await self.layer_call(self.channel_layer.group_add, self.group, self.channel_name)
 
     async def layer_call(self, method, *args):
         """A channel-layer call that may fail (Redis restarting) without failing the agent:
@@ -252,6 +270,8 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await method(*args)
         except Exception as error:
             log.warning("printer=%s event=channel_layer_unavailable error=%r", self.printer_id, str(error))
+            return False
+        return True
 
     def welcome(self):
         p = self.printer
@@ -293,7 +313,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
                 for payload in await database_sync_to_async(services.jobs_in_flight)(printer_id=self.printer_id):
                     await self.send_new_order(payload)
             while not self.closing:
-                payloads = await database_sync_to_async(services.jobs_claim)(printer_id=self.printer_id)
+                payloads = await database_sync_to_async(services.jobs_claim)(
+                    printer_id=self.printer_id, channel_name=self.channel_name
+                )
                 for payload in payloads:
                     await self.send_new_order(payload)
                 if len(payloads) < services.DELIVERY_BATCH:

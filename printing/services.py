@@ -113,23 +113,61 @@ def jobs_create_for_order(*, order_id):
         return []
     created = []
     printers = Printer.objects.filter(is_active=True).order_by("id")
-    for printer in printers:
-        if not printer.auto_prints(order.channel):
-            continue
-        if PrintJob.objects.filter(order=order, printer=printer, kind=PrintJob.Kind.ORDER_RECEIPT).exists():
-            continue
-        try:
-            with transaction.atomic():
-                job = _job_create(
-                    printer=printer,
-                    kind=PrintJob.Kind.ORDER_RECEIPT,
-                    order=order,
-                    priority=PRIORITY_BY_CHANNEL.get(order.channel, 5),
-                    build=lambda job: _order_document(job, order, reprint=False),
-                )
-        except IntegrityError:
-            continue  # another process created it first: still exactly one
-        created.append(job.pk)
+    # All of an order's receipts or none: an order without any is one whose confirmation was cut
+    # short, and jobs_create_missing() finds it.
+    with transaction.atomic():
+        for printer in printers:
+            if not printer.auto_prints(order.channel):
+                continue
+            if PrintJob.objects.filter(order=order, printer=printer, kind=PrintJob.Kind.ORDER_RECEIPT).exists():
+                continue
+            try:
+                with transaction.atomic():
+                    job = _job_create(
+                        printer=printer,
+                        kind=PrintJob.Kind.ORDER_RECEIPT,
+                        order=order,
+                        priority=PRIORITY_BY_CHANNEL.get(order.channel, 5),
+                        build=lambda job: _order_document(job, order, reprint=False),
+                    )
+            except IntegrityError:
+                continue  # another process created it first: still exactly one
+            created.append(job.pk)
+    return created
+
+
+# A confirmation whose receipts are missing after this long was cut short, not slow...
+MISSING_RECEIPTS_GRACE = timedelta(seconds=10)
+# ...and only recent ones are repaired: a printer enabled later must not print old orders.
+MISSING_RECEIPTS_WINDOW = timedelta(minutes=30)
+
+
+def jobs_create_missing(*, now=None):
+    """Create the receipts of recently confirmed orders that have none; return the new job ids.
+
+    Receipts are created after the confirmation commits (delivery rule 1), so a process killed
+    in between leaves a confirmed order that would never print, with nothing for staff to see.
+    Each server process's sweep calls this; creating receipts is idempotent.
+    """
+    from django.db.models import Exists, OuterRef
+
+    now = now or timezone.now()
+    receipts = PrintJob.objects.filter(order=OuterRef("pk"), kind=PrintJob.Kind.ORDER_RECEIPT)
+    order_ids = list(
+        Order.objects.filter(
+            confirmed_at__gte=now - MISSING_RECEIPTS_WINDOW, confirmed_at__lte=now - MISSING_RECEIPTS_GRACE
+        )
+        .exclude(status__in=[Order.Status.PENDING, Order.Status.CANCELLED])
+        .exclude(Exists(receipts))
+        .order_by("confirmed_at")
+        .values_list("pk", flat=True)
+    )
+    created = []
+    for order_id in order_ids:
+        jobs = jobs_create_for_order(order_id=order_id)
+        if jobs:
+            log.warning("order=%s event=receipts_recovered jobs=%s", order_id, ",".join(map(str, jobs)))
+        created += jobs
     return created
 
 
@@ -341,11 +379,16 @@ def _payloads(job_ids):
     return [job_payload(by_id[job_id]) for job_id in job_ids if job_id in by_id]
 
 
-def jobs_claim(*, printer_id, limit=DELIVERY_BATCH):
+def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
     """Claim this printer's pending jobs (pending → sent) in delivery order; return payloads.
 
     Nothing is claimed while the printer reports paper out, cover open or offline. The claim is
     a conditional update, so two consumers (two processes) never both send the same job.
+
+    With ``channel_name``, a connection that another one has replaced claims nothing: it may be
+    a dead socket, and the new connection already re-sent what was in flight, so whatever it
+    claimed now would sit in ``sent`` unprinted. The printer row is locked, so the claim is
+    ordered with ``printer_connected`` of the new connection (and its re-send after it).
     """
     # Most calls find nothing (a wake-up for a job an earlier claim already sent, a reconnect, a
     # status report): a plain read answers them without taking the database's write lock.
@@ -353,8 +396,15 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH):
         return []
     now = timezone.now()
     with transaction.atomic():
-        printer = Printer.objects.filter(pk=printer_id).values("status", "is_active").first()
+        printer = (
+            Printer.objects.select_for_update()
+            .filter(pk=printer_id)
+            .values("status", "is_active", "connection_channel")
+            .first()
+        )
         if printer is None or not printer["is_active"] or printer["status"] in Printer.BLOCKING_STATUSES:
+            return []
+        if channel_name and printer["connection_channel"] not in ("", channel_name):
             return []
         candidates = list(
             PrintJob.objects.select_for_update(skip_locked=True)
