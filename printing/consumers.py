@@ -98,8 +98,9 @@ class AgentRegistry:
 
     def add(self, consumer):
         self.consumers[consumer.channel_name] = consumer
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.run())
+        loop = asyncio.get_running_loop()
+        if self.task is None or self.task.done() or self.task.get_loop() is not loop:
+            self.task = loop.create_task(self.run())
 
     def remove(self, consumer):
         self.consumers.pop(consumer.channel_name, None)
@@ -150,6 +151,7 @@ class AgentRegistry:
     def _state(printer_ids):
         auth = services.printers_auth_state(printer_ids)
         services.printers_touch(printer_ids)
+        services.printers_mark_stale()
         return auth, services.printers_with_pending_jobs(printer_ids)
 
 

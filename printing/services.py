@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order
 from printing import notify
-from printing.models import Printer, PrintJob, PrintJobEvent
+from printing.models import Printer, PrintJob, PrintJobEvent, normalize_channels
 
 log = logging.getLogger("cantina.printing")
 
@@ -152,10 +152,20 @@ def jobs_create_missing(*, now=None):
     from django.db.models import Exists, OuterRef
 
     now = now or timezone.now()
+    # Orders no printer prints (e.g. no printer auto-prints scheduled orders) are not missing
+    # anything: leave them out instead of re-examining them at every sweep.
+    channels = {
+        channel for printer in Printer.objects.filter(is_active=True).only("auto_print")
+        for channel in normalize_channels(printer.auto_print)
+    }
+    if not channels:
+        return []
     receipts = PrintJob.objects.filter(order=OuterRef("pk"), kind=PrintJob.Kind.ORDER_RECEIPT)
     order_ids = list(
         Order.objects.filter(
-            confirmed_at__gte=now - MISSING_RECEIPTS_WINDOW, confirmed_at__lte=now - MISSING_RECEIPTS_GRACE
+            channel__in=channels,
+            confirmed_at__gte=now - MISSING_RECEIPTS_WINDOW,
+            confirmed_at__lte=now - MISSING_RECEIPTS_GRACE,
         )
         .exclude(status__in=[Order.Status.PENDING, Order.Status.CANCELLED])
         .exclude(Exists(receipts))
@@ -538,6 +548,19 @@ def job_cancel(*, job_id, requested_by=None):
     return job
 
 
+def jobs_cancel_for_order(*, order_id):
+    """A cancelled order's receipts that have not started printing are not printed."""
+    cancelled = []
+    for job_id in PrintJob.objects.filter(
+        order_id=order_id, status__in=[Status.PENDING, Status.SENT]
+    ).values_list("pk", flat=True):
+        try:
+            cancelled.append(job_cancel(job_id=job_id).pk)
+        except PrintError:
+            pass  # it started printing meanwhile: too late, and staff see it printed
+    return cancelled
+
+
 def job_retry(*, job_id, requested_by=None):
     """Put a failed job back in the queue (a person decided it should print)."""
     with transaction.atomic():
@@ -587,7 +610,11 @@ def jobs_expire(*, now=None):
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS)
     expired = []
-    stale = PrintJob.objects.filter(status__in=[Status.PENDING, Status.SENT], created_at__lt=cutoff)
+    # A job left "printing" by an agent that never came back needs a person as much as one
+    # that never left the queue.
+    stale = PrintJob.objects.filter(
+        status__in=[Status.PENDING, Status.SENT, Status.PRINTING], created_at__lt=cutoff
+    )
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
@@ -687,8 +714,28 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
 
 
 def printers_touch(printer_ids):
+    """Called by each process's sweep for the printers whose agents it holds."""
     if printer_ids:
-        Printer.objects.filter(pk__in=printer_ids).update(last_seen_at=timezone.now())
+        Printer.objects.filter(pk__in=printer_ids).update(last_seen_at=timezone.now(), connected=True)
+
+
+def printers_mark_stale(*, now=None):
+    """Mark offline the printers whose server process died without saying goodbye.
+
+    A live connection's process touches ``last_seen_at`` at every sweep, so a printer still
+    marked connected but unseen for several sweeps has no connection anywhere.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
+    stale = list(Printer.objects.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
+    for printer_id in stale:
+        with transaction.atomic():
+            if Printer.objects.filter(pk=printer_id, connected=True, last_seen_at__lt=cutoff).update(
+                connected=False, connection_channel=""
+            ):
+                _notify_printer(printer_id)
+                log.info("printer=%s event=agent_lost reason=not_seen_since=%s", printer_id, cutoff.isoformat())
+    return stale
 
 
 def printers_auth_state(printer_ids):

@@ -191,8 +191,17 @@ def test_a_job_younger_than_the_expiry_stays_queued(printer, queued_job):
     assert fresh(queued_job).status == "pending"
 
 
-@pytest.mark.parametrize("status", ["printing", "completed", "failed", "cancelled"])
-def test_expiry_leaves_jobs_that_started_or_finished_alone(printer, queued_job, status):
+def test_a_job_stuck_printing_past_the_expiry_fails_for_a_person_to_decide(printer, queued_job):
+    # Its agent never came back to say whether the paper came out.
+    PrintJob.objects.filter(pk=queued_job.pk).update(status="printing")
+    age(queued_job, 48)
+    assert services.jobs_expire() == [queued_job.pk]
+    job = fresh(queued_job)
+    assert (job.status, job.error_code) == ("failed", "expired")
+
+
+@pytest.mark.parametrize("status", ["completed", "failed", "cancelled"])
+def test_expiry_leaves_finished_jobs_alone(printer, queued_job, status):
     PrintJob.objects.filter(pk=queued_job.pk).update(status=status)
     age(queued_job, 48)
     assert services.jobs_expire() == []

@@ -126,3 +126,35 @@ def test_receipt_prints_in_the_canteen_language_whatever_the_staff_language(make
         english = make_order(status="confirmed", payment_method="cash")
     content = PrintJob.objects.get(order=english).content
     assert "ORDER" in content and "Cash" in content
+
+
+def test_cancelling_a_confirmed_order_cancels_its_unprinted_receipts(make_printer, make_order, django_capture_on_commit_callbacks):
+    make_printer("Balcão")
+    make_printer("Cozinha")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = make_order(status="confirmed")
+    printed, queued = PrintJob.objects.filter(order=order).order_by("id")
+    PrintJob.objects.filter(pk=printed.pk).update(status="completed")
+    with django_capture_on_commit_callbacks(execute=True):
+        order.status = Order.Status.CANCELLED
+        order.save()
+    statuses = dict(PrintJob.objects.filter(order=order).values_list("pk", "status"))
+    assert statuses == {printed.pk: "completed", queued.pk: "cancelled"}
+
+
+def test_missing_receipts_are_only_looked_for_where_a_printer_prints_the_channel(make_printer, make_order):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from printing import services
+
+    make_printer("Só balcão", auto_print=["counter"])
+    # Confirmed a minute ago, but the confirming process died before creating receipts.
+    counter = make_order(status="confirmed", channel="counter")
+    scheduled = make_order(status="confirmed", channel="scheduled")
+    PrintJob.objects.all().delete()
+    Order.objects.update(confirmed_at=timezone.now() - timedelta(minutes=1))
+    created = services.jobs_create_missing()
+    assert list(PrintJob.objects.filter(pk__in=created).values_list("order_id", flat=True)) == [counter.pk]
+    assert not PrintJob.objects.filter(order=scheduled).exists()
