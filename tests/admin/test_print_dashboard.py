@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.conf import settings
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
