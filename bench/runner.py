@@ -65,7 +65,7 @@ class Scale:
 
 
 FULL = Scale()
-QUICK = Scale(latency_seconds=3.0, latency_max_jobs=200, saturation_seconds=3.0, idle_counts=(1000,),
+QUICK = Scale(warmup_seconds=0.5, latency_seconds=3.0, latency_max_jobs=150, saturation_seconds=2.5, idle_counts=(1000,),
               idle_setups=("memory",), idle_hold_seconds=4.0, drain_timeout=30.0, connect_timeout=45.0)
 
 
@@ -436,7 +436,7 @@ print(json.dumps(printers))
             printer_ids = [printer_id for _, printer_id in tokens[: scale.agents]]
             for rate in scale.rates:
                 await self.latency("baseline", [server], fleet, printer_ids, rate)
-            await self.throughput("baseline", [server], fleet, printer_ids, orders_per_second=15000)
+            await self.throughput("baseline", [server], fleet, printer_ids, orders_per_second=25000)
             self.record_payload("baseline", fleet)
         finally:
             await fleet.close()
