@@ -115,8 +115,14 @@ def database_from_url(url):
         raise ImproperlyConfigured(
             f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or url!r}."
         )
+    # PostgreSQL connections are kept (with a health check) instead of opened per query: a new
+    # connection with a password login per database call was most of the two-process cost.
     try:
-        config = dj_database_url.parse(url, conn_max_age=0)
+        config = dj_database_url.parse(
+            url,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if scheme == "sqlite" else 60, minimum=0),
+            conn_health_checks=True,
+        )
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":

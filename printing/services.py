@@ -112,13 +112,22 @@ def jobs_create_for_order(*, order_id):
     if order is None or order.status in {Order.Status.PENDING, Order.Status.CANCELLED}:
         return []
     created = []
-    printers = Printer.objects.filter(is_active=True).order_by("id")
+    # Choose on two columns first: a school with many printers should not load them all.
+    matching = [
+        pk for pk, channels in Printer.objects.filter(is_active=True).values_list("pk", "auto_print")
+        if order.channel in normalize_channels(channels)
+    ]
+    if not matching:
+        return []
+    already = set(
+        PrintJob.objects.filter(order=order, printer_id__in=matching, kind=PrintJob.Kind.ORDER_RECEIPT)
+        .values_list("printer_id", flat=True)
+    )
+    printers = Printer.objects.filter(pk__in=set(matching) - already).order_by("id")
     # All of an order's receipts or none: an order without any is one whose confirmation was cut
     # short, and jobs_create_missing() finds it.
     with transaction.atomic():
         for printer in printers:
-            if not printer.auto_prints(order.channel):
-                continue
             if PrintJob.objects.filter(order=order, printer=printer, kind=PrintJob.Kind.ORDER_RECEIPT).exists():
                 continue
             try:
