@@ -368,6 +368,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
     async def on_ping(self, content):
         await self.send_json({"type": "pong", "timestamp": now_iso()})
+        # Protocol v1: an agent's ping is also a delivery check. It costs one read when nothing
+        # is pending (jobs_claim answers that without the write lock).
+        await self.deliver()
 
     async def on_pong(self, content):
         pass
