@@ -84,6 +84,8 @@ class AgentRegistry:
     sharing no channel layer with this one), closes connections whose token was revoked, whose
     printer was disabled or taken over by a newer connection, refreshes ``last_seen_at`` and
     pings agents (a client that never pings still gets its jobs within the sweep interval).
+    Work that is not about this process's connections (receipt repair, expiry, stale printers)
+    is printing.maintenance's, which runs in every process, agents or not.
     """
 
     def __init__(self):
@@ -101,15 +103,10 @@ class AgentRegistry:
         self.consumers.pop(consumer.channel_name, None)
 
     async def run(self):
-        last_expiry = 0.0
         while self.consumers:
             await asyncio.sleep(settings.CANTINA_SWEEP_INTERVAL)
             try:
                 await self.sweep()
-                await database_sync_to_async(services.jobs_create_missing)()
-                if time.monotonic() - last_expiry > 60:
-                    last_expiry = time.monotonic()
-                    await database_sync_to_async(services.jobs_expire)()
             except Exception:
                 log.exception("event=sweep_failed retry_in=%ss", settings.CANTINA_SWEEP_INTERVAL)
 
@@ -146,7 +143,6 @@ class AgentRegistry:
     def _state(printer_ids):
         auth = selectors.printers_auth_state(printer_ids)
         services.printers_touch(printer_ids)
-        services.printers_mark_stale()
         return auth, selectors.printers_with_pending_jobs(printer_ids)
 
 
@@ -154,8 +150,12 @@ registry = AgentRegistry()
 
 
 def resilient(receive):
-    """Wrap a channel-layer receive so an outage (Redis restarting) is waited out, not fatal:
-    channels would otherwise end the consumer and drop a perfectly good agent connection."""
+    """Wrap a channel-layer receive so an outage (Redis restarting) is waited out, not fatal.
+
+    Not a public Channels hook (it replaces ``channel_receive``), and kept on purpose: Channels
+    has none for this, and without it a Redis restart ends the consumer and drops every agent
+    (tests/e2e/test_redis_outage_e2e.py and tests/faults/test_redis_restart.py fail without it).
+    """
 
     async def receive_or_wait():
         delay = 0.5
@@ -176,10 +176,12 @@ def resilient(receive):
 class DirectDispatch:
     """Dispatch without channels' ``close_old_connections`` before every message.
 
-    Channels (4.2+) runs it through ``sync_to_async`` for each message, so every agent ping,
-    acknowledgement and wake-up waited its turn on the one database thread, behind other agents'
-    queries. Here every database touch goes through ``database_sync_to_async``, which already
-    closes stale connections before and after, so the extra trip buys nothing.
+    Overrides ``dispatch`` (not a public hook), kept on purpose because it was measured: Channels
+    (4.2+) runs it through ``sync_to_async`` for each message, so every agent ping, acknowledgement
+    and wake-up waited its turn on the one database thread, behind other agents' queries. Every
+    database touch here goes through ``database_sync_to_async``, which already closes stale
+    connections. Bench (bench/, one daphne, 100 agents, commit 7d62b01): confirm → new_order p99
+    at 20 jobs/s 169 ms → 25 ms, saturation 32 → 55 jobs/s.
     """
 
     async def dispatch(self, message):
