@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.processes import (
+from tools.polling import wait_for
+from tools.processes import (
     AgentProcess,
     DaphneServer,
     Database,
@@ -25,7 +26,6 @@ from tests.support.processes import (
     StaffBrowser,
     base_env,
     pg_ctlcluster_available,
-    wait_for,
 )
 
 pytestmark = pytest.mark.timeout(180)

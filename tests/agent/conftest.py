@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 import pytest_asyncio
-from agent_support import FakePrinter, FakeServer
+from tests.agent.agent_support import FakePrinter, FakeServer
 from websockets.asyncio.server import serve
 
 from agent.config import Settings

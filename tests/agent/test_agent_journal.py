@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from agent_support import PYTHON, REPO
+from tests.agent.agent_support import PYTHON, REPO
 
 from agent.journal import COMPLETED, INTERRUPTED, STARTED, Journal, JournalError
 

@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import PYTHON, REPO, DaphneServer, wait_for
+from tools.polling import wait_for
+from tools.processes import PYTHON, REPO, DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
