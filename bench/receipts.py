@@ -10,7 +10,13 @@ from decimal import Decimal
 
 
 def measure(runs):
-    from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, order_receipt
+    from printing.receipts import (
+        PrinterSpec,
+        ReceiptItem,
+        ReceiptOrder,
+        ShopInfo,
+        order_receipt,
+    )
     from printing.rendering import render_escpos, render_html, render_text
 
     shop = ShopInfo("Cantina Escola Sol", "Rua das Flores, 123 - Centro", "Obrigado e bom apetite!")

@@ -32,7 +32,15 @@ from pathlib import Path
 from bench import postgres, profile
 from bench.agents import Fleet
 from bench.control import Controlled, Reaper
-from tools.processes import PYTHON, REPO, DaphneServer, Manage, RedisServer, base_env, free_port
+from tools.processes import (
+    PYTHON,
+    REPO,
+    DaphneServer,
+    Manage,
+    RedisServer,
+    base_env,
+    free_port,
+)
 
 SETUPS = {
     "memory": "1 daphne · in-memory layer · SQLite",

@@ -9,7 +9,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
 # How many of one product a single order line may hold (the service, the form and the model agree).
 MIN_QUANTITY = 1
 MAX_QUANTITY = 99

@@ -38,8 +38,8 @@ from printing.display import (
 )
 from printing.models import Printer, PrintJob, PrintJobEvent
 from printing.render_inputs import printer_spec
-from printing.selectors import annotate_queued
 from printing.rendering import render_html
+from printing.selectors import annotate_queued
 from printing.services import PrintError
 
 log = logging.getLogger("cantina.printing")

@@ -15,7 +15,11 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from cantina.timeutils import today_bounds
-from printing.display import PRINTER_STATUS_TONE, printer_connection_label, printer_connection_tone
+from printing.display import (
+    PRINTER_STATUS_TONE,
+    printer_connection_label,
+    printer_connection_tone,
+)
 from printing.models import Printer, PrintJob
 from printing.protocol import job_payload
 

@@ -26,7 +26,13 @@ from orders.models import Order
 from orders.staff import username
 from printing import notify, selectors
 from printing.documents import validate_document
-from printing.models import TOKEN_PREFIX_LENGTH, Printer, PrintJob, PrintJobEvent, normalize_channels
+from printing.models import (
+    TOKEN_PREFIX_LENGTH,
+    Printer,
+    PrintJob,
+    PrintJobEvent,
+    normalize_channels,
+)
 from printing.protocol import AGENT_REPORTED_STATUSES, StatusOutcome
 from printing.receipts import order_receipt, test_page
 from printing.render_inputs import printer_spec, receipt_order, shop_info

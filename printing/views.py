@@ -16,8 +16,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from orders.staff import redirect_back, staff_required
 from orders.models import Order
+from orders.staff import redirect_back, staff_required
 from printing import selectors, services
 from printing.forms import JobFilterForm
 from printing.models import Printer, PrintJob

@@ -6,9 +6,10 @@ import signal
 import subprocess
 
 import pytest
+from websockets.asyncio.server import serve
+
 from tests.agent.agent_support import PYTHON, REPO, agent_env
 from tools.polling import wait_for_async
-from websockets.asyncio.server import serve
 
 pytestmark = pytest.mark.timeout(90)
 

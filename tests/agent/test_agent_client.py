@@ -5,10 +5,10 @@ import threading
 import time
 
 import pytest
-from tools.polling import wait_for_async
 
 from agent.journal import Journal
 from agent.printers import Printer, Session
+from tools.polling import wait_for_async
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 

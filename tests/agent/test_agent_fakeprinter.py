@@ -5,10 +5,10 @@ import re
 import subprocess
 
 import pytest
-from tests.agent.agent_support import PYTHON, agent_env
-from tools.polling import wait_for_async
 
 from agent.fakeprinter import FakePrinterServer, JobStore
+from tests.agent.agent_support import PYTHON, agent_env
+from tools.polling import wait_for_async
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 

@@ -8,7 +8,14 @@ import pytest
 
 from printing import receipts
 from printing.documents import validate_document
-from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, format_money, order_receipt
+from printing.receipts import (
+    PrinterSpec,
+    ReceiptItem,
+    ReceiptOrder,
+    ShopInfo,
+    format_money,
+    order_receipt,
+)
 from printing.rendering import render_escpos, render_html, render_text
 
 BRASILIA = timezone(timedelta(hours=-3))
