@@ -152,9 +152,9 @@ registry = AgentRegistry()
 def resilient(receive):
     """Wrap a channel-layer receive so an outage (Redis restarting) is waited out, not fatal.
 
-    Not a public Channels hook (it replaces ``channel_receive``), and kept on purpose: Channels
-    has none for this, and without it a Redis restart ends the consumer and drops every agent
-    (tests/e2e/test_redis_outage_e2e.py and tests/faults/test_redis_restart.py fail without it).
+    Not a public Channels hook (it replaces ``channel_receive``), kept on purpose: Channels has
+    none for this, and without it a Redis restart ends the consumer and drops every agent
+    (commit f4d250d; covered by tests/e2e/test_redis_outage_e2e.py and tests/faults/test_redis_restart.py).
     """
 
     async def receive_or_wait():
