@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from printing import services
 
@@ -75,8 +75,10 @@ def run_pass(*, force=False, tasks=None, traceback=True):
             log.error("event=maintenance_failed task=%s error=%r", task.name, str(error), exc_info=traceback)
             failed[task.name] = error
         finally:
-            # This runs outside any request: drop connections that broke or outlived CONN_MAX_AGE.
-            close_old_connections()
+            # Outside any request (the thread, the command): drop connections that broke or
+            # outlived CONN_MAX_AGE, as request_finished would. Never inside a caller's transaction.
+            if not connection.in_atomic_block:
+                close_old_connections()
     return failed
 
 
