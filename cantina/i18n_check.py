@@ -170,7 +170,7 @@ def extract_messages(root: Path = ROOT) -> dict:
         (copy / "locale").mkdir()
         env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
         result = subprocess.run(
-            [sys.executable, "-m", "django", "makemessages", "--all", "--keep-pot", "--no-wrap"],
+            [sys.executable, "-m", "django", "makemessages", "--all", "--keep-pot", "--no-wrap"], check=False,
             cwd=copy, env=env, capture_output=True, text=True, timeout=300,
         )
         pot = copy / "locale" / "django.pot"
@@ -358,7 +358,7 @@ def add_missing(report: Report, root: Path = ROOT) -> dict:
     return added
 
 
-def main(argv=None) -> int:
+def main(argv=None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(prog="python -m cantina.i18n_check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--add-missing", action="store_true",
                         help="append empty entries for the messages each catalogue lacks, to fill in")
@@ -367,13 +367,13 @@ def main(argv=None) -> int:
     parser.add_argument("--unused", action="store_true", help="also list catalogue entries no longer in the code")
     args = parser.parse_args(argv)
 
-    report = check(languages=args.language)
+    report = check(root, languages=args.language)
     if not report.scanned:
         print("warning: GNU gettext (xgettext) is not installed: checked only the messages of the "
               "Portuguese catalogue, not the code (apt-get install gettext)")
     for language in report.missing:
         missing, wrong, unused = report.missing[language], report.placeholders[language], report.unused[language]
-        where = catalogue_path(language).relative_to(ROOT)
+        where = catalogue_path(language, root).relative_to(root)
         print(f"{language} ({where}): {len(missing)} missing, {len(wrong)} with wrong placeholders, "
               f"{len(unused)} unused")
         for entry in missing:
@@ -384,10 +384,10 @@ def main(argv=None) -> int:
             for entry in unused:
                 print(f"  unused: {entry.label()}")
     if args.add_missing:
-        for language, count in add_missing(report).items():
+        for language, count in add_missing(report, root).items():
             if count:
                 print(f"{language}: appended {count} empty entr{'y' if count == 1 else 'ies'} to "
-                      f"{catalogue_path(language).relative_to(ROOT)}")
+                      f"{catalogue_path(language, root).relative_to(root)}")
     return 0 if report.ok else 1
 
 
