@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 DATA = [
     "Pão de queijo", "Coxinha", "Esfiha de carne", "Misto quente", "Sanduíche natural", "Suco de laranja",
     "Água mineral", "Achocolatado", "Brigadeiro", "Bolo de cenoura", "Salgados", "Lanches", "Bebidas", "Doces",
-    "Balcão", STAFF_USERNAME, "Português Brasileiro", "English", "español", "简体中文", "Cantina Print",
+    "Balcão", "Davi", STAFF_USERNAME, "Português Brasileiro", "English", "español", "简体中文", "Cantina Print",
 ]
 
 LANGUAGES = {
@@ -168,3 +168,47 @@ def test_counter_sale_in_spanish_and_chinese(stack, new_page, language, viewport
     receipts = wait_for(lambda: [text for text in station.received() if customer in text], 30,
                         message="the sale's receipt on the fake printer")
     assert "Sanduíche natural" in receipts[-1]
+
+
+SCHEDULED_ORDER = """
+from datetime import datetime, time
+from django.utils import timezone
+from orders import services
+from orders.models import Product
+products = {p.name: p.pk for p in Product.objects.all()}
+services.order_create(
+    channel="scheduled", customer_name="Davi", items=[(products["Bolo de cenoura"], 2), (products["Água mineral"], 1)],
+    scheduled_for=timezone.make_aware(datetime.combine(timezone.localdate(), time(11, 30))), confirm=True, notes="",
+)
+print(json.dumps("ok"))
+"""
+
+
+@pytest.fixture(scope="module")
+def scheduled_order(stack):
+    stack["server"].manage.python(SCHEDULED_ORDER)
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "tablet"])
+@pytest.mark.parametrize("language", ["es", "zh-hans"])
+def test_the_other_staff_pages_in_spanish_and_chinese(stack, new_page, scheduled_order, language, viewport):
+    server = stack["server"]
+    words = LANGUAGES[language]
+    page = open_counter(new_page, server, language, viewport)
+    for index, (name, ready) in enumerate([
+        (words["nav"][1], ".order-card"),
+        (words["nav"][2], ".printer-card"),
+        (words["nav"][3], ".jobs-table"),
+    ]):
+        page.get_by_role("navigation").get_by_role("link", name=name).click()
+        expect(page.locator(ready).first).to_be_visible()
+        expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
+        where = ["scheduled page", "printers page", "jobs page"][index]
+        assert_speaks(page, language, where)
+        assert_fits(page, language, where)
+        screenshot(page, f"{where.split()[0]}-{language}")
+    page.locator(".jobs-table tbody tr").first.get_by_role("link").first.click()
+    expect(page.locator(".cp-receipt")).to_be_visible()
+    # Not assert_speaks: the receipt preview is in the receipts' language (CANTINA_RECEIPT_LANGUAGE).
+    assert_fits(page, language, "job page")
+    screenshot(page, f"job-{language}")
