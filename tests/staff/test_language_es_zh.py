@@ -80,6 +80,21 @@ def test_spanish_is_chosen_with_the_switcher(staff_user, products):
     assert config["jobLabels"]["completed"] == "impreso" and config["printerLabels"]["paper_out"] == "sin papel"
 
 
+def test_the_chosen_language_outlives_the_browser_session(staff_user):
+    """A counter tablet keeps its language after the browser restarts: the cookie lasts a year."""
+    response = client_speaking(staff_user).post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "zh-hans"
+    assert int(cookie["max-age"]) >= 300 * 24 * 60 * 60
+    assert cookie["samesite"] == "Lax"
+
+
+def test_an_unknown_language_is_ignored(staff_user):
+    client = client_speaking(staff_user)
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    assert '<html lang="pt-br">' in page(client, "/")
+
+
 def test_chinese_counter_page(staff_user, products):
     body = page(client_speaking(staff_user, "zh-hans"), "/")
     assert '<html lang="zh-hans">' in body
