@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from printing.documents import validate_document
 from printing.rendering import code_page_info, printer_geometry
 
+
 def _(message: str) -> str:
     """gettext when Django is set up; the (Portuguese) message itself otherwise."""
     try:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image
+from PIL import Image, ImageOps
 
-from . import fonts, images, layout as blocks
+from . import fonts, images
+from . import layout as blocks
 from .geometry import Geometry
 
 LINE_GAP_RATIO = 4       # a line gap of a quarter of font A's height (6 dots for 24-dot glyphs)
@@ -63,7 +64,7 @@ def _segment_image(segment: blocks.Segment, cells: Cells) -> Image.Image:
         thickness = style.underline
         image.paste(0, (0, cell_height - thickness, width, cell_height))
     if style.inverse:
-        image = image.point(lambda value: 255 - value).convert("1") if width else image
+        image = ImageOps.invert(image.convert("L")).convert("1", dither=Image.Dither.NONE)
     if style.width != 1 or style.height != 1:
         image = image.resize((image.width * style.width, image.height * style.height), Image.NEAREST)
     return image

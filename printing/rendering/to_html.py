@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
-from . import images, layout as blocks, raster
+from . import images, raster
+from . import layout as blocks
 from .geometry import Geometry
 
 PREVIEW_CSS = (

@@ -7,12 +7,16 @@ import re
 
 import pytest
 from PIL import Image, ImageChops
+from rasterdecode import split_raster
 
-from printing.documents import DocumentError, DocumentWarning, check_document, validate_document
+from printing.documents import (
+    DocumentError,
+    DocumentWarning,
+    check_document,
+    validate_document,
+)
 from printing.receipts import PrinterSpec
 from printing.rendering import render_escpos, render_html, render_image
-
-from rasterdecode import split_raster
 
 ESC, GS, LF = b"\x1b", b"\x1d", b"\n"
 START = ESC + b"@" + ESC + b"t\x02"
@@ -61,8 +65,9 @@ def test_size_name_normal_prints_at_1x1_with_a_warning():
     normalized, warnings = check_document(document)
     assert render_escpos(document, NARROW) == START + b"x" + LF  # no GS ! at all: 1x1
     assert normalized["commands"][0]["data"]["content"]["content_style"]["size"] == "1x1"
-    assert warnings == ['command 0 (text): "style.size" is a size name, printed as "1x1" (write "WxH"), '
-                        'got "normal"']
+    assert warnings == [(
+        'command 0 (text): "style.size" is a size name, printed as "1x1" (write "WxH"), '
+        'got "normal"')]
     assert isinstance(warnings[0], DocumentWarning)
     assert (warnings[0].index, warnings[0].field, warnings[0].command) == (0, "style.size", "text")
     assert check_document(normalized)[1] == []  # the canonical document is clean
@@ -106,7 +111,7 @@ def test_qr_circle_shape_draws_round_modules_on_large_codes():
     round_ = render_image(document, WIDE)
     assert round_.size == square.size
     # Round modules leave less ink than square ones.
-    ink = lambda picture: picture.convert("L").histogram()[0]  # noqa: E731
+    ink = lambda picture: picture.convert("L").histogram()[0]
     assert ink(round_) < ink(square)
 
 

@@ -10,16 +10,30 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image, ImageChops
-
-from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, order_receipt
-from printing.rendering import (
-    layout, printer_geometry, raster, render_escpos, render_html, render_image, render_png, render_text,
-)
-from printing.documents import validate_document
-
 from rasterdecode import split_raster, stack
+
+from printing.documents import validate_document
+from printing.receipts import (
+    PrinterSpec,
+    ReceiptItem,
+    ReceiptOrder,
+    ShopInfo,
+    order_receipt,
+)
+from printing.rendering import (
+    layout,
+    printer_geometry,
+    raster,
+    render_escpos,
+    render_html,
+    render_image,
+    render_png,
+    render_text,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -243,7 +257,28 @@ assert "django" not in sys.modules
 print("ok")
 """
     environment = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2],
+    result = subprocess.run([sys.executable, "-c", script], check=False, cwd=Path(__file__).resolve().parents[2],
                             env=environment, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("size", [(384, 40), (570, 2000), (13, 5)])
+def test_raster_bytes_are_what_python_escpos_image_sends(size):
+    from escpos.printer import Dummy
+
+    from printing.rendering.to_escpos import raster_bytes
+
+    picture = Image.effect_noise(size, 60).convert("1")
+    reference = Dummy()
+    reference.image(picture.convert("L"), impl="bitImageRaster")
+    assert raster_bytes(picture) == reference.output
+
+
+def test_inverse_text_is_white_on_black():
+    picture = render_image(doc(text("AB", inverse=True)), NARROW)
+    # Two inverse characters: their cells' top rows are black ink, the rest of the line white.
+    picture = picture.convert("L")
+    assert picture.crop((0, 0, 24, 2)).getextrema() == (0, 0)
+    assert picture.crop((0, 0, 24, 24)).getextrema() == (0, 255)  # with white letters inside
+    assert picture.crop((24, 0, 384, 24)).getextrema() == (255, 255)
