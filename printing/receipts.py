@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from printing.documents import validate_document
 from printing.rendering import code_page_info, printer_geometry
+from printing.rendering.layout import text_width
 
 
 def _(message: str) -> str:
@@ -187,9 +188,10 @@ def _items_table(items: tuple[ReceiptItem, ...], columns: int) -> dict:
     units = [format_money(item.unit_price) for item in items]
     totals = [format_money(item.unit_price * item.quantity) for item in items]
     quantity_label, item_label, unit_label, total_label = _("Qtd"), _("Item"), _("Unit."), _("Total")
-    quantity_width = max([len(quantity_label), *map(len, quantities)])
-    total_width = max([len(total_label), *map(len, totals)])
-    unit_width = max([len(unit_label), *map(len, units)])
+    # Columns on paper, not characters: a Chinese label takes two per character.
+    quantity_width = max([text_width(quantity_label), *map(text_width, quantities)])
+    total_width = max([text_width(total_label), *map(text_width, totals)])
+    unit_width = max([text_width(unit_label), *map(text_width, units)])
     wide = columns - quantity_width - unit_width - total_width - 3 >= 16
     if wide:
         name_width = columns - quantity_width - unit_width - total_width - 3

@@ -228,3 +228,12 @@ def test_render_time_of_a_typical_receipt(capsys):
     per_receipt = (time.perf_counter() - started) / runs * 1000
     with capsys.disabled():
         print(f"\n[receipts] build + ESC/POS + text + HTML: {per_receipt:.2f} ms per order receipt")
+
+
+def test_chinese_column_headers_are_measured_in_paper_columns():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        text = render_text(order_receipt(make_order(), NARROW, SHOP), NARROW)
+    header = next(line for line in text.splitlines() if "商品" in line)
+    assert header.split() == ["数量", "商品", "小计"]  # "数量" not wrapped onto two lines
