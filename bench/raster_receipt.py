@@ -15,7 +15,13 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, order_receipt
+from printing.receipts import (
+    PrinterSpec,
+    ReceiptItem,
+    ReceiptOrder,
+    ShopInfo,
+    order_receipt,
+)
 from printing.rendering import render_escpos, render_png
 
 BRASILIA = timezone(timedelta(hours=-3))

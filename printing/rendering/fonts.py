@@ -15,6 +15,8 @@ from PIL import Image, ImageFont
 
 DEFAULT_LATIN = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 DEFAULT_CJK = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+# Optional last resort for scripts the two lack (Hebrew, Armenian...): DejaVu Sans, same package.
+DEFAULT_FALLBACK = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FONT_SETTINGS = {"CANTINA_FONT_LATIN": DEFAULT_LATIN, "CANTINA_FONT_CJK": DEFAULT_CJK}
 # A code point no font maps: what a font draws for it is its "missing glyph" box.
 _UNMAPPED = "\U0010fffd"
@@ -33,6 +35,11 @@ def _setting(name: str) -> str:
     except ImportError:
         pass
     return os.environ.get(name) or FONT_SETTINGS[name]
+
+
+def fallback_path() -> str | None:
+    path = os.environ.get("CANTINA_FONT_FALLBACK") or DEFAULT_FALLBACK
+    return path if os.path.isfile(path) else None
 
 
 def font_paths() -> tuple[str, str]:
@@ -79,10 +86,12 @@ class FontSet:
         latin_size = min(cell_width / advance, cell_height * 0.86)
         self.latin = _load(latin_path, round(latin_size * 4) / 4)
         self.cjk = _load(cjk_path, max(6, round(min(2 * cell_width, cell_height) * 0.92)))
+        extra = fallback_path()
+        self.fallback = _load(extra, round(latin_size * 4) / 4) if extra else None
         ascent, descent = self.latin.getmetrics()
         # Baseline so that ascenders and descenders share the cell like a printer's font does.
         self.baseline = max(1, min(cell_height - 1, round((cell_height + ascent - descent) / 2)))
-        self._missing = {self.latin: _mask_key(self.latin, _UNMAPPED), self.cjk: _mask_key(self.cjk, _UNMAPPED)}
+        self._missing = {font: _mask_key(font, _UNMAPPED) for font in (self.latin, self.cjk, self.fallback) if font}
 
     def has_glyph(self, font: ImageFont.FreeTypeFont, char: str) -> bool:
         return _mask_key(font, char) != self._missing[font]
@@ -92,6 +101,8 @@ class FontSet:
             return self.latin
         if self.has_glyph(self.cjk, char):
             return self.cjk
+        if self.fallback is not None and self.has_glyph(self.fallback, char):
+            return self.fallback
         return self.latin  # its missing-glyph box: visible, never a "?"
 
 
@@ -114,13 +125,10 @@ def glyph(char: str, cell_width: int, cell_height: int, columns: int, bold: bool
 
     draw = ImageDraw.Draw(image)
     draw.fontmode = "1"
-    if font is fonts.latin:
+    if font is not fonts.cjk:
         x, y, anchor = 0, fonts.baseline, "ls"
         length = font.getlength(char)
-        if length > width:  # never spill into the next cell
-            x = 0
-        else:
-            x = (width - length) / 2
+        x = max(0, (width - length) / 2)  # centred in its cell, never spilling to the left
     else:
         x, y, anchor = width / 2, cell_height / 2, "mm"
     draw.text((x, y), char, font=font, fill=0, anchor=anchor)

@@ -14,8 +14,9 @@ text line is as tall as its tallest character plus the printer's line gap.
 from __future__ import annotations
 
 import io
+import unicodedata
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from . import fonts, images
 from . import layout as blocks
@@ -48,6 +49,28 @@ class Cells:
         return round(units * self.scale)
 
 
+def is_right_to_left(text: str) -> bool:
+    return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
+
+
+def _shaped_run(text: str, width: int, cell_width: int, cell_height: int, bold: bool) -> Image.Image:
+    """Right-to-left text (Arabic, Hebrew) shaped and ordered by Pillow's text layout (raqm when
+    available), squeezed into the columns the layout gave it."""
+    font_set = fonts.font_set(cell_width, cell_height)
+    sample = next(char for char in text if unicodedata.bidirectional(char) in ("R", "AL"))
+    font = font_set.font_for(sample, False)
+    draw_width = max(width, int(font.getlength(text)) + 2)
+    canvas = Image.new("L", (draw_width, cell_height), 255)
+    draw = ImageDraw.Draw(canvas)
+    position = (draw_width / 2, cell_height / 2)
+    draw.text(position, text, font=font, fill=0, anchor="mm")
+    if bold:
+        draw.text((position[0] + 1, position[1]), text, font=font, fill=0, anchor="mm")
+    if draw_width > width:
+        canvas = canvas.resize((max(1, width), cell_height), Image.BILINEAR)
+    return canvas.point(lambda value: 255 if value >= 128 else 0).convert("1", dither=Image.Dither.NONE)
+
+
 def _segment_image(segment: blocks.Segment, cells: Cells) -> Image.Image:
     """A styled run of text at 1x1, then scaled by the style's width and height."""
     style = segment.style
@@ -55,6 +78,9 @@ def _segment_image(segment: blocks.Segment, cells: Cells) -> Image.Image:
     chars = [(char, blocks.char_width(char)) for char in segment.text]
     width = sum(columns for _, columns in chars) * cell_width
     image = Image.new("1", (max(1, width), cell_height), 1)
+    if is_right_to_left(segment.text):
+        image.paste(_shaped_run(segment.text, width, cell_width, cell_height, style.bold), (0, 0))
+        chars = []
     x = 0
     for char, columns in chars:
         if char != " ":

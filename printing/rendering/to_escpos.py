@@ -10,6 +10,8 @@ elsewhere they become one "?" per column.
 
 from __future__ import annotations
 
+import unicodedata
+
 from escpos.constants import GS, QR_ECLEVEL_H, QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy
@@ -94,6 +96,8 @@ class EscposWriter:
             return True
         if blocks.char_width(char) == 2:
             return self.geometry.chinese and _is_chinese(char)
+        if unicodedata.bidirectional(char) in ("R", "AL"):
+            return False  # code pages hold isolated letters; only a picture shapes and orders them
         key = (self.geometry.profile_name, char)
         known = _PRINTABLE.get(key)
         if known is None:

@@ -53,14 +53,13 @@ def text(content, **style):
 
 
 def receipt_order(**changes):
-    fields = dict(
-        number="042", channel="counter", customer_name="Maria",
-        created_at=datetime(2025, 3, 5, 12, 30, tzinfo=BRASILIA),
-        items=(ReceiptItem("Pão de queijo", 2, Decimal("4.50")), ReceiptItem("Coxinha", 1, Decimal("7.25"))),
-        total=Decimal("16.25"), payment_method="Pix",
-    )
-    fields.update(changes)
-    return ReceiptOrder(**fields)
+    fields = {
+        "number": "042", "channel": "counter", "customer_name": "Maria",
+        "created_at": datetime(2025, 3, 5, 12, 30, tzinfo=BRASILIA),
+        "items": (ReceiptItem("Pão de queijo", 2, Decimal("4.50")), ReceiptItem("Coxinha", 1, Decimal("7.25"))),
+        "total": Decimal("16.25"), "payment_method": "Pix",
+    }
+    return ReceiptOrder(**(fields | changes))
 
 
 def chinese_order():
@@ -131,7 +130,7 @@ def test_chinese_on_a_gb18030_profile_stays_text():
     assert GS + b"v0" not in output
 
 
-@pytest.mark.parametrize("content", ["a☃b 😀", "नमस्ते", "გამარჯობა", "안녕하세요"])
+@pytest.mark.parametrize("content", ["a☃b 😀", "नमस्ते", "გამარჯობა", "안녕하세요", "مرحبا بكم", "שלום"])
 def test_characters_no_code_page_holds_print_as_a_picture_not_question_marks(content):
     output = render_escpos(doc(text(content), text("fim")), WIDE)
     commands, pictures = split_raster(output)
@@ -282,3 +281,14 @@ def test_inverse_text_is_white_on_black():
     assert picture.crop((0, 0, 24, 2)).getextrema() == (0, 0)
     assert picture.crop((0, 0, 24, 24)).getextrema() == (0, 255)  # with white letters inside
     assert picture.crop((24, 0, 384, 24)).getextrema() == (255, 255)
+
+
+def test_right_to_left_text_is_a_shaped_picture():
+    output = render_escpos(doc(text("Total: مرحبا بكم"), text("שלום")), NARROW)
+    commands, pictures = split_raster(output)
+    assert len(pictures) == 1 and b"?" not in commands
+    picture = pictures[0].convert("L")
+    # Arabic letters join: the ink of "مرحبا" is one connected stroke band, not five isolated
+    # letters in their cells; at least, the Arabic sits right of "Total: " (7 cells = 84 dots).
+    first_line = picture.crop((84, 0, 384, 30))
+    assert ImageChops.invert(first_line).getbbox() is not None
