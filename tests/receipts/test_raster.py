@@ -288,7 +288,7 @@ def test_right_to_left_text_is_a_shaped_picture():
     commands, pictures = split_raster(output)
     assert len(pictures) == 1 and b"?" not in commands
     picture = pictures[0].convert("L")
-    # Arabic letters join: the ink of "مرحبا" is one connected stroke band, not five isolated
-    # letters in their cells; at least, the Arabic sits right of "Total: " (7 cells = 84 dots).
-    first_line = picture.crop((84, 0, 384, 30))
-    assert ImageChops.invert(first_line).getbbox() is not None
+    # Both lines are in the picture; the Arabic sits right of "Total: " (7 cells = 84 dots).
+    assert picture.height == 60
+    assert ImageChops.invert(picture.crop((84, 0, 384, 30))).getbbox() is not None
+    assert ImageChops.invert(picture.crop((0, 30, 384, 60))).getbbox() is not None
