@@ -6,8 +6,10 @@ import signal
 import subprocess
 
 import pytest
-from agent_support import PYTHON, REPO, agent_env, eventually
 from websockets.asyncio.server import serve
+
+from tests.agent.agent_support import PYTHON, REPO, agent_env
+from tools.polling import wait_for_async
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -152,7 +154,7 @@ async def test_unreachable_printer_is_one_clear_line_and_the_agent_keeps_running
         process = await start_agent(tmp_path, "--server", url, "--token", TOKEN,
                                     "--printer", f"tcp://127.0.0.1:{unused_tcp_port}", "--status-interval", "0.1")
         lines = await read_lines_until(process.stderr, "offline")
-        await eventually(lambda: any(m["type"] == "printer_info" for m in server.received))
+        await wait_for_async(lambda: any(m["type"] == "printer_info" for m in server.received))
         await asyncio.sleep(0.5)  # several status polls: the line must not repeat
         rest = await stop(process)
     stderr = "".join(lines) + rest
