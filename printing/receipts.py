@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.translation import gettext as _
-
 from printing.documents import validate_document
+from printing.rendering import _  # gettext once Django is set up; the Portuguese msgid in the agent
 from printing.rendering import code_page_info, printer_geometry
 
 ACCENTS_SAMPLE = "Pão de queijo, coração, açaí, maçã — ç ã õ á é í ó ú â ê ô à"

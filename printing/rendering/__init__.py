@@ -22,9 +22,11 @@ __all__ = [
 
 
 def _(message: str) -> str:
-    """gettext when Django is set up; the (Portuguese) message itself otherwise."""
-    from django.conf import settings
-
+    """gettext when Django is set up; the (Portuguese) message itself otherwise (the agent)."""
+    try:
+        from django.conf import settings
+    except ImportError:  # the printer agent renders without Django installed
+        return message
     if not settings.configured:
         return message
     from django.utils.translation import gettext
