@@ -49,7 +49,7 @@ service: cantina-agent install-service [--dry-run] [--user]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m agent",
+        prog="cantina-agent" if Path(sys.argv[0]).name.startswith("cantina-agent") else "python -m agent",
         description="Cantina Print printer agent: prints the server's receipts on a local printer.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
