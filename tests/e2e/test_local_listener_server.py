@@ -1,0 +1,187 @@
+"""Local jobs and the server: one queue per printer, the journal, and reports that survive outages.
+
+A real daphne, a real agent process (Django unimportable in it) with ``--server`` and ``--listen``,
+and a real printer socket.
+"""
+
+import asyncio
+import re
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.e2e.local_listener_support import Client, LocalAgent, connect, ticket
+from tests.support.processes import DaphneServer, FakePrinterProcess, free_port, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+
+def local_jobs(server):
+    return server.manage.python("""
+from printing.models import PrintJob
+rows = PrintJob.objects.filter(kind="local").order_by("id").values(
+    "id", "status", "error_code", "source", "local_id", "content", "printer__name")
+events = {job: list(PrintJob.objects.get(pk=job).events.values_list("status", flat=True)) for job in
+          PrintJob.objects.filter(kind="local").values_list("pk", flat=True)}
+print(json.dumps([dict(row, events=events[row["id"]]) for row in rows]))
+""")
+
+
+@pytest.fixture
+def rig(tmp_path):
+    server = DaphneServer(tmp_path / "server").start()
+    token = server.manage.add_printer("Balcão")
+    printer = FakePrinterProcess(tmp_path / "printer-out").start()
+    agents = []
+
+    def start_agent(printer_url=None, env=None, port=None):
+        agent = LocalAgent(tmp_path / "agent", printer_url or printer.url, "--server", server.agent_url,
+                           port=port, env={"CANTINA_TOKEN": token, **(env or {})})
+        agents.append(agent.start())
+        return agent
+
+    yield server, printer, start_agent
+    for agent in agents:
+        agent.stop(20)
+    printer.stop()
+    server.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_local_job_printed_while_the_server_is_down_is_recorded_after_reconnect(rig):
+    server, printer, start_agent = rig
+    agent = start_agent()
+    await asyncio.to_thread(wait_for, lambda: "connected to" in agent.log(), 30, message="agent connected")
+    server.stop()
+    async with connect(agent.url("/")) as ws:
+        client = Client(ws)
+        await client.send({"number": "77", "customer": "Luís", "items": [{"nome": "Café com leite", "quantidade": 1,
+                                                                           "preco": "3,50"}]})
+        assert (await client.recv())["status"] == "success"
+    assert any("Café com leite" in text for text in printer.received())
+    assert local_jobs(server) == []  # nothing reached the server (it is down)
+    server.start()
+    jobs = await asyncio.to_thread(
+        wait_for, lambda: local_jobs(server), 60, 0.5, "the local job to reach the server")
+    (job,) = jobs
+    assert job["status"] == "completed" and job["printer__name"] == "Balcão"
+    assert job["source"].startswith("cantina-virtual") and "Café com leite" in job["content"]
+    assert job["events"] == ["pending", "printing", "completed"]
+    # The agent was told it is recorded: a restart does not report it twice.
+    agent.stop(20)
+    agent = start_agent(port=agent.port)
+    await asyncio.to_thread(wait_for, lambda: "connected to" in agent.log(), 30, message="agent reconnected")
+    time.sleep(2)
+    assert len(local_jobs(server)) == 1
+    assert "reporting 1 local job" not in agent.log().split("connected to")[-1]
+
+
+@pytest.mark.asyncio
+async def test_kill_9_during_a_local_job_is_reported_interrupted_and_never_reprinted(rig):
+    server, printer, start_agent = rig
+    agent = start_agent(env={"CANTINA_AGENT_HANG_AT": "during_print"})
+    await asyncio.to_thread(wait_for, lambda: "connected to" in agent.log(), 30, message="agent connected")
+    async with connect(agent.url("/ws")) as ws:
+        client = Client(ws)
+        await client.recv()
+        await client.send(ticket("cut-short", "Interrompido"))
+        assert (await client.recv())["tipo"] == "ack"
+        await asyncio.to_thread(wait_for, lambda: "hanging at during_print" in agent.log(), 30,
+                                message="the agent to be printing")
+        agent.kill()  # a real kill -9, journal says "started"
+    agent = start_agent(port=agent.port)
+    jobs = await asyncio.to_thread(
+        wait_for, lambda: local_jobs(server), 60, 0.5, "the interrupted local job at the server")
+    (job,) = jobs
+    assert job["status"] == "failed" and job["error_code"] == "interrupted"
+    assert job["events"] == ["pending", "printing", "failed"]
+    # Nothing printed, then or after the restart.
+    async with connect(agent.url("/ws")) as ws:
+        client = Client(ws)
+        await client.recv()
+        await client.send(ticket("after", "Depois"))
+        assert (await client.recv())["tipo"] == "ack"
+        assert (await client.recv())["status"] == "success"
+    texts = printer.received()
+    assert len(texts) == 1 and "Depois" in texts[0] and "Interrompido" not in texts[0]
+    assert "local job" in agent.log() and "interrupted" in agent.log()
+
+
+class RecordingPrinter:
+    """A slow network printer that notes when each connection opens and closes and what it got.
+
+    It answers the agent's status queries (DLE EOT n) as a ready printer and takes its time to
+    read each job, so two jobs sent at once would show overlapping connections.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.jobs = []  # (opened, closed, bytes)
+        self.lock = threading.Lock()
+        self.sock = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"tcp://127.0.0.1:{self.port}"
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.handle, args=(conn,), daemon=True).start()
+
+    def handle(self, conn):
+        opened, data = time.monotonic(), b""
+        with conn:
+            while chunk := conn.recv(4096):
+                if chunk.startswith(b"\x10\x04") and len(chunk) == 3:
+                    conn.sendall(b"\x12")
+                    continue
+                data += chunk
+                time.sleep(0.05)
+        if data:
+            with self.lock:
+                self.jobs.append((opened, time.monotonic(), data))
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.asyncio
+async def test_local_and_server_jobs_share_one_queue_in_order_without_interleaving(rig):
+    server, _, start_agent = rig
+    slow = RecordingPrinter()
+    try:
+        agent = start_agent(printer_url=slow.url)
+        await asyncio.to_thread(wait_for, lambda: "connected to" in agent.log(), 30, message="agent connected")
+        confirmer = asyncio.create_task(asyncio.to_thread(server.manage.confirm_orders, 6))
+        async with connect(agent.url("/ws")) as ws:
+            client = Client(ws)
+            await client.recv()
+            for n in range(6):
+                await client.send(ticket(f"local-{n}", f"LOCAL TICKET {n}"))
+            replies = [await client.recv(timeout=90) for _ in range(12)]
+        await confirmer
+        assert sorted(r["tipo"] for r in replies) == ["ack"] * 6 + ["result"] * 6
+        assert all(r["status"] == "success" for r in replies if r["tipo"] == "result")
+        await asyncio.to_thread(wait_for, lambda: len(slow.jobs) == 12, 90, 0.2, "12 jobs at the printer")
+        jobs = sorted(slow.jobs)
+        # One job per connection, connections one after another: bytes never interleave.
+        for (_, closed, _), (opened, _, _) in zip(jobs, jobs[1:]):
+            assert opened >= closed
+        texts = [data.decode("cp437", errors="replace") for _, _, data in jobs]
+        local_order = [next(n for n in range(6) if f"LOCAL TICKET {n}" in text) for text in texts
+                       if "LOCAL TICKET" in text]
+        assert local_order == list(range(6))
+        receipts = [text for text in texts if "PEDIDO" in text]
+        assert len(receipts) == 6
+        numbers = [int(re.search(r"PEDIDO #(\d+)", text).group(1)) for text in receipts]
+        assert numbers == sorted(numbers) and len(set(numbers)) == 6
+        assert all(text.count("\x1dV") == 1 for text in texts)  # one cut per job: each one whole
+    finally:
+        slow.close()
