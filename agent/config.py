@@ -241,6 +241,8 @@ def parse_listen(value: str) -> tuple[str, int]:
         host, _, port_text = text.rpartition(":")
     if not host:
         host = "127.0.0.1"
+    if not text.startswith("[") and not all(c.isalnum() or c in ".-" for c in host):
+        raise ConfigError(f"listen address {value!r} must be PORT or HOST:PORT, e.g. 127.0.0.1:8989")
     if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise ConfigError(f"listen address {value!r} must be PORT or HOST:PORT, e.g. 127.0.0.1:8989")
     return host, int(port_text)
