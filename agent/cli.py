@@ -222,7 +222,7 @@ def list_printers(settings: Settings) -> int:
     for printer in found:
         print(f"{printer.url:40} {printer.description}")
     if not found:
-        print("no USB, serial or CUPS printers found")
+        print("no Windows, USB, serial or CUPS printers found")
     for note in notes:
         print(f"  ({note})")
     configured = open_printer(settings.printer)
