@@ -248,6 +248,10 @@ class Agent:
     def queue_capacity(self) -> int:
         return self.settings.queue_capacity
 
+    @property
+    def is_printing(self) -> bool:
+        return self._printer_lock.locked() or any(job.printing for job in self._local.values())
+
     async def submit_local(self, job: LocalJob) -> int:
         """Queue a local job behind everything already queued; return the queue length.
 
@@ -708,16 +712,24 @@ class Agent:
 
     async def _report_local_backlog(self) -> None:
         """After (re)connecting: every finished local job the server has not confirmed yet."""
-        try:
-            entries = await asyncio.to_thread(self.journal.local_unreported, self.settings.printer)
-        except JournalError as exc:
-            log.error("cannot read local jobs to report: %s", exc)
-            return
-        if entries:
-            log.info("reporting %d local job(s) printed or failed while the server was unreachable", len(entries))
-        for entry in entries:
-            if not await self._report_local(entry):
+        after, reported = None, 0
+        while True:
+            try:
+                entries = await asyncio.to_thread(self.journal.local_unreported, self.settings.printer, after=after)
+            except JournalError as exc:
+                log.error("cannot read local jobs to report: %s", exc)
                 return
+            if not entries:
+                break
+            if not reported:
+                log.info("reporting local jobs printed or failed while the server was unreachable")
+            for entry in entries:
+                if not await self._report_local(entry):
+                    return
+                reported += 1
+            after = entries[-1]
+        if reported:
+            log.info("reported %d local job(s) to the server", reported)
 
     async def _report_local(self, entry: LocalEntry) -> bool:
         return await self._send(local_job_message(entry))

@@ -274,12 +274,14 @@ class Journal:
         rows = self._read(f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE local_id = ?", (local_id,))
         return LocalEntry(*rows[0]) if rows else None
 
-    def local_unreported(self, printer: str, limit: int = 500) -> list[LocalEntry]:
-        """Finished local jobs the server has not confirmed yet, oldest first."""
+    def local_unreported(self, printer: str, *, after: LocalEntry | None = None, limit: int = 200) -> list[LocalEntry]:
+        """Finished local jobs the server has not confirmed yet, oldest first (those after ``after``)."""
+        since, since_id = (after.created_at, after.local_id) if after else (0.0, "")
         return [LocalEntry(*row) for row in self._read(
             f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE printer = ? AND reported = 0 "
-            "AND state IN ('completed', 'failed', 'interrupted') ORDER BY created_at LIMIT ?",
-            (printer, limit),
+            "AND state IN ('completed', 'failed', 'interrupted') "
+            "AND (created_at > ? OR (created_at = ? AND local_id > ?)) ORDER BY created_at, local_id LIMIT ?",
+            (printer, since, since, since_id, limit),
         )]
 
     def local_mark_reported(self, local_id: str, state: str) -> None:

@@ -467,7 +467,7 @@ class LocalConnection:
     def call_status_code(self, name: str) -> int:
         if name != self.agent.printer_name and self.server.refuse_printer(name):
             return CALL_ERROR  # not ours: we cannot say
-        if any(job.printing for job in self.agent._local.values()) or self.agent._printer_lock.locked():
+        if self.agent.is_printing:
             return PRINTING
         status = self.agent.printer_status
         if status == PAPER_OUT:

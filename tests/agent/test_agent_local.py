@@ -143,3 +143,19 @@ def test_receipts_and_documents_render_with_django_unimportable(tmp_path):
     for expected in ("PEDIDO #12", "Conceição", "Pão de queijo", "Agendado", "R$ 3.703,50", "30/11 12:30"):
         assert expected in out, (expected, out)
     assert "MODULES []" in out
+
+
+def test_unreported_local_jobs_page_through_equal_timestamps(tmp_path, monkeypatch):
+    import agent.journal as journal_module
+
+    monkeypatch.setattr(journal_module.time, "time", lambda: 1000.0)  # a coarse clock: every job at once
+    journal = Journal(tmp_path / "journal.sqlite3", "scope")
+    for n in range(5):
+        journal.local_add(local_id=f"{n:032d}", printer="p", source="s", kind="raw", client_ref="", origin="",
+                          content="", byte_count=1, sha256="x")
+        journal.local_finish(f"{n:032d}", "completed")
+    seen, after = [], None
+    while page := journal.local_unreported("p", after=after, limit=2):
+        seen += [entry.local_id for entry in page]
+        after = page[-1]
+    assert seen == [f"{n:032d}" for n in range(5)]

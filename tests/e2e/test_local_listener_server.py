@@ -70,12 +70,15 @@ async def test_a_local_job_printed_while_the_server_is_down_is_recorded_after_re
     assert job["source"].startswith("cantina-virtual") and "Café com leite" in job["content"]
     assert job["events"] == ["pending", "printing", "completed"]
     # The agent was told it is recorded: a restart does not report it twice.
+    await asyncio.to_thread(wait_for, lambda: "reported 1 local job" in agent.log(), 30, message="report logged")
+    first_log = agent.log()
     agent.stop(20)
+    agent.log_path.rename(agent.log_path.with_suffix(".first.log"))
     agent = start_agent(port=agent.port)
     await asyncio.to_thread(wait_for, lambda: "connected to" in agent.log(), 30, message="agent reconnected")
     time.sleep(2)
     assert len(local_jobs(server)) == 1
-    assert "reporting 1 local job" not in agent.log().split("connected to")[-1]
+    assert "reported 1 local job" in first_log and "reported" not in agent.log()
 
 
 @pytest.mark.asyncio
@@ -185,3 +188,38 @@ async def test_local_and_server_jobs_share_one_queue_in_order_without_interleavi
         assert all(text.count("\x1dV") == 1 for text in texts)  # one cut per job: each one whole
     finally:
         slow.close()
+
+
+@pytest.mark.asyncio
+async def test_local_job_messages_are_recorded_once_and_bad_ones_get_an_error(tmp_path):
+    server = DaphneServer(tmp_path / "server").start()
+    try:
+        token = server.manage.add_printer("Caixa 2")
+        report = {"type": "local_job", "timestamp": "2026-11-29T10:00:03+00:00", "local_id": "a1b2c3d4e5f6a7b8",
+                  "source": "printerwebsocket", "kind": "raw", "client": {"ref": "uid-9", "origin": None},
+                  "status": "failed", "error_code": "paper_out", "message": "printer is out of paper; nothing was printed",
+                  "content": "SIZE 40 mm", "byte_count": 10, "sha256": "0" * 64,
+                  "events": [{"status": "pending", "at": "2026-11-29T10:00:00+00:00"},
+                             {"status": "failed", "at": "2026-11-29T10:02:00+00:00", "message": "out of paper"}]}
+        async with connect(f"{server.agent_url}?token={token}") as ws:
+            client = Client(ws)
+            assert (await client.recv())["type"] == "welcome"
+            await client.send(report)
+            first = await client.recv()
+            await client.send(report)  # reported again (e.g. the confirmation was lost)
+            second = await client.recv()
+            assert first["type"] == second["type"] == "local_job_recorded"
+            assert first["job_id"] == second["job_id"] and first["status"] == "failed"
+            assert first["error_code"] == "paper_out" and first["local_id"] == "a1b2c3d4e5f6a7b8"
+            for bad in ({**report, "local_id": "no spaces allowed"}, {**report, "status": "printing"},
+                        {**report, "events": [{"status": "exploded"}]}, {k: v for k, v in report.items() if k != "source"}):
+                await client.send(bad)
+                error = await client.recv()
+                assert error["type"] == "error" and error["code"] == "bad_message", error
+            await client.send({"type": "ping", "timestamp": "t"})
+            assert (await client.recv())["type"] == "pong"
+        (job,) = local_jobs(server)
+        assert job["status"] == "failed" and job["error_code"] == "paper_out" and job["printer__name"] == "Caixa 2"
+        assert job["source"] == "printerwebsocket · uid-9" and job["events"] == ["pending", "failed"]
+    finally:
+        server.stop()
