@@ -511,7 +511,13 @@ class LocalConnection:
     # --- Cantina Virtual --------------------------------------------------------------------
 
     async def on_cantina_virtual(self, message: dict) -> None:
-        from agent.render import DocumentError, OrderError, is_order, render_document, render_order
+        from agent.render import (
+            DocumentError,
+            OrderError,
+            is_order,
+            render_document,
+            render_order,
+        )
 
         if is_order(message):
             kind = "order"

@@ -15,7 +15,13 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from printing.documents import DocumentError, validate_document
-from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, order_receipt
+from printing.receipts import (
+    PrinterSpec,
+    ReceiptItem,
+    ReceiptOrder,
+    ShopInfo,
+    order_receipt,
+)
 from printing.rendering import render_escpos, render_text
 
 __all__ = ["DocumentError", "OrderError", "PrinterSpec", "Rendered", "is_order", "render_document",
@@ -84,7 +90,7 @@ def _money(value, field: str) -> Decimal:
         amount = Decimal(text)
     except InvalidOperation:
         raise OrderError(f'"{field}" deve ser um valor em reais, recebido {value!r}') from None
-    if not amount.is_finite() or amount < 0 or amount > Decimal("1000000"):
+    if not amount.is_finite() or amount < 0 or amount > Decimal(1_000_000):
         raise OrderError(f'"{field}" fora do intervalo: {value!r}')
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -99,7 +105,7 @@ def _text(value, field: str, max_length: int = 200) -> str:
 
 def _moment(value, field: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         raise OrderError(f'"{field}" deve ser uma data ISO 8601, p. ex. 2026-11-29T12:30:00-03:00') from None
     return moment if moment.tzinfo else moment.astimezone()

@@ -10,7 +10,7 @@ came out of the printer. Recording is idempotent: one job per (printer, local id
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from functools import partial
 
 from django.db import IntegrityError, transaction
@@ -63,10 +63,10 @@ def _moment(value):
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def local_job_parse(content):

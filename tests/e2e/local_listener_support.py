@@ -66,13 +66,6 @@ class Client:
     async def recv(self, timeout=30):
         return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
 
-    async def no_message(self, seconds=0.5):
-        """True if nothing arrives within ``seconds`` (used only where silence is the contract)."""
-        try:
-            await asyncio.wait_for(self.ws.recv(), seconds)
-        except asyncio.TimeoutError:
-            return True
-        return False
 
 
 def connect(url, **kwargs):

@@ -15,7 +15,13 @@ import urllib.request
 import pytest
 import websockets
 
-from tests.e2e.local_listener_support import Client, LocalAgent, connect, printed_bytes, ticket
+from tests.e2e.local_listener_support import (
+    Client,
+    LocalAgent,
+    connect,
+    printed_bytes,
+    ticket,
+)
 from tests.support.processes import FakePrinterProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -222,10 +228,14 @@ async def test_printerwebsocket_readme_lines_are_sent_as_command_lines(make_agen
 
 
 @pytest.mark.asyncio
-async def test_no_greeting_or_broadcast_on_other_paths(make_agent):
+async def test_on_other_paths_the_first_message_is_the_answer_to_the_first_request(make_agent):
     agent = make_agent()
-    async with connect(agent.url("/")) as ws:
-        assert await Client(ws).no_message(1.0)
+    for path in ("/", "/printers", "/ws/"):
+        async with connect(agent.url(path)) as ws:
+            client = Client(ws)
+            await client.send({"call": "printers.find", "uid": "first"})
+            first = await client.recv()
+            assert first["uid"] == "first" and first["result"], (path, first)
 
 
 # --- Cantina Virtual (seed 000) -------------------------------------------------------------

@@ -5,15 +5,23 @@ and a real printer socket.
 """
 
 import asyncio
+import itertools
 import re
 import socket
+import sqlite3
 import threading
 import time
+from contextlib import closing
 
 import pytest
 
 from tests.e2e.local_listener_support import Client, LocalAgent, connect, ticket
-from tests.support.processes import DaphneServer, FakePrinterProcess, free_port, wait_for
+from tests.support.processes import (
+    DaphneServer,
+    FakePrinterProcess,
+    free_port,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -69,16 +77,15 @@ async def test_a_local_job_printed_while_the_server_is_down_is_recorded_after_re
     assert job["status"] == "completed" and job["printer__name"] == "Balcão"
     assert job["source"].startswith("cantina-virtual") and "Café com leite" in job["content"]
     assert job["events"] == ["pending", "printing", "completed"]
-    # The agent was told it is recorded: a restart does not report it twice.
-    await asyncio.to_thread(wait_for, lambda: "reported 1 local job" in agent.log(), 30, message="report logged")
-    first_log = agent.log()
-    agent.stop(20)
-    agent.log_path.rename(agent.log_path.with_suffix(".first.log"))
-    agent = start_agent(port=agent.port)
-    await asyncio.to_thread(wait_for, lambda: "connected to" in agent.log(), 30, message="agent reconnected")
-    time.sleep(2)
-    assert len(local_jobs(server)) == 1
-    assert "reported 1 local job" in first_log and "reported" not in agent.log()
+    # The server confirmed it: the journal will not report it again, after any reconnect.
+    journal = agent.workdir / "journal.sqlite3"
+
+    def reported():
+        with closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT reported FROM local_job").fetchall() == [(1,)]
+
+    await asyncio.to_thread(wait_for, reported, 30, 0.2, "the journal to record the server's confirmation")
+    assert "reported 1 local job(s) to the server" in agent.log()
 
 
 @pytest.mark.asyncio
@@ -175,7 +182,7 @@ async def test_local_and_server_jobs_share_one_queue_in_order_without_interleavi
         await asyncio.to_thread(wait_for, lambda: len(slow.jobs) == 12, 90, 0.2, "12 jobs at the printer")
         jobs = sorted(slow.jobs)
         # One job per connection, connections one after another: bytes never interleave.
-        for (_, closed, _), (opened, _, _) in zip(jobs, jobs[1:]):
+        for (_, closed, _), (opened, _, _) in itertools.pairwise(jobs):
             assert opened >= closed
         texts = [data.decode("cp437", errors="replace") for _, _, data in jobs]
         local_order = [next(n for n in range(6) if f"LOCAL TICKET {n}" in text) for text in texts
