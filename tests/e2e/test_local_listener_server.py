@@ -16,12 +16,7 @@ from contextlib import closing
 import pytest
 
 from tests.e2e.local_listener_support import Client, LocalAgent, connect, ticket
-from tests.support.processes import (
-    DaphneServer,
-    FakePrinterProcess,
-    free_port,
-    wait_for,
-)
+from tests.support.processes import DaphneServer, FakePrinterProcess, StaffBrowser, free_port, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -77,6 +72,17 @@ async def test_a_local_job_printed_while_the_server_is_down_is_recorded_after_re
     assert job["status"] == "completed" and job["printer__name"] == "Balcão"
     assert job["source"].startswith("cantina-virtual") and "Café com leite" in job["content"]
     assert job["events"] == ["pending", "printing", "completed"]
+    # Managers see it in the admin, with its source.
+    server.manage.python("""
+from django.contrib.auth import get_user_model
+get_user_model().objects.create_superuser("gerente", password="gerente-pass-123")
+print(json.dumps(True))
+""")
+    browser = StaffBrowser(server.http_url).login("gerente", "gerente-pass-123")
+    status, page = browser.get("/admin/printing/printjob/?kind__exact=local")
+    assert status == 200 and f"/admin/printing/printjob/{job['id']}/change/" in page
+    status, page = browser.get(f"/admin/printing/printjob/{job['id']}/change/")
+    assert status == 200 and "cantina-virtual" in page and "Café com leite" in page
     # The server confirmed it: the journal will not report it again, after any reconnect.
     journal = agent.workdir / "journal.sqlite3"
 
