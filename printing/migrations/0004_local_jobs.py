@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orders', '0002_confirmed_at_index'),
-        ('printing', '0002_token_mark'),
+        ('printing', '0003_printer_raster_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
