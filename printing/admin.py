@@ -378,7 +378,8 @@ class PrintJobAdmin(admin.ModelAdmin):
     inlines = [PrintJobEventInline]
     actions = ["retry_failed", "cancel", "reprint"]
     fieldsets = [
-        (None, {"fields": ["printer_link", "order_link", "kind", "job_status", "priority", "copies", "requested_by"]}),
+        (None, {"fields": ["printer_link", "order_link", "kind", "source", "job_status", "priority", "copies",
+                           "requested_by"]}),
         (gettext_lazy("Delivery"), {"fields": ["attempts", "max_retries", "error_code", "error_message"]}),
         (gettext_lazy("Times"), {"fields": ["created_at", "sent_at", "started_at", "finished_at"]}),
         (gettext_lazy("Receipt"), {"fields": ["receipt_preview", "plain_text"]}),
@@ -386,7 +387,7 @@ class PrintJobAdmin(admin.ModelAdmin):
     ]
     # Everything that belongs to the state machine is read-only; see get_readonly_fields.
     readonly_fields = [
-        "printer_link", "order_link", "kind", "job_status", "copies", "requested_by", "attempts", "max_retries",
+        "printer_link", "order_link", "kind", "source", "job_status", "copies", "requested_by", "attempts", "max_retries",
         "error_code", "error_message", "created_at", "sent_at", "started_at", "finished_at", "receipt_preview",
         "plain_text", "document_json",
     ]

@@ -402,11 +402,30 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if outcome.changed and outcome.status in {"completed", "failed"} and outcome.pending:
             await self.deliver()
 
+    async def on_local_job(self, content):
+        """A job the agent printed for a client on its own PC (agent --listen): record it once."""
+        from printing import local_jobs
+
+        try:
+            report = local_jobs.local_job_parse(content)
+        except local_jobs.LocalJobError as error:
+            ref = content.get("local_id")
+            await self.send_error("bad_message", str(error), ref=ref if isinstance(ref, str) else None)
+            return
+        job_id, status, error_code = await database_sync_to_async(local_jobs.local_job_record)(
+            printer_id=self.printer_id, report=report
+        )
+        await self.send_json({
+            "type": "local_job_recorded", "local_id": report.local_id, "job_id": job_id, "status": status,
+            "error_code": error_code or None, "timestamp": now_iso(),
+        })
+
     handlers = {
         "ping": on_ping,
         "pong": on_pong,
         "printer_info": on_printer_info,
         "print_status": on_print_status,
+        "local_job": on_local_job,
     }
 
     # --- channel-layer events ---------------------------------------------------------------

@@ -160,6 +160,7 @@ class PrintJob(models.Model):
         TEST_PAGE = "test_page", _("Test page")
         REPRINT = "reprint", _("Reprint")
         RAW = "raw", _("Raw document")
+        LOCAL = "local", _("Local job")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -208,6 +209,12 @@ class PrintJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Local jobs: printed by the agent for a client on its own PC (agent --listen), then reported.
+    local_id = models.CharField(_("local job id"), max_length=64, blank=True, editable=False)
+    source = models.CharField(
+        _("source"), max_length=200, blank=True, editable=False,
+        help_text=_("Where a local job came from: the client's protocol, reference and web page origin."),
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -222,6 +229,10 @@ class PrintJob(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(priority__gte=1) & Q(priority__lte=10), name="job_priority_1_to_10"
+            ),
+            # An agent reports a local job until the server confirms it: recorded once.
+            models.UniqueConstraint(
+                fields=["printer", "local_id"], condition=Q(kind="local"), name="one_local_job_per_local_id"
             ),
         ]
         indexes = [
