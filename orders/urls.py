@@ -13,4 +13,5 @@ urlpatterns = [
     path("orders/<int:order_id>/ready/", views.order_mark_ready, name="ready"),
     path("orders/<int:order_id>/delivered/", views.order_mark_delivered, name="delivered"),
     path("orders/<int:order_id>/cancel/", views.order_cancel, name="cancel"),
+    path("products/<int:product_id>/sold-out/", views.product_sold_out, name="product_sold_out"),
 ]

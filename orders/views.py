@@ -7,6 +7,7 @@ channel (/ws/staff/), in the browser: this app never imports ``printing``.
 from datetime import timedelta
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -32,13 +33,18 @@ def counter(request):
                 items=form.cleaned_data["items"],
                 customer_name=form.cleaned_data["customer_name"],
                 payment_method=form.cleaned_data["payment_method"],
+                amount_received=(
+                    form.cleaned_data["amount_received"]
+                    if form.cleaned_data["payment_method"] == Order.PaymentMethod.CASH else None
+                ),
                 confirm=True,
                 created_by=request.user,
             )
         except OrderError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("Order %(number)s confirmed: printing.") % {"number": order.number})
+            # Says only what is true now; the card below follows the receipt's badge live.
+            messages.success(request, _("Order %(number)s confirmed.") % {"number": order.number})
             return redirect(f"{reverse('orders:counter')}?order={order.pk}")
 
     last_order = None
@@ -54,6 +60,7 @@ def counter(request):
         {
             "form": form,
             "categories": selectors.products_for_sale(),
+            "sold_out": selectors.products_sold_out(),
             "cart_lines": _cart_lines(form) if form.is_bound else [],
             "last_order": last_order,
         },
@@ -115,7 +122,7 @@ def scheduled_new(request):
             form.add_error(None, error.message)
         else:
             if order.status == Order.Status.CONFIRMED:
-                message = _("Scheduled order %(number)s created and confirmed: printing.")
+                message = _("Scheduled order %(number)s created and confirmed.")
             else:
                 message = _("Scheduled order %(number)s created. Confirm it to print.")
             messages.success(request, message % {"number": order.number})
@@ -134,9 +141,7 @@ def scheduled_new(request):
 @staff_required
 @require_POST
 def order_confirm(request, order_id):
-    return _order_action(
-        request, order_id, services.order_confirm, _("Order %(number)s confirmed: printing.")
-    )
+    return _order_action(request, order_id, services.order_confirm, _("Order %(number)s confirmed."))
 
 
 @staff_required
@@ -197,3 +202,19 @@ def _cart_lines(form):
         if product_id in products
     ]
 
+
+
+@staff_required
+@require_POST
+def product_sold_out(request, product_id):
+    """One tap on the counter: the product is sold out (or, with ``sold_out=0``, back on sale)."""
+    if not request.user.has_perm("orders.change_product"):
+        raise PermissionDenied
+    product = get_object_or_404(Product, pk=product_id)
+    sold_out = request.POST.get("sold_out", "1") != "0"
+    services.product_set_sold_out(product_id=product.pk, sold_out=sold_out, user=request.user)
+    if sold_out:
+        messages.success(request, _("“%(name)s” is sold out: it is hidden from the counter.") % {"name": product.name})
+    else:
+        messages.success(request, _("“%(name)s” is on sale again.") % {"name": product.name})
+    return redirect_back(request, reverse("orders:counter"))

@@ -100,10 +100,41 @@ class PrinterForm(forms.ModelForm):
         required=False,
         help_text=gettext_lazy("Order channels whose confirmed orders this printer prints by itself."),
     )
+    kitchen_channels = forms.MultipleChoiceField(
+        label=gettext_lazy("kitchen tickets for"),
+        choices=Order.Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=gettext_lazy(
+            "For these channels the printer prints kitchen tickets (items of its categories, no prices) "
+            "instead of customer receipts."
+        ),
+    )
+    kitchen_categories = forms.CharField(
+        label=gettext_lazy("kitchen categories"),
+        required=False,
+        help_text=gettext_lazy("Comma-separated product categories, e.g. Lanches, Bebidas."),
+    )
 
     class Meta:
         model = Printer
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk:
+            self.initial["kitchen_categories"] = ", ".join(self.instance.kitchen_categories or [])
+
+    def clean_kitchen_categories(self):
+        return [part.strip() for part in self.cleaned_data["kitchen_categories"].split(",") if part.strip()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kitchen_channels") and not cleaned.get("kitchen_categories"):
+            self.add_error("kitchen_categories", _("A kitchen printer needs at least one category."))
+        if cleaned.get("kitchen_channels") and cleaned.get("has_drawer"):
+            self.add_error("has_drawer", _("A kitchen printer never opens the cash drawer."))
+        return cleaned
 
     def clean_profile(self):
         profile = self.cleaned_data["profile"].strip()
@@ -134,7 +165,8 @@ class PrinterAdmin(admin.ModelAdmin):
     actions = ["print_test_page", "enable", "disable", "issue_token", "revoke_token"]
     fieldsets = [
         (None, {"fields": ["name", "location", "is_active"]}),
-        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "copies", "auto_print"]}),
+        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "copies", "auto_print", "has_drawer"]}),
+        (gettext_lazy("Kitchen tickets"), {"fields": ["kitchen_channels", "kitchen_categories"]}),
         (
             gettext_lazy("Agent"),
             {

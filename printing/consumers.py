@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
 from printing import local_jobs, selectors, services
@@ -477,3 +477,14 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
     async def printer_updated(self, event):
         await self.send_json({"type": "printer.updated", "printer": event["printer"]})
+
+    async def order_updated(self, event):
+        await self.send_json({"type": "order.updated", "order": event["order"]})
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """A WebSocket to a path the server does not serve: refused (HTTP 403), with one log line."""
+
+    async def connect(self):
+        log.info("event=websocket_refused reason=unknown_path path=%r", (self.scope.get("path") or "")[:200])
+        await self.close()

@@ -99,6 +99,24 @@ class Printer(models.Model):
         help_text=_("Order channels whose confirmed orders this printer prints by itself."),
     )
 
+    has_drawer = models.BooleanField(
+        _("has cash drawer"), default=False,
+        help_text=_("A cash drawer is plugged into this printer: cash sales open it."),
+    )
+    kitchen_channels = ChannelSetField(
+        _("kitchen tickets for"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Order channels for which this printer prints kitchen tickets (items of its categories, "
+            "no prices) instead of customer receipts."
+        ),
+    )
+    kitchen_categories = models.JSONField(
+        _("kitchen categories"), default=list, blank=True,
+        help_text=_("Product categories on this printer's kitchen tickets, e.g. [\"Lanches\", \"Bebidas\"]."),
+    )
+
     token_hash = models.CharField(max_length=64, blank=True, editable=False)
     token_prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, blank=True, editable=False, db_index=True)
     token_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -120,6 +138,9 @@ class Printer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def prints_kitchen_tickets_for(self, channel):
+        return channel in normalize_channels(self.kitchen_channels)
 
     def disabled_message(self):
         """The one wording of "this printer is disabled", for every refusal."""
@@ -161,6 +182,7 @@ class PrintJob(models.Model):
         REPRINT = "reprint", _("Reprint")
         RAW = "raw", _("Raw document")
         LOCAL = "local", _("Local job")
+        KITCHEN_TICKET = "kitchen_ticket", _("Kitchen ticket")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -224,7 +246,7 @@ class PrintJob(models.Model):
             # One receipt per (order, printer): confirming or saving again never prints twice.
             models.UniqueConstraint(
                 fields=["order", "printer", "kind"],
-                condition=Q(kind="order_receipt"),
+                condition=Q(kind__in=["order_receipt", "kitchen_ticket"]),
                 name="one_receipt_per_order_and_printer",
             ),
             models.CheckConstraint(
@@ -280,3 +302,37 @@ class PrintJobEvent(models.Model):
 
     def __str__(self):
         return f"#{self.job_id} {self.get_status_display()} {timezone.localtime(self.at):%H:%M:%S}"
+
+
+class PrinterIncident(models.Model):
+    """A stretch of time a printer that auto-prints could not print: no agent, paper out, cover open.
+
+    Opened when the condition starts, closed when it ends; it is an alarm once it has lasted
+    ``CANTINA_PRINTER_ALARM_SECONDS`` (``/health`` degraded, red bar on the staff pages).
+    """
+
+    class Reason(models.TextChoices):
+        NO_AGENT = "no_agent", _("No agent connected")
+        PAPER_OUT = "paper_out", _("Paper out")
+        COVER_OPEN = "cover_open", _("Cover open")
+
+    printer = models.ForeignKey(Printer, on_delete=models.CASCADE, related_name="incidents")
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("printer incident")
+        verbose_name_plural = _("printer incidents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["printer", "reason"], condition=Q(ended_at__isnull=True), name="one_open_incident_per_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.printer} {self.get_reason_display()}"
+
+    def duration(self, now=None):
+        return (self.ended_at or now or timezone.now()) - self.started_at

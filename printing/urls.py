@@ -9,6 +9,7 @@ urlpatterns = [
     path("health", monitoring.health, name="health"),
     path("printers/", views.printers, name="printers"),
     path("printers/status", views.printers_status, name="printers_status"),
+    path("printers/alarms", views.printer_alarms, name="printer_alarms"),
     path("printers/<int:printer_id>/test-print/", views.printer_test_print, name="printer_test_print"),
     path("jobs/", views.jobs, name="jobs"),
     path("jobs/status", views.jobs_status, name="jobs_status"),

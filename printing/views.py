@@ -202,3 +202,11 @@ def _ids(values):
                 return ids
     return ids
 
+
+
+@never_cache
+@staff_required
+@require_GET
+def printer_alarms(request):
+    """The printer-down alarms now (the red bar of every staff page polls this)."""
+    return JsonResponse({"alarms": selectors.printer_alarms()})

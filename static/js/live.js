@@ -83,6 +83,7 @@
       }
       if (message.type === "job.updated" && message.job) applyJob(message.job, true);
       else if (message.type === "printer.updated" && message.printer) applyPrinter(message.printer, true);
+      else if (message.type === "order.updated" && message.order) applyOrder(message.order);
     };
     ws.onclose = function () { lost(ws); };
   }
@@ -294,6 +295,18 @@
         if (listensTo(region, "printer")) scheduleRegionRefresh(region);
       });
     }
+  }
+
+  // --- orders (confirm, ready, delivered, cancel, edit on another tablet) -------------------
+
+  function applyOrder(order) {
+    document.querySelectorAll("[data-live-region]").forEach(function (region) {
+      if (listensTo(region, "order")) scheduleRegionRefresh(region);
+    });
+    document.querySelectorAll('[data-order-status="' + order.id + '"]').forEach(function (element) {
+      element.dataset.status = order.status;
+      element.textContent = (config.orderLabels || {})[order.status] || order.status;
+    });
   }
 
   // --- regions re-rendered by the server ---------------------------------------------------

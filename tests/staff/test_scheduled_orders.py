@@ -130,7 +130,7 @@ def test_confirming_a_scheduled_order_prints_it(staff_client, pending_order, pri
     pending_order.refresh_from_db()
     assert pending_order.status == "confirmed"
     assert PrintJob.objects.filter(order=pending_order).count() == 1
-    assert messages_of(staff_client.get(page)) == [f"Order {pending_order.number} confirmed: printing."]
+    assert messages_of(staff_client.get(page)) == [f"Order {pending_order.number} confirmed."]
 
 
 def test_confirming_twice_is_refused_with_a_message(staff_client, pending_order, printer, committed):

@@ -22,8 +22,15 @@ class Command(BaseCommand):
         parser.add_argument("--profile", default="", help="python-escpos printer profile, e.g. TM-T20II")
         parser.add_argument("--location", default="")
         parser.add_argument("--copies", type=int, default=1)
+        parser.add_argument(
+            "--kitchen-categories", default="",
+            help='comma-separated product categories, e.g. "Lanches,Bebidas": the printer prints kitchen '
+                 "tickets of those items (no prices) instead of customer receipts for its auto-print channels",
+        )
+        parser.add_argument("--has-drawer", action="store_true", help="a cash drawer is plugged into it")
 
-    def handle(self, *args, name, paper_width, no_cutter, auto_print, profile, location, copies, **options):
+    def handle(self, *args, name, paper_width, no_cutter, auto_print, profile, location, copies,
+               kitchen_categories="", has_drawer=False, **options):
         name = name.strip()
         if not name:
             raise CommandError("The printer name must not be empty.")
@@ -33,6 +40,11 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Unknown channel {', '.join(sorted(unknown))}: use counter, scheduled, both comma-separated, or none."
             )
+        categories = [category.strip() for category in kitchen_categories.split(",") if category.strip()]
+        if kitchen_categories.strip() and not categories:
+            raise CommandError('--kitchen-categories needs category names, e.g. --kitchen-categories "Lanches,Bebidas".')
+        if categories and has_drawer:
+            raise CommandError("A kitchen printer never opens the cash drawer: drop --has-drawer or --kitchen-categories.")
         if not 1 <= copies <= 5:
             raise CommandError("--copies must be between 1 and 5.")
         if profile:
@@ -49,11 +61,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             printer = Printer.objects.create(
                 name=name, paper_width=paper_width, has_cutter=not no_cutter, auto_print=channels,
-                profile=profile, location=location, copies=copies,
+                profile=profile, location=location, copies=copies, has_drawer=has_drawer,
+                kitchen_categories=categories, kitchen_channels=channels if categories else [],
             )
             token = services.printer_issue_token(printer=printer)
         self.stdout.write(
             f"Printer {printer.name!r} added (id {printer.pk}, {paper_width} mm, "
-            f"auto-print: {', '.join(channels) or 'none'}). Its agent token (shown only once):"
+            f"auto-print: {', '.join(channels) or 'none'}"
+            + (f"; kitchen tickets of {', '.join(categories)}" if categories else "")
+            + (", cash drawer" if has_drawer else "")
+            + "). Its agent token (shown only once):"
         )
         self.stdout.write(token)
