@@ -63,9 +63,9 @@
     }
     text.textContent = alarms.map(function (alarm) {
       return bar.dataset.downLabel
-        .replace("%(printer)s", "“" + alarm.printer + "”")
-        .replace("%(duration)s", duration(alarm.seconds))
-        .replace("%(reason)s", alarm.advice);
+        .replace("{printer}", "“" + alarm.printer + "”")
+        .replace("{duration}", duration(alarm.seconds))
+        .replace("{reason}", alarm.advice);
     }).join(" ");
     bar.dataset.alarms = alarms.map(function (alarm) { return alarm.id; }).join(",");
     bar.hidden = false;

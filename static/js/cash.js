@@ -53,11 +53,11 @@
       return;
     }
     if (received < total) {
-      change.textContent = box.dataset.shortLabel.replace("%(amount)s", money(total - received));
+      change.textContent = box.dataset.shortLabel.replace("{amount}", money(total - received));
       change.dataset.short = "true";
-      input.setCustomValidity(box.dataset.shortLabel.replace("%(amount)s", money(total - received)));
+      input.setCustomValidity(box.dataset.shortLabel.replace("{amount}", money(total - received)));
     } else {
-      change.textContent = box.dataset.changeLabel.replace("%(amount)s", money(received - total));
+      change.textContent = box.dataset.changeLabel.replace("{amount}", money(received - total));
       change.dataset.short = "false";
       input.setCustomValidity("");
     }

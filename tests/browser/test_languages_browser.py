@@ -35,7 +35,7 @@ LANGUAGES = {
         "confirm": "Confirmar e imprimir",
         "printed": "impreso",
         "online": "en línea",
-        "success": re.compile(r"Pedido \d+ confirmado: imprimiendo\."),
+        "success": re.compile(r"Pedido \d+ confirmado\."),
         "nav": ["Mostrador", "Programados", "Impresoras", "Impresiones"],
     },
     "zh-hans": {
