@@ -1,0 +1,203 @@
+"""Shop floor (issue 17): kitchen tickets, cash and drawer, sold out, edits, printer-down alarm."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from orders import services as order_services
+from orders.models import Order, Product
+from orders.services import OrderError
+from printing import selectors, services
+from printing.models import Printer, PrinterIncident, PrintJob
+
+DRAWER_PULSE = b"\x1bp\x00"  # ESC p, pin 0 (connector pin 2)
+
+
+@pytest.fixture
+def menu(db):
+    return {
+        "misto": Product.objects.create(name="Misto quente", category="Lanches", price=Decimal("9.00")),
+        "suco": Product.objects.create(name="Suco de laranja", category="Bebidas", price=Decimal("6.00")),
+        "coxinha": Product.objects.create(name="Coxinha", category="Salgados", price=Decimal("7.25")),
+    }
+
+
+@pytest.fixture
+def floor(make_printer):
+    return {
+        "balcao": make_printer("Balcão", has_drawer=True, auto_print=["counter", "scheduled"]),
+        "cozinha": make_printer(
+            "Cozinha", auto_print=["counter", "scheduled"], kitchen_channels=["counter", "scheduled"],
+            kitchen_categories=["Lanches"],
+        ),
+    }
+
+
+def sell(menu, *lines, payment="cash", received=None, committed):
+    with committed(execute=True):
+        return order_services.order_create(
+            channel="counter", items=[(menu[name].pk, quantity) for name, quantity in lines],
+            customer_name="Ana", payment_method=payment, amount_received=received, confirm=True,
+        )
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    return django_capture_on_commit_callbacks
+
+
+def test_kitchen_printer_gets_only_its_categories_and_no_prices(menu, floor, committed):
+    order = sell(menu, ("misto", 2), ("suco", 1), received="50", committed=committed)
+    receipt = PrintJob.objects.get(order=order, printer=floor["balcao"])
+    ticket = PrintJob.objects.get(order=order, printer=floor["cozinha"])
+    assert (receipt.kind, ticket.kind) == ("order_receipt", "kitchen_ticket")
+    assert "2x Misto quente" in ticket.content
+    assert "Suco" not in ticket.content
+    assert "R$" not in ticket.content and "9,00" not in ticket.content
+    assert f"#{order.number}" in ticket.content
+    assert "Misto quente" in receipt.content and "Suco de laranja" in receipt.content
+
+
+def test_no_kitchen_ticket_when_the_kitchen_has_nothing_to_prepare(menu, floor, committed):
+    order = sell(menu, ("suco", 1), payment="pix", committed=committed)
+    assert list(PrintJob.objects.filter(order=order).values_list("printer__name", "kind")) == [("Balcão", "order_receipt")]
+
+
+def test_kitchen_ticket_is_created_exactly_once(menu, floor, committed):
+    order = sell(menu, ("misto", 1), payment="pix", committed=committed)
+    with committed(execute=True):
+        services.jobs_create_for_order(order_id=order.pk)
+        order.save()
+    assert PrintJob.objects.filter(order=order, kind="kitchen_ticket").count() == 1
+    ticket = PrintJob.objects.get(order=order, kind="kitchen_ticket")
+    assert list(ticket.events.values_list("status", flat=True)) == ["pending"]
+
+
+def test_cash_sale_prints_received_and_change_and_pulses_only_the_receipt_printer(menu, floor, committed):
+    order = sell(menu, ("misto", 1), ("suco", 1), received="20,00", committed=committed)
+    assert order.amount_received == Decimal("20.00") and order.change_due == Decimal("5.00")
+    receipt = PrintJob.objects.get(order=order, printer=floor["balcao"])
+    ticket = PrintJob.objects.get(order=order, printer=floor["cozinha"])
+    assert "Recebido" in receipt.content and "R$ 20,00" in receipt.content
+    assert "Troco" in receipt.content and "R$ 5,00" in receipt.content
+    assert DRAWER_PULSE in bytes(receipt.escpos)
+    assert DRAWER_PULSE not in bytes(ticket.escpos)
+
+
+def test_card_sale_does_not_open_the_drawer(menu, floor, committed):
+    order = sell(menu, ("suco", 1), payment="card", committed=committed)
+    assert DRAWER_PULSE not in bytes(PrintJob.objects.get(order=order, printer=floor["balcao"]).escpos)
+
+
+@pytest.mark.parametrize("received, code", [("5", "received_too_little"), ("abc", "bad_received"), ("NaN", "bad_received")])
+def test_cash_received_below_the_total_or_not_a_number_is_refused(menu, floor, committed, received, code):
+    with pytest.raises(OrderError) as error:
+        sell(menu, ("misto", 1), received=received, committed=committed)
+    assert error.value.code == code
+    assert Order.objects.count() == 0
+
+
+def test_sold_out_product_is_refused_with_a_clear_message(menu):
+    order_services.product_set_sold_out(product_id=menu["coxinha"].pk, sold_out=True)
+    with pytest.raises(OrderError, match="Coxinha” está esgotado"):
+        order_services.order_create(channel="counter", items=[(menu["coxinha"].pk, 1)])
+
+
+def test_counter_sold_out_toggle_needs_permission_and_hides_the_product(client, staff_user, menu):
+    from django.contrib.auth.models import Permission
+
+    client.force_login(staff_user)
+    assert client.post(f"/products/{menu['coxinha'].pk}/sold-out/").status_code == 403
+    staff_user.user_permissions.add(Permission.objects.get(codename="change_product"))
+    response = client.post(f"/products/{menu['coxinha'].pk}/sold-out/")
+    assert response.status_code == 302
+    page = client.get("/").content.decode()
+    assert f'data-add-product="{menu["coxinha"].pk}"' not in page
+    assert f'data-sold-out-product="{menu["coxinha"].pk}"' in page
+    client.post(f"/products/{menu['coxinha'].pk}/sold-out/", {"sold_out": "0"})
+    assert f'data-add-product="{menu["coxinha"].pk}"' in client.get("/").content.decode()
+
+
+def test_counter_view_refuses_cash_below_total_and_keeps_the_cart(client, staff_user, menu):
+    client.force_login(staff_user)
+    response = client.post("/", {"product": [menu["misto"].pk], "quantity": [1], "payment_method": "cash",
+                                 "amount_received": "5"})
+    assert response.status_code == 200
+    assert "less than the total" in response.content.decode() or "menor que o total" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_pending_order_can_be_edited_and_a_confirmed_one_cannot(menu):
+    order = order_services.order_create(
+        channel="scheduled", items=[(menu["misto"].pk, 1)], customer_name="Bia",
+        scheduled_for=timezone.now() + timedelta(hours=2),
+    )
+    later = timezone.now() + timedelta(hours=3)
+    order_services.order_edit(order_id=order.pk, items=[(menu["suco"].pk, 2)], scheduled_for=later, notes="sem gelo")
+    order.refresh_from_db()
+    assert [(item.name, item.quantity) for item in order.items.all()] == [("Suco de laranja", 2)]
+    assert (order.notes, order.scheduled_for) == ("sem gelo", later)
+    order_services.order_confirm(order_id=order.pk)
+    with pytest.raises(OrderError) as error:
+        order_services.order_edit(order_id=order.pk, items=[(menu["misto"].pk, 1)])
+    assert error.value.code == "not_editable"
+
+
+def test_printer_add_sets_up_a_kitchen_printer(db, capsys):
+    call_command("printer_add", "Cozinha", "--kitchen-categories", "Lanches, Bebidas")
+    printer = Printer.objects.get(name="Cozinha")
+    assert printer.kitchen_categories == ["Lanches", "Bebidas"]
+    assert printer.kitchen_channels == ["counter", "scheduled"]
+    assert not printer.has_drawer
+    assert capsys.readouterr().out.strip().splitlines()[-1].startswith("cp_")
+
+
+def test_alarm_after_the_threshold_names_the_printer_and_health_is_503(floor, client, settings, committed):
+    settings.CANTINA_PRINTER_ALARM_SECONDS = 30
+    printer = floor["cozinha"]
+    with committed(execute=True):
+        services.printer_connected(printer_id=printer.pk, channel_name="one")
+        services.printer_disconnected(printer_id=printer.pk, channel_name="one")
+    incident = PrinterIncident.objects.get(printer=printer, ended_at__isnull=True)
+    assert incident.reason == "no_agent"
+    assert selectors.printer_alarms(now=incident.started_at + timedelta(seconds=29)) == []
+    assert client.get("/health").status_code == 200
+
+    PrinterIncident.objects.filter(pk=incident.pk).update(started_at=timezone.now() - timedelta(seconds=31))
+    response = client.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["printer_alarms"] == [{"printer": "Cozinha", "reason": "no_agent", "seconds": body["printer_alarms"][0]["seconds"]}]
+
+    with committed(execute=True):
+        services.printer_connected(printer_id=printer.pk, channel_name="two")
+    assert client.get("/health").status_code == 200
+    assert PrinterIncident.objects.get(pk=incident.pk).ended_at is not None
+
+
+def test_paper_out_opens_an_incident_and_ready_closes_it(floor, settings):
+    printer = floor["balcao"]
+    services.printer_report(printer_id=printer.pk, status="paper_out")
+    services.printer_report(printer_id=printer.pk, status="paper_out")
+    assert PrinterIncident.objects.filter(printer=printer, reason="paper_out", ended_at__isnull=True).count() == 1
+    alarms = selectors.printer_alarms(now=timezone.now() + timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS + 1))
+    assert [(alarm["printer"], alarm["reason"]) for alarm in alarms] == [("Balcão", "paper_out")]
+    assert "paper" in alarms[0]["advice"] or "papel" in alarms[0]["advice"]
+    services.printer_report(printer_id=printer.pk, status="ready")
+    assert not PrinterIncident.objects.filter(ended_at__isnull=True).exists()
+
+
+def test_printer_that_does_not_auto_print_raises_no_alarm(make_printer):
+    printer = make_printer("Escritório", auto_print=[])
+    PrinterIncident.objects.create(printer=printer, reason="no_agent", started_at=timezone.now() - timedelta(hours=1))
+    assert selectors.printer_alarms() == []
+
+
+def test_alarm_endpoint_is_for_staff(client, staff_user, floor):
+    assert client.get("/printers/alarms").status_code == 302
+    client.force_login(staff_user)
+    assert client.get("/printers/alarms").json() == {"alarms": []}
