@@ -8,6 +8,7 @@ the session), never in a log line, never again afterwards.
 
 import json
 import logging
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -549,7 +550,7 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["change"])
     def reprint(self, request, queryset):
-        done = self._run_per_job(request, queryset, services.job_reprint)
+        done = self._run_per_job(request, queryset, partial(services.job_reprint, force=True))
         if done:
             message = ngettext(
                 "Reprint queued: %(count)d job (%(new_ids)s, reprinting %(ids)s).",
@@ -633,7 +634,7 @@ class PrintingOrderAdmin(OrderAdmin):
     def reprint_receipts(self, request, queryset):
         for order in queryset:
             try:
-                jobs = services.order_reprint(order_id=order.pk, requested_by=request.user)
+                jobs = services.order_reprint(order_id=order.pk, requested_by=request.user, force=True)
             except PrintError as error:
                 message = _("Order #%(number)s: %(message)s") % {"number": order.number, "message": error}
                 self.message_user(request, message, messages.WARNING)

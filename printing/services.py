@@ -243,11 +243,23 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
         )
 
 
-def job_reprint(*, job_id, requested_by=None):
-    """Queue a new job of kind reprint, marked REIMPRESSÃO on paper, for the same order and printer."""
+def job_reprint(*, job_id, requested_by=None, force=False):
+    """Queue a new job of kind reprint, marked REIMPRESSÃO on paper, for the same order and printer.
+
+    While the original is still waiting (queued, sent, printing) a reprint would print the order
+    twice: refused unless ``force`` (a person confirmed it knowing that).
+    """
     original = PrintJob.objects.select_related("printer", "order").get(pk=job_id)
     if not original.can_reprint():
         raise PrintError(_("Only order receipts can be reprinted."), "not_reprintable")
+    if original.status in PrintJob.QUEUED_STATUSES and not force:
+        raise PrintError(
+            _(
+                "The original receipt (job #%(id)s) is still waiting to print: a reprint now would print it "
+                "twice. Wait until it is printed or failed."
+            ) % {"id": original.pk},
+            "original_waiting",
+        )
     _require_active(original.printer)
     order = Order.objects.prefetch_related("items").get(pk=original.order_id)
     with transaction.atomic():
@@ -262,14 +274,18 @@ def job_reprint(*, job_id, requested_by=None):
         )
 
 
-def order_reprint(*, order_id, requested_by=None):
+def order_reprint(*, order_id, requested_by=None, force=False):
     """Reprint an order's receipt on every printer that printed it (or would print it now)."""
     jobs = list(
         PrintJob.objects.filter(order_id=order_id, kind=PrintJob.Kind.ORDER_RECEIPT).values_list("pk", flat=True)
     )
     if not jobs:
         raise PrintError(_("This order has not been printed yet."), "not_printed")
-    return [job_reprint(job_id=job_id, requested_by=requested_by) for job_id in jobs]
+    if not force:
+        waiting = PrintJob.objects.filter(pk__in=jobs, status__in=PrintJob.QUEUED_STATUSES).values_list("pk", flat=True).first()
+        if waiting is not None:
+            job_reprint(job_id=waiting, requested_by=requested_by)  # raises original_waiting
+    return [job_reprint(job_id=job_id, requested_by=requested_by, force=force) for job_id in jobs]
 
 
 # --- history and notifications ------------------------------------------------------------

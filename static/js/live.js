@@ -242,6 +242,7 @@
     document.querySelectorAll('[data-job-error="' + job.id + '"]').forEach(function (reason) {
       reason.textContent = job.error_message || "";
     });
+    updateReprintButtons();
     if (fromSocket) {
       document.querySelectorAll("[data-live-region]").forEach(function (region) {
         if (!listensTo(region, "job")) return;
@@ -249,6 +250,20 @@
         scheduleRegionRefresh(region);
       });
     }
+  }
+
+  // "Print again" only once the original is printed or failed: while it waits, a reprint would
+  // print the order twice (the server refuses it too).
+  function updateReprintButtons() {
+    document.querySelectorAll('[data-action="reprint"]').forEach(function (button) {
+      const card = button.closest("[data-last-order], [data-order]");
+      if (!card) return;
+      const badges = card.querySelectorAll("[data-order-jobs] [data-job-badge]");
+      const waiting = Array.prototype.some.call(badges, function (badge) {
+        return ["pending", "sent", "printing"].indexOf(badge.dataset.status) !== -1;
+      });
+      button.hidden = waiting;
+    });
   }
 
   // --- printers ----------------------------------------------------------------------------
