@@ -201,3 +201,15 @@ def test_alarm_endpoint_is_for_staff(client, staff_user, floor):
     assert client.get("/printers/alarms").status_code == 302
     client.force_login(staff_user)
     assert client.get("/printers/alarms").json() == {"alarms": []}
+
+
+def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agent_is_gone(client, staff_user, make_printer):
+    """Fix 6: not "the printer reports: ready" for a printer whose agent is offline."""
+    printer = make_printer("Balcão", status="ready", connected=False,
+                           last_seen_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(staff_user)
+    page = client.get("/printers/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    reports = page.split("data-printer-reports>", 1)[1].split("</dd>", 1)[0]
+    assert "offline (sem agente)" in reports
+    assert "último relato há 5" in reports and "minutos" in reports
+    assert printer.get_status_display() in reports  # as the last report said, dated
