@@ -3,6 +3,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -213,3 +215,31 @@ def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agen
     assert "offline (sem agente)" in reports
     assert "último relato há 5" in reports and "minutos" in reports
     assert printer.get_status_display() in reports  # as the last report said, dated
+
+
+def test_day_close_page_and_printed_report(client, staff_user, menu, floor, committed):
+    sell(menu, ("misto", 2), received="20", committed=committed)              # cash 18,00
+    sell(menu, ("suco", 1), payment="pix", committed=committed)               # pix 6,00
+    cancelled = sell(menu, ("coxinha", 1), payment="card", committed=committed)
+    with committed(execute=True):
+        order_services.order_cancel(order_id=cancelled.pk)
+    PrintJob.objects.filter(printer=floor["balcao"], order__payment_method="cash").update(status="completed")
+    PrintJob.objects.filter(printer=floor["balcao"], order__payment_method="pix").update(status="failed")
+
+    client.force_login(staff_user)
+    page = client.get("/day-close/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert "Fechamento do dia" in page
+    assert "R$ 24,00" in page                       # sold: 18 + 6, the cancelled order left out
+    payments = page.split("data-by-payment", 1)[1].split("</table>", 1)[0]
+    assert "Dinheiro" in payments and "R$ 18,00" in payments and "Pix" in payments and "R$ 6,00" in payments
+    assert f"#{cancelled.number}" in page.split("data-cancelled", 1)[1].split("</ul>", 1)[0]
+    receipts = page.split("data-receipts", 1)[1].split("</dl>", 1)[0]
+    # printed: the cash receipt; failed: the pix receipt; waiting: the kitchen ticket.
+    assert re.findall(r"<dd>(\d+)</dd>", receipts) == ["1", "1", "0", "1"]
+
+    with committed(execute=True):
+        response = client.post("/day-close/", {"printer": floor["balcao"].pk, "day": timezone.localdate().isoformat()})
+    assert response.status_code == 302
+    report = PrintJob.objects.filter(kind="raw").get()
+    assert report.printer == floor["balcao"]
+    assert "FECHAMENTO DO DIA" in report.content and "R$ 24,00" in report.content
