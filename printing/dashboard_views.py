@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from printing import monitoring
 from printing.consumers import registry
 from printing.protocol import SERVER_VERSION
-from printing.selectors import dashboard_data, when
+from printing.selectors import dashboard_data, printer_incidents, when
 
 REFRESH_SECONDS = 5
 
@@ -60,6 +60,7 @@ def dashboard(request):
         "title": _("Print dashboard"),
         "data": page_data(),
         "data_url": reverse("print_dashboard:data"),
+        "incidents": printer_incidents(limit=20),
     }
     return TemplateResponse(request, "admin/printing/dashboard.html", context)
 

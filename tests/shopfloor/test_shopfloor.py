@@ -243,3 +243,18 @@ def test_day_close_page_and_printed_report(client, staff_user, menu, floor, comm
     report = PrintJob.objects.filter(kind="raw").get()
     assert report.printer == floor["balcao"]
     assert "FECHAMENTO DO DIA" in report.content and "R$ 24,00" in report.content
+
+
+def test_dashboard_lists_incidents_with_their_duration(client, make_printer):
+    from django.contrib.auth import get_user_model
+
+    printer = make_printer("Cozinha")
+    now = timezone.now()
+    PrinterIncident.objects.create(printer=printer, reason="paper_out", started_at=now - timedelta(minutes=7),
+                                   ended_at=now - timedelta(minutes=2))
+    PrinterIncident.objects.create(printer=printer, reason="no_agent", started_at=now - timedelta(minutes=3))
+    client.force_login(get_user_model().objects.create_superuser("marta", password="x"))
+    page = client.get("/admin/print/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    incidents = page.split('id="dashboard-incidents"', 1)[1].split("</table>", 1)[0]
+    assert "sem papel" in incidents and "5\xa0minutos" in incidents
+    assert "3\xa0minutos, ainda em curso" in incidents
