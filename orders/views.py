@@ -218,3 +218,42 @@ def product_sold_out(request, product_id):
     else:
         messages.success(request, _("“%(name)s” is on sale again.") % {"name": product.name})
     return redirect_back(request, reverse("orders:counter"))
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def scheduled_edit(request, order_id):
+    """A pending scheduled order: its items, pickup time and notes can still change."""
+    order = get_object_or_404(Order.objects.prefetch_related("items"), pk=order_id, channel=Order.Channel.SCHEDULED)
+    if order.status != Order.Status.PENDING:
+        messages.error(
+            request, _("Order %(number)s is already confirmed: its items cannot change.") % {"number": order.number}
+        )
+        return redirect(_scheduled_url(order))
+    pickup = timezone.localtime(order.scheduled_for)
+    form = ScheduledOrderForm(
+        request.POST if request.method == "POST" else None,
+        initial={"customer_name": order.customer_name, "pickup_day": pickup.date(),
+                 "pickup_time": pickup.time().replace(second=0, microsecond=0), "notes": order.notes},
+    )
+    form.fields["payment_method"].required = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            order = services.order_edit(
+                order_id=order.pk, items=data["items"], scheduled_for=data["scheduled_for"], notes=data["notes"],
+                user=request.user,
+            )
+        except OrderError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Order %(number)s saved.") % {"number": order.number})
+            return redirect(_scheduled_url(order))
+    cart_lines = _cart_lines(form) if form.is_bound else [
+        {"product": item.product_id, "quantity": item.quantity, "name": item.name, "price": str(item.unit_price),
+         "active": True}
+        for item in order.items.all() if item.product_id
+    ]
+    return render(request, "orders/scheduled_form.html", {
+        "form": form, "order": order, "categories": selectors.products_for_sale(), "cart_lines": cart_lines,
+    })

@@ -258,3 +258,29 @@ def test_dashboard_lists_incidents_with_their_duration(client, make_printer):
     incidents = page.split('id="dashboard-incidents"', 1)[1].split("</table>", 1)[0]
     assert "sem papel" in incidents and "5\xa0minutos" in incidents
     assert "3\xa0minutos, ainda em curso" in incidents
+
+
+def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_not(client, staff_user, menu):
+    pickup = timezone.localtime() + timedelta(days=1)
+    order = order_services.order_create(
+        channel="scheduled", items=[(menu["misto"].pk, 1)], customer_name="Bia", scheduled_for=pickup,
+    )
+    client.force_login(staff_user)
+    page = client.get(f"/scheduled/{order.pk}/edit/").content.decode()
+    assert "Misto quente" in page and 'value="Bia"' in page
+    response = client.post(f"/scheduled/{order.pk}/edit/", {
+        "product": [menu["suco"].pk], "quantity": [3], "customer_name": "Bia",
+        "pickup_day": pickup.date().isoformat(), "pickup_time": "15:30", "notes": "sem gelo",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order.refresh_from_db()
+    assert [(item.name, item.quantity) for item in order.items.all()] == [("Suco de laranja", 3)]
+    assert (order.notes, timezone.localtime(order.scheduled_for).strftime("%H:%M")) == ("sem gelo", "15:30")
+    assert 'data-action="edit"' in client.get(f"/scheduled/?day={pickup.date().isoformat()}").content.decode()
+
+    order_services.order_confirm(order_id=order.pk)
+    response = client.post(f"/scheduled/{order.pk}/edit/", {"product": [menu["misto"].pk], "quantity": [1]}, follow=True)
+    assert [str(message) for message in response.context["messages"]] == [
+        f"Order {order.number} is already confirmed: its items cannot change."
+    ] or "já foi confirmado" in response.content.decode()
+    assert [(item.name, item.quantity) for item in order.items.all()] == [("Suco de laranja", 3)]
