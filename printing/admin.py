@@ -612,6 +612,28 @@ class PrintingOrderAdmin(OrderAdmin):
             jobs_failed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.FAILED)),
         )
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        order = form.instance
+        items_changed = any(
+            formset.has_changed() for formset in formsets if getattr(formset, "model", None) is not PrintJob
+        )
+        if change and items_changed and PrintJob.objects.filter(
+            order=order, kind__in=[PrintJob.Kind.ORDER_RECEIPT, PrintJob.Kind.KITCHEN_TICKET]
+        ).exists():
+            # The paper at the counter (and in the kitchen) shows the old items: say so, loudly.
+            self.message_user(
+                request,
+                format_html(
+                    "{} <a href=\"{}\">{}</a>",
+                    _("Order #%(number)s was already printed with other items: reprint it so the paper matches.")
+                    % {"number": order.number},
+                    reverse("admin:orders_order_changelist") + f"?id__exact={order.pk}",
+                    _("Select it and use “Reprint receipts” (reimprimir)."),
+                ),
+                messages.WARNING,
+            )
+
     @admin.display(description=gettext_lazy("total"), ordering="total_amount")
     def order_total(self, order):
         return order.total
