@@ -284,3 +284,17 @@ def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_
         f"Order {order.number} is already confirmed: its items cannot change."
     ] or "já foi confirmado" in response.content.decode()
     assert [(item.name, item.quantity) for item in order.items.all()] == [("Suco de laranja", 3)]
+
+
+def test_job_history_has_no_repeated_label_and_lists_show_dates(client, staff_user, floor, committed):
+    """Fix 7: no "na fila | na fila"; job lists show the date, not only the time."""
+    with committed(execute=True):
+        job = services.job_create_test_page(printer=floor["balcao"])
+    client.force_login(staff_user)
+    page = client.get(f"/jobs/{job.pk}/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    history = page.split('class="history"', 1)[1].split("</ol>", 1)[0]
+    assert history.count("na fila") == 1
+    assert "data-event-message" not in history
+    today = timezone.localdate().strftime("%d/%m/%Y")
+    assert today in history
+    assert today in client.get("/jobs/").content.decode()
