@@ -5,6 +5,7 @@ from printing.monitoring import health
 
 urlpatterns = [
     path("health", health, name="health"),
+    path("", include("printing.cloud.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/print/", include("printing.dashboard")),
