@@ -13,6 +13,7 @@ Exactly once, as for agents:
 - A printer that misses three polls shows offline (``cloud_printers_mark_stale``).
 """
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -78,10 +79,8 @@ def cloud_printer_poll(*, printer, status=None, message=""):
     if not printer.connected:
         updates["connected"] = True
     if status is not None:
-        updates["status_reported_at"] = now
         if status != printer.status:
-            updates["status"] = status
-            updates["status_message"] = (message or "")[:200]
+            updates.update(status=status, status_message=(message or "")[:200], status_reported_at=now)
     elif printer.status in Printer.BLOCKING_STATUSES | {Printer.Status.UNKNOWN}:
         reported = printer.status_reported_at
         if printer.status in {Printer.Status.OFFLINE, Printer.Status.UNKNOWN} or reported is None or (
@@ -89,8 +88,11 @@ def cloud_printer_poll(*, printer, status=None, message=""):
         ) >= timedelta(seconds=settings.CANTINA_CLOUD_RETRY_SECONDS):
             updates.update(status=Printer.Status.READY, status_message="")
     seen = printer.last_seen_at
-    if updates or seen is None or (now - seen).total_seconds() >= printer.poll_interval:
+    # Written every other poll or so: offline is three missed polls, so it never shows falsely.
+    if updates or seen is None or (now - seen).total_seconds() >= 1.5 * printer.poll_interval:
         updates["last_seen_at"] = now
+        if status is not None:
+            updates["status_reported_at"] = now
         Printer.objects.filter(pk=printer.pk).update(**updates)
         for field, value in updates.items():
             setattr(printer, field, value)
@@ -102,19 +104,46 @@ def cloud_printer_poll(*, printer, status=None, message=""):
     return _handout(printer)
 
 
-def _handout(printer):
-    # Handed out before and never confirmed: the same job again, with the same token.
-    in_flight = (
-        PrintJob.objects.filter(printer_id=printer.pk, status__in=PrintJob.IN_FLIGHT_STATUSES)
-        .order_by("priority", "id")
-        .values_list("pk", "handout_token")
-        .first()
+# Statuses a poll looks at, in one query: handed out first ("sent" and "printing" sort after
+# "pending" in reverse), then the queue in delivery order.
+POLLED_STATUSES = [Status.PENDING, *PrintJob.IN_FLIGHT_STATUSES]
+
+
+_SENTINEL = -7_340_033
+
+
+@functools.lru_cache(maxsize=4)
+def _next_job_sql(vendor):
+    """The poll's one query, compiled by the ORM once per database vendor: every printer polls
+    every few seconds, and building the query each time cost several times running it."""
+    queryset = (
+        PrintJob.objects.filter(printer_id=_SENTINEL, status__in=POLLED_STATUSES)
+        .order_by("-status", "priority", "id")
+        .values_list("pk", "status", "handout_token")[:1]
     )
-    if in_flight is not None:
-        job_id, token = in_flight
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params), list(params).index(_SENTINEL)
+
+
+def _next_job(printer_id):
+    """(id, status, hand-out token) of the job a poll should hand out, or None."""
+    sql, params, slot = _next_job_sql(connection.vendor)
+    params = list(params)
+    params[slot] = printer_id
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _handout(printer):
+    row = _next_job(printer.pk)
+    if row is None:
+        return None  # the usual answer, in one indexed read
+    job_id, status, token = row
+    if status != Status.PENDING:
+        # Handed out before and never confirmed: the same job again, with the same token.
         if not token:  # in flight from before the printer became a cloud printer
-            token = _new_handout_token()
-            PrintJob.objects.filter(pk=job_id, handout_token="").update(handout_token=token)
+            PrintJob.objects.filter(pk=job_id, handout_token="").update(handout_token=_new_handout_token())
             token = PrintJob.objects.filter(pk=job_id).values_list("handout_token", flat=True).first()
         return Handout(job_id, token)
     token = _new_handout_token()

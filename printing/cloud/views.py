@@ -6,6 +6,7 @@ never touch a job. With ``DJANGO_DEBUG=false`` only HTTPS is served (behind a pr
 ``X-Forwarded-Proto``, as ``SECURE_PROXY_SSL_HEADER`` says).
 """
 
+import functools
 import logging
 
 from django.conf import settings
@@ -21,6 +22,11 @@ from printing.services import RETRYABLE_ERROR_CODES
 
 log = logging.getLogger("cantina.printing.cloud")
 
+# What a poll reads of its printer (the rest of the row, e.g. the paper settings, is not needed).
+POLL_FIELDS = (
+    "pk", "transport", "mac", "device_id", "token_hash", "digest_ha1", "is_active", "status", "connected",
+    "last_seen_at", "poll_interval", "status_reported_at",
+)
 BASIC_CHALLENGE = 'Basic realm="Cantina Print", charset="UTF-8"'
 XML = "text/xml; charset=utf-8"
 
@@ -49,6 +55,8 @@ def _refusal(request, error, *, xml=False):
 
 
 def _require_https(request):
+    # These paths skip the site's middleware (printing.cloud.asgi): the host is checked here.
+    request.get_host()  # DisallowedHost (400) outside ALLOWED_HOSTS
     if not settings.DEBUG and not request.is_secure():
         raise Refused(403, "https_required", "Use https:// for this URL: printers send their secret with every request.")
 
@@ -84,14 +92,30 @@ def _cloudprnt_printer(request, mac):
     mac = normalize_mac(mac)
     if not mac:
         raise Refused(400, "bad_request", "mac is missing or is not a MAC address.")
-    printer = Printer.objects.filter(mac=mac, transport=Printer.Transport.CLOUDPRNT).first()
+    printer = Printer.objects.filter(mac=mac, transport=Printer.Transport.CLOUDPRNT).only(*POLL_FIELDS).first()
     if printer is None or not printer.token_matches(password):
         raise unknown
     return printer
 
 
+def with_content_length(view):
+    """Printers' HTTP clients are small: give every answer a Content-Length (no chunked bodies;
+    these paths skip CommonMiddleware, which would otherwise set it)."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if not response.streaming and not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return wrapper
+
+
 @csrf_exempt
 @never_cache
+@with_content_length
 def cloudprnt_endpoint(request):
     try:
         _require_https(request)
@@ -157,7 +181,10 @@ def _epson_printer(request, device_id):
     params = auth.digest_params(request)
     if params is not None:
         user = params.get("username", "")
-        printer = Printer.objects.filter(device_id=user, transport=Printer.Transport.EPSON_SDP).first() if user else None
+        printer = (
+            Printer.objects.filter(device_id=user, transport=Printer.Transport.EPSON_SDP).only(*POLL_FIELDS).first()
+            if user else None
+        )
         verdict = auth.digest_verify(
             params, ha1=printer.digest_ha1 if printer else "", method=request.method, path=request.path,
         )
@@ -172,7 +199,10 @@ def _epson_printer(request, device_id):
     password = auth.basic_password(request)
     if password is None:
         raise Refused(401, "unauthorized", "Authenticate with the printer's device ID and secret.", challenges)
-    printer = Printer.objects.filter(device_id=device_id, transport=Printer.Transport.EPSON_SDP).first() if device_id else None
+    printer = (
+        Printer.objects.filter(device_id=device_id, transport=Printer.Transport.EPSON_SDP).only(*POLL_FIELDS).first()
+        if device_id else None
+    )
     if printer is None or not printer.token_matches(password):
         raise Refused(401, "unauthorized", "Unknown printer or wrong secret.", challenges)
     return printer
@@ -180,6 +210,7 @@ def _epson_printer(request, device_id):
 
 @csrf_exempt
 @never_cache
+@with_content_length
 def epson_sdp_endpoint(request):
     try:
         _require_https(request)
