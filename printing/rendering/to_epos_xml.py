@@ -169,3 +169,15 @@ def render_epos_xml(document, printer, *, copies: int = 1, invalid_image_text: s
     document = validate_document(document)
     shape = printer_geometry(printer)
     return render(blocks.layout(document, shape, plain=False), shape, printer, invalid_image_text, copies=copies)
+
+
+def render_epos_xml_picture(picture, printer, *, copies: int = 1) -> str:
+    """A whole document already drawn as one 1-bit picture (raster_only printers): ``<image>``
+    then a cut (or a tear-off feed), per copy."""
+    root = ET.Element("epos-print", {"xmlns": EPOS_PRINT_NAMESPACE})
+    shape = printer_geometry(printer)
+    writer = EposWriter(root, shape, printer)
+    for _copy in range(copies):
+        writer.image(picture, "left")
+        writer.cut(blocks.Cut("partial", 0))
+    return ET.tostring(root, encoding="unicode")

@@ -59,25 +59,28 @@ def test_confirmed_order_polled_fetched_confirmed_prints_once_and_staff_see_it(s
     assert len(sim.printed) == 1
 
 
-def test_png_when_the_raster_renderer_is_there(star, make_order):
-    from printing.cloud import rendering
-
-    if rendering._raster() is None:
-        pytest.skip("printing.rendering.raster (receipts branch) is not merged yet")
+@pytest.mark.parametrize("paper, dots", [(58, 384), (80, 576)])
+def test_png_is_the_receipt_at_the_printers_dot_width(star, make_order, paper, dots):
     from io import BytesIO
 
     from PIL import Image
 
-    printer, sim = star(paper_width=58)
-    make_order()
+    printer, sim = star(paper_width=paper, copies=2)
+    order = make_order()
     answer = sim.poll()
-    assert answer["mediaTypes"][0] == "image/png"
+    assert answer["mediaTypes"] == ["image/png", "text/plain"]
+    assert sim.current["type"] == "image/png"
     png = sim.fetch()
+    assert sim.current["content_type"] == "image/png"
     image = Image.open(BytesIO(png))
-    assert image.format == "PNG" and image.width == 384
+    assert image.format == "PNG" and image.width == dots and image.mode == "1"
+    # Two copies, one under the other: ink in both halves, white paper between them.
+    top = image.crop((0, 0, dots, image.height // 2 - 30))
+    bottom = image.crop((0, image.height // 2 + 30, dots, image.height))
+    assert top.getextrema()[0] == 0 and bottom.getextrema()[0] == 0
     sim.print_current()
     sim.confirm("OK")
-    assert PrintJob.objects.get(printer=printer).status == "completed"
+    assert job_of(order, printer).status == "completed"
 
 
 def test_paper_out_in_the_poll_holds_the_job_and_shows_on_the_printer(star, make_order, staff_events):

@@ -173,3 +173,14 @@ def test_the_printer_refusing_the_xml_fails_the_job_as_bad_data(epson, make_orde
     sim.post_raw({"ConnectionType": "SetResponse", "ID": sim.device_id, "ResponseFile": refusal})
     job = PrintJob.objects.get(printer=printer)
     assert job.status == "failed" and job.error_code == "bad_data" and "Invalid XML format" in job.error_message
+
+
+def test_a_raster_only_epson_printer_gets_the_receipt_as_one_picture(epson, make_order):
+    printer, sim = epson(paper_width=58, raster_only=True)
+    make_order(customer_name="王小明")
+    (token, document), = sim.get_request()
+    image = document.find(f"{EPOS_NS}image")
+    assert image is not None and int(image.get("width")) == 384 and int(image.get("height")) > 100
+    assert document.find(f"{EPOS_NS}text") is None and document.find(f"{EPOS_NS}cut") is not None
+    sim.set_response([(token, True, "")])
+    assert PrintJob.objects.get(printer=printer).status == "completed"
