@@ -28,16 +28,19 @@ import base64
 import json
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from bench.runner import (
+    CpuMeter,
+    machine_busy_seconds,
+    percentile,
+    raise_open_files_limit,
+)
+from tests.support.processes import DaphneServer
 
-from bench.runner import CpuMeter, machine_busy_seconds, percentile, raise_open_files_limit  # noqa: E402
-from tests.support.processes import DaphneServer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Printer:

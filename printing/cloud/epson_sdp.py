@@ -83,7 +83,7 @@ def print_request(job_token: str, epos_print_xml: str) -> bytes:
         f"<devid>{DEVICE_ID}</devid><timeout>{PRINT_TIMEOUT_MS}</timeout>"
         f"<printjobid>{escape(job_token)}</printjobid>"
         f"</Parameter><PrintData>{epos_print_xml}</PrintData></ePOSPrint></PrintRequestInfo>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def asb_status(asb: int) -> tuple[str, str]:

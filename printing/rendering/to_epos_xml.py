@@ -14,7 +14,8 @@ from xml.etree import ElementTree as ET
 
 from printing.documents import validate_document
 
-from . import images, layout as blocks
+from . import images
+from . import layout as blocks
 from .geometry import printer_geometry
 
 EPOS_PRINT_NAMESPACE = "http://www.epson-pos.com/schemas/2011/03/epos-print"

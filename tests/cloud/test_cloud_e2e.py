@@ -12,7 +12,12 @@ import urllib.request
 import pytest
 import websockets
 
-from tests.support.cloud_printers import CloudPrntPrinter, EpsonSdpPrinter, HttpTransport, epos_text
+from tests.support.cloud_printers import (
+    CloudPrntPrinter,
+    EpsonSdpPrinter,
+    HttpTransport,
+    epos_text,
+)
 from tests.support.processes import DaphneServer, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]

@@ -13,7 +13,13 @@ from django.utils import timezone
 from printing import services
 from printing.cloud.services import digest_ha1
 from printing.models import Printer
-from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, order_receipt
+from printing.receipts import (
+    PrinterSpec,
+    ReceiptItem,
+    ReceiptOrder,
+    ShopInfo,
+    order_receipt,
+)
 from printing.rendering.to_epos_xml import EPOS_PRINT_NAMESPACE, render_epos_xml
 
 NS = "{" + EPOS_PRINT_NAMESPACE + "}"

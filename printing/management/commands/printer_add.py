@@ -5,7 +5,12 @@ from django.db import transaction
 
 from orders.models import Order
 from printing import services
-from printing.models import DEVICE_ID_PATTERN, Printer, normalize_channels, normalize_mac
+from printing.models import (
+    DEVICE_ID_PATTERN,
+    Printer,
+    normalize_channels,
+    normalize_mac,
+)
 
 
 class Command(BaseCommand):
