@@ -106,7 +106,7 @@ async def run_fleet(printers, seconds, interval):
 
     async def one(printer):
         if interval:
-            await asyncio.sleep(random.random() * interval)  # staggered, as real printers are
+            await asyncio.sleep(random.random() * min(interval, seconds / 2))  # staggered, as real printers are
         while time.monotonic() < stop_at:
             started = time.monotonic()
             try:
@@ -188,7 +188,7 @@ async def main_async(args):
         print(f"{len(printers)} CloudPRNT printers connected to one daphne process ({database}); "
               f"server pid {server.process.pid}", flush=True)
 
-        seconds = 8 if args.quick else 20
+        seconds = args.seconds or (8 if args.quick else 20)
         for interval in (5.0, 2.0, 1.0, 0.0):
             meter = CpuMeter([server.process.pid]).start()
             spy = None
@@ -213,18 +213,18 @@ async def main_async(args):
             print(json.dumps(row), flush=True)
 
         # Latency: polling every 5 s while another process queues jobs.
-        count = 60 if args.quick else 200
+        count = args.jobs or (60 if args.quick else 200)
         rate = 10.0
         loop = asyncio.get_running_loop()
         creator = loop.run_in_executor(None, lambda: server.manage.python(CREATE_JOBS.format(count=count, rate=rate), timeout=600))
-        fleet = asyncio.ensure_future(run_fleet(printers, count / rate + 12, 5.0))
+        fleet = asyncio.ensure_future(run_fleet(printers, count / rate + 12, args.latency_interval))
         created = await creator
         stats = await fleet
         tokens = server.manage.python(
             "from printing.models import PrintJob\n"
             "print(json.dumps(dict(PrintJob.objects.exclude(handout_token='').values_list('handout_token', 'pk'))))"
         )
-        created_at = dict((job_id, moment) for job_id, moment in created)
+        created_at = {job_id: moment for job_id, moment in created}
         to_handout, handout_answer, to_fetched, to_confirmed = [], [], [], []
         for printer in printers:
             for token, sent, answered, fetched, confirmed in printer.handouts:
@@ -241,7 +241,7 @@ async def main_async(args):
             return round(1000 * value, 1) if value is not None else None
 
         row = {
-            "phase": "poll → job latency, polls every 5 s, 10 jobs/s", "jobs_created": len(created),
+            "phase": f"poll → job latency, polls every {args.latency_interval:g} s, 10 jobs/s", "jobs_created": len(created),
             "jobs_printed": len(to_confirmed),
             "commit_to_handout_p50_ms": ms(to_handout, 50), "commit_to_handout_p99_ms": ms(to_handout, 99),
             "commit_to_handout_max_ms": ms(to_handout, 100),
@@ -258,20 +258,26 @@ async def main_async(args):
         server.stop()
     print("\nTraceback lines in the server log:", server.log().count("Traceback"))
     out = REPO / "bench" / "results"
-    out.mkdir(exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "cloud-latest.json").write_text(json.dumps({"rows": rows, "cpus": os.cpu_count(),
                                                          "machine_busy_s": machine_busy_seconds()}, indent=2))
     return rows
 
 
-def main():
+def parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--printers", type=int, default=1000)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--seconds", type=float, default=0, help="length of each polls/s phase")
+    parser.add_argument("--jobs", type=int, default=0, help="jobs queued in the latency phase")
+    parser.add_argument("--latency-interval", type=float, default=5.0, help="poll interval in the latency phase")
     parser.add_argument("--profile", default="", help="py-spy the server (raw stacks) during the 2 s phase into this file")
-    args = parser.parse_args()
-    asyncio.run(main_async(args))
+    return parser
+
+
+def main():
+    asyncio.run(main_async(parser().parse_args()))
 
 
 if __name__ == "__main__":

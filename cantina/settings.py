@@ -237,6 +237,8 @@ CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = env_int("CANTINA_AGENT_MAX_MESSAGES_PER_
 CANTINA_CLOUD_CONFIRM_SECONDS = env_int("CANTINA_CLOUD_CONFIRM_SECONDS", 600, minimum=10)
 CANTINA_CLOUD_RETRY_SECONDS = env_int("CANTINA_CLOUD_RETRY_SECONDS", 30, minimum=1)
 CANTINA_CLOUD_MAX_BODY_BYTES = 64 * 1024
+# Threads serving cloud printer requests in each server process (each holds a database connection).
+CANTINA_CLOUD_THREADS = env_int("CANTINA_CLOUD_THREADS", 4, minimum=1)
 
 LOG_LEVEL = env_str("CANTINA_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

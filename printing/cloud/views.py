@@ -10,6 +10,7 @@ import functools
 import logging
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse, JsonResponse
 from django.utils import translation
 from django.views.decorators.cache import never_cache
@@ -56,7 +57,10 @@ def _refusal(request, error, *, xml=False):
 
 def _require_https(request):
     # These paths skip the site's middleware (printing.cloud.asgi): the host is checked here.
-    request.get_host()  # DisallowedHost (400) outside ALLOWED_HOSTS
+    try:
+        request.get_host()
+    except DisallowedHost:
+        raise Refused(400, "bad_host", "This host name is not in DJANGO_ALLOWED_HOSTS: use the server's name in the printer's URL.") from None
     if not settings.DEBUG and not request.is_secure():
         raise Refused(403, "https_required", "Use https:// for this URL: printers send their secret with every request.")
 

@@ -144,6 +144,6 @@ def test_star_and_epson_printers_print_confirmed_orders_through_a_real_server(se
         status, _headers, _body = HttpTransport(server.http_url).request(
             "POST", "/cloudprnt/", body=b"{}", headers={"Host": "evil.example", "Content-Type": "application/json"})
         assert status == 400
-        assert "Traceback" not in server.log().split("evil.example")[0]
+        assert "Traceback" not in server.log()
     finally:
         staff.close()
