@@ -186,7 +186,8 @@ async def main_async(args):
             await printer.connect(server.port)
         database = "PostgreSQL" if args.database_url else "SQLite"
         print(f"{len(printers)} CloudPRNT printers connected to one daphne process ({database}); "
-              f"server pid {server.process.pid}", flush=True)
+              f"server pid {server.process.pid}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+              flush=True)
 
         seconds = args.seconds or (8 if args.quick else 20)
         for interval in (5.0, 2.0, 1.0, 0.0):
@@ -214,12 +215,14 @@ async def main_async(args):
 
         # Latency: polling every 5 s while another process queues jobs.
         count = args.jobs or (60 if args.quick else 200)
-        rate = 10.0
+        rate = args.job_rate
         loop = asyncio.get_running_loop()
+        meter = CpuMeter([server.process.pid]).start()
         creator = loop.run_in_executor(None, lambda: server.manage.python(CREATE_JOBS.format(count=count, rate=rate), timeout=600))
         fleet = asyncio.ensure_future(run_fleet(printers, count / rate + 12, args.latency_interval))
         created = await creator
         stats = await fleet
+        cpu = meter.stop()
         tokens = server.manage.python(
             "from printing.models import PrintJob\n"
             "print(json.dumps(dict(PrintJob.objects.exclude(handout_token='').values_list('handout_token', 'pk'))))"
@@ -241,13 +244,14 @@ async def main_async(args):
             return round(1000 * value, 1) if value is not None else None
 
         row = {
-            "phase": f"poll → job latency, polls every {args.latency_interval:g} s, 10 jobs/s", "jobs_created": len(created),
+            "phase": f"poll → job latency, polls every {args.latency_interval:g} s, {rate:g} jobs/s", "jobs_created": len(created),
             "jobs_printed": len(to_confirmed),
             "commit_to_handout_p50_ms": ms(to_handout, 50), "commit_to_handout_p99_ms": ms(to_handout, 99),
             "commit_to_handout_max_ms": ms(to_handout, 100),
             "handout_poll_answer_p50_ms": ms(handout_answer, 50), "handout_poll_answer_p99_ms": ms(handout_answer, 99),
             "commit_to_fetched_p50_ms": ms(to_fetched, 50), "commit_to_confirmed_p99_ms": ms(to_confirmed, 99),
-            "background_polls_per_s": stats["polls_per_s"], "errors": stats["errors"],
+            "background_polls_per_s": stats["polls_per_s"], "poll_answer_p50_ms": stats["answer_p50_ms"],
+            "errors": stats["errors"], **cpu,
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -271,6 +275,7 @@ def parser():
     parser.add_argument("--database-url", default="")
     parser.add_argument("--seconds", type=float, default=0, help="length of each polls/s phase")
     parser.add_argument("--jobs", type=int, default=0, help="jobs queued in the latency phase")
+    parser.add_argument("--job-rate", type=float, default=10.0, help="jobs queued per second in the latency phase")
     parser.add_argument("--latency-interval", type=float, default=5.0, help="poll interval in the latency phase")
     parser.add_argument("--profile", default="", help="py-spy the server (raw stacks) during the 2 s phase into this file")
     return parser
