@@ -38,7 +38,7 @@ from bench.runner import (
     percentile,
     raise_open_files_limit,
 )
-from tests.support.processes import DaphneServer
+from tools.processes import DaphneServer
 
 REPO = Path(__file__).resolve().parents[1]
 

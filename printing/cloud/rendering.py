@@ -20,7 +20,7 @@ def media_types():
 
 
 def _spec(job):
-    from printing.services import printer_spec
+    from printing.render_inputs import printer_spec
 
     spec = printer_spec(job.printer)
     if getattr(job.printer, "raster_only", False) and hasattr(spec, "raster_only"):

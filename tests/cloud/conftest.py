@@ -4,7 +4,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from tests.support.cloud_printers import (
+from tools.cloud_printers import (
     CloudPrntPrinter,
     DjangoClientTransport,
     EpsonSdpPrinter,

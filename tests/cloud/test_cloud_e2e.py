@@ -12,13 +12,14 @@ import urllib.request
 import pytest
 import websockets
 
-from tests.support.cloud_printers import (
+from tools.cloud_printers import (
     CloudPrntPrinter,
     EpsonSdpPrinter,
     HttpTransport,
     epos_text,
 )
-from tests.support.processes import DaphneServer, wait_for
+from tools.polling import wait_for
+from tools.processes import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

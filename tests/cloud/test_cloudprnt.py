@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from printing.cloud import services as cloud
 from printing.models import Printer, PrintJob, PrintJobEvent
-from tests.support.cloud_printers import ProtocolFailure, basic
+from tools.cloud_printers import ProtocolFailure, basic
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from printing.models import Printer, PrintJob, PrintJobEvent
-from tests.support.cloud_printers import EPOS_NS, ProtocolFailure, epos_text
+from tools.cloud_printers import EPOS_NS, ProtocolFailure, epos_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
