@@ -315,3 +315,21 @@ def test_disabled_printer_gets_no_job(star, make_order):
     make_order()
     Printer.objects.filter(pk=printer.pk).update(is_active=False)
     assert sim.poll() == {"jobReady": False}
+
+
+def test_every_process_maintenance_marks_silent_printers_offline_and_interrupts_overdue_jobs(star, make_order):
+    from printing import maintenance
+
+    printer, sim = star(poll_interval=5)
+    order = make_order()
+    sim.poll()
+    job = job_of(order, printer)
+    long_ago = timezone.now() - timedelta(seconds=3600)
+    Printer.objects.filter(pk=printer.pk).update(last_seen_at=long_ago)
+    PrintJob.objects.filter(pk=job.pk).update(sent_at=long_ago)
+    cloud_task = [task for task in maintenance.MAINTENANCE_TASKS if task.name == "cloud_printers"]
+    assert maintenance.run_pass(force=True, tasks=cloud_task) == {}
+    printer.refresh_from_db()
+    job.refresh_from_db()
+    assert not printer.connected
+    assert job.status == "failed" and job.error_code == "interrupted"
