@@ -333,3 +333,15 @@ def test_every_process_maintenance_marks_silent_printers_offline_and_interrupts_
     job.refresh_from_db()
     assert not printer.connected
     assert job.status == "failed" and job.error_code == "interrupted"
+
+
+def test_confirmation_by_get_with_delete_for_printers_told_delete_method_get(star, make_order, client):
+    printer, sim = star()
+    order = make_order()
+    answer = sim.poll()
+    sim.current["type"] = "text/plain"
+    sim.fetch()
+    response = client.get("/cloudprnt/", {"mac": sim.mac, "code": "200 OK", "token": answer["jobToken"], "delete": ""},
+                          HTTP_AUTHORIZATION=basic("x", printer.secret), secure=True)
+    assert response.status_code == 200
+    assert job_of(order, printer).status == "completed"

@@ -184,3 +184,17 @@ def test_a_raster_only_epson_printer_gets_the_receipt_as_one_picture(epson, make
     assert document.find(f"{EPOS_NS}text") is None and document.find(f"{EPOS_NS}cut") is not None
     sim.set_response([(token, True, "")])
     assert PrintJob.objects.get(printer=printer).status == "completed"
+
+
+def test_an_old_digest_nonce_is_answered_stale_and_the_printer_authenticates_again(epson, make_order):
+    import time
+
+    from printing.cloud import auth
+
+    printer, sim = epson()
+    assert auth.nonce_state(auth.new_nonce(now=time.time() - 3600)) == "stale"
+    assert auth.nonce_state("123.forged") == "bad"
+    sim.nonce = auth.new_nonce(now=time.time() - 3600)  # what the printer cached an hour ago
+    make_order()
+    jobs = sim.get_request()                              # 401 stale=true, then a fresh nonce
+    assert len(jobs) == 1 and sim.nonce != auth.new_nonce(now=time.time() - 3600)
