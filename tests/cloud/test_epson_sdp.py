@@ -191,7 +191,7 @@ def test_an_old_digest_nonce_is_answered_stale_and_the_printer_authenticates_aga
 
     from printing.cloud import auth
 
-    printer, sim = epson()
+    _printer, sim = epson()
     assert auth.nonce_state(auth.new_nonce(now=time.time() - 3600)) == "stale"
     assert auth.nonce_state("123.forged") == "bad"
     sim.nonce = auth.new_nonce(now=time.time() - 3600)  # what the printer cached an hour ago
