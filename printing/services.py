@@ -247,10 +247,11 @@ def order_reprint(*, order_id, requested_by=None):
 
 def _record(job, status, message=""):
     PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
-    _notify_job(job.pk)
+    job_notify_staff(job.pk)
 
 
-def _notify_job(job_id):
+def job_notify_staff(job_id):
+    """Tell staff pages about this job once the current transaction commits."""
     transaction.on_commit(partial(_send_job_summary, job_id))
 
 
@@ -321,7 +322,7 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_t
         PrintJobEvent.objects.bulk_create(events)
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
-            _notify_job(job_id)
+            job_notify_staff(job_id)
     # Read after commit: the write lock is not held while payloads are built.
     return selectors.job_payloads(claimed)
 
@@ -457,7 +458,7 @@ def job_set_priority(*, job_id, priority, requested_by=None):
             _("The priority of job #%(id)s cannot change: it is no longer queued.") % {"id": job_id},
             "not_pending",
         )
-    _notify_job(job_id)
+    job_notify_staff(job_id)
     who = username(requested_by)
     log.info("job=%s printer=%s priority=%s%s", job_id, job.printer_id, priority, f" user={who}" if who else "")
     return priority
