@@ -2,7 +2,6 @@
 layout engine as agents' ESC/POS: plain text (stored with the job), a 1-bit PNG at the printer's
 dot width (``printing.rendering.render_png``), ePOS-Print XML for Epson."""
 
-import dataclasses
 import io
 
 from django.conf import settings
@@ -22,10 +21,7 @@ def media_types():
 def _spec(job):
     from printing.render_inputs import printer_spec
 
-    spec = printer_spec(job.printer)
-    if getattr(job.printer, "raster_only", False) and hasattr(spec, "raster_only"):
-        spec = dataclasses.replace(spec, raster_only=True)
-    return spec
+    return printer_spec(job.printer)  # raster_only included: such printers get pictures
 
 
 def _copies(picture, copies):
