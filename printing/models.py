@@ -157,7 +157,15 @@ class PrintJob(models.Model):
         ORDER_RECEIPT = "order_receipt", _("Order receipt")
         TEST_PAGE = "test_page", _("Test page")
         REPRINT = "reprint", _("Reprint")
-        RAW = "raw", _("Raw document")
+        DOCUMENT = "document", _("Document")
+        RAW = "raw", _("Raw bytes")
+
+    class RawFormat(models.TextChoices):
+        # What the bytes of a raw job speak; they go to the printer untouched.
+        ESCPOS = "escpos", "ESC/POS"
+        TSPL = "tspl", "TSPL"
+        ZPL = "zpl", "ZPL"
+        TEXT = "text", _("Plain text")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -200,6 +208,10 @@ class PrintJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    source = models.CharField(_("source"), max_length=120, blank=True, help_text=_("Who asked for it, e.g. an app."))
+    raw_format = models.CharField(_("raw format"), max_length=8, choices=RawFormat.choices, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from orders.models import Order
 from printing import notify
 from printing.models import Printer, PrintJob, PrintJobEvent, normalize_channels
+from webhooks.services import event_record
 
 log = logging.getLogger("cantina.printing")
 
@@ -198,7 +199,10 @@ def _order_document(job, order, *, reprint):
     )
 
 
-def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, requested_by=None, message=""):
+def _job_create(*, printer, kind, build=None, raw=None, order=None, priority=5, copies=None, requested_by=None,
+                message="", **fields):
+    """Create a pending job. ``build(job)`` returns the document to render; ``raw`` is instead
+    ``(content, bytes)`` sent to the printer untouched."""
     job = PrintJob.objects.create(
         printer=printer,
         order=order,
@@ -206,10 +210,14 @@ def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, re
         priority=priority,
         copies=copies or printer.copies,
         requested_by=requested_by,
+        **fields,
     )
-    # Paper speaks the canteen's language, whatever language the person confirming uses.
-    with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
-        _render_into(job, build(job))
+    if raw is not None:
+        job.content, job.escpos = raw
+    else:
+        # Paper speaks the canteen's language, whatever language the person confirming uses.
+        with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
+            _render_into(job, build(job))
     job.save(update_fields=["document", "content", "escpos"])
     _record(job, Status.PENDING, message or _("Queued"))
     transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))
@@ -232,11 +240,58 @@ def job_create_test_page(*, printer, requested_by=None):
         )
 
 
-def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None):
+def _ensure_active(printer):
+    if not printer.is_active:
+        raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": printer.name}, "printer_disabled")
+
+
+def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None, title="", source="",
+                        expires_at=None):
     """Queue a poster-format document (validated; raises DocumentError with a precise message)."""
     from printing.documents import validate_document
 
     normalized = validate_document(document)
+    _ensure_active(printer)
+    with transaction.atomic():
+        return _job_create(
+            printer=printer,
+            kind=PrintJob.Kind.DOCUMENT,
+            copies=copies,
+            priority=priority,
+            requested_by=requested_by,
+            build=lambda job: normalized,
+            title=title,
+            source=source,
+            expires_at=expires_at,
+        )
+
+
+# Label printers take whole TSPL/ZPL programs; a megabyte is far above any receipt or label.
+RAW_JOB_MAX_BYTES = 1024 * 1024
+
+
+def job_create_raw(*, printer, data, raw_format, copies=1, priority=5, requested_by=None, title="", source="",
+                   expires_at=None):
+    """Queue bytes that go to the printer untouched (ESC/POS, TSPL, ZPL or plain text), ``copies`` times.
+
+    The agent prints a job's ``escpos`` bytes as they are, so nothing here interprets them.
+    """
+    if raw_format not in PrintJob.RawFormat.values:
+        raise PrintError(
+            _("Unknown raw format “%(format)s”: use %(formats)s.")
+            % {"format": raw_format, "formats": ", ".join(PrintJob.RawFormat.values)},
+            "bad_raw_format",
+        )
+    if not data:
+        raise PrintError(_("There is nothing to print: the raw data is empty."), "empty")
+    if len(data) > RAW_JOB_MAX_BYTES:
+        raise PrintError(
+            _("The raw data is %(size)s bytes; at most %(max)s bytes can be printed at once.")
+            % {"size": len(data), "max": RAW_JOB_MAX_BYTES},
+            "too_large",
+        )
+    _ensure_active(printer)
+    content = data.decode("utf-8", errors="replace") if raw_format == PrintJob.RawFormat.TEXT else ""
     with transaction.atomic():
         return _job_create(
             printer=printer,
@@ -244,7 +299,11 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
             copies=copies,
             priority=priority,
             requested_by=requested_by,
-            build=lambda job: normalized,
+            raw=(content, bytes(data) * copies),
+            raw_format=raw_format,
+            title=title,
+            source=source,
+            expires_at=expires_at,
         )
 
 
@@ -285,7 +344,13 @@ def order_reprint(*, order_id, requested_by=None):
 
 def _record(job, status, message=""):
     PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
+    _job_event(job.pk, status, message)
     _notify_job(job.pk)
+
+
+def _job_event(job_id, status, message=""):
+    """The ``job.<status>`` webhook event, in the transaction of the transition (outbox)."""
+    event_record(type=f"job.{status}", data=lambda: {"job": job_summary(job_id), "message": message[:500]})
 
 
 def _notify_job(job_id):
@@ -345,6 +410,11 @@ def printer_summary(printer):
 
 
 def _notify_printer(printer_id):
+    event_record(
+        type="printer.updated",
+        data=lambda: {"printer": printer_summary(Printer.objects.get(pk=printer_id))},
+    )
+
     def send():
         printer = Printer.objects.filter(pk=printer_id).first()
         if printer is not None:
@@ -428,6 +498,7 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
         candidates = list(
             PrintJob.objects.select_for_update(skip_locked=True)
             .filter(printer_id=printer_id, status=Status.PENDING)
+            .exclude(expires_at__lte=now)
             .order_by("priority", "id")
             .values_list("pk", flat=True)[:limit]
         )
@@ -439,6 +510,7 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
         PrintJobEvent.objects.bulk_create(events)
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
+            _job_event(job_id, Status.SENT, events[0].message)
             _notify_job(job_id)
     # Read after commit: the write lock is not held while payloads are built.
     return _payloads(claimed)
@@ -615,14 +687,16 @@ def job_set_priority(*, job_id, priority, requested_by=None):
 
 
 def jobs_expire(*, now=None):
-    """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS, with reason ``expired``."""
+    """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS (or, still queued, by their own
+    ``expires_at``), with reason ``expired``."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS)
     expired = []
     # A job left "printing" by an agent that never came back needs a person as much as one
     # that never left the queue.
     stale = PrintJob.objects.filter(
-        status__in=[Status.PENDING, Status.SENT, Status.PRINTING], created_at__lt=cutoff
+        Q(status__in=[Status.PENDING, Status.SENT, Status.PRINTING], created_at__lt=cutoff)
+        | Q(status=Status.PENDING, expires_at__lte=now)
     )
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
