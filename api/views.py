@@ -28,6 +28,14 @@ CAN_READ_JOBS = ApiKeyAuth(Scope.READ, Scope.PRINT)
 CAN_ORDER = ApiKeyAuth(Scope.ORDERS)
 CAN_READ_ORDERS = ApiKeyAuth(Scope.ORDERS, Scope.READ)
 ERRORS = {code: Problem for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+IDEMPOTENT = {
+    "parameters": [{
+        "in": "header", "name": "Idempotency-Key", "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        "description": "Any unique string (a UUID): a retry with the same key and body gets the first "
+                       "response back and creates nothing; with another body it gets 422.",
+    }],
+}
 
 
 def _printer_or_404(client, reference):
@@ -73,7 +81,7 @@ def _print_error(error):
 
 
 @router.post("/print-jobs", auth=CAN_PRINT, response={201: PrintJobOut, **ERRORS}, url_name="print_jobs",
-             summary="Print a document or raw bytes")
+             summary="Print a document or raw bytes", openapi_extra=IDEMPOTENT)
 def print_job_create(request, payload: PrintJobIn):
     """Queue a job on a printer: a poster `document`, or `raw` base64 bytes with their `raw_format`.
 
@@ -178,7 +186,7 @@ def print_job_detail(request, job_id: int):
 
 
 @router.post("/print-jobs/{job_id}/cancel", auth=CAN_PRINT, response={200: PrintJobOut, **ERRORS},
-             summary="Cancel a job that has not started printing")
+             summary="Cancel a job that has not started printing", openapi_extra=IDEMPOTENT)
 def print_job_cancel(request, job_id: int):
     client = request.auth
     if not selectors.jobs_for(client).filter(pk=job_id).exists():
@@ -205,7 +213,7 @@ class DuplicateExternalId(Exception):
 
 
 @router.post("/orders", auth=CAN_ORDER, response={201: OrderOut, 200: OrderOut, **ERRORS},
-             summary="Create (and confirm) an order")
+             summary="Create (and confirm) an order", openapi_extra=IDEMPOTENT)
 def order_create(request, payload: OrderIn):
     """Create an order; with `"confirm": true` its receipts print like a counter sale's.
 

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy, ngettext
 
 from webhooks import services
@@ -31,6 +32,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     search_fields = ["url", "description"]
     readonly_fields = ["secret", "created_at"]
     fields = ["url", "events", "active", "description", "secret", "created_at"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description=gettext_lazy("events"))
     def event_list(self, subscription):
