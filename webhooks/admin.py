@@ -36,7 +36,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("events"))
     def event_list(self, subscription):
-        return ", ".join(subscription.events) or gettext_lazy("all")
+        return ", ".join(subscription.events) or gettext_lazy("all events")
 
 
 @admin.register(WebhookDelivery)

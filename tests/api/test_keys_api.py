@@ -219,3 +219,14 @@ def test_staff_routes_keep_csrf_protection(staff_user):
     browser.force_login(staff_user)
 
     assert browser.post("/accounts/logout/").status_code == 403
+
+
+def test_errors_speak_portuguese_by_default_and_english_when_asked(printer):
+    client = Client()
+
+    default = client.get("/api/v1/printers")
+    english = client.get("/api/v1/printers", HTTP_ACCEPT_LANGUAGE="en")
+
+    assert default.json()["detail"] == "Envie sua chave de API como “Authorization: Bearer ck_…”."
+    assert english.json()["detail"] == "Send your API key as “Authorization: Bearer ck_…”."
+    assert default.json()["code"] == english.json()["code"] == "missing_key"
