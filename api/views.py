@@ -15,7 +15,15 @@ from api import idempotency, selectors
 from api.auth import ApiKeyAuth
 from api.errors import ApiError
 from api.models import ApiOrder, Scope
-from api.schemas import OrderIn, OrderOut, PrinterOut, PrintJobIn, PrintJobOut, PrintJobPage, Problem
+from api.schemas import (
+    OrderIn,
+    OrderOut,
+    PrinterOut,
+    PrintJobIn,
+    PrintJobOut,
+    PrintJobPage,
+    Problem,
+)
 from orders import services as order_services
 from printing import services as print_services
 from printing.documents import DocumentError

@@ -27,7 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.processes import AgentProcess, DaphneServer, FakePrinterProcess, wait_for  # noqa: E402
+from tests.support.processes import (  # noqa: E402
+    AgentProcess,
+    DaphneServer,
+    FakePrinterProcess,
+    wait_for,
+)
 
 DOCUMENT = {
     "version": "1.0",
@@ -73,7 +78,7 @@ def throughput(port, key, total, concurrency, body):
     def client():
         api = Api(port, key)
         for _ in range(per_client):
-            status, answer = api.call("POST", "/api/v1/print-jobs", body)
+            status, _answer = api.call("POST", "/api/v1/print-jobs", body)
             (done if status == 201 else errors).append(status)
 
     threads = [threading.Thread(target=client) for _ in range(concurrency)]

@@ -732,9 +732,10 @@ def printer_revoke_token(*, printer):
 
 def printer_set_active(*, printer, active):
     printer.is_active = active
-    printer.save(update_fields=["is_active"])
-    transaction.on_commit(partial(notify.agent_recheck, printer.pk))
-    _notify_printer(printer.pk)
+    with transaction.atomic():  # the change and its webhook event commit together
+        printer.save(update_fields=["is_active"])
+        transaction.on_commit(partial(notify.agent_recheck, printer.pk))
+        _notify_printer(printer.pk)
     log.info("printer=%s event=%s", printer.pk, "enabled" if active else "disabled")
 
 
@@ -760,20 +761,22 @@ def printer_authenticate(token):
 
 
 def printer_connected(*, printer_id, channel_name):
-    Printer.objects.filter(pk=printer_id).update(
-        connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
-    )
-    _notify_printer(printer_id)
+    with transaction.atomic():
+        Printer.objects.filter(pk=printer_id).update(
+            connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
+        )
+        _notify_printer(printer_id)
     log.info("printer=%s event=agent_connected", printer_id)
 
 
 def printer_disconnected(*, printer_id, channel_name):
     """Mark the printer offline, unless a newer connection already took it over."""
-    changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
-        connected=False, connection_channel="", last_seen_at=timezone.now()
-    )
-    if changed:
-        _notify_printer(printer_id)
+    with transaction.atomic():
+        changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
+            connected=False, connection_channel="", last_seen_at=timezone.now()
+        )
+        if changed:
+            _notify_printer(printer_id)
     log.info("printer=%s event=agent_disconnected", printer_id)
 
 

@@ -25,7 +25,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
-from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription, new_secret
+from webhooks.models import (
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+    new_secret,
+)
 
 log = logging.getLogger("cantina.webhooks")
 

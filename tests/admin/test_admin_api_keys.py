@@ -7,7 +7,8 @@ import pytest
 from api.models import ApiKey
 from printing.models import hash_token
 from tests.admin.helpers import post_action
-from tests.api.conftest import ApiClient, make_key, printer  # noqa: F401  (fixtures)
+from api import services
+from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +34,14 @@ def test_adding_a_key_shows_it_once_on_a_page_nobody_caches(manager_client, make
     assert key not in page and api_key.key_prefix in page
 
 
-def test_the_list_shows_prefix_and_last_use_never_the_key(manager_client, make_key, printer):
-    api_key = make_key()
-    ApiClient(api_key.key).get("/api/v1/printers")
+def test_the_list_shows_prefix_and_last_use_never_the_key(manager_client):
+    api_key, key = services.apikey_create(name="Loja")
+    ApiClient(key).get("/api/v1/printers")
 
     page = manager_client.get(CHANGELIST).content.decode()
 
     assert f"{api_key.key_prefix}…" in page
-    assert api_key.key not in page
+    assert key not in page
 
 
 def test_a_bad_origin_is_refused_with_a_message(manager_client):
@@ -52,10 +53,10 @@ def test_a_bad_origin_is_refused_with_a_message(manager_client):
     assert not ApiKey.objects.exists()
 
 
-def test_the_revoke_action_stops_the_key(manager_client, make_key, printer):
-    api_key = make_key()
+def test_the_revoke_action_stops_the_key(manager_client):
+    api_key, key = services.apikey_create(name="Loja")
 
     post_action(manager_client, CHANGELIST, "revoke", [api_key])
 
     assert ApiKey.objects.get().revoked_at is not None
-    assert ApiClient(api_key.key).get("/api/v1/printers").status_code == 401
+    assert ApiClient(key).get("/api/v1/printers").status_code == 401

@@ -5,8 +5,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from api.models import ApiKey
-from printing.models import PrintJob
-from printing.models import hash_token
+from printing.models import PrintJob, hash_token
 from tests.api.conftest import DOCUMENT, ApiClient, problem_fields
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,12 @@ import urllib.request
 
 import pytest
 
-from tests.support.processes import AgentProcess, DaphneServer, FakePrinterProcess, wait_for
+from tests.support.processes import (
+    AgentProcess,
+    DaphneServer,
+    FakePrinterProcess,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

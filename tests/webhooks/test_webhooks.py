@@ -104,10 +104,9 @@ def test_webhook_add_refuses_bad_urls_and_event_names(url, events):
 def test_events_are_written_in_the_transaction_of_the_change():
     subscription_create(url="https://pos.example.com/hooks")
 
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            event_record(type="job.completed", data={"job": {"id": 1}})
-            raise RuntimeError("the change failed")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        event_record(type="job.completed", data={"job": {"id": 1}})
+        raise RuntimeError("the change failed")
     assert not WebhookEvent.objects.exists()
 
     event_record(type="job.completed", data={"job": {"id": 1}})
