@@ -18,6 +18,7 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -57,7 +58,13 @@ class Api:
         return response.status, json.loads(response.read())
 
 
-def latency(api, count):
+def _at(value):
+    from datetime import datetime
+
+    return datetime.fromisoformat(value).timestamp()
+
+
+def latency(api, count, stages=None):
     samples = []
     for _ in range(count):
         started = time.perf_counter()
@@ -68,6 +75,10 @@ def latency(api, count):
             time.sleep(0.005)
             _, job = api.call("GET", f"/api/v1/print-jobs/{job['id']}")
         samples.append((time.perf_counter() - started) * 1000)
+        if stages is not None:
+            created, sent, printing, finished = (
+                _at(job[name]) for name in ("created_at", "sent_at", "started_at", "finished_at"))
+            stages.append(((sent - created) * 1000, (printing - sent) * 1000, (finished - printing) * 1000))
     return samples
 
 
@@ -118,11 +129,17 @@ def main(argv=None):
             wait_for(lambda: "connected to" in agent.log(), 30, message="the agent to connect")
             api = Api(server.port, key)
             latency(api, 3)  # warm-up
-            samples = latency(api, args.latency_jobs)
-            quantiles = statistics.quantiles(samples, n=20)
+            stages = []
+            samples = latency(api, args.latency_jobs, stages)
+            quantiles = statistics.quantiles(samples, n=20, method="inclusive")
             database = "PostgreSQL" if args.database_url else "SQLite"
             print(f"POST → completed ({database}, fake printer, {len(samples)} jobs one at a time): "
                   f"median {statistics.median(samples):.0f} ms, p95 {quantiles[18]:.0f} ms, max {max(samples):.0f} ms")
+            medians = [statistics.median(stage[i] for stage in stages) for i in range(3)]
+            print("  medians by stage (server clock): created → sent {:.0f} ms, sent → printing {:.0f} ms, "
+                  "printing → completed {:.0f} ms".format(*medians))
+            print(f"  load average while measuring: {open('/proc/loadavg').read().split()[0]} "
+                  f"on {os.cpu_count()} CPUs")
             for name, body in (("document", {"printer": "Balcão", "document": DOCUMENT}),
                                ("raw", {"printer": "Balcão", "raw": RAW, "raw_format": "zpl"})):
                 rate, created, errors = throughput(server.port, key, args.requests, args.concurrency, body)
