@@ -125,7 +125,7 @@ def print_job_create(request, payload: PrintJobIn):
             raise ApiError(422, "invalid_document", str(error), field=field) from None
         except print_services.PrintError as error:
             raise _print_error(error) from None
-        return 201, selectors.job_detail(request, client, job.pk), None
+        return 201, selectors.job_dict(request, job, events=job.events.order_by("at", "id")), None
 
     response = idempotency.run(request, create)
     if response.status_code == 201:

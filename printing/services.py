@@ -203,6 +203,8 @@ def _job_create(*, printer, kind, build=None, raw=None, order=None, priority=5, 
                 message="", **fields):
     """Create a pending job. ``build(job)`` returns the document to render; ``raw`` is instead
     ``(content, bytes)`` sent to the printer untouched."""
+    if raw is not None:
+        fields["content"], fields["escpos"] = raw
     job = PrintJob.objects.create(
         printer=printer,
         order=order,
@@ -212,13 +214,11 @@ def _job_create(*, printer, kind, build=None, raw=None, order=None, priority=5, 
         requested_by=requested_by,
         **fields,
     )
-    if raw is not None:
-        job.content, job.escpos = raw
-    else:
+    if raw is None:
         # Paper speaks the canteen's language, whatever language the person confirming uses.
         with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
             _render_into(job, build(job))
-    job.save(update_fields=["document", "content", "escpos"])
+        job.save(update_fields=["document", "content", "escpos"])
     _record(job, Status.PENDING, message or _("Queued"))
     transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))
     log.info("job=%s printer=%s kind=%s order=%s status=pending", job.pk, printer.pk, kind, order and order.pk)
