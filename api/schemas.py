@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import (
+    AfterValidator,
     ConfigDict,
     Field,
     PlainValidator,
@@ -24,6 +25,27 @@ class Strict(Schema):
 RawFormat = Literal["escpos", "tspl", "zpl", "text"]
 
 
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def _no_nul(value):
+    # PostgreSQL keeps no NUL character in text or JSON: refuse it here, naming the field,
+    # instead of failing in the database.
+    if _has_nul(value):
+        raise ValueError("must not contain NUL (\\u0000) characters")
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_no_nul)]
+
+
 def _printer_reference(value):
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("must be the printer's id (a number) or name (text)")
@@ -40,13 +62,15 @@ PrinterReference = Annotated[
 
 class PrintJobIn(Strict):
     printer: PrinterReference
-    document: dict | None = Field(None, description="A poster/ticket-daemon document (see /docs/poster).")
+    document: Annotated[dict, AfterValidator(_no_nul)] | None = Field(
+        None, description="A poster/ticket-daemon document (see /docs/poster)."
+    )
     raw: StrictStr | None = Field(None, description="Base64 bytes sent to the printer untouched (at most 1 MiB).")
     raw_format: RawFormat | None = Field(None, description="What the raw bytes are; required with raw.")
     copies: StrictInt = Field(1, ge=1, le=5)
     priority: StrictInt = Field(5, ge=1, le=10, description="1 prints first.")
-    title: StrictStr = Field("", max_length=120)
-    source: StrictStr = Field("", max_length=120, description="Who asks, e.g. your app's name.")
+    title: Text = Field("", max_length=120)
+    source: Text = Field("", max_length=120, description="Who asks, e.g. your app's name.")
     expire_after: StrictInt | None = Field(
         None, ge=1, le=7 * 24 * 3600, description="Seconds: not printed by then, the job fails as expired."
     )
@@ -54,21 +78,21 @@ class PrintJobIn(Strict):
 
 class OrderItemIn(Strict):
     product: StrictInt | None = Field(None, description="A product id: its name and price are used.")
-    name: StrictStr | None = Field(None, min_length=1, max_length=120)
+    name: Text | None = Field(None, min_length=1, max_length=120)
     quantity: StrictInt = Field(ge=1, le=99)
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)] | None = None
 
 
 class OrderIn(Strict):
-    external_id: StrictStr | None = Field(
+    external_id: Text | None = Field(
         None, min_length=1, max_length=100, description="Your id for the order: sending it again returns the first."
     )
-    customer_name: StrictStr = Field("", max_length=120)
+    customer_name: Text = Field("", max_length=120)
     channel: Literal["counter", "scheduled"] = "counter"
     items: list[OrderItemIn] = Field(min_length=1, max_length=100)
     payment_method: Literal["", "cash", "card", "pix", "other"] = ""
     scheduled_for: datetime | None = Field(None, description="Pickup time, required for scheduled orders.")
-    notes: StrictStr = Field("", max_length=1000)
+    notes: Text = Field("", max_length=1000)
     confirm: StrictBool = Field(False, description="Confirm at once: the receipt prints like a counter sale.")
 
 

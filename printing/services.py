@@ -291,7 +291,10 @@ def job_create_raw(*, printer, data, raw_format, copies=1, priority=5, requested
             "too_large",
         )
     _ensure_active(printer)
-    content = data.decode("utf-8", errors="replace") if raw_format == PrintJob.RawFormat.TEXT else ""
+    from printing.documents import clean_text
+
+    # Only the readable copy staff see is cleaned; the bytes go out as they came.
+    content = clean_text(data.decode("utf-8", errors="replace")) if raw_format == PrintJob.RawFormat.TEXT else ""
     with transaction.atomic():
         return _job_create(
             printer=printer,

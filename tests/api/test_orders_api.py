@@ -121,6 +121,8 @@ def test_orders_of_other_keys_are_not_found(make_key, printer):
         ({"confirm": "yes"}, "confirm"),
         ({"scheduled_for": "tomorrow"}, "scheduled_for"),
         ({"customer": "Ana"}, "customer"),
+        ({"customer_name": "Ana\u0000"}, "customer_name"),
+        ({"items": [{"name": "P\u0000", "quantity": 1, "unit_price": "1"}]}, "items.0.name"),
     ],
 )
 def test_bad_orders_are_refused_naming_the_field_and_create_nothing(api, printer, change, field):

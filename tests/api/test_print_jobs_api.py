@@ -222,6 +222,9 @@ def test_bad_base64_is_422(api, printer):
         ({"printer": "Balcão", "document": DOCUMENT, "raw": b64(b"x"), "raw_format": "zpl"}, "raw"),
         ({"document": DOCUMENT}, "printer"),
         ({"printer": "Balcão", "document": DOCUMENT, "expire_after": -1}, "expire_after"),
+        ({"printer": "Balcão", "document": DOCUMENT, "title": "a\u0000b"}, "title"),
+        ({"printer": "Balcão", "document": {**DOCUMENT, "commands": [
+            {"type": "qr", "data": {"data": "x\u0000"}}]}}, "document"),
     ],
 )
 def test_bad_fields_are_422_naming_the_field(api, printer, body, field):
