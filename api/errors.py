@@ -6,10 +6,13 @@ validation errors (422) and the bad-JSON 400.
 """
 
 import json
+import logging
 
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+log = logging.getLogger("cantina.api")
 
 PROBLEM_TYPE = "https://cantina.print/problems/"
 TITLES = {
@@ -22,6 +25,7 @@ TITLES = {
     413: "Content Too Large",
     422: "Unprocessable Content",
     429: "Too Many Requests",
+    500: "Internal Server Error",
 }
 
 
@@ -99,6 +103,13 @@ def install(api):
             return problem(400, "bad_json", _("The body is not valid JSON: %(error)s") % {"error": exc.__cause__},
                            [{"field": "body", "message": _("Not valid JSON.")}])
         return problem(exc.status_code, "http_error", str(exc))
+
+    @api.exception_handler(Exception)
+    def server_error(request, exc):
+        # A bug or an outage: logged with its traceback, never shown; the request's transaction
+        # was rolled back, so retrying (with the same Idempotency-Key) is safe.
+        log.exception("event=api_error path=%s", request.path)
+        return problem(500, "server_error", _("The server failed to answer; nothing was changed. Try again."))
 
     @api.exception_handler(Http404)
     def not_found(request, exc):

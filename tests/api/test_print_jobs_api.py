@@ -240,3 +240,17 @@ def test_a_body_that_is_not_a_json_object_is_refused(api, printer, raw):
 
     assert response.status_code in {400, 422}
     assert problem_fields(response) in (["body"],)
+
+
+def test_a_server_failure_is_a_problem_document_without_traceback(api, printer, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(services, "job_create_document", broken)
+
+    response = api.post(URL, {"printer": "Balcão", "document": DOCUMENT})
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "server_error"
+    assert b"Traceback" not in response.content and b"on fire" not in response.content
