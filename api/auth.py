@@ -68,7 +68,7 @@ class ApiKeyAuth(HttpBearer):
             raise _unauthorized("missing_key", _("Send your API key as “Authorization: Bearer ck_…”."))
         scheme, _space, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            raise _unauthorized("bad_authorization", _("The Authorization header must be “Bearer <API key>”."))
+            raise _unauthorized("bad_authorization", _("The Authorization header must be “Bearer” and the API key."))
         return self.authenticate(request, key.strip())
 
     def authenticate(self, request, token):
