@@ -254,3 +254,13 @@ def test_a_server_failure_is_a_problem_document_without_traceback(api, printer, 
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "server_error"
     assert b"Traceback" not in response.content and b"on fire" not in response.content
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("delete", URL, 405), ("put", "/api/v1/orders", 405), ("get", "/api/v1/nothing", 404),
+])
+def test_unknown_routes_and_methods_are_problem_documents(api, method, path, status):
+    response = getattr(api.client, method)(path, HTTP_AUTHORIZATION=f"Bearer {api.key}")
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"
