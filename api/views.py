@@ -102,17 +102,18 @@ def print_job_create(request, payload: PrintJobIn):
     if payload.raw is None and payload.raw_format is not None:
         raise ApiError(422, "invalid", _("“raw_format” goes with “raw”, not with a document."), field="raw_format")
     data = _raw_bytes(payload) if payload.raw is not None else None
-    printer = _printer_or_404(client, payload.printer)
-    options = {
-        "printer": printer,
-        "copies": payload.copies,
-        "priority": payload.priority,
-        "title": payload.title,
-        "source": payload.source or client.name,
-        "expires_at": timezone.now() + timedelta(seconds=payload.expire_after) if payload.expire_after else None,
-    }
 
     def create():
+        # The printer is looked up here, after the idempotency check: a replay gets the first
+        # answer even if the printer was disabled since.
+        options = {
+            "printer": _printer_or_404(client, payload.printer),
+            "copies": payload.copies,
+            "priority": payload.priority,
+            "title": payload.title,
+            "source": payload.source or client.name,
+            "expires_at": timezone.now() + timedelta(seconds=payload.expire_after) if payload.expire_after else None,
+        }
         try:
             if data is not None:
                 job = print_services.job_create_raw(data=data, raw_format=payload.raw_format, **options)
@@ -197,10 +198,10 @@ def print_job_detail(request, job_id: int):
              summary="Cancel a job that has not started printing", openapi_extra=IDEMPOTENT)
 def print_job_cancel(request, job_id: int):
     client = request.auth
-    if not selectors.jobs_for(client).filter(pk=job_id).exists():
-        raise ApiError(404, "job_not_found", _("There is no print job %(id)s.") % {"id": job_id}, field="job_id")
 
     def cancel():
+        if not selectors.jobs_for(client).filter(pk=job_id).exists():
+            raise ApiError(404, "job_not_found", _("There is no print job %(id)s.") % {"id": job_id}, field="job_id")
         try:
             print_services.job_cancel(job_id=job_id)
         except print_services.PrintError as error:

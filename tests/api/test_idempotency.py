@@ -28,6 +28,19 @@ def test_a_replay_returns_the_original_response_and_prints_nothing_more(api, pri
 
 
 @pytest.mark.django_db
+def test_a_replay_gets_the_first_answer_even_after_the_printer_was_disabled(api, printer):
+    from printing import services
+
+    first = api.post(JOBS, BODY, Idempotency_Key="k1")
+    services.printer_set_active(printer=printer, active=False)
+
+    replay = api.post(JOBS, BODY, Idempotency_Key="k1")
+
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert replay.json()["id"] == first.json()["id"]
+
+
+@pytest.mark.django_db
 def test_the_same_key_with_another_body_is_422(api, printer):
     api.post(JOBS, BODY, Idempotency_Key="k1")
 
