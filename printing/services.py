@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from orders.models import Order
 from printing import notify
 from printing.models import Printer, PrintJob, PrintJobEvent, normalize_channels
-from webhooks.services import event_record
+from webhooks.services import event_record, subscribed
 
 log = logging.getLogger("cantina.printing")
 
@@ -511,9 +511,11 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
                 claimed.append(job_id)
         events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=_("Sent to the agent"), at=now) for job_id in claimed]
         PrintJobEvent.objects.bulk_create(events)
+        webhooks_wanted = bool(claimed) and subscribed("job.sent")  # one query per claim, not per job
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
-            _job_event(job_id, Status.SENT, events[0].message)
+            if webhooks_wanted:
+                _job_event(job_id, Status.SENT, events[0].message)
             _notify_job(job_id)
     # Read after commit: the write lock is not held while payloads are built.
     return _payloads(claimed)

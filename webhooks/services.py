@@ -47,6 +47,18 @@ class WebhookError(Exception):
     """A request that cannot be carried out; ``str()`` is a message for a person."""
 
 
+def _subscriptions_wanting(event_type):
+    return [
+        pk for pk, events in WebhookSubscription.objects.filter(active=True).values_list("pk", "events")
+        if WebhookSubscription(events=events).wants(event_type)
+    ]
+
+
+def subscribed(event_type):
+    """Whether some active subscription wants this event type (one small query)."""
+    return bool(_subscriptions_wanting(event_type))
+
+
 def event_record(*, type, data):
     """Record an event for every active subscription that wants ``type``; return it (or None).
 
@@ -54,10 +66,7 @@ def event_record(*, type, data):
     callable returning one: it is only called when some subscription wants the event, so the
     common case (no subscriber) costs one small query.
     """
-    subscriptions = [
-        pk for pk, events in WebhookSubscription.objects.filter(active=True).values_list("pk", "events")
-        if WebhookSubscription(events=events).wants(type)
-    ]
+    subscriptions = _subscriptions_wanting(type)
     if not subscriptions:
         return None
     payload = data() if callable(data) else data
