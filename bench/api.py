@@ -118,6 +118,10 @@ def main(argv=None):
                "CANTINA_API_RATE_PER_MINUTE": "6000000"}
         if args.database_url:
             env["DATABASE_URL"] = args.database_url
+            # Django runs each sync view in a thread of its own under ASGI: connections kept for
+            # 60 s pile up, one per request, until PostgreSQL refuses more ("too many clients").
+            # The connection pool DESIGN.md asks for fixes that; until then, one per request.
+            env["DATABASE_CONN_MAX_AGE"] = os.getenv("DATABASE_CONN_MAX_AGE", "0")
         server = DaphneServer(tmp / "server", **env)
         token = server.manage.add_printer("Balcão")
         key = server.manage("apikey_add", "bench").stdout.strip().splitlines()[-1]
@@ -145,6 +149,10 @@ def main(argv=None):
                 rate, created, errors = throughput(server.port, key, args.requests, args.concurrency, body)
                 print(f"POST /api/v1/print-jobs ({name}, one daphne process, {args.concurrency} clients): "
                       f"{rate:.0f} requests/s ({created} created, {len(errors)} errors {sorted(set(errors))})")
+                if errors:
+                    log = (tmp / "server.log").read_text(errors="replace")
+                    print("  server errors:\n" + "\n".join(
+                        line for line in log.splitlines() if " ERROR " in line or "Error" in line)[-3000:])
         finally:
             agent.stop()
             server.stop()
