@@ -16,6 +16,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from orders.models import MAX_QUANTITY, MIN_QUANTITY
+
 
 class Strict(Schema):
     # Unknown fields are errors: a misspelt "copeis" must not silently print one copy.
@@ -79,7 +81,7 @@ class PrintJobIn(Strict):
 class OrderItemIn(Strict):
     product: StrictInt | None = Field(None, description="A product id: its name and price are used.")
     name: Text | None = Field(None, min_length=1, max_length=120)
-    quantity: StrictInt = Field(ge=1, le=99)
+    quantity: StrictInt = Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)] | None = None
 
 

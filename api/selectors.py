@@ -1,12 +1,11 @@
 """What API clients read: jobs, printers and orders as plain dicts, within a key's printers."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.urls import reverse
 
 from orders.models import Order
 from printing.models import Printer, PrintJob, PrintJobEvent
-
-QUEUED_STATUSES = [PrintJob.Status.PENDING, PrintJob.Status.SENT, PrintJob.Status.PRINTING]
+from printing.selectors import annotate_queued
 
 
 def printers_for(client):
@@ -75,7 +74,7 @@ def job_detail(request, client, job_id):
 
 
 def printer_dicts(client):
-    printers = printers_for(client).annotate(queued=Count("jobs", filter=Q(jobs__status__in=QUEUED_STATUSES)))
+    printers = annotate_queued(printers_for(client))
     return [
         {
             "id": printer.pk,

@@ -1,6 +1,7 @@
 """The print API, version 1: ``/api/v1/`` (schema at ``openapi.json``, interactive docs at ``docs``)."""
 
 from django.core.exceptions import RequestDataTooBig
+from django.urls import path
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 
@@ -29,4 +30,6 @@ def body_too_big(request, exc):
 
 
 api.add_router("", router)
+
+urlpatterns = [path("v1/", api.urls)]
 

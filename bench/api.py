@@ -28,12 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.processes import (  # noqa: E402
-    AgentProcess,
-    DaphneServer,
-    FakePrinterProcess,
-    wait_for,
-)
+from tools.polling import wait_for  # noqa: E402
+from tools.processes import AgentProcess, DaphneServer, FakePrinterProcess  # noqa: E402
 
 DOCUMENT = {
     "version": "1.0",

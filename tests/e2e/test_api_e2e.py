@@ -11,12 +11,8 @@ import urllib.request
 
 import pytest
 
-from tests.support.processes import (
-    AgentProcess,
-    DaphneServer,
-    FakePrinterProcess,
-    wait_for,
-)
+from tools.polling import wait_for
+from tools.processes import AgentProcess, DaphneServer, FakePrinterProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from printing import services
-from tests.support.processes import free_port
+from tools.processes import free_port
 from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from webhooks.services import event_record, subscription_create, webhooks_deliver_due
 
@@ -214,3 +214,17 @@ def test_delivering_never_happens_in_the_print_path(receiver, make_printer):
     assert listening.requests == []  # queued in the outbox, not sent by the request that printed
     assert webhooks_deliver_due() == 1
     assert json.loads(listening.requests[0][1])["type"] == "job.pending"
+
+
+def test_the_maintenance_of_every_server_process_delivers_them(receiver):
+    from printing.maintenance import MAINTENANCE_TASKS, run_pass
+
+    listening = receiver().start()
+    subscription_create(url=listening.url)
+    event_record(type="job.completed", data={"job": {"id": 1}})
+
+    assert {"webhooks_deliver", "webhook_events_purge", "idempotency_records_purge"} <= {
+        task.name for task in MAINTENANCE_TASKS}
+    # Only this task: forcing them all would make the hourly ones "just ran" for later tests.
+    assert run_pass(tasks=[task for task in MAINTENANCE_TASKS if task.name == "webhooks_deliver"]) == {}
+    assert [json.loads(body)["type"] for _, body in listening.requests] == ["job.completed"]
