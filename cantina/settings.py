@@ -216,6 +216,9 @@ if not DEBUG:
 CANTINA_SHOP_NAME = env_str("CANTINA_SHOP_NAME", "Cantina Escolar")
 CANTINA_SHOP_ADDRESS = env_str("CANTINA_SHOP_ADDRESS", "")
 CANTINA_RECEIPT_FOOTER = env_str("CANTINA_RECEIPT_FOOTER", "Obrigado e bom apetite!")
+# The shop's currency symbol: prices are in one currency whatever language a page or receipt
+# speaks (the language only chooses the separators: "R$ 1.234,50", "R$ 1,234.50").
+CANTINA_CURRENCY_SYMBOL = env_str("CANTINA_CURRENCY_SYMBOL", "R$")
 # Receipts speak the canteen's language, which need not be one of the staff pages' languages.
 CANTINA_RECEIPT_LANGUAGES = ("pt-br", "en", "es", "zh-hans")
 CANTINA_RECEIPT_LANGUAGE = env_str("CANTINA_RECEIPT_LANGUAGE", LANGUAGE_CODE).lower()

@@ -134,7 +134,7 @@ class PrinterAdmin(admin.ModelAdmin):
     actions = ["print_test_page", "enable", "disable", "issue_token", "revoke_token"]
     fieldsets = [
         (None, {"fields": ["name", "location", "is_active"]}),
-        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "copies", "auto_print"]}),
+        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "raster_only", "copies", "auto_print"]}),
         (
             gettext_lazy("Agent"),
             {

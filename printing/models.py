@@ -266,7 +266,9 @@ class PrintJob(models.Model):
         return self.status in self.CANCELLABLE_STATUSES
 
     def can_retry(self):
-        return self.status == self.Status.FAILED
+        # A local job's bytes never reached the server (only its text did): the client that sent
+        # it to the agent's listener must send it again.
+        return self.status == self.Status.FAILED and self.kind != self.Kind.LOCAL
 
     def can_reprint(self):
         return self.order_id is not None

@@ -310,7 +310,7 @@ def order_reprint(*, order_id, requested_by=None):
 def _record(job, status, message=""):
     PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
     _job_event(job.pk, status, message)
-    _notify_job(job.pk)
+    job_notify_staff(job.pk)
 
 
 def _job_event(job_id, status, message=""):
@@ -320,7 +320,8 @@ def _job_event(job_id, status, message=""):
     )
 
 
-def _notify_job(job_id):
+def job_notify_staff(job_id):
+    """Tell staff pages about this job once the current transaction commits."""
     transaction.on_commit(partial(_send_job_summary, job_id))
 
 
@@ -391,7 +392,7 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
             if webhooks_wanted:
                 _job_event(job_id, Status.SENT, events[0].message)
-            _notify_job(job_id)
+            job_notify_staff(job_id)
     # Read after commit: the write lock is not held while payloads are built.
     return selectors.job_payloads(claimed)
 
@@ -527,7 +528,7 @@ def job_set_priority(*, job_id, priority, requested_by=None):
             _("The priority of job #%(id)s cannot change: it is no longer queued.") % {"id": job_id},
             "not_pending",
         )
-    _notify_job(job_id)
+    job_notify_staff(job_id)
     who = username(requested_by)
     log.info("job=%s printer=%s priority=%s%s", job_id, job.printer_id, priority, f" user={who}" if who else "")
     return priority

@@ -4,10 +4,10 @@ import re
 
 import pytest
 
+from api import services
 from api.models import ApiKey
 from printing.models import hash_token
 from tests.admin.helpers import post_action
-from api import services
 from tests.api.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
