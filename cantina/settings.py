@@ -71,12 +71,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",
     "orders",
     "printing",
+    "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.cors.ApiCorsMiddleware",
+    "api.middleware.ApiProblemMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -246,6 +251,13 @@ CANTINA_CLOUD_RETRY_SECONDS = env_int("CANTINA_CLOUD_RETRY_SECONDS", 30, minimum
 CANTINA_CLOUD_MAX_BODY_BYTES = 64 * 1024
 # Threads serving cloud printer requests in each server process (each holds a database connection).
 CANTINA_CLOUD_THREADS = env_int("CANTINA_CLOUD_THREADS", 4, minimum=1)
+
+# Print API (/api/v1/): each key's token bucket, refilled at this many requests per minute, holds
+# at most CANTINA_API_BURST; a key may have its own rate (admin).
+CANTINA_API_RATE_PER_MINUTE = env_int("CANTINA_API_RATE_PER_MINUTE", 600, minimum=1)
+CANTINA_API_BURST = env_int("CANTINA_API_BURST", 60, minimum=1)
+# Webhook deliveries: seconds to wait for the receiver's answer.
+CANTINA_WEBHOOK_TIMEOUT = env_int("CANTINA_WEBHOOK_TIMEOUT", 5, minimum=1)
 
 LOG_LEVEL = env_str("CANTINA_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

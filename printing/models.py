@@ -209,8 +209,16 @@ class PrintJob(models.Model):
         ORDER_RECEIPT = "order_receipt", _("Order receipt")
         TEST_PAGE = "test_page", _("Test page")
         REPRINT = "reprint", _("Reprint")
-        RAW = "raw", _("Raw document")
+        DOCUMENT = "document", _("Document")
+        RAW = "raw", _("Raw bytes")
         LOCAL = "local", _("Local job")
+
+    class RawFormat(models.TextChoices):
+        # What the bytes of a raw job speak; they go to the printer untouched.
+        ESCPOS = "escpos", "ESC/POS"
+        TSPL = "tspl", "TSPL"
+        ZPL = "zpl", "ZPL"
+        TEXT = "text", _("Plain text")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -261,11 +269,15 @@ class PrintJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    raw_format = models.CharField(_("raw format"), max_length=8, choices=RawFormat.choices, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     # Local jobs: printed by the agent for a client on its own PC (agent --listen), then reported.
     local_id = models.CharField(_("local job id"), max_length=64, blank=True, editable=False)
     source = models.CharField(
         _("source"), max_length=200, blank=True, editable=False,
-        help_text=_("Where a local job came from: the client's protocol, reference and web page origin."),
+        help_text=_("Where a local job came from: the client's protocol, reference and web page origin; "
+                    "for the print API, the app that sent it."),
     )
 
     class Meta:
