@@ -198,3 +198,18 @@ def test_an_old_digest_nonce_is_answered_stale_and_the_printer_authenticates_aga
     make_order()
     jobs = sim.get_request()                              # 401 stale=true, then a fresh nonce
     assert len(jobs) == 1 and sim.nonce != auth.new_nonce(now=time.time() - 3600)
+
+
+def test_a_document_from_the_print_api_prints_on_a_cloud_printer(epson, star):
+    from printing import services
+
+    epson_printer, epson_sim = epson()
+    star_printer, star_sim = star()
+    document = {"commands": [{"type": "text", "data": {"content": {"text": "Etiqueta da cozinha: ação"}}}]}
+    services.job_create_document(printer=epson_printer, document=document)
+    services.job_create_document(printer=star_printer, document=document)
+    (_token, printed), = epson_sim.cycle()
+    assert "Etiqueta da cozinha: ação" in epos_text(printed)
+    star_sim.supported = ("text/plain",)
+    assert "Etiqueta da cozinha: ação" in star_sim.cycle().decode("utf-8")
+    assert set(PrintJob.objects.values_list("status", flat=True)) == {"completed"}
