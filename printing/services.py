@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from orders.models import Order
 from orders.staff import username
 from printing import notify, selectors
-from printing.documents import validate_document
+from printing.documents import check_document
 from printing.models import (
     TOKEN_PREFIX_LENGTH,
     Printer,
@@ -214,8 +214,10 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
     """Queue a poster-format document (validated; raises DocumentError with a precise message).
 
     Not called by the staff pages: it is the entry point of the print API (issue "Print API").
+    What prints differently than written (a size name printed 1x1...) is said in the job's
+    history, on its "queued" event.
     """
-    normalized = validate_document(document)
+    normalized, warnings = check_document(document)
     _ensure_active(printer)
     with transaction.atomic():
         return _job_create(
@@ -225,6 +227,7 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
             priority=priority,
             requested_by=requested_by,
             build=lambda job: normalized,
+            message=(_("Queued, with warnings: %(warnings)s") % {"warnings": "; ".join(warnings)}) if warnings else "",
             title=title,
             source=source,
             expires_at=expires_at,

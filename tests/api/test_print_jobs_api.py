@@ -37,6 +37,17 @@ def test_it_queues_a_document_by_printer_name(api, printer):
     assert "Pedido 42" in job.content
 
 
+def test_a_size_written_as_a_name_prints_and_the_history_says_how(api, printer):
+    document = {"commands": [{"type": "text", "data": {"content": {"text": "Senha 7", "content_style": {"size": "normal"}}}}]}
+    response = api.post(URL, {"printer": "Balcão", "document": document})
+
+    assert response.status_code == 201, response.content
+    (event,) = PrintJob.objects.get().events.all()
+    assert event.status == "pending" and "size" in event.message and "normal" in event.message
+    history = api.get(f"{URL}/{response.json()['id']}").json()["events"]
+    assert "normal" in history[0]["message"]
+
+
 def test_it_queues_a_document_by_printer_id(api, printer):
     response = api.post(URL, {"printer": printer.pk, "document": DOCUMENT})
 
