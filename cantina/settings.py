@@ -243,6 +243,14 @@ CANTINA_JOB_MAX_RETRIES = env_int("CANTINA_JOB_MAX_RETRIES", 5, minimum=0)
 CANTINA_JOB_EXPIRY_HOURS = env_int("CANTINA_JOB_EXPIRY_HOURS", 24, minimum=1)
 CANTINA_AGENT_MAX_MESSAGE_BYTES = 64 * 1024
 CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = env_int("CANTINA_AGENT_MAX_MESSAGES_PER_SECOND", 20, minimum=1)
+# Cloud printers (Star CloudPRNT, Epson Server Direct Print): a job handed out and not confirmed
+# within CANTINA_CLOUD_CONFIRM_SECONDS fails "interrupted"; a paper/cover problem learnt from an
+# Epson job result is retried after CANTINA_CLOUD_RETRY_SECONDS (an Epson poll carries no status).
+CANTINA_CLOUD_CONFIRM_SECONDS = env_int("CANTINA_CLOUD_CONFIRM_SECONDS", 600, minimum=10)
+CANTINA_CLOUD_RETRY_SECONDS = env_int("CANTINA_CLOUD_RETRY_SECONDS", 30, minimum=1)
+CANTINA_CLOUD_MAX_BODY_BYTES = 64 * 1024
+# Threads serving cloud printer requests in each server process (each holds a database connection).
+CANTINA_CLOUD_THREADS = env_int("CANTINA_CLOUD_THREADS", 4, minimum=1)
 
 # Print API (/api/v1/): each key's token bucket, refilled at this many requests per minute, holds
 # at most CANTINA_API_BURST; a key may have its own rate (admin).
