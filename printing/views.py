@@ -233,7 +233,9 @@ def day_close(request):
         else:
             with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
                 document = day_close_document(report, printer_spec(printer), settings.CANTINA_SHOP_NAME)
-            job = services.job_create_document(printer=printer, document=document, requested_by=request.user)
+            job = services.job_create_document(
+                printer=printer, document=document, requested_by=request.user, title=_("Day close"),
+            )
             messages.success(request, _("Day close queued on “%(printer)s” (job #%(id)s).") % {"printer": printer.name, "id": job.pk})
         return redirect(f"{reverse('printing:day_close')}?day={day.isoformat()}")
     return render(request, "printing/day_close.html", {

@@ -240,7 +240,7 @@ def test_day_close_page_and_printed_report(client, staff_user, menu, floor, comm
     with committed(execute=True):
         response = client.post("/day-close/", {"printer": floor["balcao"].pk, "day": timezone.localdate().isoformat()})
     assert response.status_code == 302
-    report = PrintJob.objects.filter(kind="raw").get()
+    report = PrintJob.objects.filter(kind="document").get()
     assert report.printer == floor["balcao"]
     assert "FECHAMENTO DO DIA" in report.content and "R$ 24,00" in report.content
 
