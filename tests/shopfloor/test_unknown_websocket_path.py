@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 
 from printing.routing import websocket_urlpatterns
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.timeout(60)]
 
 
 @pytest.mark.parametrize("path", ["/", "/ws", "/ws/unknown/"])

@@ -202,7 +202,7 @@ def test_each_order_shows_only_the_actions_its_state_allows(staff_client, pendin
         body = staff_client.get(f"/scheduled/?day={tomorrow.isoformat()}").content.decode()
         return sorted(set(re.findall(r'data-action="([a-z-]+)"', body)))
 
-    assert actions() == ["cancel", "confirm"]
+    assert actions() == ["cancel", "confirm", "edit"]  # a pending order can still be edited
     staff_client.post(f"/orders/{pending_order.pk}/confirm/")
     assert actions() == ["cancel", "delivered", "ready", "reprint"]
     staff_client.post(f"/orders/{pending_order.pk}/delivered/")
