@@ -156,7 +156,8 @@ class Order(models.Model):
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(
-        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items"
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items",
+        verbose_name=_("product"),
     )
     # Snapshots: a receipt shows what was sold, even after the product is renamed or repriced.
     name = models.CharField(_("name"), max_length=120)

@@ -258,7 +258,7 @@ class PrintJob(models.Model):
 
     objects = PrintJobQuerySet.as_manager()
 
-    printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs")
+    printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("printer"))
     order = models.ForeignKey(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="print_jobs"
     )
@@ -287,7 +287,8 @@ class PrintJob(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("requested by"),
     )
     title = models.CharField(_("title"), max_length=120, blank=True)
     raw_format = models.CharField(_("raw format"), max_length=8, choices=RawFormat.choices, blank=True)
