@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import DEMO, STAFF_PASSWORD, STAFF_USERNAME, PrinterStation, connected_printers, log_in, screenshot
+from tests.browser.conftest import (
+    DEMO,
+    STAFF_PASSWORD,
+    STAFF_USERNAME,
+    PrinterStation,
+    connected_printers,
+    log_in,
+    screenshot,
+)
 from tools.polling import wait_for
 from tools.processes import DaphneServer
 

@@ -96,7 +96,7 @@ def test_dev_run_reuses_its_stored_token(tmp_path):
     for run in ("one", "two"):
         process = start(tmp_path, env, run)
         try:
-            wait_for(lambda: connected(port) == 1 or process.poll() is not None, 120, message=f"./dev run {run}")
+            wait_for(lambda p=process: connected(port) == 1 or p.poll() is not None, 120, message=f"./dev run {run}")
             assert process.poll() is None, (tmp_path / f"{run}.log").read_text()
             if run == "one":
                 token = (tmp_path / "agent-token").read_text()

@@ -1,9 +1,8 @@
 """Shop floor (issue 17): kitchen tickets, cash and drawer, sold out, edits, printer-down alarm."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
-
-import re
 
 import pytest
 from django.core.management import call_command
