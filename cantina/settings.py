@@ -71,11 +71,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "cantina.apps.CantinaConfig",
     "orders",
     "printing",
 ]
 
 MIDDLEWARE = [
+    "cantina.middleware.HealthCheckMiddleware",  # first: /health answers whatever the Host header
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -190,9 +192,27 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # HSTS: one day by default. Browsers renew it on every HTTPS answer, so staff devices that
+    # use the site daily stay covered, while a mistake (certificate lapse, moving the site,
+    # going back to plain HTTP for a day) locks browsers out for a day, not a year.
+    # includeSubDomains and preload bind every subdomain of the school's domain (preload for
+    # good, through the browsers' built-in list): the operator's choice, never a default.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 86400, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+    if SECURE_HSTS_PRELOAD and not (SECURE_HSTS_INCLUDE_SUBDOMAINS and SECURE_HSTS_SECONDS >= 31536000):
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS=true and "
+            "DJANGO_SECURE_HSTS_SECONDS of at least 31536000 (what the browsers' preload list requires)."
+        )
+    # check --deploy warns about both being off; off is this project's deliberate default.
+    SILENCED_SYSTEM_CHECKS = [
+        check
+        for check, enabled in (("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS), ("security.W021", SECURE_HSTS_PRELOAD))
+        if not enabled
+    ]
+    # The TLS proxy (deploy/nginx-cantina.conf) sets X-Forwarded-Proto; daphne only listens on
+    # loopback behind it, so no client can set the header itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^health$"]
 
@@ -231,12 +251,15 @@ LOGGING = {
         # ISO 8601 with the UTC offset, so lines from the server and agents line up.
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
     },
+    "filters": {"without_traceback": {"()": "cantina.logfilters.WithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "cantina": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # One line per request with a bad Host header (logged at ERROR, with a traceback, by Django).
+        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
     },
 }
 if LOG_FILE:
