@@ -173,3 +173,14 @@ def render_environment_file(path, **overrides):
     out += [f"{key}={value}" for key, value in remaining.items()]
     Path(path).write_text("\n".join(out) + "\n")
     return path
+
+
+def unit_environment(name):
+    """The unit's ``Environment=`` assignments."""
+    values = {}
+    for line in (DEPLOY / name).read_text().splitlines():
+        if line.startswith("Environment="):
+            for assignment in shlex.split(line.removeprefix("Environment=")):
+                key, _, value = assignment.partition("=")
+                values[key] = value
+    return values
