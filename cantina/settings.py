@@ -132,6 +132,26 @@ def database_from_url(url):
     return config
 
 
+def database_pool(config):
+    """DATABASE_POOL_SIZE: a bounded psycopg pool per process (Django's "pool" option)."""
+    pool_size = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
+    if pool_size:
+        # Under ASGI every HTTP request runs in a thread of its own, so kept connections
+        # (DATABASE_CONN_MAX_AGE) pile up with the request rate; a pool bounds them per process.
+        if config["ENGINE"] != "django.db.backends.postgresql":
+            raise ImproperlyConfigured("DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL.")
+        if os.getenv("DATABASE_CONN_MAX_AGE", "").strip() not in {"", "0"}:
+            raise ImproperlyConfigured("DATABASE_POOL_SIZE replaces DATABASE_CONN_MAX_AGE: unset one of them.")
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            # A request waits this long for a free connection, then fails (HTTP 500) instead of hanging.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+        }
+    return config
+
+
 # WAL and a busy timeout let the server, the tests and manage.py share the file; IMMEDIATE
 # transactions take the write lock up front instead of failing midway with "database is locked".
 SQLITE_OPTIONS = {
@@ -151,6 +171,7 @@ else:
             "OPTIONS": SQLITE_OPTIONS,
         }
     }
+database_pool(DATABASES["default"])
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -124,3 +124,35 @@ def test_preload_without_what_the_preload_list_requires_is_refused(tmp_path, ove
     result = production_settings(tmp_path, **overrides)
     assert result.returncode != 0
     assert "DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS=true" in result.stderr
+
+
+def database_settings(tmp_path, **overrides):
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); d = settings.DATABASES['default'];"
+        "print(json.dumps({'CONN_MAX_AGE': d['CONN_MAX_AGE'], 'pool': d.get('OPTIONS', {}).get('pool')}))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "cantina.settings",
+           "CANTINA_VAR_DIR": str(tmp_path), **overrides}
+    return subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_a_postgresql_pool_bounds_each_process_connections(tmp_path):
+    import json
+
+    result = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"], DATABASE_POOL_SIZE="8")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 8, "timeout": 10}}
+    without = json.loads(database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"]).stdout)
+    assert without == {"CONN_MAX_AGE": 60, "pool": None}
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"DATABASE_POOL_SIZE": "8"}, "DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL"),
+    ({"DATABASE_POOL_SIZE": "8", "DATABASE_URL": "postgres://u:p@h/d", "DATABASE_CONN_MAX_AGE": "60"},
+     "DATABASE_POOL_SIZE replaces DATABASE_CONN_MAX_AGE"),
+    ({"DATABASE_POOL_SIZE": "many", "DATABASE_URL": "postgres://u:p@h/d"}, "DATABASE_POOL_SIZE must be a whole number"),
+])
+def test_a_pool_that_cannot_work_is_refused_clearly(tmp_path, overrides, expected):
+    result = database_settings(tmp_path, **overrides)
+    assert result.returncode != 0
+    assert expected in result.stderr
