@@ -1,6 +1,6 @@
 """System checks of the project as installed (not of one app).
 
-``cantina.E001``: a translation catalogue (``locale/*/LC_MESSAGES/*.po``) has no compiled
+``cantina.E003``: a translation catalogue (``locale/*/LC_MESSAGES/*.po``) has no compiled
 ``.mo`` beside it, or one older than the ``.po``. Without it Django falls back to the English
 msgids silently: staff pages say "Counter" and receipts "Cash". ``migrate``, ``collectstatic``
 and ``createsuperuser`` run the checks, so the documented install stops there with the fix;
@@ -36,7 +36,7 @@ def translation_errors(locale_paths=None):
             f"Translation catalogue {po} {reason}: the app would run in English.",
             hint=f"Compile the translations: {COMPILE_COMMAND} (from the project directory).",
             obj=str(po),
-            id="cantina.E001",
+            id="cantina.E003",
         )
         for po, reason in stale_translations(locale_paths)
     ]

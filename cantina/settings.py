@@ -242,11 +242,17 @@ if not DEBUG:
 CANTINA_SHOP_NAME = env_str("CANTINA_SHOP_NAME", "Cantina Escolar")
 CANTINA_SHOP_ADDRESS = env_str("CANTINA_SHOP_ADDRESS", "")
 CANTINA_RECEIPT_FOOTER = env_str("CANTINA_RECEIPT_FOOTER", "Obrigado e bom apetite!")
-CANTINA_RECEIPT_LANGUAGE = env_str("CANTINA_RECEIPT_LANGUAGE", LANGUAGE_CODE)
-if CANTINA_RECEIPT_LANGUAGE not in dict(LANGUAGES):
+# Receipts speak the canteen's language, which need not be one of the staff pages' languages.
+CANTINA_RECEIPT_LANGUAGES = ("pt-br", "en", "es", "zh-hans")
+CANTINA_RECEIPT_LANGUAGE = env_str("CANTINA_RECEIPT_LANGUAGE", LANGUAGE_CODE).lower()
+if CANTINA_RECEIPT_LANGUAGE not in CANTINA_RECEIPT_LANGUAGES:
     raise ImproperlyConfigured(
-        f"CANTINA_RECEIPT_LANGUAGE must be one of {', '.join(dict(LANGUAGES))}, not {CANTINA_RECEIPT_LANGUAGE!r}."
+        f"CANTINA_RECEIPT_LANGUAGE must be one of {', '.join(CANTINA_RECEIPT_LANGUAGES)}, "
+        f"not {CANTINA_RECEIPT_LANGUAGE!r}."
     )
+# Fonts of raster printing (Chinese on printers without GB18030, raster_only printers, PNG).
+CANTINA_FONT_LATIN = env_str("CANTINA_FONT_LATIN", "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+CANTINA_FONT_CJK = env_str("CANTINA_FONT_CJK", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 # How often each server process sweeps for jobs whose wake-up was lost, revoked tokens and
 # replaced connections, and pings its agents (seconds). Delivery rule 3 promises 10 s.

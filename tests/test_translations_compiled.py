@@ -1,4 +1,4 @@
-"""cantina.E001: a missing or stale compiled catalogue stops the documented commands and the
+"""cantina.E003: a missing or stale compiled catalogue stops the documented commands and the
 production server, instead of running silently in English."""
 
 import logging
@@ -26,7 +26,7 @@ def locale(tmp_path):
 def test_a_catalogue_without_its_mo_is_an_error(locale):
     root, po = locale
     errors = checks.translation_errors([root])
-    assert [error.id for error in errors] == ["cantina.E001"]
+    assert [error.id for error in errors] == ["cantina.E003"]
     assert str(po) in errors[0].msg and "has no compiled .mo file" in errors[0].msg
     assert "python -m cantina.msgfmt" in errors[0].hint
 
@@ -37,7 +37,7 @@ def test_a_catalogue_newer_than_its_mo_is_an_error(locale):
     mo = po.with_suffix(".mo")
     os.utime(mo, (po.stat().st_mtime - 10, po.stat().st_mtime - 10))
     errors = checks.translation_errors([root])
-    assert [error.id for error in errors] == ["cantina.E001"]
+    assert [error.id for error in errors] == ["cantina.E003"]
     assert "is newer than its compiled .mo file" in errors[0].msg
 
 
@@ -80,4 +80,4 @@ def test_the_check_runs_with_the_documented_commands(tmp_path):
            "CANTINA_VAR_DIR": str(tmp_path / "var")}
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert "cantina.E001" in result.stderr and "pt_BR" in result.stderr
+    assert "cantina.E003" in result.stderr and "pt_BR" in result.stderr
