@@ -19,7 +19,6 @@ import subprocess
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
