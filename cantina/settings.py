@@ -117,8 +117,9 @@ def database_from_url(url):
         raise ImproperlyConfigured(
             f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or url!r}."
         )
-    # PostgreSQL connections are kept (with a health check) instead of opened per query: a new
-    # connection with a password login per database call was most of the two-process cost.
+    # Without the pool (DATABASE_POOL_SIZE=0), PostgreSQL connections are kept (with a health
+    # check) instead of opened per query: a new connection with a password login per database
+    # call was most of the two-process cost.
     try:
         config = dj_database_url.parse(
             url,
@@ -133,22 +134,28 @@ def database_from_url(url):
 
 
 def database_pool(config):
-    """DATABASE_POOL_SIZE: a bounded psycopg pool per process (Django's "pool" option)."""
-    pool_size = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
-    if pool_size:
-        # Under ASGI every HTTP request runs in a thread of its own, so kept connections
-        # (DATABASE_CONN_MAX_AGE) pile up with the request rate; a pool bounds them per process.
-        if config["ENGINE"] != "django.db.backends.postgresql":
-            raise ImproperlyConfigured("DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL.")
-        if os.getenv("DATABASE_CONN_MAX_AGE", "").strip() not in {"", "0"}:
-            raise ImproperlyConfigured("DATABASE_POOL_SIZE replaces DATABASE_CONN_MAX_AGE: unset one of them.")
-        config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["pool"] = {
-            "min_size": 1,
-            "max_size": pool_size,
-            # A request waits this long for a free connection, then fails (HTTP 500) instead of hanging.
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
-        }
+    """PostgreSQL connections come from a bounded pool per process (Django's "pool" option):
+    N server processes under full load never exceed PostgreSQL's max_connections. Under ASGI
+    every HTTP request runs in a thread of its own, so connections kept without a pool
+    (DATABASE_CONN_MAX_AGE) pile up with the request rate until PostgreSQL refuses more."""
+    postgres = config["ENGINE"] == "django.db.backends.postgresql"
+    pool_size = env_int("DATABASE_POOL_SIZE", 10 if postgres else 0, minimum=0)
+    if not pool_size:
+        return config
+    if not postgres:
+        raise ImproperlyConfigured("DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL.")
+    if os.getenv("DATABASE_CONN_MAX_AGE", "").strip() not in {"", "0"}:
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE keeps connections outside the pool: unset it (or set 0), "
+            "or set DATABASE_POOL_SIZE=0 to do without the pool."
+        )
+    config["CONN_MAX_AGE"] = 0
+    config.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": pool_size,
+        # A request waits this long for a free connection, then fails (HTTP 500) instead of hanging.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    }
     return config
 
 

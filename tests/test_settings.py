@@ -139,17 +139,24 @@ def database_settings(tmp_path, **overrides):
 def test_a_postgresql_pool_bounds_each_process_connections(tmp_path):
     import json
 
-    result = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"], DATABASE_POOL_SIZE="8")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 8, "timeout": 10}}
-    without = json.loads(database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"]).stdout)
-    assert without == {"CONN_MAX_AGE": 60, "pool": None}
+    default = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"])
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 10, "timeout": 10}}
+    sized = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"], DATABASE_POOL_SIZE="8",
+                              DATABASE_CONN_MAX_AGE="0", DATABASE_POOL_TIMEOUT="3")
+    assert json.loads(sized.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 8, "timeout": 3}}
+    without = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"], DATABASE_POOL_SIZE="0")
+    assert json.loads(without.stdout) == {"CONN_MAX_AGE": 60, "pool": None}
+    sqlite = database_settings(tmp_path)
+    assert json.loads(sqlite.stdout)["pool"] is None
 
 
 @pytest.mark.parametrize("overrides, expected", [
     ({"DATABASE_POOL_SIZE": "8"}, "DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL"),
     ({"DATABASE_POOL_SIZE": "8", "DATABASE_URL": "postgres://u:p@h/d", "DATABASE_CONN_MAX_AGE": "60"},
-     "DATABASE_POOL_SIZE replaces DATABASE_CONN_MAX_AGE"),
+     "DATABASE_CONN_MAX_AGE keeps connections outside the pool"),
+    ({"DATABASE_URL": "postgres://u:p@h/d", "DATABASE_CONN_MAX_AGE": "60"},
+     "or set DATABASE_POOL_SIZE=0 to do without the pool"),
     ({"DATABASE_POOL_SIZE": "many", "DATABASE_URL": "postgres://u:p@h/d"}, "DATABASE_POOL_SIZE must be a whole number"),
 ])
 def test_a_pool_that_cannot_work_is_refused_clearly(tmp_path, overrides, expected):
