@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to the printing consumers."""
+"""ASGI entry point: HTTP goes to Django, WebSockets to the printing consumers.
+
+Every server process loading this also starts its periodic maintenance thread
+(printing.maintenance; CANTINA_MAINTENANCE_IN_PROCESS=false turns it off).
+"""
 
 import os
 
@@ -11,6 +15,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 from django.conf import settings  # noqa: E402
 
 from cantina.checks import ensure_compiled_translations  # noqa: E402
+from printing.maintenance import start_in_process  # noqa: E402
 from printing.routing import websocket_urlpatterns  # noqa: E402
 
 ensure_compiled_translations()
@@ -28,3 +33,5 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+start_in_process()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.deploy import (
+from tools.deploy import (
     DEPLOY,
     make_certificate,
     nginx_command,
@@ -16,7 +16,7 @@ from tests.support.deploy import (
     unit_exec_start,
     write_nginx_config,
 )
-from tests.support.processes import REPO
+from tools.processes import REPO
 
 UNITS = ["cantina@.service", "cantina-maintenance.service", "cantina-agent.service"]
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from tests.support.processes import REPO
+from tools.processes import REPO
 
 
 @pytest.fixture

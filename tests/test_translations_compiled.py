@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from cantina import checks, msgfmt
-from tests.support.processes import REPO
+from tools.processes import REPO
 
 PO = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "Counter"\nmsgstr "Balcão"\n'
 

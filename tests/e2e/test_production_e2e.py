@@ -1,7 +1,7 @@
 """The README's production recipe, on loopback: PostgreSQL + Redis + two daphne (the cantina@
 unit's command) behind the deploy/ nginx site with TLS from a private CA, the install commands
 copied from the README's production section, an agent over wss:// started by its unit's command
-with its environment file. A staff sale through HTTPS prints once, in Portuguese; one daphne
+with its environment file (the private CA through CANTINA_CA_FILE). A staff sale through HTTPS prints once, in Portuguese; one daphne
 killed, the next sale still prints.
 
 What differs from a real host, and only that: loopback high ports instead of 80/443/8001/8002,
@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.support.deploy import (
+from tools.deploy import (
     DEPLOY,
     make_certificate,
     nginx_command,
@@ -33,7 +33,7 @@ from tests.support.deploy import (
     unit_exec_start,
     write_nginx_config,
 )
-from tests.support.processes import (
+from tools.processes import (
     REPO,
     ChildProcess,
     FakePrinterProcess,
@@ -170,6 +170,14 @@ def production(tmp_path_factory):
         manage("shell", "-c", "from decimal import Decimal; from orders.models import Product; "
                               "print(Product.objects.create(name='Coxinha', category='Salgados', price=Decimal('7.25')).pk)")
 
+        # The optional separate worker's command, one pass.
+        maintenance = subprocess.run(
+            [*unit_exec_start("cantina-maintenance.service"), "--once"], cwd=REPO,
+            env={**service_env, **unit_environment("cantina-maintenance.service")},
+            capture_output=True, text=True, timeout=120,
+        )
+        assert maintenance.returncode == 0, maintenance.stdout + maintenance.stderr
+
         # Two daphne, each with the cantina@ unit's command line for its port.
         servers = []
         for port in daphne_ports:
@@ -200,7 +208,7 @@ def production(tmp_path_factory):
             "CANTINA_SERVER": f"wss://localhost:{https_port}/ws/agent/",
             "CANTINA_TOKEN": token,
             "CANTINA_PRINTER": printer.url,
-            "# SSL_CERT_FILE": str(ca),
+            "# CANTINA_CA_FILE": str(ca),
         }.items():
             agent_text, count = re.subn(rf"^{re.escape(key)}=.*$", f"{key.lstrip('# ')}={value}", agent_text, flags=re.M)
             assert count == 1, f"{key} is not in deploy/agent.env.example"

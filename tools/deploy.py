@@ -10,9 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from tests.support.processes import REPO
+from tools.processes import REPO
 
 DEPLOY = REPO / "deploy"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
@@ -23,6 +21,8 @@ def require_binary(path_or_name, package):
     path = shutil.which(path_or_name) if path_or_name else None
     if path:
         return path
+    import pytest
+
     message = f"{package} is not installed (apt-get install {package})"
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message}: CI needs it")
