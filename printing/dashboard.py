@@ -1,7 +1,8 @@
 """The print dashboard at /admin/print/: today's jobs, failures, printers, agents and the server.
 
 The page renders the figures once; ``data/`` returns the same figures as JSON, which the page
-polls every few seconds (static/admin_extra/dashboard.js). Both are admin views: staff only.
+polls every few seconds (static/admin_extra/dashboard.js). Both are admin views that also need
+the ``printing.view_dashboard`` permission (role Gerente).
 """
 
 import platform
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 import django
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import permission_required
 from django.db import connection
 from django.db.models import Count, Q
 from django.http import JsonResponse
@@ -21,6 +23,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from accounts import roles
 from printing import monitoring
 from printing.admin import PRINTER_STATUS_TONE, printer_connection_label, printer_connection_tone
 from printing.consumers import SERVER_VERSION, registry
@@ -217,7 +220,10 @@ def data(request):
     return JsonResponse(dashboard_data())
 
 
+# The admin's own check (active staff) and the dashboard's permission: Gerente, or a superuser.
+may_view_dashboard = permission_required(roles.VIEW_DASHBOARD, raise_exception=True)
+
 urlpatterns = [
-    path("", admin.site.admin_view(dashboard), name="index"),
-    path("data/", admin.site.admin_view(data), name="data"),
+    path("", admin.site.admin_view(may_view_dashboard(dashboard)), name="index"),
+    path("data/", admin.site.admin_view(may_view_dashboard(data)), name="data"),
 ]

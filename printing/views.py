@@ -6,6 +6,8 @@ an update or a reconnect.
 """
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,6 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import roles
 from orders.staff import redirect_back, staff_required
 from orders.models import Order
 from printing import services
@@ -36,6 +39,7 @@ def _render_page(request, template, region_templates, context):
 
 
 @staff_required
+@permission_required(roles.VIEW_PRINTER, raise_exception=True)
 @require_GET
 def printers(request):
     queued = PrintJob.objects.filter(status__in=QUEUED_STATUSES).select_related("order").order_by("priority", "id")
@@ -53,6 +57,7 @@ def printers(request):
 
 
 @staff_required
+@permission_required(roles.CHANGE_PRINTER, raise_exception=True)
 @require_POST
 def printer_test_print(request, printer_id):
     printer = get_object_or_404(Printer, pk=printer_id)
@@ -68,6 +73,7 @@ def printer_test_print(request, printer_id):
 
 
 @staff_required
+@permission_required(roles.VIEW_PRINTJOB, raise_exception=True)
 @require_GET
 def jobs(request):
     form = JobFilterForm(request.GET)
@@ -81,6 +87,7 @@ def jobs(request):
 
 
 @staff_required
+@permission_required(roles.VIEW_PRINTJOB, raise_exception=True)
 @require_GET
 def job_detail(request, job_id):
     job = get_object_or_404(
@@ -88,9 +95,10 @@ def job_detail(request, job_id):
     )
     context = {
         "job": job,
-        "can_cancel": job.status in {PrintJob.Status.PENDING, PrintJob.Status.SENT},
-        "can_retry": job.status == PrintJob.Status.FAILED,
-        "can_reprint": job.order_id is not None,
+        "can_cancel": job.status in {PrintJob.Status.PENDING, PrintJob.Status.SENT}
+        and request.user.has_perm(roles.CHANGE_PRINTJOB),
+        "can_retry": job.status == PrintJob.Status.FAILED and roles.may_reprint(request.user, job.created_at),
+        "can_reprint": job.order_id is not None and roles.may_reprint(request.user, job.created_at),
     }
     if request.GET.get("region") == "job":
         return render(request, "printing/_job_detail_state.html", context)
@@ -113,7 +121,9 @@ def _preview(job):
 @staff_required
 @require_POST
 def job_reprint(request, job_id):
+    _check_may_reprint(request.user)
     original = get_object_or_404(PrintJob, pk=job_id)
+    _check_may_reprint(request.user, original.created_at)
     try:
         job = services.job_reprint(job_id=original.pk, requested_by=request.user)
     except services.PrintError as error:
@@ -126,7 +136,9 @@ def job_reprint(request, job_id):
 @staff_required
 @require_POST
 def job_retry(request, job_id):
+    _check_may_reprint(request.user)
     job = get_object_or_404(PrintJob, pk=job_id)
+    _check_may_reprint(request.user, job.created_at)
     try:
         services.job_retry(job_id=job.pk, requested_by=request.user)
     except services.PrintError as error:
@@ -137,6 +149,7 @@ def job_retry(request, job_id):
 
 
 @staff_required
+@permission_required(roles.CHANGE_PRINTJOB, raise_exception=True)
 @require_POST
 def job_cancel(request, job_id):
     job = get_object_or_404(PrintJob, pk=job_id)
@@ -152,7 +165,10 @@ def job_cancel(request, job_id):
 @staff_required
 @require_POST
 def order_reprint(request, order_id):
+    _check_may_reprint(request.user)
     order = get_object_or_404(Order, pk=order_id)
+    printed = order.print_jobs.filter(kind=PrintJob.Kind.ORDER_RECEIPT).order_by("-created_at").first()
+    _check_may_reprint(request.user, printed.created_at if printed else order.created_at)
     try:
         reprints = services.order_reprint(order_id=order.pk, requested_by=request.user)
     except services.PrintError as error:
@@ -172,6 +188,7 @@ def order_reprint(request, order_id):
 
 @never_cache
 @staff_required
+@permission_required(roles.VIEW_PRINTJOB, raise_exception=True)
 @require_GET
 def jobs_status(request):
     """Current state of jobs, for pages catching up after loading or reconnecting.
@@ -188,11 +205,20 @@ def jobs_status(request):
 
 @never_cache
 @staff_required
+@permission_required(roles.VIEW_PRINTER, raise_exception=True)
 @require_GET
 def printers_status(request):
     return JsonResponse(
         {"printers": [services.printer_summary(printer) for printer in Printer.objects.order_by("name")]}
     )
+
+
+def _check_may_reprint(user, created_at=None):
+    """Reprint and retry: any job for a manager, today's jobs (own shift) for an attendant."""
+    if not roles.may_reprint_something(user):
+        raise PermissionDenied
+    if created_at is not None and not roles.may_reprint(user, created_at):
+        raise PermissionDenied(_("Only a manager may reprint or retry jobs of an earlier day."))
 
 
 def _ids(values):

@@ -80,8 +80,9 @@ def test_issuing_a_token_in_the_admin_shows_a_working_agent_command(server, page
     page.click("button[name=index]")
 
     command = page.locator("textarea.cantina-command").input_value()
-    assert command.startswith(f"python -m agent --server ws://127.0.0.1:{server.port}/ws/agent/ --token ")
-    token = command.split("--token ")[1].split()[0]
+    assert command.startswith("CANTINA_TOKEN=cp_") and "--token" not in command
+    assert f" python -m agent --server ws://127.0.0.1:{server.port}/ws/agent/ " in command
+    token = command.split()[0].removeprefix("CANTINA_TOKEN=")
     printer_page = page.locator("a.button", has_text="Back to the printer").get_attribute("href")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "admin-agent-token.png"), full_page=True)

@@ -35,7 +35,8 @@ DEMO = """
 from decimal import Decimal
 from django.contrib.auth import get_user_model
 from orders.models import Product
-get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+from django.contrib.auth.models import Group
+get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True).groups.add(Group.objects.get(name="Gerente"))
 for category, name, price in [
     ("Salgados", "Pão de queijo", "4.50"), ("Salgados", "Coxinha", "7.25"), ("Salgados", "Esfiha de carne", "6.50"),
     ("Lanches", "Misto quente", "9.00"), ("Lanches", "Sanduíche natural", "12.00"),

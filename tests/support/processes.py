@@ -112,12 +112,15 @@ print(json.dumps(ids))
 """
         )
 
-    def create_staff(self, username="staff", password="staff-pass-123"):
-        """A staff user who may use the staff pages; returns (username, password)."""
+    def create_staff(self, username="staff", password="staff-pass-123", role="Gerente"):
+        """A staff user in group ``role`` (Gerente: all the staff pages); returns (username, password)."""
         self.python(
             f"""
 from django.contrib.auth import get_user_model
-get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+from django.contrib.auth.models import Group
+user = get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+if {role!r}:
+    user.groups.add(Group.objects.get(name={role!r}))
 print(json.dumps(True))
 """
         )
