@@ -15,6 +15,7 @@ from orders.models import Order
 from orders.services import MAX_QUANTITY, MIN_QUANTITY
 
 MIN_YEAR, MAX_YEAR = 2000, 9998
+DATABASE_INT_MAX = 2**63 - 1
 
 
 class IntegerListField(forms.Field):
@@ -29,11 +30,15 @@ class IntegerListField(forms.Field):
         if isinstance(value, (str, int)):
             value = [value]
         try:
-            return [int(str(item).strip()) for item in value]
+            numbers = [int(str(item).strip()) for item in value]
         except (TypeError, ValueError):
+            numbers = None
+        # Beyond a database integer, a lookup would fail in the database driver (a 500).
+        if numbers is None or not all(abs(number) <= DATABASE_INT_MAX for number in numbers):
             raise ValidationError(
                 self.error_messages["invalid"], code="invalid", params={"min": MIN_QUANTITY, "max": MAX_QUANTITY}
-            ) from None
+            )
+        return numbers
 
 
 def check_day_in_range(day):
@@ -79,9 +84,11 @@ class CartForm(forms.Form):
         lines = []
         for product, quantity in zip(products, quantities):
             try:
-                lines.append((int(product), int(quantity)))
+                line = (int(product), int(quantity))
             except ValueError:
                 continue
+            if all(abs(number) <= DATABASE_INT_MAX for number in line):
+                lines.append(line)
         return lines
 
 

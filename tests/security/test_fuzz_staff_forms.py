@@ -68,6 +68,8 @@ def sale_is_sound(order):
     payment_method=st.one_of(st.sampled_from(["cash", "pix", "card", ""]), st.text(max_size=10)),
     extra=extra_fields,
 )
+@example(lines=[("1", "1"), ("9223372036854775808", "1")], unpaired=[], customer_name="", payment_method="cash", extra={})
+@example(lines=[("1", "1")], unpaired=["-9223372036854775809"], customer_name="", payment_method="cash", extra={})
 def test_fuzzed_counter_sales_never_fail_or_create_bad_orders(manager, lines, unpaired, customer_name, payment_method, extra):
     orders_before = Order.objects.count()
     data = {
@@ -103,6 +105,11 @@ def test_fuzzed_counter_sales_never_fail_or_create_bad_orders(manager, lines, un
 @example(
     lines=[("1", "1")], customer_name="Ana", pickup_day="9999-12-31", pickup_time="23:59", notes="", confirm_now="on",
     payment_method="pix",
+)
+# Found by this test: a product id beyond a database integer overflowed the driver (500).
+@example(
+    lines=[("9223372036854775808", "1")], customer_name="Ana", pickup_day="2030-01-01", pickup_time="12:00", notes="",
+    confirm_now="", payment_method="",
 )
 def test_fuzzed_phone_orders_never_fail(manager, lines, customer_name, pickup_day, pickup_time, notes, confirm_now, payment_method):
     orders_before = Order.objects.count()
