@@ -99,11 +99,11 @@ class PrinterStation:
         wait_for(lambda: port_open(self.port) or not self.printer.alive, 20, message=f"fake printer {name} to listen")
         assert self.printer.alive, self.printer.log()
         self.agent = Child(
-            # "--token=…": a token may start with "-", which argparse would take for an option.
-            [PYTHON, "-m", "agent", "--server", server.agent_url, f"--token={token}",
+            # The token in the environment, never on the command line (visible in ps).
+            [PYTHON, "-m", "agent", "--server", server.agent_url,
              "--printer", f"tcp://127.0.0.1:{self.port}", "--journal", self.workdir / "journal.sqlite3",
              "--status-interval", "0.5"],
-            self.workdir / "agent.log", env,
+            self.workdir / "agent.log", {**env, "CANTINA_TOKEN": token},
         )
 
     def set_state(self, state):

@@ -333,13 +333,16 @@ class FakePrinterProcess(ChildProcess):
 
 
 class AgentProcess(ChildProcess):
-    """A real printer agent: ``python -m agent --server … --token … --printer … --journal …``."""
+    """A real printer agent: ``CANTINA_TOKEN=… python -m agent --server … --printer … --journal …``.
+
+    The token goes through the environment, as the README says to run it: never on a command line.
+    """
 
     def __init__(self, server_url, token, printer_url, journal, log_path, **env):
         agent_env = base_env(Path(journal).parent, **env)
+        agent_env["CANTINA_TOKEN"] = token
         super().__init__(
-            [PYTHON, "-m", "agent", "--server", server_url, "--token", token, "--printer", printer_url,
-             "--journal", journal],
+            [PYTHON, "-m", "agent", "--server", server_url, "--printer", printer_url, "--journal", journal],
             log_path,
             env=agent_env,
         )
