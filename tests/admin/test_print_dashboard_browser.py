@@ -59,7 +59,8 @@ def test_the_dashboard_follows_new_jobs_and_agents_without_a_reload(server, page
     page.evaluate("window.cantinaLoaded = true")  # gone if the page reloads
 
     server.manage.confirm_orders(2)
-    page.wait_for_function("document.querySelector(\"[data-field='today.total']\").textContent === '2'")
+    # A function, not an expression string: the page's CSP forbids evaluating strings ('unsafe-eval').
+    page.wait_for_function("() => document.querySelector(\"[data-field='today.total']\").textContent === '2'")
     with connect(f"{server.agent_url}?token={token}") as agent:
         assert json.loads(agent.recv(timeout=10))["type"] == "welcome"
         agent.send(json.dumps({"type": "printer_info", "printer": {"model": "TM-T20III", "status": "ready", "agent_version": "9.9"}}))
