@@ -185,8 +185,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "pt-br"
-LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
+# The staff pages, the admin and the receipts speak these; the language switcher offers them by
+# their own names. A browser asking for es-MX or zh-CN gets es or zh-hans. Catalogues live in
+# locale/<pt_BR|en|es|zh_Hans>/; `python -m cantina.i18n_check` lists what is not translated.
+LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English"), ("es", "Español"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Number formats that differ from Django's for money (cantina/formats/: Chinese groups thousands
+# with commas, as money is written in China, instead of Django's ungrouped default).
+FORMAT_MODULE_PATH = ["cantina.formats"]
+# The language chosen with the switcher outlives the browser session: a counter tablet keeps it.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("CANTINA_TIME_ZONE", "America/Sao_Paulo")
 USE_I18N = True
 USE_TZ = True
@@ -203,6 +212,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -245,11 +255,17 @@ CONTENT_SECURITY_POLICY = {
 CANTINA_SHOP_NAME = env_str("CANTINA_SHOP_NAME", "Cantina Escolar")
 CANTINA_SHOP_ADDRESS = env_str("CANTINA_SHOP_ADDRESS", "")
 CANTINA_RECEIPT_FOOTER = env_str("CANTINA_RECEIPT_FOOTER", "Obrigado e bom apetite!")
-CANTINA_RECEIPT_LANGUAGE = env_str("CANTINA_RECEIPT_LANGUAGE", LANGUAGE_CODE)
-if CANTINA_RECEIPT_LANGUAGE not in dict(LANGUAGES):
+# Receipts speak the canteen's language, which need not be one of the staff pages' languages.
+CANTINA_RECEIPT_LANGUAGES = ("pt-br", "en", "es", "zh-hans")
+CANTINA_RECEIPT_LANGUAGE = env_str("CANTINA_RECEIPT_LANGUAGE", LANGUAGE_CODE).lower()
+if CANTINA_RECEIPT_LANGUAGE not in CANTINA_RECEIPT_LANGUAGES:
     raise ImproperlyConfigured(
-        f"CANTINA_RECEIPT_LANGUAGE must be one of {', '.join(dict(LANGUAGES))}, not {CANTINA_RECEIPT_LANGUAGE!r}."
+        f"CANTINA_RECEIPT_LANGUAGE must be one of {', '.join(CANTINA_RECEIPT_LANGUAGES)}, "
+        f"not {CANTINA_RECEIPT_LANGUAGE!r}."
     )
+# Fonts of raster printing (Chinese on printers without GB18030, raster_only printers, PNG).
+CANTINA_FONT_LATIN = env_str("CANTINA_FONT_LATIN", "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+CANTINA_FONT_CJK = env_str("CANTINA_FONT_CJK", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 # How often each server process sweeps for jobs whose wake-up was lost, revoked tokens and
 # replaced connections, and pings its agents (seconds). Delivery rule 3 promises 10 s.

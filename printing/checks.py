@@ -1,7 +1,7 @@
 """System checks for dangerous production combinations."""
 
 from django.conf import settings
-from django.core.checks import Warning, register
+from django.core.checks import Error, Warning, register
 
 
 @register()
@@ -27,3 +27,19 @@ def production_stack(app_configs, **kwargs):
             )
         )
     return messages
+
+
+@register()
+def raster_fonts(app_configs, **kwargs):
+    """Raster printing needs its fonts: say so at startup, never fail at print time."""
+    from printing.rendering.fonts import font_problems
+
+    return [
+        Error(
+            message,
+            hint=f"Install fonts-dejavu-core and fonts-wqy-microhei (apt-get install), or set {name} "
+                 "to a TrueType font file.",
+            id="cantina.E001" if name == "CANTINA_FONT_LATIN" else "cantina.E002",
+        )
+        for name, message in font_problems()
+    ]

@@ -64,12 +64,25 @@ HRI_POSITIONS = {"none": "none", "off": "none", "above": "above", "below": "belo
 
 # ESC/POS sequences a raw command with safe_mode may not contain: they rewrite the printer's
 # non-volatile settings or memory (GS ( E user setup, GS ( C / FS q NV data, GS ( M settings).
+# Poster's safe mode blocks ESC @ (full reset), ESC = 0 (printer disabled until a person steps in),
+# DLE ENQ 4 (real-time request), ESC p (drawer kick) and GS : (macro definition) too.
 UNSAFE_RAW_SEQUENCES = {
     b"\x1d(E": "GS ( E (user setup)",
     b"\x1d(C": "GS ( C (NV memory)",
     b"\x1cq": "FS q (NV bit image)",
     b"\x1d(M": "GS ( M (printer settings)",
+    b"\x1b@": "ESC @ (printer reset)",
+    b"\x1b=\x00": "ESC = 0 (printer disabled)",
+    b"\x10\x05\x04": "DLE ENQ 4 (real-time request)",
+    b"\x1bp": "ESC p (cash drawer)",
+    b"\x1d:": "GS : (macro definition)",
 }
+
+# Size names poster's renderer tolerates although its schema wants "WxH": printed N x N, with a warning.
+SIZE_NAMES = {"normal": 1, "single": 1, "double": 2, "triple": 3, "quad": 4, "penta": 5, "hexa": 6,
+              "hepta": 7, "octa": 8}
+# QR circle modules need room to be readable: poster draws them only above this pixel width.
+QR_CIRCLE_MIN_PIXEL_WIDTH = 257
 
 DEFAULT_STYLE = {"bold": False, "size": "1x1", "underline": "0pt", "inverse": False, "font": "A"}
 
@@ -98,23 +111,52 @@ class DocumentError(ValueError):
         super().__init__(prefix + message)
 
 
+class DocumentWarning(str):
+    """Something printed differently from what the document literally says (e.g. a size name).
+
+    A ``str`` (the message for humans, shaped like DocumentError's) with ``index``, ``field`` and
+    ``command`` attributes, so it can be stored in a job's history as it is.
+    """
+
+    index: int | None
+    field: str | None
+    command: str | None
+
+    def __new__(cls, message: str, *, index: int | None = None, field: str | None = None,
+                command: str | None = None):
+        if index is not None:
+            prefix = f"command {index} ({command}): " if command else f"command {index}: "
+        else:
+            prefix = ""
+        warning = super().__new__(cls, prefix + message)
+        warning.index, warning.field, warning.command = index, field, command
+        return warning
+
+
 class _Fields:
     """Reads one command's fields, turning every problem into a precise DocumentError."""
 
-    def __init__(self, data: dict, index: int | None, command: str | None, prefix: str = ""):
+    def __init__(self, data: dict, index: int | None, command: str | None, prefix: str = "",
+                 warnings: list | None = None):
         self.data = data
         self.index = index
         self.command = command
         self.prefix = prefix
+        self.warnings = warnings if warnings is not None else []
 
     def error(self, field: str, message: str) -> DocumentError:
         path = f"{self.prefix}{field}"
         return DocumentError(f'"{path}" {message}', index=self.index, field=path, command=self.command)
 
+    def warn(self, field: str, message: str) -> None:
+        path = f"{self.prefix}{field}"
+        self.warnings.append(DocumentWarning(f'"{path}" {message}', index=self.index, field=path,
+                                             command=self.command))
+
     def nested(self, field: str, value: Any) -> "_Fields":
         if not isinstance(value, dict):
             raise self.error(field, "must be an object")
-        return _Fields(value, self.index, self.command, f"{self.prefix}{field}.")
+        return _Fields(value, self.index, self.command, f"{self.prefix}{field}.", self.warnings)
 
     def get(self, *names: str) -> tuple[str, Any]:
         """The first of ``names`` present (dialect spellings of one field)."""
@@ -212,6 +254,10 @@ def _style(fields: _Fields, field: str, value: Any) -> dict:
         size = f"{int(size)}x{int(size)}"
     elif isinstance(size, str) and (match := _SIZE.fullmatch(size.strip())):
         size = f"{match[1]}x{match[2]}"
+    elif isinstance(size, str) and size.strip().lower() in SIZE_NAMES:
+        factor = SIZE_NAMES[size.strip().lower()]
+        style.warn(size_name, f'is a size name, printed as "{factor}x{factor}" (write "WxH"), got {_json(size)}')
+        size = f"{factor}x{factor}"
     else:
         raise style.error(size_name, f'must be "WxH" with W and H from 1 to 8, got {_json(size)}')
     underline_name, underline = style.get("underline")
@@ -240,7 +286,8 @@ def _text(fields: _Fields) -> dict:
     if content is None:
         raise fields.error("content", "is required")
     if isinstance(content, (str, int, float)) and not isinstance(content, bool):
-        inner = _Fields({"text": content}, fields.index, fields.command, fields.prefix + name + ".")
+        inner = _Fields({"text": content}, fields.index, fields.command, fields.prefix + name + ".",
+                        fields.warnings)
     else:
         inner = fields.nested(name, content)
     text = clean_text(inner.string("text", required=True, allow_numbers=True))
@@ -263,13 +310,29 @@ def _text(fields: _Fields) -> dict:
     label = None
     label_name, label_value = fields.get("label")
     if label_value is not None:
-        if isinstance(label_value, str):
+        label_fields = None
+        if isinstance(label_value, (str, int, float)) and not isinstance(label_value, bool):
+            # A plain-string label keeps its style, separator and alignment beside it.
             label_value = {"text": label_value}
-        label_fields = fields.nested(label_name, label_value)
-        label_style_name, label_style_value = label_fields.get("label_style", "style")
+            for key in ("separator", "label_separator"):
+                if isinstance(fields.data.get(key), str):
+                    label_value["separator"] = fields.data[key]
+                    break
+            if fields.data.get("label_align") is not None:
+                label_value["align"] = fields.data["label_align"]
+            label_fields = fields.nested(label_name, label_value)
+            label_style_name, label_style_value = fields.get("label_style")
+            label_style_fields = fields
+        else:
+            label_fields = fields.nested(label_name, label_value)
+            label_style_name, label_style_value = label_fields.get("label_style", "style")
+            label_style_fields = label_fields
+            if label_style_value is None:
+                label_style_name, label_style_value = fields.get("label_style")
+                label_style_fields = fields
         label = {
             "text": clean_text(label_fields.string("text", default="", allow_numbers=True)),
-            "label_style": _style(label_fields, label_style_name, label_style_value),
+            "label_style": _style(label_style_fields, label_style_name, label_style_value),
             "separator": clean_text(label_fields.string("separator", default=": ", max_length=100)),
             "align": label_fields.choice("align", choices=ALIGNMENTS, default="left"),
         }
@@ -376,6 +439,11 @@ def _qr(fields: _Fields) -> dict:
         else:
             pixel_width = fields.integer("size", minimum=1, maximum=MAX_PIXEL_WIDTH)
     logo = fields.string("logo", default=None, max_length=MAX_IMAGE_BASE64)
+    circle_shape = fields.boolean("circle_shape", default=False)
+    if circle_shape and (pixel_width or 256) < QR_CIRCLE_MIN_PIXEL_WIDTH:
+        fields.warn("circle_shape", f"needs a pixel_width of at least {QR_CIRCLE_MIN_PIXEL_WIDTH}; "
+                                    "printed with square modules")
+        circle_shape = False
     normalized = {
         "data": data,
         "human_text": clean_text(fields.string("human_text", default="", allow_numbers=True)),
@@ -384,7 +452,9 @@ def _qr(fields: _Fields) -> dict:
         "align": fields.choice("align", choices=ALIGNMENTS, default="center"),
     }
     if logo:
-        normalized["logo"] = logo  # accepted for compatibility; not printed
+        normalized["logo"] = logo  # drawn in the middle of an image QR
+    if circle_shape:
+        normalized["circle_shape"] = True
     return normalized
 
 
@@ -530,6 +600,13 @@ def validate_document(document: Any) -> dict:
 
     Accepts a dict (or its JSON text, or a bare list of commands). Raises DocumentError.
     """
+    return check_document(document)[0]
+
+
+def check_document(document: Any) -> tuple[dict, list[DocumentWarning]]:
+    """:func:`validate_document`, and the warnings about what prints differently than written
+    (size names, ignored circle_shape...). The canonical document gives no warnings again."""
+    warnings: list[DocumentWarning] = []
     if isinstance(document, (bytes, bytearray)):
         document = document.decode("utf-8", errors="replace")
     if isinstance(document, str):
@@ -570,8 +647,8 @@ def validate_document(document: Any) -> dict:
         if not isinstance(data, dict):
             raise DocumentError(f'"data" must be an object, got {_type_name(data)}',
                                 index=index, field="data", command=kind)
-        normalized.append({"type": kind, "data": _NORMALIZERS[kind](_Fields(data, index, kind))})
+        normalized.append({"type": kind, "data": _NORMALIZERS[kind](_Fields(data, index, kind, warnings=warnings))})
     result = {"version": version, "profile": _profile(document.get("profile")), "commands": normalized}
     if isinstance(document.get("debug_log"), bool):
         result["debug_log"] = document["debug_log"]
-    return result
+    return result, warnings

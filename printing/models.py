@@ -83,6 +83,11 @@ class Printer(models.Model):
         help_text=_("python-escpos capability profile, e.g. TM-T20II. Empty means generic."),
     )
     has_cutter = models.BooleanField(_("has cutter"), default=True)
+    raster_only = models.BooleanField(
+        _("print as images only"),
+        default=False,
+        help_text=_("Send every receipt as a picture, for printers without usable code pages."),
+    )
     copies = models.PositiveSmallIntegerField(
         _("copies"), default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )

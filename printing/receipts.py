@@ -1,7 +1,9 @@
 """Receipts as print documents: plain data in, a document (dict, canonical poster dialect) out.
 
 No ORM and no I/O: the caller turns its models into the frozen dataclasses below. Labels are
-Portuguese message ids passed through gettext, so another language can be activated.
+Portuguese message ids passed through gettext, so another language can be activated; money and
+dates follow the active language (``R$ 1.234,50``, ``$1,234.50``, ``¥1,234.50``). Without Django
+(the agent) the labels stay Portuguese.
 """
 
 from __future__ import annotations
@@ -10,10 +12,54 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.translation import gettext as _
-
 from printing.documents import validate_document
 from printing.rendering import code_page_info, printer_geometry
+from printing.rendering.layout import text_width
+
+
+def _(message: str) -> str:
+    """gettext when Django is set up; the (Portuguese) message itself otherwise."""
+    try:
+        from django.conf import settings
+
+        if not settings.configured:
+            return message
+        from django.utils.translation import gettext
+
+        return gettext(message)
+    except ImportError:
+        return message
+
+
+def current_language() -> str:
+    """The active Django language (the receipt's, inside translation.override), else pt-br."""
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            from django.utils.translation import get_language
+
+            return (get_language() or settings.LANGUAGE_CODE).lower()
+    except ImportError:
+        pass
+    return "pt-br"
+
+
+# Language -> (currency prefix, thousands separator, decimal separator, date, date without year).
+# Receipts speak one of these four (CANTINA_RECEIPT_LANGUAGE); others fall back to pt-br.
+RECEIPT_LANGUAGES = ("pt-br", "en", "es", "zh-hans")
+LOCALE_FORMATS = {
+    "pt-br": ("R$ ", ".", ",", "%d/%m/%Y %H:%M", "%d/%m %H:%M"),
+    "en": ("$", ",", ".", "%m/%d/%Y %H:%M", "%m/%d %H:%M"),
+    "es": ("$", ",", ".", "%d/%m/%Y %H:%M", "%d/%m %H:%M"),
+    "zh-hans": ("¥", ",", ".", "%Y-%m-%d %H:%M", "%m-%d %H:%M"),
+}
+
+
+def _locale(language: str | None) -> tuple[str, str, str, str, str]:
+    language = (language or current_language()).lower().replace("_", "-")
+    return LOCALE_FORMATS.get(language) or LOCALE_FORMATS.get(language.split("-")[0]) or LOCALE_FORMATS["pt-br"]
+
 
 ACCENTS_SAMPLE = "Pão de queijo, coração, açaí, maçã — ç ã õ á é í ó ú â ê ô à"
 CENT = Decimal("0.01")
@@ -25,6 +71,7 @@ class PrinterSpec:
     paper_width: int = 80          # 58 or 80 (mm)
     profile: str = ""              # python-escpos capability profile name; "" = default
     has_cutter: bool = True
+    raster_only: bool = False      # print everything as raster images (no usable code pages)
 
     @property
     def columns(self) -> int:
@@ -69,16 +116,24 @@ class ReceiptOrder:
     order_id: int | None = None
 
 
-def format_money(amount: Decimal) -> str:
-    """Brazilian style: ``R$ 1.234,50`` (rounded half up to the cent, never through float)."""
+def format_money(amount: Decimal, language: str | None = None) -> str:
+    """Money in the receipt's language: ``R$ 1.234,50`` (pt-br), ``$1,234.50`` (en, es),
+    ``¥1,234.50`` (zh-hans); rounded half up to the cent, never through float."""
+    prefix, thousands, decimal, _date, _short = _locale(language)
     value = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
-    digits = f"{abs(value):,.2f}".replace(",", "_").replace(".", ",").replace("_", ".")
-    return f"{'-' if value < 0 else ''}R$ {digits}"
+    digits = f"{abs(value):,.2f}".replace(",", "_").replace(".", decimal).replace("_", thousands)
+    return f"{'-' if value < 0 else ''}{prefix}{digits}"
 
 
-def format_datetime(moment: datetime) -> str:
-    """``dd/mm/yyyy HH:MM`` in the datetime's own timezone."""
-    return moment.strftime("%d/%m/%Y %H:%M")
+def format_datetime(moment: datetime, language: str | None = None) -> str:
+    """``dd/mm/yyyy HH:MM`` (pt-br, es), ``mm/dd/yyyy HH:MM`` (en), ``yyyy-mm-dd HH:MM`` (zh-hans),
+    in the datetime's own timezone."""
+    return moment.strftime(_locale(language)[3])
+
+
+def format_short_datetime(moment: datetime, language: str | None = None) -> str:
+    """Day and time without the year, for pick-up times."""
+    return moment.strftime(_locale(language)[4])
 
 
 # -- document building blocks --------------------------------------------------------------------
@@ -133,9 +188,10 @@ def _items_table(items: tuple[ReceiptItem, ...], columns: int) -> dict:
     units = [format_money(item.unit_price) for item in items]
     totals = [format_money(item.unit_price * item.quantity) for item in items]
     quantity_label, item_label, unit_label, total_label = _("Qtd"), _("Item"), _("Unit."), _("Total")
-    quantity_width = max([len(quantity_label), *map(len, quantities)])
-    total_width = max([len(total_label), *map(len, totals)])
-    unit_width = max([len(unit_label), *map(len, units)])
+    # Columns on paper, not characters: a Chinese label takes two per character.
+    quantity_width = max([text_width(quantity_label), *map(text_width, quantities)])
+    total_width = max([text_width(total_label), *map(text_width, totals)])
+    unit_width = max([text_width(unit_label), *map(text_width, units)])
     wide = columns - quantity_width - unit_width - total_width - 3 >= 16
     if wide:
         name_width = columns - quantity_width - unit_width - total_width - 3
@@ -183,11 +239,12 @@ def order_receipt(order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, 
     if order.channel == "scheduled":
         commands.append(_field(_("Canal"), _("Agendado"), value_align="right"))
         if order.scheduled_for is not None:
-            commands.append(_field(_("Retirada"), order.scheduled_for.strftime("%d/%m %H:%M"),
+            commands.append(_field(_("Retirada"), format_short_datetime(order.scheduled_for),
                                    value_align="right", bold=True, size="1x2"))
     else:
         commands.append(_field(_("Canal"), _("Balcão"), value_align="right"))
-    commands.append(_field(_("Cliente"), order.customer_name, bold=True))
+    if order.customer_name.strip():
+        commands.append(_field(_("Cliente"), order.customer_name, bold=True))
     commands.append(_separator())
     if order.items:
         commands.append(_items_table(order.items, columns))
@@ -197,6 +254,9 @@ def order_receipt(order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, 
     commands.append(_field(_("TOTAL"), format_money(order.total), value_align="right", bold=True, size="1x2"))
     if order.payment_method:
         commands.append(_field(_("Pagamento"), order.payment_method, value_align="right"))
+    elif order.channel == "scheduled":
+        # The counter must know the money is still due when the customer comes.
+        commands.append(_field(_("Pagamento"), _("a pagar na retirada"), value_align="right", bold=True))
     if order.notes:
         commands.append(_separator())
         commands.append(_text(f"{_('Observações')}:", bold=True))
@@ -208,7 +268,7 @@ def order_receipt(order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, 
     if reprint:
         commands += [_feed(), reprint_marker]
     if job_id is not None:
-        commands.append(_text(f"job {job_id}", align="right", font="B"))
+        commands.append(_text(_("Ref. %(job)s") % {"job": job_id}, align="right", font="B"))
     commands.append(_cut())
     return _document(printer, commands)
 

@@ -112,7 +112,7 @@ def test_order_confirmed_through_process_b_prints_on_the_agent_of_process_a(tmp_
     wait_for(lambda: [job[3] for job in database.jobs()] == ["completed"], 10, interval=0.2, message="completed")
     [(job_id, job_order, printer, *_)] = database.jobs()
     assert (job_order, printer) == (order_id, "Balcão")
-    assert f"job {job_id}" in fake.received()[0]
+    assert f"Ref. {job_id}" in fake.received()[0]
 
 
 @pytest.mark.e2e

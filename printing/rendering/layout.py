@@ -14,6 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from printing.documents import DocumentError
+
+from . import images
 from .geometry import Geometry
 
 
@@ -51,6 +54,7 @@ class Line:
     segments: tuple[Segment, ...]
     align: str = "left"
     split: int = 0
+    newline: bool = True  # False: the printer stays on this line (new_line false before raw bytes)
 
     @property
     def text(self) -> str:
@@ -68,6 +72,9 @@ class QR:
     correction: str
     pixel_width: int
     align: str
+    logo: str = ""
+    circle_shape: bool = False
+    native: bool = True  # False: print as an image (logo, round modules, or a profile without QR)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ class Barcode:
     hri_position: str
     hri_font: str
     align: str
+    module_width: int = 2   # dots per narrow bar, chosen so the code fits the paper
+    native: bool = True     # False: too wide for the printer's narrowest native bars, print an image
 
 
 @dataclass(frozen=True)
@@ -356,10 +365,16 @@ def layout(document: dict, geometry: Geometry, *, plain: bool) -> list[Group]:
     groups: list[Group] = []
     pending: list[dict] = []
     pending_index = 0
+    native_qr = document.get("profile", {}).get("has_qr") is not False
 
-    def flush_text():
+    def flush_text(before_raw: bool = False):
         if pending:
-            groups.append(Group(pending_index, "text", _text_lines(pending, metrics)))
+            lines = _text_lines(pending, metrics)
+            if before_raw and not pending[-1]["new_line"] and lines and lines[-1].align != "spread":
+                # poster prints the raw bytes right after the text, on the same line
+                last = lines[-1]
+                lines[-1] = Line(last.segments, last.align, last.split, newline=False)
+            groups.append(Group(pending_index, "text", lines))
             pending.clear()
 
     for index, command in enumerate(document["commands"]):
@@ -371,7 +386,7 @@ def layout(document: dict, geometry: Geometry, *, plain: bool) -> list[Group]:
             if data["new_line"]:
                 flush_text()
             continue
-        flush_text()
+        flush_text(before_raw=kind == "raw")
         group = Group(index, kind)
         groups.append(group)
         if kind == "separator":
@@ -381,13 +396,17 @@ def layout(document: dict, geometry: Geometry, *, plain: bool) -> list[Group]:
         elif kind == "feed":
             group.blocks.append(Feed(data["lines"]))
         elif kind == "qr":
-            group.blocks.append(QR(data["data"], data["correction"], data["pixel_width"], data["align"]))
+            logo, circle = data.get("logo", ""), data.get("circle_shape", False)
+            group.blocks.append(QR(data["data"], data["correction"], data["pixel_width"], data["align"],
+                                   logo, circle, native=native_qr and not logo and not circle))
             if data["human_text"]:
                 human = [Segment(data["human_text"], NORMAL)]
                 group.blocks.extend(Line(tuple(line), data["align"]) for line in wrap(human, metrics))
         elif kind == "barcode":
+            module_width, native = barcode_fit(index, data, geometry.dots)
             group.blocks.append(Barcode(data["symbology"], data["data"], data["width"], data["height"],
-                                        data["hri_position"], data["hri_font"], data["align"]))
+                                        data["hri_position"], data["hri_font"], data["align"],
+                                        module_width, native))
         elif kind == "image":
             group.blocks.append(Picture(data["code"], data["pixel_width"], data["align"], data["threshold"],
                                         data["dithering"], data["scaling"]))
@@ -401,6 +420,24 @@ def layout(document: dict, geometry: Geometry, *, plain: bool) -> list[Group]:
             group.blocks.append(Raw(bytes.fromhex(data["hex"]), data["comment"]))
     flush_text()
     return groups
+
+
+def barcode_fit(index: int, data: dict, dots: int) -> tuple[int, bool]:
+    """(dots per narrow bar, native?) for a barcode on paper ``dots`` wide.
+
+    Printers draw bars at least 2 dots wide; a code too wide for that is drawn as an image with
+    1-dot bars, and one too wide even then is refused (a cut-off barcode scans wrong or not at all).
+    """
+    modules = images.barcode_modules(data["symbology"], data["data"])
+    if modules * images.MIN_NATIVE_MODULE_WIDTH <= dots:
+        return images.barcode_module_width(data["symbology"], data["data"], data["width"], dots), True
+    if modules <= dots:
+        return 1, False
+    raise DocumentError(
+        f'"data" makes a {data["symbology"]} barcode of {modules} bars, wider than the paper\'s {dots} dots '
+        f"even at 1 dot per bar; shorten it or use a QR code",
+        index=index, field="data", command="barcode",
+    )
 
 
 def wrap_plain(text: str, columns: int, align: str = "center") -> list[Line]:

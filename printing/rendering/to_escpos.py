@@ -10,13 +10,17 @@ elsewhere they become one "?" per column.
 
 from __future__ import annotations
 
+import unicodedata
+
 from escpos.constants import GS, QR_ECLEVEL_H, QR_ECLEVEL_L, QR_ECLEVEL_M, QR_ECLEVEL_Q
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy
+from PIL import Image
 
 from printing.documents import BARCODE_SYMBOLOGIES
 
-from . import images, layout as blocks
+from . import images, raster
+from . import layout as blocks
 from .geometry import Geometry
 
 FS = b"\x1c"
@@ -30,6 +34,8 @@ QR_LEVELS = {"L": QR_ECLEVEL_L, "M": QR_ECLEVEL_M, "Q": QR_ECLEVEL_Q, "H": QR_EC
 # python-escpos builds a character map per code page and per printer; they only depend on the
 # code page, so every render shares them (the encoder's other state stays per render).
 _CHARACTER_MAPS: dict = {}
+# (profile, character) -> whether one of the profile's code pages holds it.
+_PRINTABLE: dict[tuple[str, str], bool] = {}
 
 
 def _is_chinese(char: str) -> bool:
@@ -38,6 +44,29 @@ def _is_chinese(char: str) -> bool:
         0x3000 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
         or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
     )
+
+
+_INVERT = bytes(255 - value for value in range(256))
+RASTER_FRAGMENT_HEIGHT = 960  # rows per GS v 0 command, as python-escpos' image() splits them
+
+
+def raster_bytes(image, fragment_height: int = RASTER_FRAGMENT_HEIGHT) -> bytes:
+    """``GS v 0`` commands for a 1-bit image (0 = black): the bytes python-escpos' ``image()``
+    sends with ``impl="bitImageRaster"`` (same header, density and fragments), without its
+    per-pixel RGBA/greyscale/dither conversions, which cost ten times the drawing."""
+    image = image.convert("1")
+    width_bytes = (image.width + 7) // 8
+    if image.width % 8:
+        padded = Image.new("1", (width_bytes * 8, image.height), 1)
+        padded.paste(image, (0, 0))
+        image = padded
+    ink = image.tobytes().translate(_INVERT)  # Pillow: 1 = white; raster data: 1 = a black dot
+    out = bytearray()
+    for top in range(0, image.height, fragment_height):
+        rows = min(fragment_height, image.height - top)
+        out += GS + b"v0\x00" + width_bytes.to_bytes(2, "little") + rows.to_bytes(2, "little")
+        out += ink[top * width_bytes: (top + rows) * width_bytes]
+    return bytes(out)
 
 
 class EscposWriter:
@@ -51,6 +80,43 @@ class EscposWriter:
         self.code_page, _ = geometry.code_page(code_table)
         self.style: blocks.Style | None = None
         self.align: str | None = None
+        self.raster_only = bool(getattr(printer, "raster_only", False))
+        self._cells: raster.Cells | None = None
+        self.strips: list = []  # raster pieces waiting to go out as one GS v 0 image
+
+    @property
+    def cells(self) -> raster.Cells:
+        if self._cells is None:
+            self._cells = raster.Cells(self.geometry)
+        return self._cells
+
+    def printable(self, char: str) -> bool:
+        """Whether the printer's own characters can print ``char`` (else it would print "?")."""
+        if char.isascii():
+            return True
+        if blocks.char_width(char) == 2:
+            return self.geometry.chinese and _is_chinese(char)
+        if unicodedata.bidirectional(char) in ("R", "AL"):
+            return False  # code pages hold isolated letters; only a picture shapes and orders them
+        key = (self.geometry.profile_name, char)
+        known = _PRINTABLE.get(key)
+        if known is None:
+            encoder = self.escpos.magic.encoder
+            known = _PRINTABLE[key] = any(encoder.can_encode(name, char) for name in encoder.codepages)
+        return known
+
+    def needs_raster(self, line: blocks.Line) -> bool:
+        return self.raster_only or not all(
+            self.printable(char) for segment in line.segments for char in segment.text
+        )
+
+    def add_strip(self, image):
+        self.strips.append(image)
+
+    def flush_strips(self):
+        if self.strips:
+            strips, self.strips = self.strips, []
+            self.send_image(raster.stack(strips, self.geometry.dots))
 
     # -- state -----------------------------------------------------------------------------
     def start(self):
@@ -91,6 +157,7 @@ class EscposWriter:
             self.align = align
 
     def finish(self):
+        self.flush_strips()
         self.set_style(blocks.NORMAL)
         self.set_align("left")
 
@@ -124,6 +191,10 @@ class EscposWriter:
         flush_run()
 
     def line(self, line: blocks.Line):
+        if self.needs_raster(line):
+            self.add_strip(raster.line_image(line, self.cells))
+            return
+        self.flush_strips()
         if line.align == "spread":
             self.set_align("left")
             left, right = line.segments[: line.split], line.segments[line.split:]
@@ -142,46 +213,61 @@ class EscposWriter:
             for segment in line.segments:
                 self.set_style(segment.style)
                 self.write(segment.text)
-        self.escpos._raw(b"\n")
+        if line.newline:
+            self.escpos._raw(b"\n")
 
     # -- graphics --------------------------------------------------------------------------
     def image(self, image, align: str):
-        if self.geometry.supports("bitImageRaster"):
-            implementation = "bitImageRaster"
-        elif self.geometry.supports("graphics"):
+        placed = images.place(image, self.geometry.dots, align)
+        if self.raster_only:
+            self.add_strip(placed)
+            return
+        self.flush_strips()
+        self.send_image(placed)
+
+    def send_image(self, placed):
+        if self.raster_only or self.geometry.supports("bitImageRaster"):
+            self.set_align("left")
+            self.escpos._raw(raster_bytes(placed))
+            return
+        if self.geometry.supports("graphics"):
             implementation = "graphics"
         else:
             implementation = "bitImageColumn"
         self.set_align("left")
         # EscposImage takes black as dark: give it an "L" picture where 0 is black.
-        self.escpos.image(images.place(image, self.geometry.dots, align).convert("L"), impl=implementation)
+        self.escpos.image(placed.convert("L"), impl=implementation)
 
     def placeholder(self, text: str):
         self.line(blocks.Line((blocks.Segment(text, blocks.NORMAL),), "center"))
 
     def qr(self, block: blocks.QR):
         size = images.qr_module_size(block.data, block.correction, block.pixel_width, self.geometry.dots)
-        self.set_style(blocks.NORMAL)
-        if self.geometry.supports("qrCode"):
+        if block.native and not self.raster_only and self.geometry.supports("qrCode"):
+            self.flush_strips()
+            self.set_style(blocks.NORMAL)
             self.set_align(block.align)
             self.escpos.qr(block.data, ec=QR_LEVELS[block.correction], size=size, native=True)
             self.escpos._raw(b"\n")
         else:
-            self.image(images.qr_image(block.data, block.correction, size), block.align)
+            self.image(raster.qr_picture(block, self.geometry), block.align)
 
     def barcode(self, block: blocks.Barcode):
         name = BARCODE_SYMBOLOGIES[block.symbology][0]
         data = block.data
         if block.symbology == "code128" and not data.startswith(("{A", "{B", "{C")):
             data = "{B" + data
-        width = images.barcode_module_width(block.symbology, block.data, block.width, self.geometry.dots)
+        width = block.module_width
         function = None
-        if self.geometry.supports("barcodeB"):
+        if not block.native or self.raster_only:
+            pass  # drawn as an image with narrower bars than the printer can make
+        elif self.geometry.supports("barcodeB"):
             function = "B"
         elif self.geometry.supports("barcodeA") and block.symbology != "code128":
             function = "A"
-        self.set_style(blocks.NORMAL)
         if function:
+            self.flush_strips()
+            self.set_style(blocks.NORMAL)
             self.set_align(block.align)
             try:
                 self.escpos._hw_barcode(
@@ -193,8 +279,7 @@ class EscposWriter:
                 return
             except EscposError:
                 pass
-        picture = images.barcode_image(block.symbology, block.data, width, block.height,
-                                       block.hri_position != "none", self.geometry.dpi)
+        picture = raster.barcode_picture(block, self.geometry)
         if picture is None:
             self.placeholder(f"[{block.symbology.upper()}: {block.data}]")
         else:
@@ -209,6 +294,15 @@ class EscposWriter:
             self.image(picture, block.align)
 
     # -- paper and peripherals -------------------------------------------------------------
+    def feed(self, block: blocks.Feed):
+        if not block.lines:
+            return
+        if self.raster_only:
+            self.add_strip(raster.feed_image(block.lines, self.cells))
+            return
+        self.flush_strips()
+        self.escpos.print_and_feed(block.lines)
+
     def cut(self, block: blocks.Cut):
         self.finish()  # leave the printer in default styles at the end of each receipt
         if not self.printer.has_cutter:
@@ -221,6 +315,7 @@ class EscposWriter:
         self.escpos._raw(CUT_FULL if full or not partial_supported else CUT_PARTIAL)
 
     def pulse(self, block: blocks.Pulse):
+        self.flush_strips()
         if block.on_time is None and block.off_time is None:
             self.escpos.cashdraw(2 if block.pin == 0 else 5)
             return
@@ -229,26 +324,51 @@ class EscposWriter:
         self.escpos.cashdraw([27, 112, block.pin, on, off])
 
     def raw(self, block: blocks.Raw):
+        self.flush_strips()
+        # As in poster: what the raw bytes set (Font B, alignment, code page...) stays in force;
+        # the renderer only sends what a later command itself changes.
         self.escpos._raw(block.payload)
-        # Raw bytes may have changed anything: restate styles, alignment and code page.
-        self.style = self.align = None
-        self.select_code_page()
 
     def output(self) -> bytes:
         return self.escpos.output
 
 
+class ImageCollector(EscposWriter):
+    """The raster_only writer, keeping its images instead of sending them: what paper shows."""
+
+    def __init__(self, geometry: Geometry, printer, code_table: str | None):
+        super().__init__(geometry, printer, code_table)
+        self.raster_only = True
+        self.sent: list = []
+
+    def send_image(self, placed):
+        self.sent.append(placed)
+
+
 def render(groups: list[blocks.Group], geometry: Geometry, printer, code_table: str | None,
            invalid_image_text: str) -> bytes:
     writer = EscposWriter(geometry, printer, code_table)
+    _run(writer, groups, invalid_image_text)
+    return writer.output()
+
+
+def render_image(groups: list[blocks.Group], geometry: Geometry, printer, code_table: str | None,
+                 invalid_image_text: str):
+    """One copy as a single 1-bit image ``geometry.dots`` wide: exactly the pictures a raster_only
+    printer gets, stacked (cuts, drawer pulses, beeps and raw bytes leave no trace)."""
+    writer = ImageCollector(geometry, printer, code_table)
+    _run(writer, groups, invalid_image_text)
+    return raster.stack(writer.sent, geometry.dots)
+
+
+def _run(writer: EscposWriter, groups: list[blocks.Group], invalid_image_text: str):
     writer.start()
     for group in groups:
         for block in group.blocks:
             if isinstance(block, blocks.Line):
                 writer.line(block)
             elif isinstance(block, blocks.Feed):
-                if block.lines:
-                    writer.escpos.print_and_feed(block.lines)
+                writer.feed(block)
             elif isinstance(block, blocks.QR):
                 writer.qr(block)
             elif isinstance(block, blocks.Barcode):
@@ -260,9 +380,9 @@ def render(groups: list[blocks.Group], geometry: Geometry, printer, code_table: 
             elif isinstance(block, blocks.Pulse):
                 writer.pulse(block)
             elif isinstance(block, blocks.Beep):
+                writer.flush_strips()
                 writer.escpos.buzzer(min(block.times, 9), min(block.lapse, 9))
             elif isinstance(block, blocks.Raw):
                 writer.raw(block)
     writer.finish()
-    return writer.output()
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from html import escape
 
-from . import images, layout as blocks
+from . import images, raster
+from . import layout as blocks
 from .geometry import Geometry
 
 PREVIEW_CSS = (
@@ -90,15 +91,16 @@ class HtmlWriter:
             return '<div class="cp-line"></div>' * block.lines
         if isinstance(block, blocks.QR):
             size = images.qr_module_size(block.data, block.correction, block.pixel_width, self.geometry.dots)
+            if block.logo or block.circle_shape:
+                return self.picture(raster.qr_picture(block, self.geometry), block.align, f"QR: {block.data}")
             image = images.qr_image(block.data, block.correction, size)
             percent = min(100.0, 100.0 * image.width / self.geometry.dots)
             return (f'<div class="cp-graphic cp-{block.align}"><img src="'
                     f'{images.qr_data_uri(block.data, block.correction, size)}" alt="QR: {escape(block.data)}" '
                     f'style="width:{percent:.4g}%"></div>')
         if isinstance(block, blocks.Barcode):
-            width = images.barcode_module_width(block.symbology, block.data, block.width, self.geometry.dots)
-            image = images.barcode_image(block.symbology, block.data, width, block.height,
-                                         block.hri_position != "none", self.geometry.dpi)
+            # The bar width the paper gets (1-dot bars when too wide for native ones).
+            image = raster.barcode_picture(block, self.geometry)
             if image is None:
                 return self.note(f"[{block.symbology.upper()}: {block.data}]")
             return self.picture(image, block.align, f"{block.symbology.upper()}: {block.data}")

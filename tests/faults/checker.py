@@ -38,7 +38,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-JOB_LINE = re.compile(r"^\s*job (\d+)\s*$", re.MULTILINE)
+JOB_LINE = re.compile(r"^\s*(?:job|Ref\.) (\d+)\s*$", re.MULTILINE)  # "Ref. N" since receipts speak the shop's language
 
 TERMINAL = {"completed", "failed", "cancelled"}
 

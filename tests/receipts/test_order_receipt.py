@@ -97,8 +97,49 @@ def test_reprint_marker_only_on_reprints_at_top_and_bottom():
 
 
 def test_job_reference_is_printed_when_given():
-    assert "job 314" in render_text(order_receipt(make_order(), NARROW, SHOP, job_id=314), NARROW)
-    assert "job" not in render_text(order_receipt(make_order(), NARROW, SHOP), NARROW)
+    assert "Ref. 314" in render_text(order_receipt(make_order(), NARROW, SHOP, job_id=314), NARROW)
+    assert "Ref." not in render_text(order_receipt(make_order(), NARROW, SHOP), NARROW)
+
+
+@pytest.mark.parametrize(("language", "reference", "money", "date"), [
+    ("pt-br", "Ref. 314", "R$ 1.255,50", "05/03/2025 12:30"),
+    ("en", "Ref. 314", "$1,255.50", "03/05/2025 12:30"),
+    ("es", "Ref. 314", "$1,255.50", "05/03/2025 12:30"),
+    ("zh-hans", "编号 314", "¥1,255.50", "2025-03-05 12:30"),
+])
+def test_receipt_speaks_its_language_down_to_the_reference_money_and_date(language, reference, money, date):
+    from django.utils import translation
+
+    with translation.override(language):
+        text = render_text(order_receipt(make_order(), WIDE, SHOP, job_id=314), WIDE)
+    assert text.rstrip().splitlines()[-1].strip() == reference
+    assert "job" not in text
+    assert money in text and date in text
+
+
+def test_no_customer_line_without_a_customer_name():
+    for name in ("", "   "):
+        text = render_text(order_receipt(make_order(customer_name=name), WIDE, SHOP), WIDE)
+        assert "Cliente" not in text
+    assert "Cliente: Maria" in render_text(order_receipt(make_order(), WIDE, SHOP), WIDE)
+
+
+def test_scheduled_receipts_say_whether_the_money_is_still_due():
+    scheduled = dict(channel="scheduled", scheduled_for=datetime(2025, 3, 6, 10, 15, tzinfo=BRASILIA))
+    unpaid = render_text(order_receipt(make_order(payment_method="", **scheduled), WIDE, SHOP), WIDE)
+    assert "Pagamento:" in unpaid and "a pagar na retirada" in unpaid
+    paid = render_text(order_receipt(make_order(payment_method="Pix", **scheduled), WIDE, SHOP), WIDE)
+    assert "Pix" in paid and "a pagar" not in paid
+    counter = render_text(order_receipt(make_order(payment_method=""), WIDE, SHOP), WIDE)
+    assert "Pagamento" not in counter  # paid at the counter, nothing is due later
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("pt-br", "R$ 1.234,50"), ("en", "$1,234.50"), ("es", "$1,234.50"), ("zh-hans", "¥1,234.50"),
+])
+def test_money_follows_the_language(language, expected):
+    assert format_money(Decimal("1234.5"), language) == expected
+    assert format_money(Decimal("-25"), language).startswith("-")
 
 
 @pytest.mark.parametrize("paper_width", [58, 80])
@@ -187,3 +228,12 @@ def test_render_time_of_a_typical_receipt(capsys):
     per_receipt = (time.perf_counter() - started) / runs * 1000
     with capsys.disabled():
         print(f"\n[receipts] build + ESC/POS + text + HTML: {per_receipt:.2f} ms per order receipt")
+
+
+def test_chinese_column_headers_are_measured_in_paper_columns():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        text = render_text(order_receipt(make_order(), NARROW, SHOP), NARROW)
+    header = next(line for line in text.splitlines() if "商品" in line)
+    assert header.split() == ["数量", "商品", "小计"]  # "数量" not wrapped onto two lines

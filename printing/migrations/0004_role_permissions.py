@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('printing', '0002_token_mark'),
+        ('printing', '0003_printer_raster_only'),
     ]
 
     operations = [
