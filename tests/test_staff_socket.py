@@ -66,17 +66,17 @@ async def test_staff_session_receives_job_and_printer_updates():
 
 
 async def test_anonymous_visitor_is_refused():
-    communicator, connected = await open_socket(cookie=None)
+    _communicator, connected = await open_socket(cookie=None)
     assert not connected
 
 
 async def test_non_staff_user_is_refused():
-    communicator, connected = await open_socket(await session_cookie(is_staff=False, role=None))
+    _communicator, connected = await open_socket(await session_cookie(is_staff=False, role=None))
     assert not connected
 
 
 async def test_staff_without_permission_to_see_jobs_or_printers_is_refused():
-    communicator, connected = await open_socket(await session_cookie(role=None))
+    _communicator, connected = await open_socket(await session_cookie(role=None))
     assert not connected
 
 
@@ -126,7 +126,7 @@ async def test_a_staff_socket_receives_only_the_events_its_account_may_see():
     ],
 )
 async def test_valid_session_from_any_other_origin_is_refused(origin):
-    communicator, connected = await open_socket(await session_cookie(), origin=origin)
+    _communicator, connected = await open_socket(await session_cookie(), origin=origin)
     assert not connected
 
 
@@ -137,7 +137,7 @@ async def test_the_exact_own_origin_is_accepted_case_insensitively():
 
 
 async def test_a_host_outside_allowed_hosts_is_refused_even_when_origin_matches_it():
-    communicator, connected = await open_socket(
+    _communicator, connected = await open_socket(
         await session_cookie(), origin=b"http://attacker.test:8110", host=b"attacker.test:8110"
     )
     assert not connected

@@ -57,7 +57,7 @@ def assert_stays_on_site(response):
 
 def sale_is_sound(order):
     items = list(order.items.all())
-    assert items and all(1 <= item.quantity <= 99 and item.unit_price > Decimal("0") for item in items)
+    assert items and all(1 <= item.quantity <= 99 and item.unit_price > Decimal(0) for item in items)
 
 
 @FUZZ

@@ -40,11 +40,8 @@ def customer_pages():
 
 
 def policy(response):
-    return dict(
-        (directive.split()[0], directive.split()[1:])
-        for directive in response["Content-Security-Policy"].split(";")
-        if directive.strip()
-    )
+    directives = [directive.split() for directive in response["Content-Security-Policy"].split(";")]
+    return {words[0]: words[1:] for words in directives if words}
 
 
 def test_staff_pages_and_the_dashboard_send_a_policy_without_inline_scripts(manager):
