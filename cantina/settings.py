@@ -229,6 +229,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("CANTINA_LOGIN_COOLOFF_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.client_username"
 AXES_VERBOSE = False
 
 # Content-Security-Policy (django-csp 4): scripts and style sheets only from this site, no inline
