@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order
-from orders.services import MAX_QUANTITY, MIN_QUANTITY
+from orders.models import MAX_QUANTITY, MIN_QUANTITY, Order
 
 MIN_YEAR, MAX_YEAR = 2000, 9998
 DATABASE_INT_MAX = 2**63 - 1

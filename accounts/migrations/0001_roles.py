@@ -14,8 +14,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("orders", "0003_role_permissions"),
-        ("printing", "0004_role_permissions"),
+        ("orders", "0004_role_permissions"),
+        ("printing", "0005_role_permissions"),
         ("axes", "0010_accessattemptexpiration"),
     ]
 

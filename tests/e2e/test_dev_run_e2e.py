@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import REPO, Manage, base_env, free_port, wait_for
+from tools.polling import wait_for
+from tools.processes import REPO, Manage, base_env, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

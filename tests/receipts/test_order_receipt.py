@@ -1,7 +1,6 @@
 """Order receipts and test pages: what staff and customers read on paper."""
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -9,7 +8,14 @@ import pytest
 
 from printing import receipts
 from printing.documents import validate_document
-from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, format_money, order_receipt
+from printing.receipts import (
+    PrinterSpec,
+    ReceiptItem,
+    ReceiptOrder,
+    ShopInfo,
+    format_money,
+    order_receipt,
+)
 from printing.rendering import render_escpos, render_html, render_text
 
 BRASILIA = timezone(timedelta(hours=-3))
@@ -103,9 +109,9 @@ def test_job_reference_is_printed_when_given():
 
 @pytest.mark.parametrize(("language", "reference", "money", "date"), [
     ("pt-br", "Ref. 314", "R$ 1.255,50", "05/03/2025 12:30"),
-    ("en", "Ref. 314", "$1,255.50", "03/05/2025 12:30"),
-    ("es", "Ref. 314", "$1,255.50", "05/03/2025 12:30"),
-    ("zh-hans", "编号 314", "¥1,255.50", "2025-03-05 12:30"),
+    ("en", "Ref. 314", "R$ 1,255.50", "03/05/2025 12:30"),
+    ("es", "Ref. 314", "R$ 1,255.50", "05/03/2025 12:30"),
+    ("zh-hans", "编号 314", "R$ 1,255.50", "2025-03-05 12:30"),
 ])
 def test_receipt_speaks_its_language_down_to_the_reference_money_and_date(language, reference, money, date):
     from django.utils import translation
@@ -134,10 +140,12 @@ def test_scheduled_receipts_say_whether_the_money_is_still_due():
     assert "Pagamento" not in counter  # paid at the counter, nothing is due later
 
 
-@pytest.mark.parametrize(("language", "expected"), [
-    ("pt-br", "R$ 1.234,50"), ("en", "$1,234.50"), ("es", "$1,234.50"), ("zh-hans", "¥1,234.50"),
+@pytest.mark.parametrize(("language", "currency", "expected"), [
+    ("pt-br", "R$", "R$ 1.234,50"), ("en", "R$", "R$ 1,234.50"), ("en", "$", "$1,234.50"),
+    ("es", "$", "$1,234.50"), ("zh-hans", "¥", "¥1,234.50"),
 ])
-def test_money_follows_the_language(language, expected):
+def test_money_is_the_shops_currency_with_the_languages_separators(settings, language, currency, expected):
+    settings.CANTINA_CURRENCY_SYMBOL = currency
     assert format_money(Decimal("1234.5"), language) == expected
     assert format_money(Decimal("-25"), language).startswith("-")
 
@@ -212,24 +220,6 @@ def test_test_page_describes_the_printer_and_samples_accents(printer):
     assert all(len(line) <= printer.columns for line in text.splitlines())
 
 
-def test_render_time_of_a_typical_receipt(capsys):
-    """Prints the time to render one receipt to ESC/POS, text and HTML (no timed assertion)."""
-    order = make_order(notes="Sem cebola")
-    for printer in (NARROW, WIDE):
-        render_html(order_receipt(order, printer, SHOP), printer)  # warm caches
-    runs = 200
-    started = time.perf_counter()
-    for number in range(runs):
-        printer = (NARROW, WIDE)[number % 2]
-        document = order_receipt(order, printer, SHOP, job_id=number)
-        render_escpos(document, printer)
-        render_text(document, printer)
-        render_html(document, printer)
-    per_receipt = (time.perf_counter() - started) / runs * 1000
-    with capsys.disabled():
-        print(f"\n[receipts] build + ESC/POS + text + HTML: {per_receipt:.2f} ms per order receipt")
-
-
 def test_chinese_column_headers_are_measured_in_paper_columns():
     from django.utils import translation
 
@@ -237,3 +227,15 @@ def test_chinese_column_headers_are_measured_in_paper_columns():
         text = render_text(order_receipt(make_order(), NARROW, SHOP), NARROW)
     header = next(line for line in text.splitlines() if "商品" in line)
     assert header.split() == ["数量", "商品", "小计"]  # "数量" not wrapped onto two lines
+
+
+def test_staff_pages_and_receipts_write_money_the_same_way(settings):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    for symbol in ("R$", "¥"):
+        settings.CANTINA_CURRENCY_SYMBOL = symbol
+        for language in ("pt-br", "en"):
+            with translation.override(language):
+                page = Template("{% load orders_tags %}{{ value|money }}").render(Context({"value": Decimal("1234.5")}))
+                assert page == format_money(Decimal("1234.5"), language)

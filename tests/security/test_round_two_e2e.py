@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from tests.support.processes import DaphneServer, StaffBrowser
+from tools.processes import DaphneServer, StaffBrowser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_confirmed_at_index'),
+        ('orders', '0003_orderitem_quantity_max_99'),
     ]
 
     operations = [
