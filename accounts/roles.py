@@ -9,7 +9,7 @@ A superuser passes every check.
   shop's local day, ``TIME_ZONE``, from 00:00). Cancelling orders or jobs, printing test pages,
   the dashboard and older jobs are the manager's.
 * **Gerente** (manager): every permission of the apps in ``MANAGER_APPS`` (orders, printing, API
-  keys once that app exists, login lockouts) — staff pages, admin and dashboard.
+  keys, webhooks, login lockouts) — staff pages, admin and dashboard.
 
 The groups are created by a migration and brought up to date after every ``migrate``: missing
 permissions are added (an app installed later, e.g. the API, gets its permissions granted to
@@ -38,7 +38,7 @@ ATTENDANT_PERMISSIONS = [
     SELL_AT_COUNTER, VIEW_ORDER, ADD_ORDER, CHANGE_ORDER, "orders.view_product",
     VIEW_PRINTER, VIEW_PRINTJOB, REPRINT_TODAY,
 ]
-MANAGER_APPS = ["orders", "printing", "api", "axes"]
+MANAGER_APPS = ["orders", "printing", "api", "webhooks", "axes"]
 
 ROLES = {
     ATTENDANT: {"permissions": ATTENDANT_PERMISSIONS, "apps": []},

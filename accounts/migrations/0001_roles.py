@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("orders", "0004_role_permissions"),
-        ("printing", "0005_role_permissions"),
+        ("printing", "0007_role_permissions"),
         ("axes", "0010_accessattemptexpiration"),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('printing', '0004_local_jobs'),
+        ('printing', '0006_cloud_printers'),
     ]
 
     operations = [
