@@ -221,5 +221,8 @@ def test_the_roles_are_groups_with_permissions_created_by_migrate():
     assert ("orders", "sell_at_counter") in attendant and ("printing", "reprint_printjob") in attendant
     assert ("orders", "cancel_order") not in attendant and ("printing", "view_dashboard") not in attendant
     assert attendant < manager
-    assert {("printing", "view_dashboard"), ("printing", "change_printer"), ("axes", "delete_accessattempt")} <= manager
+    assert {
+        ("printing", "view_dashboard"), ("printing", "change_printer"), ("axes", "delete_accessattempt"),
+        ("api", "add_apikey"), ("api", "change_apikey"), ("webhooks", "change_webhooksubscription"),
+    } <= manager
     assert not any(app == "auth" for app, _codename in manager), "user management stays with superusers"
