@@ -6,6 +6,7 @@ message that names the variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -73,10 +74,13 @@ INSTALLED_APPS = [
     "channels",
     "cantina.apps.CantinaConfig",
     "ninja",
+    "axes",
+    "csp",
     "orders",
     "printing",
     "webhooks",
     "api",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -91,6 +95,16 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.NoStoreForSignedInMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username+address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "cantina.urls"
@@ -258,6 +272,37 @@ if not DEBUG:
     # loopback behind it, so no client can set the header itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^health$"]
+
+# Login throttling (django-axes): after CANTINA_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused for CANTINA_LOGIN_COOLOFF_MINUTES, on the staff
+# login and the admin login alike. The address is REMOTE_ADDR: behind a proxy, run daphne with
+# --proxy-headers so it is the client's (see README). Agents (tokens) never go through it.
+AXES_FAILURE_LIMIT = env_int("CANTINA_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CANTINA_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.client_username"
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp 4): scripts and style sheets only from this site, no inline
+# script anywhere. Style attributes stay allowed (style-src-attr): the receipt preview sizes its
+# columns and images with them, and Django's admin uses a few; they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Cantina Print -------------------------------------------------------------------------
 
