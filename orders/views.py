@@ -7,6 +7,7 @@ channel (/ws/staff/), in the browser: this app never imports ``printing``.
 from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import roles
 from orders import selectors, services
 from orders.staff import redirect_back, staff_required
 from orders.forms import CounterSaleForm, DayForm, ScheduledOrderForm
@@ -22,6 +24,7 @@ from orders.services import OrderError
 
 
 @staff_required
+@permission_required(roles.SELL_AT_COUNTER, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def counter(request):
     """Counter sale: pick products, confirm, and the receipt prints at once."""
@@ -68,6 +71,7 @@ def counter(request):
 
 
 @staff_required
+@permission_required(roles.VIEW_ORDER, raise_exception=True)
 def scheduled(request):
     """Scheduled orders of one day, grouped by pickup time."""
     day = DayForm(request.GET).selected_day()
@@ -97,6 +101,7 @@ def scheduled(request):
 
 
 @staff_required
+@permission_required(roles.ADD_ORDER, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def scheduled_new(request):
     """A phone order: created pending (or confirmed, which prints it)."""
@@ -139,12 +144,14 @@ def scheduled_new(request):
 
 
 @staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_confirm(request, order_id):
     return _order_action(request, order_id, services.order_confirm, _("Order %(number)s confirmed."))
 
 
 @staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_mark_ready(request, order_id):
     return _order_action(
@@ -153,6 +160,7 @@ def order_mark_ready(request, order_id):
 
 
 @staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_mark_delivered(request, order_id):
     return _order_action(
@@ -161,6 +169,7 @@ def order_mark_delivered(request, order_id):
 
 
 @staff_required
+@permission_required(roles.CANCEL_ORDER, raise_exception=True)
 @require_POST
 def order_cancel(request, order_id):
     return _order_action(
@@ -221,6 +230,7 @@ def product_sold_out(request, product_id):
 
 
 @staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def scheduled_edit(request, order_id):
     """A pending scheduled order: its items, pickup time and notes can still change."""

@@ -13,7 +13,16 @@ from django.db.models import Count, Q
 from cantina.timeutils import day_bounds
 from orders.models import Order
 from printing.models import PrintJob
-from printing.receipts import PrinterSpec, _, _cut, _document, _field, _separator, _text, format_money
+from printing.receipts import (
+    PrinterSpec,
+    _,
+    _cut,
+    _document,
+    _field,
+    _separator,
+    _text,
+    format_money,
+)
 
 SOLD = (Order.Status.CONFIRMED, Order.Status.READY, Order.Status.DELIVERED)
 

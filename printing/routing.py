@@ -1,16 +1,16 @@
 """WebSocket routes (mounted by cantina/asgi.py): /ws/agent/ and /ws/staff/."""
 
 from channels.auth import AuthMiddlewareStack
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path, re_path
 
 from printing.consumers import AgentConsumer, StaffConsumer, UnknownPathConsumer
+from printing.origins import SameOriginValidator
 
 websocket_urlpatterns = [
     # Agents authenticate by token only: no session or cookie middleware on this route.
     path("ws/agent/", AgentConsumer.as_asgi()),
-    # Staff pages: session auth, and only from this site's own pages (Origin checked).
-    path("ws/staff/", AllowedHostsOriginValidator(AuthMiddlewareStack(StaffConsumer.as_asgi()))),
+    # Staff pages: session auth, and only from this site's own pages (Origin checked exactly).
+    path("ws/staff/", SameOriginValidator(AuthMiddlewareStack(StaffConsumer.as_asgi()))),
     # Anything else (a client that retries "/" or "/ws" forever): refused, one log line, no 500.
     re_path(r"", UnknownPathConsumer.as_asgi()),
 ]

@@ -19,4 +19,5 @@ urlpatterns = [
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("orders/<int:order_id>/reprint/", views.order_reprint, name="order_reprint"),
     path("day-close/", views.day_close, name="day_close"),
+    path("receipt-preview.css", views.preview_css, name="preview_css"),
 ]

@@ -107,12 +107,12 @@ def test_sold_out_product_is_refused_with_a_clear_message(menu):
         order_services.order_create(channel="counter", items=[(menu["coxinha"].pk, 1)])
 
 
-def test_counter_sold_out_toggle_needs_permission_and_hides_the_product(client, staff_user, menu):
+def test_counter_sold_out_toggle_needs_permission_and_hides_the_product(client, attendant_user, menu):
     from django.contrib.auth.models import Permission
 
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     assert client.post(f"/products/{menu['coxinha'].pk}/sold-out/").status_code == 403
-    staff_user.user_permissions.add(Permission.objects.get(codename="change_product"))
+    attendant_user.user_permissions.add(Permission.objects.get(codename="change_product"))
     response = client.post(f"/products/{menu['coxinha'].pk}/sold-out/")
     assert response.status_code == 302
     page = client.get("/").content.decode()
@@ -122,8 +122,8 @@ def test_counter_sold_out_toggle_needs_permission_and_hides_the_product(client, 
     assert f'data-add-product="{menu["coxinha"].pk}"' in client.get("/").content.decode()
 
 
-def test_counter_view_refuses_cash_below_total_and_keeps_the_cart(client, staff_user, menu):
-    client.force_login(staff_user)
+def test_counter_view_refuses_cash_below_total_and_keeps_the_cart(client, attendant_user, menu):
+    client.force_login(attendant_user)
     response = client.post("/", {"product": [menu["misto"].pk], "quantity": [1], "payment_method": "cash",
                                  "amount_received": "5"})
     assert response.status_code == 200
@@ -198,17 +198,17 @@ def test_printer_that_does_not_auto_print_raises_no_alarm(make_printer):
     assert selectors.printer_alarms() == []
 
 
-def test_alarm_endpoint_is_for_staff(client, staff_user, floor):
+def test_alarm_endpoint_is_for_staff(client, attendant_user, floor):
     assert client.get("/printers/alarms").status_code == 302
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     assert client.get("/printers/alarms").json() == {"alarms": []}
 
 
-def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agent_is_gone(client, staff_user, make_printer):
+def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agent_is_gone(client, attendant_user, make_printer):
     """Fix 6: not "the printer reports: ready" for a printer whose agent is offline."""
     printer = make_printer("Balcão", status="ready", connected=False,
                            last_seen_at=timezone.now() - timedelta(minutes=5))
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     page = client.get("/printers/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
     reports = page.split("data-printer-reports>", 1)[1].split("</dd>", 1)[0]
     assert "offline (sem agente)" in reports
@@ -216,7 +216,7 @@ def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agen
     assert printer.get_status_display() in reports  # as the last report said, dated
 
 
-def test_day_close_page_and_printed_report(client, staff_user, menu, floor, committed):
+def test_day_close_page_and_printed_report(client, attendant_user, menu, floor, committed):
     sell(menu, ("misto", 2), received="20", committed=committed)              # cash 18,00
     sell(menu, ("suco", 1), payment="pix", committed=committed)               # pix 6,00
     cancelled = sell(menu, ("coxinha", 1), payment="card", committed=committed)
@@ -225,7 +225,7 @@ def test_day_close_page_and_printed_report(client, staff_user, menu, floor, comm
     PrintJob.objects.filter(printer=floor["balcao"], order__payment_method="cash").update(status="completed")
     PrintJob.objects.filter(printer=floor["balcao"], order__payment_method="pix").update(status="failed")
 
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     page = client.get("/day-close/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
     assert "Fechamento do dia" in page
     assert "R$ 24,00" in page                       # sold: 18 + 6, the cancelled order left out
@@ -259,12 +259,12 @@ def test_dashboard_lists_incidents_with_their_duration(client, make_printer):
     assert "3\xa0minutos, ainda em curso" in incidents
 
 
-def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_not(client, staff_user, menu):
+def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_not(client, attendant_user, menu):
     pickup = timezone.localtime() + timedelta(days=1)
     order = order_services.order_create(
         channel="scheduled", items=[(menu["misto"].pk, 1)], customer_name="Bia", scheduled_for=pickup,
     )
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     page = client.get(f"/scheduled/{order.pk}/edit/").content.decode()
     assert "Misto quente" in page and 'value="Bia"' in page
     response = client.post(f"/scheduled/{order.pk}/edit/", {
@@ -285,11 +285,11 @@ def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_
     assert [(item.name, item.quantity) for item in order.items.all()] == [("Suco de laranja", 3)]
 
 
-def test_job_history_has_no_repeated_label_and_lists_show_dates(client, staff_user, floor, committed):
+def test_job_history_has_no_repeated_label_and_lists_show_dates(client, attendant_user, floor, committed):
     """Fix 7: no "na fila | na fila"; job lists show the date, not only the time."""
     with committed(execute=True):
         job = services.job_create_test_page(printer=floor["balcao"])
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     page = client.get(f"/jobs/{job.pk}/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
     history = page.split('class="history"', 1)[1].split("</ol>", 1)[0]
     assert history.count("na fila") == 1
