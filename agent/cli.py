@@ -288,7 +288,7 @@ async def check(settings: Settings, *, allow_unknown: bool = False) -> int:
                            user_agent_header=f"cantina-agent/{__version__} (check)", **extra) as ws:
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 first = {}
             if first.get("type") == "welcome":
                 named = (first.get("printer") or {}).get("name")
@@ -307,6 +307,6 @@ async def check(settings: Settings, *, allow_unknown: bool = False) -> int:
             log.error("server %s closed the connection (%s)", server, code)
     except InvalidStatus as exc:
         log.error("server %s refused the connection (HTTP %d)", server, exc.response.status_code)
-    except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, InvalidHandshake) as exc:
         log.error("cannot reach server %s: %s", server, str(exc) or type(exc).__name__)
     return 0 if server_ok and printer_ok else 1

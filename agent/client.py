@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -68,7 +68,7 @@ STATUS_MESSAGES = {
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Pacer:
@@ -369,7 +369,7 @@ class Agent:
             except InvalidURI:
                 log.error("server URL %s is not a valid WebSocket URL", server)
                 delay = self.slow_retry
-            except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, InvalidHandshake) as exc:
                 log.error("cannot reach server %s: %s", server, _describe(exc))
             except Exception as exc:  # a bug: say so, keep the agent alive
                 log.error("connection failed unexpectedly: %s: %s", type(exc).__name__, exc,
@@ -780,7 +780,7 @@ class Agent:
         if status == self.printer_status:
             return
         previous, self.printer_status = self.printer_status, status
-        line = "printer %s: %s (was %s)" % (self.printer, status, previous)
+        line = f"printer {self.printer}: {status} (was {previous})"
         if status == OFFLINE and self.printer.last_error:
             line += ": " + self.printer.last_error
         if status in BLOCKING_STATUSES or status == "error":
@@ -810,7 +810,7 @@ def _write(session, data: bytes) -> None:
 
 
 def _iso(moment: float | None) -> str | None:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat() if moment else None
+    return datetime.fromtimestamp(moment, UTC).isoformat() if moment else None
 
 
 def _journal_state(status: str, message: dict) -> str:

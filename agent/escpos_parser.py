@@ -10,8 +10,8 @@ never mistaken for commands or text.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 
@@ -278,7 +278,7 @@ class StreamParser:
         return self._buffer
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def code_page(number: int, profile: str = "default") -> tuple[str, ...]:
     """The 128 characters (0x80-0xFF) of ESC/POS character table ``number`` for ``profile``.
 
@@ -328,16 +328,16 @@ def render_text(data: bytes, profile: str = "default") -> str:
             parts.append("-------- cut --------\n")
         elif token.kind == "image":
             new_line()
-            parts.append("[image %dx%d]\n" % token.value)
+            parts.append("[image {}x{}]\n".format(*token.value))
         elif token.kind == "qr_store":
             symbol, payload = token.value
             qr_data[symbol] = payload
         elif token.kind == "qr_print":
             new_line()
             payload = qr_data.get(token.value, b"")
-            parts.append("[QR: %s]\n" % payload.decode("utf-8", "replace"))
+            parts.append(f"[QR: {payload.decode('utf-8', 'replace')}]\n")
         elif token.kind == "barcode":
             new_line()
-            parts.append("[barcode: %s]\n" % token.value.decode("ascii", "replace"))
+            parts.append(f"[barcode: {token.value.decode('ascii', 'replace')}]\n")
     text = "".join(parts)
     return "\n".join(line.rstrip() for line in text.split("\n"))

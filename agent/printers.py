@@ -96,7 +96,7 @@ class Session:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -205,7 +205,7 @@ class _NetworkSession(_EscposSession):
             while time.monotonic() < deadline:
                 if not sock.recv(1024):
                     break
-        except socket.timeout:
+        except TimeoutError:
             log.debug("printer did not close the connection after the job; closing it")
         except OSError as exc:
             raise PrinterWriteError(str(exc)) from None
@@ -420,7 +420,7 @@ def win32_status(bits: int) -> str:
 
 
 class _Win32Session(Session):
-    def __init__(self, printer: "Win32Printer") -> None:
+    def __init__(self, printer: Win32Printer) -> None:
         self.printer = printer
         self.device = None
 
@@ -503,7 +503,7 @@ def win32_printer_names(win32print=None) -> list[str]:
 
 
 class _FakeSession(Session):
-    def __init__(self, printer: "FakePrinter") -> None:
+    def __init__(self, printer: FakePrinter) -> None:
         self.printer = printer
 
     def read_status(self) -> str:

@@ -153,7 +153,7 @@ class _Fields:
         self.warnings.append(DocumentWarning(f'"{path}" {message}', index=self.index, field=path,
                                              command=self.command))
 
-    def nested(self, field: str, value: Any) -> "_Fields":
+    def nested(self, field: str, value: Any) -> _Fields:
         if not isinstance(value, dict):
             raise self.error(field, "must be an object")
         return _Fields(value, self.index, self.command, f"{self.prefix}{field}.", self.warnings)
@@ -282,7 +282,6 @@ def _style(fields: _Fields, field: str, value: Any) -> dict:
 
 def _text(fields: _Fields) -> dict:
     name, content = fields.get("content", "text")
-    data = fields.data
     if content is None:
         raise fields.error("content", "is required")
     if isinstance(content, (str, int, float)) and not isinstance(content, bool):

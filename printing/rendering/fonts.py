@@ -50,7 +50,7 @@ def font_paths() -> tuple[str, str]:
 def font_problems() -> list[tuple[str, str]]:
     """(setting name, message) for each configured font that cannot be loaded."""
     problems = []
-    for name, path in zip(FONT_SETTINGS, font_paths()):
+    for name, path in zip(FONT_SETTINGS, font_paths(), strict=True):
         if not os.path.isfile(path):
             problems.append((name, f"{name}: font file {path!r} does not exist"))
             continue
