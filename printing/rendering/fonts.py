@@ -126,6 +126,8 @@ def glyph(char: str, cell_width: int, cell_height: int, columns: int, bold: bool
     draw = ImageDraw.Draw(image)
     draw.fontmode = "1"
     if font is not fonts.cjk:
+        x: float
+        y: float
         x, y, anchor = 0, fonts.baseline, "ls"
         length = font.getlength(char)
         x = max(0, (width - length) / 2)  # centred in its cell, never spilling to the left
