@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import logging.handlers
@@ -119,8 +120,9 @@ def setup_logging(verbose: bool, log_file: str | None = None, secrets: list[str]
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    with contextlib.suppress(AttributeError, ValueError):  # a console that can't show "ã" gets "\xe3"
-        sys.stderr.reconfigure(errors="backslashreplace")
+    if isinstance(sys.stderr, io.TextIOWrapper):  # a console that can't show "ã" gets "\xe3"
+        with contextlib.suppress(ValueError):
+            sys.stderr.reconfigure(errors="backslashreplace")
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
@@ -281,11 +283,12 @@ async def check(settings: Settings, *, allow_unknown: bool = False) -> int:
     try:
         headers = {"Authorization": f"Token {settings.token}"} if settings.token else None
         # mode=check: the server answers without replacing this printer's running agent.
+        assert settings.server, "checked by config.require_connection"
         url = urlsplit(settings.server)
         check_url = urlunsplit(url._replace(query="&".join(filter(None, [url.query, "mode=check"]))))
-        extra = {"ssl": tls_context(settings)} if check_url.startswith("wss:") else {}
+        tls = tls_context(settings) if check_url.startswith("wss:") else None
         async with connect(check_url, additional_headers=headers, open_timeout=10,
-                           user_agent_header=f"cantina-agent/{__version__} (check)", **extra) as ws:
+                           user_agent_header=f"cantina-agent/{__version__} (check)", ssl=tls) as ws:
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 5))
             except TimeoutError:

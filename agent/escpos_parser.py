@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 
@@ -32,7 +33,7 @@ class Token:
 
     kind: str
     raw: bytes
-    value: object = None
+    value: Any = None  # its type depends on ``kind`` (see above)
 
 
 # ESC x: number of fixed argument bytes after the two command bytes.
@@ -92,7 +93,7 @@ def next_token(buf: bytes, pos: int = 0) -> tuple[Token, int]:
     return Token("control", raw, first), pos + 1
 
 
-def _fixed(kind: str, buf: bytes, pos: int, nargs: int, value=None) -> tuple[Token, int]:
+def _fixed(kind: str, buf: bytes, pos: int, nargs: int, value: Any = None) -> tuple[Token, int]:
     end = pos + 2 + nargs
     _need(buf, end)
     return Token(kind, buf[pos:end], value), end
