@@ -350,8 +350,11 @@ def _notify_printer(printer_id):
 # --- delivery -------------------------------------------------------------------------------
 
 
-def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
+def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_token=None):
     """Claim this printer's pending jobs (pending → sent) in delivery order; return payloads.
+
+    With ``handout_token`` (cloud printers, which fetch one job at a time), at most one job is
+    claimed and the token is stored on it: the printer's fetch and confirmation name it.
 
     Nothing is claimed while the printer reports paper out, cover open or offline. The claim is
     a conditional update, so two consumers (two processes) never both send the same job.
@@ -377,6 +380,8 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
             return []
         if channel_name and printer["connection_channel"] not in ("", channel_name):
             return []
+        if handout_token:
+            limit = 1
         candidates = list(
             PrintJob.objects.select_for_update(skip_locked=True)
             .filter(printer_id=printer_id, status=Status.PENDING)
@@ -385,10 +390,14 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
             .values_list("pk", flat=True)[:limit]
         )
         claimed = []
+        updates = {"status": Status.SENT, "sent_at": now}
+        if handout_token:
+            updates["handout_token"] = handout_token
         for job_id in candidates:
-            if PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(status=Status.SENT, sent_at=now):
+            if PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(**updates):
                 claimed.append(job_id)
-        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=_("Sent to the agent"), at=now) for job_id in claimed]
+        sent_message = _("Handed out to the printer") if handout_token else _("Sent to the agent")
+        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=sent_message, at=now) for job_id in claimed]
         PrintJobEvent.objects.bulk_create(events)
         webhooks_wanted = bool(claimed) and subscribed("job.sent")  # one query per claim, not per job
         for job_id in claimed:
@@ -593,7 +602,10 @@ def printer_authenticate(token):
     """Return plain data about the printer this token belongs to, or None."""
     if not token or len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
         return None
-    for printer in Printer.objects.filter(token_prefix=token[:TOKEN_PREFIX_LENGTH]):
+    # A cloud printer's secret is not an agent token: an agent holding it would take its jobs.
+    for printer in Printer.objects.filter(
+        token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT
+    ):
         if printer.token_matches(token):
             return {
                 "id": printer.pk,
@@ -661,7 +673,9 @@ def printers_mark_stale(*, now=None):
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
-    stale = list(Printer.objects.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
+    # Cloud printers poll at their own interval: printing.cloud.services.cloud_printers_mark_stale.
+    agents = Printer.objects.filter(transport=Printer.Transport.AGENT)
+    stale = list(agents.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
     for printer_id in stale:
         with transaction.atomic():
             if Printer.objects.filter(pk=printer_id, connected=True, last_seen_at__lt=cutoff).update(
