@@ -116,7 +116,7 @@ async def test_crash_recovery_keeps_its_scope_another_servers_or_printers_jobs_a
         journal.close()
 
 
-def test_journal_recover_returns_and_marks_only_its_own_scopes_jobs(tmp_path):
+async def test_journal_recover_returns_and_marks_only_its_own_scopes_jobs(tmp_path):
     path = tmp_path / "journal.sqlite3"
     mine, theirs = Journal(path, "ws://a|tcp://p"), Journal(path, "ws://b|tcp://p")
     mine.mark_started(1, 1, "x")
