@@ -3,6 +3,7 @@
     .venv/bin/python tools/mutate.py                      # every target below
     .venv/bin/python tools/mutate.py --target journal     # one target (services, consumers, client, journal)
     .venv/bin/python tools/mutate.py --list               # the mutants only, nothing run
+    .venv/bin/python tools/mutate.py --target services --function jobs_claim   # one function
     .venv/bin/python tools/mutate.py --tests tests/agent  # other tests than the target's
 
 Each mutant is one small change to one of the chosen functions: a comparison flipped (== to !=,
@@ -197,6 +198,7 @@ def main(argv=None) -> int:
     parser.add_argument("--target", action="append", choices=sorted(TARGETS), help="default: all")
     parser.add_argument("--tests", nargs="+", help="test files to run instead of the target's")
     parser.add_argument("--timeout", type=float, default=240, help="seconds per mutant (a timeout kills it)")
+    parser.add_argument("--function", action="append", help="only these functions (e.g. jobs_claim, AgentConsumer.deliver)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--json", help="write every result to this file")
     args = parser.parse_args(argv)
@@ -205,6 +207,8 @@ def main(argv=None) -> int:
     plan = []
     for target in targets:
         source, mutants, functions = mutants_of(target)
+        if args.function:
+            mutants = [m for m in mutants if m.function in args.function]
         plan.append((target, source, mutants, functions))
     if args.list:
         for _, _, mutants, _ in plan:
