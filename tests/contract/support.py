@@ -69,6 +69,15 @@ async def connect_agent(token):
     return communicator
 
 
+async def settled_agent(token):
+    """Connect, read the welcome, and wait until the consumer's connect-time delivery is over
+    (it runs after the welcome): whatever reaches this agent afterwards came from a later
+    wake-up, report or sweep. For tests whose printer has no job yet."""
+    communicator = await connect_agent(token)
+    assert await barrier(communicator) == []
+    return communicator
+
+
 async def receive(communicator, kind, timeout=10):
     """The next message of this type, skipping server pings."""
     while True:

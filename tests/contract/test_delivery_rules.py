@@ -24,6 +24,7 @@ from tests.contract.support import (
     job_status,
     printer_info,
     receive,
+    settled_agent,
     status,
     queue_test_page,
 )
@@ -140,7 +141,7 @@ async def test_rule_3_in_flight_jobs_are_redelivered_with_the_same_id_after_a_re
 async def test_rule_3_a_job_whose_wakeup_was_lost_reaches_a_silent_agent_by_the_sweep(settings, monkeypatch):
     settings.CANTINA_SWEEP_INTERVAL = 1
     printer, token = await create_printer()
-    agent = await connect_agent(token)
+    agent = await settled_agent(token)
     monkeypatch.setattr(notify, "job_wakeup", lambda printer_id, job_id: None)  # the wake-up is lost
 
     job = await queue_test_page(printer)
@@ -164,7 +165,7 @@ async def test_rule_3_the_server_pings_an_agent_that_never_pings(settings):
 
 async def test_rule_3_a_job_created_while_connected_is_delivered_at_once_by_its_wakeup():
     printer, token = await create_printer()
-    agent = await connect_agent(token)
+    agent = await settled_agent(token)
 
     job = await queue_test_page(printer)
 
@@ -174,7 +175,7 @@ async def test_rule_3_a_job_created_while_connected_is_delivered_at_once_by_its_
 
 async def test_rule_3_every_batch_is_delivered_when_many_jobs_wake_the_consumer_at_once(monkeypatch):
     printer, token = await create_printer()
-    agent = await connect_agent(token)
+    agent = await settled_agent(token)
     woken = []
     monkeypatch.setattr(notify, "job_wakeup", lambda printer_id, job_id: woken.append(job_id))
 
@@ -234,7 +235,7 @@ async def test_rule_4_one_live_connection_per_printer_the_newer_replaces_the_old
 @pytest.mark.parametrize("blocking", ["paper_out", "cover_open", "offline"])
 async def test_rule_5_jobs_wait_while_the_printer_is_blocked_and_go_out_at_once_on_ready(blocking):
     printer, token = await create_printer()
-    agent = await connect_agent(token)
+    agent = await settled_agent(token)
     await printer_info(agent, blocking)
     await barrier(agent)
 
