@@ -237,17 +237,25 @@ def main(argv=None) -> int:
                 print(f"[{target} {number}/{len(mutants)}] {outcome:8} {path}:{mutant.line} {mutant.function}: "
                       f"{mutant.description} ({time.monotonic() - began:.0f} s)", flush=True)
 
-    print("\nScore (killed / mutants):")
+    print("\nScore (killed / mutants; a timeout counts as killed but is listed: on a loaded machine it may")
+    print("be a slow run of a survivor, so run it again with a longer --timeout and --function):")
     for target in targets:
         mine = [outcome for m, outcome in results if m.target == target]
         killed = sum(outcome != "survived" for outcome in mine)
-        print(f"  {TARGETS[target][0]:24} {killed}/{len(mine)} = {killed / max(1, len(mine)):.0%}")
+        timeouts = sum(outcome == "timeout" for outcome in mine)
+        print(f"  {TARGETS[target][0]:24} {killed}/{len(mine)} = {killed / max(1, len(mine)):.0%}"
+              f" ({timeouts} by timeout)")
     total_killed = sum(outcome != "survived" for _, outcome in results)
     print(f"  {'total':24} {total_killed}/{len(results)} = {total_killed / max(1, len(results)):.0%}")
     survivors = [m for m, outcome in results if outcome == "survived"]
     if survivors:
         print("\nSurvivors (kill each with a test, or explain why it is equivalent):")
         for m in survivors:
+            print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
+    timed_out = [m for m, outcome in results if outcome == "timeout"]
+    if timed_out:
+        print("\nTimed out (killed only if the run really hangs):")
+        for m in timed_out:
             print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
     if args.json:
         Path(args.json).write_text(json.dumps(
