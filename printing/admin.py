@@ -8,6 +8,7 @@ the session), never in a log line, never again afterwards.
 
 import json
 import logging
+import threading
 
 from django import forms
 from django.contrib import admin, messages
@@ -27,6 +28,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from accounts import roles
 from orders.admin import OrderAdmin
 from orders.models import Order
 from printing import services
@@ -36,7 +38,7 @@ from printing.display import (
     printer_connection_label,
     printer_connection_tone,
 )
-from printing.models import Printer, PrintJob, PrintJobEvent
+from printing.models import DEVICE_ID_PATTERN, Printer, PrintJob, PrintJobEvent, normalize_mac
 from printing.render_inputs import printer_spec
 from printing.rendering import render_html
 from printing.selectors import annotate_queued
@@ -49,6 +51,7 @@ admin.site.site_title = gettext_lazy("Cantina Print")
 
 AGENT_PRINTER_PLACEHOLDER = "tcp://IP:9100"
 
+_current_request = threading.local()
 ADMIN_MEDIA = forms.Media(css={"all": ["admin_extra/admin_extra.css"]})
 
 
@@ -86,7 +89,34 @@ def agent_server_url(request):
 
 
 def agent_command(request, token):
-    return f"python -m agent --server {agent_server_url(request)} --token {token} --printer {AGENT_PRINTER_PLACEHOLDER}"
+    # The token goes in the environment, never in the arguments: those are visible to every user
+    # of the machine (ps, /proc/*/cmdline) and end up in process listings and logs.
+    return (
+        f"CANTINA_TOKEN={token} python -m agent --server {agent_server_url(request)} "
+        f"--printer {AGENT_PRINTER_PLACEHOLDER}"
+    )
+
+
+CLOUD_PATHS = {Printer.Transport.CLOUDPRNT: "/cloudprnt/", Printer.Transport.EPSON_SDP: "/epson/sdp/"}
+
+
+def cloud_server_url(request, printer):
+    scheme = "https" if request.is_secure() else "http"
+    return f"{scheme}://{request.get_host()}{CLOUD_PATHS[printer.transport]}"
+
+
+def cloud_user_name(printer):
+    # CloudPRNT takes any user name; Epson's Digest authentication uses the device ID.
+    return printer.device_id if printer.transport == Printer.Transport.EPSON_SDP else "cantina"
+
+
+def issue_secret(printer):
+    """A new agent token, or a new secret for a cloud printer; returned once."""
+    if printer.is_cloud:
+        from printing.cloud.services import cloud_printer_issue_secret
+
+        return cloud_printer_issue_secret(printer=printer)
+    return services.printer_issue_token(printer=printer)
 
 
 # --- printers -------------------------------------------------------------------------------
@@ -101,9 +131,52 @@ class PrinterForm(forms.ModelForm):
         help_text=gettext_lazy("Order channels whose confirmed orders this printer prints by itself."),
     )
 
+    # Not required in the form: a form that does not show them keeps an agent printer.
+    transport = forms.ChoiceField(
+        label=gettext_lazy("connection"), choices=Printer.Transport.choices, required=False,
+        help_text=gettext_lazy("How the printer gets its jobs: through the Cantina agent, or by polling the server itself."),
+    )
+    poll_interval = forms.IntegerField(
+        label=gettext_lazy("poll interval (seconds)"), min_value=1, max_value=3600, required=False,
+        help_text=gettext_lazy("How often the printer asks for jobs; it shows offline after three missed polls."),
+    )
+
     class Meta:
         model = Printer
         fields = "__all__"
+
+    def clean_transport(self):
+        return self.cleaned_data.get("transport") or Printer.Transport.AGENT
+
+    def clean_poll_interval(self):
+        value = self.cleaned_data.get("poll_interval")
+        return value if value is not None else (self.instance.poll_interval or 5)
+
+    def clean_mac(self):
+        raw = (self.cleaned_data.get("mac") or "").strip()
+        if not raw:
+            return ""
+        mac = normalize_mac(raw)
+        if not mac:
+            raise forms.ValidationError(_("Not a MAC address: write it as 00:11:62:AA:BB:CC."))
+        return mac
+
+    def clean_device_id(self):
+        import re
+
+        device_id = (self.cleaned_data.get("device_id") or "").strip()
+        if device_id and not re.fullmatch(DEVICE_ID_PATTERN, device_id):
+            raise forms.ValidationError(_("Up to 30 letters, digits, “_”, “.” or “-”, as the printer accepts."))
+        return device_id
+
+    def clean(self):
+        cleaned = super().clean()
+        transport = cleaned.get("transport")
+        if transport == Printer.Transport.CLOUDPRNT and not cleaned.get("mac"):
+            self.add_error("mac", _("A Star CloudPRNT printer needs the MAC address it reports."))
+        if transport == Printer.Transport.EPSON_SDP and not cleaned.get("device_id"):
+            self.add_error("device_id", _("An Epson Server Direct Print printer needs the ID set in the printer."))
+        return cleaned
 
     def clean_profile(self):
         profile = self.cleaned_data["profile"].strip()
@@ -134,7 +207,11 @@ class PrinterAdmin(admin.ModelAdmin):
     actions = ["print_test_page", "enable", "disable", "issue_token", "revoke_token"]
     fieldsets = [
         (None, {"fields": ["name", "location", "is_active"]}),
-        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "copies", "auto_print"]}),
+        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "raster_only", "copies", "auto_print"]}),
+        (
+            gettext_lazy("Cloud printer (no agent)"),
+            {"fields": ["transport", "mac", "device_id", "poll_interval", "cloud_setup"], "classes": ["collapse"]},
+        ),
         (
             gettext_lazy("Agent"),
             {
@@ -147,6 +224,7 @@ class PrinterAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [
         "connection", "printer_status", "status_message", "last_seen", "model_name", "agent_version", "agent_token",
+        "cloud_setup",
     ]
 
     @property
@@ -191,6 +269,23 @@ class PrinterAdmin(admin.ModelAdmin):
             _("issued %(date)s") % {"date": date_format(issued, "SHORT_DATE_FORMAT")},
         )
 
+    @admin.display(description=gettext_lazy("printer settings"))
+    def cloud_setup(self, printer):
+        if printer.pk is None or not printer.is_cloud:
+            return _("Choose Star CloudPRNT or Epson Server Direct Print, save, then type these settings into the printer.")
+        request = getattr(_current_request, "value", None)
+        url = cloud_server_url(request, printer) if request is not None else CLOUD_PATHS[printer.transport]
+        return format_html(
+            "{}: <code>{}</code><br>{}: <code>{}</code><br>{}: {}<br>{}: {}",
+            _("Server URL"), url, _("User name"), cloud_user_name(printer), _("Password"),
+            _("the printer's secret, shown once when issued (“Issue a new agent token” gives a new one)"),
+            _("Polling interval"), _("%(seconds)s s") % {"seconds": printer.poll_interval},
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        _current_request.value = request  # cloud_setup shows this server's own URL
+        return super().get_fieldsets(request, obj)
+
     # --- saving -----------------------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
@@ -198,12 +293,18 @@ class PrinterAdmin(admin.ModelAdmin):
         if change and "is_active" in form.changed_data:
             # Through the service, so a connected agent is told at once and the change is logged.
             services.printer_set_active(printer=obj, active=obj.is_active)
+        if change and obj.is_cloud and {"transport", "device_id"} & set(form.changed_data):
+            self.message_user(
+                request,
+                _("The printer's connection changed: issue a new secret and type it into the printer."),
+                messages.WARNING,
+            )
 
     def response_add(self, request, obj, post_url_continue=None):
         # A new printer is useless without its agent token: issue it and show it right away.
         if IS_POPUP_VAR in request.POST or not self.has_change_permission(request, obj):
             return super().response_add(request, obj, post_url_continue)
-        token = services.printer_issue_token(printer=obj)
+        token = issue_secret(obj)
         self.log_change(request, obj, _("Issued a new agent token."))
         self.message_user(
             request, _("The printer “%(name)s” was added. Its agent token is below.") % {"name": obj.name},
@@ -249,7 +350,7 @@ class PrinterAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Issue a new agent token"), permissions=["change"])
     def issue_token(self, request, queryset):
         with transaction.atomic():
-            issued = [(printer, services.printer_issue_token(printer=printer)) for printer in queryset]
+            issued = [(printer, issue_secret(printer)) for printer in queryset]
             for printer, _token in issued:
                 self.log_change(request, printer, _("Issued a new agent token."))
         return self.token_response(request, issued)
@@ -292,7 +393,7 @@ class PrinterAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             with transaction.atomic():
-                token = services.printer_issue_token(printer=printer)
+                token = issue_secret(printer)
                 self.log_change(request, printer, _("Issued a new agent token."))
             return self.token_response(request, [(printer, token)])
         context = {
@@ -313,6 +414,9 @@ class PrinterAdmin(admin.ModelAdmin):
             "printer_placeholder": AGENT_PRINTER_PLACEHOLDER,
             "issued": [
                 {"printer": printer, "token": token, "command": agent_command(request, token)}
+                if not printer.is_cloud else
+                {"printer": printer, "token": token, "cloud": True, "url": cloud_server_url(request, printer),
+                 "user": cloud_user_name(printer)}
                 for printer, token in issued
             ],
             "media": self.media,
@@ -394,7 +498,8 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     @property
     def media(self):
-        return super().media + ADMIN_MEDIA
+        # The receipt preview's style sheet (no inline <style>: the CSP allows none).
+        return super().media + ADMIN_MEDIA + forms.Media(css={"all": [reverse("printing:preview_css")]})
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -464,7 +569,7 @@ class PrintJobAdmin(admin.ModelAdmin):
         if not job.document:
             return _("No document.")
         try:
-            html = render_html(job.document, printer_spec(job.printer))
+            html = render_html(job.document, printer_spec(job.printer), include_css=False)
         except Exception:
             log.exception("job=%s preview failed", job.pk)
             return _("The preview could not be rendered.")
@@ -481,10 +586,20 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     # --- actions ----------------------------------------------------------------------------
 
-    def _run_per_job(self, request, queryset, service):
-        """Call ``service`` for each selected job; report each refusal. Returns [(job id, result)]."""
+    def has_reprint_permission(self, request, obj=None):
+        return roles.may_reprint_something(request.user)
+
+    def _run_per_job(self, request, queryset, service, own_shift=False):
+        """Call ``service`` for each selected job; report each refusal. Returns [(job id, result)].
+
+        ``own_shift``: an attendant may only reprint or retry today's jobs (accounts.roles).
+        """
         done = []
-        for job_id in queryset.order_by("pk").values_list("pk", flat=True):
+        for job_id, created_at in queryset.order_by("pk").values_list("pk", "created_at"):
+            if own_shift and not roles.may_reprint(request.user, created_at):
+                message = _("Only a manager may reprint or retry jobs of an earlier day.")
+                self.message_user(request, f"#{job_id}: {message}", messages.WARNING)
+                continue
             try:
                 result = service(job_id=job_id, requested_by=request.user)
             except PrintError as error:
@@ -497,9 +612,9 @@ class PrintJobAdmin(admin.ModelAdmin):
     def _ids(job_ids):
         return ", ".join(f"#{job_id}" for job_id in job_ids)
 
-    @admin.action(description=gettext_lazy("Retry selected failed jobs"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Retry selected failed jobs"), permissions=["reprint"])
     def retry_failed(self, request, queryset):
-        done = self._run_per_job(request, queryset, services.job_retry)
+        done = self._run_per_job(request, queryset, services.job_retry, own_shift=True)
         if done:
             message = ngettext(
                 "Queued again: %(count)d job (%(ids)s).", "Queued again: %(count)d jobs (%(ids)s).", len(done)
@@ -515,9 +630,9 @@ class PrintJobAdmin(admin.ModelAdmin):
             values = {"count": len(done), "ids": self._ids(i for i, _r in done)}
             self.message_user(request, message % values, messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["reprint"])
     def reprint(self, request, queryset):
-        done = self._run_per_job(request, queryset, services.job_reprint)
+        done = self._run_per_job(request, queryset, services.job_reprint, own_shift=True)
         if done:
             message = ngettext(
                 "Reprint queued: %(count)d job (%(new_ids)s, reprinting %(ids)s).",
@@ -597,9 +712,17 @@ class PrintingOrderAdmin(OrderAdmin):
             label = badge("info", _("%(done)d of %(total)d printed") % progress)
         return format_html('<a href="{}">{}</a>', url, label)
 
-    @admin.action(description=gettext_lazy("Reprint receipts"), permissions=["change"])
+    def has_reprint_permission(self, request, obj=None):
+        return roles.may_reprint_something(request.user)
+
+    @admin.action(description=gettext_lazy("Reprint receipts"), permissions=["reprint"])
     def reprint_receipts(self, request, queryset):
         for order in queryset:
+            printed = order.print_jobs.filter(kind=PrintJob.Kind.ORDER_RECEIPT).order_by("-created_at").first()
+            if not roles.may_reprint(request.user, printed.created_at if printed else order.created_at):
+                message = _("Only a manager may reprint or retry jobs of an earlier day.")
+                self.message_user(request, f"#{order.number}: {message}", messages.WARNING)
+                continue
             try:
                 jobs = services.order_reprint(order_id=order.pk, requested_by=request.user)
             except PrintError as error:
