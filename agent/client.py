@@ -629,6 +629,10 @@ class Agent:
                 faults.crash_point("after_print")
                 log.info("job %s: completed in %.2f s", job.job_id, time.monotonic() - started)
                 self.jobs_processed += 1
+                # Journaled: a redelivery from now on is answered from the journal, not dropped as
+                # "already queued here" (the server may re-send as soon as it reads "completed").
+                job.printing = False
+                self._jobs.pop(job.job_id, None)
                 await self._send_status(job.job_id, "completed", "printed")
             finally:
                 await asyncio.to_thread(session.close)
