@@ -11,7 +11,7 @@ from api import services
 from api.models import ApiKey, ApiOrder, IdempotencyRecord
 from orders.models import Order
 from printing.models import PrintJob
-from tests.api.conftest import DOCUMENT, ApiClient, make_key, printer  # noqa: F401 (fixtures)
+from tests.api.conftest import DOCUMENT, ApiClient
 
 pytestmark = pytest.mark.django_db
 

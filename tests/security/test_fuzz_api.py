@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from api.models import ApiOrder, IdempotencyRecord
 from orders.models import Order
 from printing.models import PrintJob, PrintJobEvent
-from tests.api.conftest import DOCUMENT, ApiClient, make_key, printer  # noqa: F401 (fixtures)
+from tests.api.conftest import DOCUMENT, ApiClient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
 

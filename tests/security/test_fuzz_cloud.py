@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from printing.models import PrintJob, PrintJobEvent
-from tests.cloud.conftest import epson, make_cloud_printer, star  # noqa: F401 (fixtures)
 from tools.cloud_printers import basic
 
 pytestmark = [pytest.mark.timeout(300)]
@@ -97,12 +96,12 @@ def authorizations(secret_of_b):
 # dangerous, answered 200 with nothing done (no include is processed, no job named).
 XML_ATTACKS = [
     # billion laughs
-    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
-    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;">]>'
-    "<PrintResponseInfo>&lol4;</PrintResponseInfo>",
+    ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
+     '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;">]>'
+     "<PrintResponseInfo>&lol4;</PrintResponseInfo>"),
     # external entity (file) and external DTD (network)
-    '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><PrintResponseInfo>&x;'
-    "</PrintResponseInfo>",
+    ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><PrintResponseInfo>&x;'
+     "</PrintResponseInfo>"),
     '<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:9/evil.dtd"><PrintResponseInfo/>',
     # parameter entities
     '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><PrintResponseInfo/>',
@@ -120,8 +119,8 @@ XML_ATTACKS = [
 ]
 HARMLESS = [
     # XInclude: not processed
-    '<PrintResponseInfo xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="file:///etc/passwd"/>'
-    "</PrintResponseInfo>",
+    ('<PrintResponseInfo xmlns:xi="http://www.w3.org/2001/XInclude"><xi:include href="file:///etc/passwd"/>'
+     "</PrintResponseInfo>"),
     # a huge hexadecimal status: every bit set, read as such
     '<statusmonitor><printerstatus asbstatus="0x' + "f" * 5000 + '"/></statusmonitor>',
 ]
@@ -158,7 +157,7 @@ def test_fuzzed_polls_are_refused_and_touch_no_job(two_stars, client, no_traceba
 
 def test_fuzzed_fetches_and_confirmations_with_wrong_mac_token_type_or_secret_touch_no_job(two_stars, client,
                                                                                            no_tracebacks):
-    first, sim_a, second, _sim_b = two_stars
+    _first, sim_a, second, _sim_b = two_stars
     token = sim_a.current["token"]
     before = snapshot()
 
@@ -189,7 +188,7 @@ def test_fuzzed_fetches_and_confirmations_with_wrong_mac_token_type_or_secret_to
 
 
 def test_printer_bs_secret_with_printer_as_mac_and_token_is_refused(two_stars, client, no_tracebacks):
-    first, sim_a, second, sim_b = two_stars
+    _first, sim_a, second, sim_b = two_stars
     token = sim_a.current["token"]
     before = snapshot()
     b_auth = {"HTTP_AUTHORIZATION": basic("x", second.secret)}
@@ -264,7 +263,7 @@ def test_fuzzed_sdp_forms_are_refused_and_touch_no_job(two_epsons, client, no_tr
 
 
 def test_printer_bs_credentials_cannot_answer_for_printer_as_job(two_epsons, no_tracebacks):
-    first, sim_a, token, second, sim_b = two_epsons
+    first, _sim_a, token, _second, sim_b = two_epsons
     before = snapshot()
     result = ('<PrintResponseInfo Version="2.00"><ePOSPrint><Parameter><printjobid>' + token
               + '</printjobid></Parameter><PrintResponse><response success="false" code="EPTR_MECHANICAL" '
@@ -300,3 +299,82 @@ def test_oversized_bodies_are_413_before_being_read(two_stars, client, no_traceb
                            CONTENT_LENGTH="-5", **auth)
     assert response.status_code in (400, 401)
     assert snapshot() == before
+
+
+# --- the same attacks through a real daphne (the cloud paths skip the site's middleware there) ---
+
+
+@pytest.mark.e2e
+def test_attacks_over_real_http_are_4xx_touch_no_job_and_leave_no_traceback_in_the_server_log(tmp_path):
+    import http.client
+    import socket
+
+    from tools.processes import DaphneServer
+
+    with DaphneServer(tmp_path / "var") as server:
+        manage = server.manage
+        star_secret = manage.add_printer("Star", "--transport", "cloudprnt", "--mac", "00:11:62:12:34:56",
+                                         "--auto-print", "counter")
+        manage.add_printer("Epson", "--transport", "epson_sdp", "--device-id", "tm-1", "--auto-print", "counter")
+        api_key = manage("apikey_add", "Loja").stdout.strip().splitlines()[-1]
+        manage.confirm_orders(1)
+        jobs_before = manage.jobs()
+        star_auth = basic("x", star_secret)
+
+        def request(method, path, body=b"", headers=None):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            try:
+                connection.request(method, path, body=body, headers=headers or {})
+                response = connection.getresponse()
+                return response.status, response.read()
+            finally:
+                connection.close()
+
+        attacks = [
+            ("POST", "/cloudprnt/", b"{not json", {"Authorization": star_auth, "Content-Type": "application/json"}),
+            ("POST", "/cloudprnt/", json.dumps({"printerMAC": "00:11:62:12:34:99"}).encode(),
+             {"Authorization": star_auth}),
+            ("POST", "/cloudprnt/", json.dumps({"printerMAC": "00:11:62:12:34:56"}).encode(),
+             {"Authorization": basic("x", "cp_wrong")}),
+            ("POST", "/cloudprnt/", b"x" * 100_000, {"Authorization": star_auth}),
+            ("GET", "/cloudprnt/?mac=00:11:62:12:34:56&type=application/x-evil&token=x", b"",
+             {"Authorization": star_auth}),
+            ("DELETE", "/cloudprnt/?mac=00:11:62:12:34:56&code=%00&token=%00", b"", {"Authorization": star_auth}),
+            ("PUT", "/cloudprnt/", b"", {}),
+            ("POST", "/epson/sdp/", urlencode({"ConnectionType": "SetResponse", "ID": "tm-1",
+                                               "ResponseFile": XML_ATTACKS[0]}).encode(),
+             {"Content-Type": "application/x-www-form-urlencoded"}),
+            ("POST", "/epson/sdp/", urlencode({"ConnectionType": "GetRequest", "ID": "tm-1"}).encode(),
+             {"Content-Type": "application/x-www-form-urlencoded", "Authorization": "Digest " + "a=b, " * 500}),
+            ("POST", "/epson/sdp/", b"\xff\xfe" * 100, {"Content-Type": "application/x-www-form-urlencoded",
+                                                       "Authorization": basic("x", star_secret)}),
+            ("POST", "/api/v1/print-jobs", b'{"printer": "\\ud800", "document": {"commands": []}}',
+             {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}),
+            ("POST", "/api/v1/orders", json.dumps({"items": [{"product": 2**70, "quantity": 1}]}).encode(),
+             {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}),
+            ("GET", "/api/v1/print-jobs?printer=%C2%B2", b"", {"Authorization": f"Bearer {api_key}"}),
+            ("GET", "/api/v1/print-jobs?since=9999-12-31T23:59:59", b"", {"Authorization": f"Bearer {api_key}"}),
+        ]
+        for method, path, body, headers in attacks:
+            status, answer = request(method, path, body, headers)
+            assert 400 <= status < 500, (method, path, status, answer[:300])
+            assert b"Traceback" not in answer
+        # Header bytes no client library will send: a NUL in the Idempotency-Key and the key.
+        for header in (b"Idempotency-Key: a\x00b", b"Authorization: Bearer ck_\x00" + b"a" * 40):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+                body = b'{"printer": "Star", "document": {"commands": []}}'
+                sock.sendall(b"POST /api/v1/print-jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                             + f"Authorization: Bearer {api_key}\r\n".encode() * (b"Authorization" not in header)
+                             + header + b"\r\n" + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                             + body)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            status_line = answer.split(b"\r\n", 1)[0]
+            assert b" 4" in status_line, answer[:300]  # 400 (daphne or the API) or 401
+
+        assert manage.jobs() == jobs_before
+        assert server.healthy()
+    log = server.log()
+    assert "Traceback" not in log, log[-4000:]
+    assert " ERROR " not in log, log[-4000:]

@@ -116,10 +116,10 @@ async def probe(ws, path, marker):
     """A well-formed request in the path's dialect; returns once its answer came back."""
     if path == "/ws":
         await ws.send(json.dumps({"tipo": "ping", "id": marker}))
-        wanted = lambda message: message.get("tipo") == "pong" and message.get("id") == marker  # noqa: E731
+        wanted = lambda message: message.get("tipo") == "pong" and message.get("id") == marker
     else:
         await ws.send(json.dumps({"call": "printers.find", "uid": marker}))
-        wanted = lambda message: message.get("uid") == marker and message.get("result")  # noqa: E731
+        wanted = lambda message: message.get("uid") == marker and message.get("result")
     async with asyncio.timeout(30):
         while True:
             message = json.loads(await ws.recv())
@@ -313,11 +313,11 @@ def test_a_flood_is_cut_off_and_another_client_is_still_served(rig):
 
 
 def test_garbage_on_the_tcp_port_and_half_handshakes_do_not_hurt(rig):
-    agent, printer = rig
+    agent, _printer = rig
     garbage = [
         b"\x00\xff" * 500,
-        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Key: not-base64\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         b"Sec-WebSocket-Key: not-base64\r\nSec-WebSocket-Version: 13\r\n\r\n"),
         b"POST /health HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n" + b"x" * 1000,
         b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
         b"GET /ws HTTP/1.1\r\n" + b"X-Filler: y\r\n" * 500 + b"\r\n",
