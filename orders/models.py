@@ -110,6 +110,10 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        permissions = [
+            ("sell_at_counter", _("Can sell at the counter")),
+            ("cancel_order", _("Can cancel orders")),
+        ]
 
     def __str__(self):
         return f"#{self.number}" if self.number else _("new order")
