@@ -178,7 +178,8 @@ def test_fuzzed_frames_in_every_dialect_print_nothing_and_the_agent_keeps_answer
         asyncio.run(fuzz_once(agent, path, sent))
 
     run()
-    assert len(sent_frames) >= EXAMPLES * 0.8 and sum(sent_frames) >= EXAMPLES * 3
+    # Hypothesis really sent garbage: many connections, some of them with long runs of frames.
+    assert len(sent_frames) >= EXAMPLES * 0.8 and sum(sent_frames) >= EXAMPLES and max(sent_frames) >= 10
     assert agent.alive
     asyncio.run(still_serving(agent))
     # A control job with the token prints, and it is the only thing that ever reached the printer.
