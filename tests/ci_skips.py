@@ -5,7 +5,6 @@ import re
 
 import pytest
 
-
 # With CI=true a test skipped because a required service is missing (Redis, Chromium,
 # PostgreSQL, fonts, gettext, the shared poster examples) fails the run instead: CI installs
 # them all (./dev), so such a skip means CI tests less than it claims. Other skips (openssl,

@@ -71,6 +71,9 @@ class Mutant:
     description: str
 
 
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
 def _is_logging(node: ast.AST) -> bool:
     call = node.value if isinstance(node, (ast.Expr, ast.Await)) else node
     if isinstance(call, ast.Await):
@@ -79,9 +82,9 @@ def _is_logging(node: ast.AST) -> bool:
             and isinstance(call.func.value, ast.Name) and call.func.value.id in {"log", "logging", "logger"})
 
 
-def _points(function: ast.AST):
+def _points(function: Function):
     """Yield (node, kind, description) for every mutation point of ``function``, in a fixed order."""
-    skip = set()
+    skip: set[int] = set()
     for node in ast.walk(function):
         if _is_logging(node):
             skip.update(id(n) for n in ast.walk(node))
@@ -101,14 +104,14 @@ def _points(function: ast.AST):
             yield node, ("not",), "not x -> x"
         elif isinstance(node, (ast.If, ast.While)) and not isinstance(node.test, (ast.Compare, ast.UnaryOp, ast.BoolOp)):
             yield node, ("negate",), "condition negated"
-        elif isinstance(node, ast.Constant) and type(node.value) in (int, bool):
+        elif isinstance(node, ast.Constant) and isinstance(node.value, int):  # bool is an int too
             new = (not node.value) if isinstance(node.value, bool) else node.value + 1
             yield node, ("constant",), f"{node.value!r} -> {new!r}"
         elif isinstance(node, ast.Expr) and isinstance(node.value, (ast.Call, ast.Await)):
             yield node, ("delete",), "statement deleted"
 
 
-def _apply(function: ast.AST, index: int) -> ast.AST:
+def _apply(function: Function, index: int) -> ast.AST:
     mutated = copy.deepcopy(function)
     node, kind, _ = list(_points(mutated))[index]
     if kind[0] == "compare":
@@ -140,7 +143,7 @@ def _replace(root: ast.AST, old: ast.AST, new: ast.AST) -> None:
     raise AssertionError("mutation point not found")
 
 
-def _functions(tree: ast.Module, names: list[str]) -> dict[str, ast.AST]:
+def _functions(tree: ast.Module, names: list[str]) -> dict[str, Function]:
     found = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
@@ -167,7 +170,7 @@ def mutants_of(target: str) -> tuple[str, list[Mutant], dict]:
     return source, mutants, functions
 
 
-def mutated_source(source: str, function: ast.AST, index: int) -> str:
+def mutated_source(source: str, function: Function, index: int) -> str:
     lines = source.splitlines(keepends=True)
     start = min([function.lineno] + [d.lineno for d in function.decorator_list]) - 1
     indent = " " * function.col_offset

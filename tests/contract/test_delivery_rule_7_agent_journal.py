@@ -8,7 +8,6 @@ import pytest
 
 from agent.journal import Journal
 from agent.printers import Printer, Session
-from tests.agent.conftest import fake_printer, fake_server, make_settings, run_agent  # noqa: F401 (fixtures)
 from tools.polling import wait_for_async
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
@@ -105,7 +104,7 @@ async def test_crash_recovery_keeps_its_scope_another_servers_or_printers_jobs_a
 
     await run_agent(fake_server.url, fake_printer.url)
     await fake_server.wait_status(31, "failed")
-    await fake_server.send(({"type": "ping", "timestamp": "t"}))
+    await fake_server.send({"type": "ping", "timestamp": "t"})
     await wait_for_async(lambda: any(m.get("type") == "pong" for m in fake_server.received), message="pong")
 
     reported = {m["job_id"] for m in fake_server.received if m.get("type") == "print_status"}

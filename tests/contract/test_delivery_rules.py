@@ -23,10 +23,10 @@ from tests.contract.support import (
     job_of,
     job_status,
     printer_info,
+    queue_test_page,
     receive,
     settled_agent,
     status,
-    queue_test_page,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.timeout(90)]

@@ -114,12 +114,15 @@ def well_formed_reply(message):
 
 async def probe(ws, path, marker):
     """A well-formed request in the path's dialect; returns once its answer came back."""
+    def wanted(message):
+        if path == "/ws":
+            return message.get("tipo") == "pong" and message.get("id") == marker
+        return message.get("uid") == marker and message.get("result")
+
     if path == "/ws":
         await ws.send(json.dumps({"tipo": "ping", "id": marker}))
-        wanted = lambda message: message.get("tipo") == "pong" and message.get("id") == marker
     else:
         await ws.send(json.dumps({"call": "printers.find", "uid": marker}))
-        wanted = lambda message: message.get("uid") == marker and message.get("result")
     async with asyncio.timeout(30):
         while True:
             message = json.loads(await ws.recv())
