@@ -8,6 +8,7 @@ message that names the variable.
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -363,7 +364,7 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 # Several daphne processes must not rotate one file under each other: "{pid}" in the name
 # gives each process its own file.
 LOG_FILE = env_str("CANTINA_LOG_FILE").replace("{pid}", str(os.getpid()))
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

@@ -73,7 +73,7 @@ class CartForm(forms.Form):
             return cleaned
         if len(products) != len(quantities):
             raise ValidationError(_("Each cart line needs a product and a quantity."), code="unpaired")
-        cleaned["items"] = list(zip(products, quantities))
+        cleaned["items"] = list(zip(products, quantities, strict=True))
         return cleaned
 
     def posted_lines(self):
@@ -81,7 +81,8 @@ class CartForm(forms.Form):
         products = self.data.getlist("product") if hasattr(self.data, "getlist") else []
         quantities = self.data.getlist("quantity") if hasattr(self.data, "getlist") else []
         lines = []
-        for product, quantity in zip(products, quantities):
+        # A tampered form may post more of one than the other: pair what pairs.
+        for product, quantity in zip(products, quantities, strict=False):
             try:
                 line = (int(product), int(quantity))
             except ValueError:

@@ -49,7 +49,8 @@ class DailyOrderCounter(models.Model):
             return counter.last_number
 
 
-MONEY = DecimalField(max_digits=12, decimal_places=2)
+# The output type of money expressions (Sum of quantity × price).
+MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=12, decimal_places=2)
 
 
 class OrderQuerySet(models.QuerySet):

@@ -17,10 +17,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import roles
 from orders import selectors, services
-from orders.staff import redirect_back, staff_required
 from orders.forms import CounterSaleForm, DayForm, ScheduledOrderForm
 from orders.models import Order, Product
 from orders.services import OrderError
+from orders.staff import redirect_back, staff_required
 
 
 @staff_required

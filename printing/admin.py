@@ -465,8 +465,8 @@ class PrintJobEventInline(admin.TabularInline):
     model = PrintJobEvent
     extra = 0
     can_delete = False
-    fields = ["at", "status", "message"]
-    readonly_fields = fields
+    readonly_fields = ("at", "status", "message")
+    fields = readonly_fields
     verbose_name_plural = gettext_lazy("history")
 
     def has_add_permission(self, request, obj=None):
@@ -689,8 +689,8 @@ class OrderPrintJobInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["printer", "kind", "job_status", "attempts", "error_message", "created_at", "finished_at"]
-    readonly_fields = fields
+    readonly_fields = ("printer", "kind", "job_status", "attempts", "error_message", "created_at", "finished_at")
+    fields = readonly_fields
     verbose_name_plural = gettext_lazy("print jobs")
 
     def get_queryset(self, request):

@@ -8,7 +8,8 @@ from printing.origins import SameOriginValidator
 
 websocket_urlpatterns = [
     # Agents authenticate by token only: no session or cookie middleware on this route.
-    path("ws/agent/", AgentConsumer.as_asgi()),
+    # django-stubs types path() for views only; Channels routes ASGI apps with it (its documented use).
+    path("ws/agent/", AgentConsumer.as_asgi()),  # type: ignore[arg-type]
     # Staff pages: session auth, and only from this site's own pages (Origin checked exactly).
     path("ws/staff/", SameOriginValidator(AuthMiddlewareStack(StaffConsumer.as_asgi()))),
     # Anything else (a client that retries "/" or "/ws" forever): refused, one log line, no 500.

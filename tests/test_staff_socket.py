@@ -59,9 +59,22 @@ async def test_staff_session_receives_job_and_printer_updates():
     assert connected
 
     job_id = await queue_test_page()
-    message = await communicator.receive_json_from(timeout=5)
+    message = await communicator.receive_json_from(timeout=10)
     assert message["type"] == "job.updated"
     assert message["job"]["id"] == job_id and message["job"]["status"] == "pending"
+
+    @database_sync_to_async
+    def disable_printer():
+        printer = Printer.objects.get(name="Balcão")
+        services.printer_set_active(printer=printer, active=False)
+        return printer.pk
+
+    printer_id = await disable_printer()
+    message = await communicator.receive_json_from(timeout=10)
+    assert message["type"] == "printer.updated"
+    assert message["printer"]["id"] == printer_id and message["printer"]["name"] == "Balcão"
+    assert {"connected", "status", "last_seen_at", "queued"} <= set(message["printer"])
+    assert message["printer"]["queued"] == 1
     await communicator.disconnect()
 
 

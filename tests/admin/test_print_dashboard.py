@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cantina.timeutils import today_bounds
+from printing import monitoring
 from printing.models import Printer, PrintJob
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,9 @@ def known_day(make_printer, make_job):
 
 
 def test_todays_jobs_are_counted_by_state_on_the_local_date(manager_client, known_day):
+    before = timezone.now()
     data = manager_client.get(DATA_URL).json()
+    after = timezone.now()
 
     today = data["today"]
     assert settings.TIME_ZONE == "America/Sao_Paulo"
@@ -59,7 +62,8 @@ def test_todays_jobs_are_counted_by_state_on_the_local_date(manager_client, know
     assert today["total"] == 5
     assert today["average_seconds_to_print"] == 15.0
     assert data["queue"]["pending"] == 1 and data["queue"]["in_flight"] == 0
-    assert data["queue"]["oldest_pending_seconds"] >= 0
+    created = PrintJob.objects.get(pk=known_day["jobs"]["pending"].pk).created_at
+    assert (before - created).total_seconds() - 1 <= data["queue"]["oldest_pending_seconds"] <= (after - created).total_seconds() + 1
 
 
 def test_recent_failures_show_their_reasons_newest_first(manager_client, known_day):
@@ -96,7 +100,9 @@ def test_server_information_names_the_parts_in_use(manager_client):
     assert server["database"] == connection.vendor
     assert server["sweep_interval_seconds"] == settings.CANTINA_SWEEP_INTERVAL
     assert server["time_zone"] == "America/Sao_Paulo"
-    assert server["uptime_seconds"] >= 0 and server["uptime_display"]
+    started = monitoring.process_started_at()
+    assert server["uptime_seconds"] == pytest.approx((timezone.now() - started).total_seconds(), abs=5)
+    assert server["uptime_display"]
 
 
 def test_dashboard_links_open_the_matching_job_lists(manager_client, known_day):

@@ -185,7 +185,7 @@ def production(tmp_path_factory):
                                   env={**service_env, **unit_environment("cantina@.service")})
             servers.append(server.start())
             started.append(server)
-        for server, port in zip(servers, daphne_ports):
+        for server, port in zip(servers, daphne_ports, strict=True):
             wait_for(lambda port=port, server=server: port_open(port) or not server.alive, 60,
                      message=f"daphne on {port}")
             assert server.alive, server.log()
@@ -311,7 +311,7 @@ def test_a_client_cannot_choose_the_address_the_server_logs(production):
 
 
 def test_health_on_a_backend_answers_whatever_the_host_header(production):
-    server, port = next((s, p) for s, p in zip(production["servers"], production["daphne_ports"]) if s.alive)
+    server, port = next((s, p) for s, p in zip(production["servers"], production["daphne_ports"], strict=True) if s.alive)
     request = urllib.request.Request(f"http://127.0.0.1:{port}/health", headers={"Host": f"10.9.8.7:{port}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
