@@ -334,6 +334,9 @@ CANTINA_SWEEP_INTERVAL = env_int("CANTINA_SWEEP_INTERVAL", 3, minimum=1)
 CANTINA_MAINTENANCE_IN_PROCESS = env_bool("CANTINA_MAINTENANCE_IN_PROCESS", True)
 CANTINA_AGENT_PING_INTERVAL = env_int("CANTINA_AGENT_PING_INTERVAL", 15, minimum=1)
 CANTINA_JOB_MAX_RETRIES = env_int("CANTINA_JOB_MAX_RETRIES", 5, minimum=0)
+# A printer that auto-prints and has had no agent (or paper out / cover open) this long is an
+# alarm: /health degraded (503), red bar on the staff pages (tests shorten it).
+CANTINA_PRINTER_ALARM_SECONDS = env_int("CANTINA_PRINTER_ALARM_SECONDS", 30, minimum=1)
 CANTINA_JOB_EXPIRY_HOURS = env_int("CANTINA_JOB_EXPIRY_HOURS", 24, minimum=1)
 CANTINA_AGENT_MAX_MESSAGE_BYTES = 64 * 1024
 CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = env_int("CANTINA_AGENT_MAX_MESSAGES_PER_SECOND", 20, minimum=1)

@@ -18,10 +18,10 @@ from orders.models import Order, OrderItem, Product
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "category", "price", "is_active"]
-    list_filter = ["is_active", "category"]
+    list_display = ["name", "category", "price", "is_active", "sold_out"]
+    list_filter = ["is_active", "sold_out", "category"]
     search_fields = ["name", "category"]
-    list_editable = ["price", "is_active"]
+    list_editable = ["price", "is_active", "sold_out"]
 
 
 class OrderItemForm(forms.ModelForm):

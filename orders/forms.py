@@ -93,7 +93,8 @@ class CartForm(forms.Form):
 
 
 class CounterSaleForm(CartForm):
-    pass
+    # Text, checked by orders.services (Decimal, ≥ total): "20,00" and "20.00" both work.
+    amount_received = forms.CharField(label=_("Amount received"), max_length=20, required=False)
 
 
 class ScheduledOrderForm(CartForm):

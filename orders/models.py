@@ -21,6 +21,9 @@ class Product(models.Model):
         _("price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]
     )
     is_active = models.BooleanField(_("active"), default=True)
+    sold_out = models.BooleanField(
+        _("sold out"), default=False, help_text=_("Hidden from the counter and refused in new orders until turned off.")
+    )
 
     class Meta:
         ordering = ["category", "name"]
@@ -93,6 +96,10 @@ class Order(models.Model):
     )
     scheduled_for = models.DateTimeField(_("pickup time"), null=True, blank=True, db_index=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Cash sales: what the customer handed over (the change is derived: received − total).
+    amount_received = models.DecimalField(
+        _("amount received"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, db_index=True)
 
@@ -139,6 +146,13 @@ class Order(models.Model):
             return annotated
         return sum((item.line_total for item in self.items.all()), Decimal("0.00"))
 
+    @property
+    def change_due(self):
+        """Change to hand back for a cash sale (None when no amount was recorded)."""
+        if self.amount_received is None:
+            return None
+        return self.amount_received - self.total
+
     def allowed_actions(self):
         """The actions a person may take on this order now: confirm, ready, delivered, reprint, cancel."""
         return self.TRANSITIONS.get(self.status, ())
@@ -147,7 +161,8 @@ class Order(models.Model):
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(
-        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items"
+        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items",
+        verbose_name=_("product"),
     )
     # Snapshots: a receipt shows what was sold, even after the product is renamed or repriced.
     name = models.CharField(_("name"), max_length=120)

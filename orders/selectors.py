@@ -9,9 +9,14 @@ from orders.models import Order, OrderItem, Product
 def products_for_sale():
     """Active products, grouped as [(category, [product, …]), …] in menu order."""
     groups = {}
-    for product in Product.objects.filter(is_active=True).order_by("category", "name"):
+    for product in Product.objects.filter(is_active=True, sold_out=False).order_by("category", "name"):
         groups.setdefault(product.category, []).append(product)
     return list(groups.items())
+
+
+def products_sold_out():
+    """Active products marked sold out: listed on the counter so one tap puts them back."""
+    return list(Product.objects.filter(is_active=True, sold_out=True).order_by("category", "name"))
 
 
 def scheduled_orders(day):

@@ -11,7 +11,7 @@ Each transition locks the order row and checks its current state, so two attenda
 
 import logging
 from collections import OrderedDict
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -43,6 +43,7 @@ def order_create(
     notes="",
     confirm=False,
     created_by=None,
+    amount_received=None,
     lines=(),
 ):
     """Create an order from ``items`` — (product_id, quantity) pairs — and return it.
@@ -54,6 +55,8 @@ def order_create(
     same product are added together first). Names and prices are copied onto the items, so the
     receipt shows what was sold even if the product changes later. With ``confirm=True`` the
     order is confirmed in the same transaction, so its receipts print once it commits.
+    ``amount_received`` (cash only, Decimal or its text) must cover the total; the receipt shows
+    it and the change.
     """
     if channel not in Order.Channel.values:
         raise OrderError(_("Unknown channel: %(channel)s") % {"channel": channel}, "bad_channel")
@@ -73,12 +76,23 @@ def order_create(
                 _("“%(name)s” is no longer for sale: remove it from the order.") % {"name": product.name},
                 "inactive_product",
             )
+        if product.sold_out:
+            raise OrderError(
+                _("“%(name)s” is sold out: remove it from the order.") % {"name": product.name},
+                "sold_out",
+            )
         if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
             raise OrderError(
                 _("The quantity of “%(name)s” must be between %(min)s and %(max)s.")
                 % {"name": product.name, "min": MIN_QUANTITY, "max": MAX_QUANTITY},
                 "bad_quantity",
             )
+    received = _amount_received(
+        amount_received,
+        payment_method=payment_method,
+        total=sum((products[pk].price * quantity for pk, quantity in quantities.items()), Decimal("0.00"))
+        + sum((Decimal(unit_price) * quantity for _name, quantity, unit_price in lines), Decimal("0.00")),
+    )
 
     with transaction.atomic():
         order = Order.objects.create(
@@ -88,6 +102,7 @@ def order_create(
             payment_method=payment_method,
             scheduled_for=scheduled_for,
             notes=notes.strip(),
+            amount_received=received,
         )
         OrderItem.objects.bulk_create(
             OrderItem(
@@ -111,6 +126,89 @@ def order_create(
         "order=%s number=%s channel=%s status=%s lines=%s by=%s",
         order.pk, order.number, channel, order.status, len(quantities) + len(lines), username(created_by) or "-",
     )
+    return order
+
+
+def _amount_received(value, *, payment_method, total):
+    """The cash handed over, as Decimal cents, or None; refuses less than the total."""
+    if value in (None, ""):
+        return None
+    if payment_method != Order.PaymentMethod.CASH:
+        raise OrderError(_("An amount received is only recorded for cash payments."), "received_not_cash")
+    try:
+        received = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise OrderError(_("The amount received is not a number: %(value)s") % {"value": value}, "bad_received") from None
+    if not received.is_finite() or received < 0 or received >= Decimal("100000000"):
+        raise OrderError(_("The amount received is not a number: %(value)s") % {"value": value}, "bad_received")
+    received = received.quantize(Decimal("0.01"))
+    if received < total:
+        raise OrderError(
+            _("The amount received (%(received)s) is less than the total (%(total)s).")
+            % {"received": received, "total": total.quantize(Decimal("0.01"))},
+            "received_too_little",
+        )
+    return received
+
+
+def product_set_sold_out(*, product_id, sold_out, user=None):
+    """Mark a product sold out (hidden from the counter, refused in new orders) or back on sale."""
+    updated = Product.objects.filter(pk=product_id).update(sold_out=bool(sold_out))
+    if not updated:
+        raise OrderError(_("Product #%(id)s does not exist.") % {"id": product_id}, "unknown_product")
+    product = Product.objects.get(pk=product_id)
+    log.info("product=%s sold_out=%s by=%s", product.pk, product.sold_out, username(user) or "-")
+    return product
+
+
+def order_edit(*, order_id, items=None, scheduled_for=None, notes=None, user=None):
+    """Change a pending order's items, pickup time or notes (None leaves a field as it is).
+
+    Only pending orders change: a confirmed order's receipt is already printed.
+    """
+    quantities = _merge_lines(items) if items is not None else None
+    products = Product.objects.in_bulk(list(quantities)) if quantities else {}
+    for product_id, quantity in (quantities or {}).items():
+        product = products.get(product_id)
+        if product is None:
+            raise OrderError(_("Product #%(id)s does not exist.") % {"id": product_id}, "unknown_product")
+        if not product.is_active or product.sold_out:
+            raise OrderError(
+                _("“%(name)s” is sold out: remove it from the order.") % {"name": product.name}, "sold_out"
+            )
+        if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+            raise OrderError(
+                _("The quantity of “%(name)s” must be between %(min)s and %(max)s.")
+                % {"name": product.name, "min": MIN_QUANTITY, "max": MAX_QUANTITY},
+                "bad_quantity",
+            )
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None:
+            raise OrderError(_("Order not found."), "not_found")
+        if order.status != Status.PENDING:
+            raise OrderError(
+                _("Order %(number)s is already confirmed: its items cannot change.") % {"number": order.number},
+                "not_editable",
+            )
+        fields = []
+        if scheduled_for is not None:
+            order.scheduled_for = scheduled_for
+            fields.append("scheduled_for")
+        if notes is not None:
+            order.notes = notes.strip()
+            fields.append("notes")
+        if quantities is not None:
+            order.items.all().delete()
+            OrderItem.objects.bulk_create(
+                OrderItem(order=order, product=products[pk], name=products[pk].name, quantity=quantity,
+                          unit_price=products[pk].price)
+                for pk, quantity in quantities.items()
+            )
+        # Saved even when only items changed: post_save tells the other tablets.
+        order.save(update_fields=fields or ["status"])
+    log.info("order=%s event=edited fields=%s by=%s", order.pk, ",".join(fields + (["items"] if items else [])),
+             username(user) or "-")
     return order
 
 

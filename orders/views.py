@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -35,13 +36,18 @@ def counter(request):
                 items=form.cleaned_data["items"],
                 customer_name=form.cleaned_data["customer_name"],
                 payment_method=form.cleaned_data["payment_method"],
+                amount_received=(
+                    form.cleaned_data["amount_received"]
+                    if form.cleaned_data["payment_method"] == Order.PaymentMethod.CASH else None
+                ),
                 confirm=True,
                 created_by=request.user,
             )
         except OrderError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, _("Order %(number)s confirmed: printing.") % {"number": order.number})
+            # Says only what is true now; the card below follows the receipt's badge live.
+            messages.success(request, _("Order %(number)s confirmed.") % {"number": order.number})
             return redirect(f"{reverse('orders:counter')}?order={order.pk}")
 
     last_order = None
@@ -57,6 +63,7 @@ def counter(request):
         {
             "form": form,
             "categories": selectors.products_for_sale(),
+            "sold_out": selectors.products_sold_out(),
             "cart_lines": _cart_lines(form) if form.is_bound else [],
             "last_order": last_order,
         },
@@ -120,7 +127,7 @@ def scheduled_new(request):
             form.add_error(None, error.message)
         else:
             if order.status == Order.Status.CONFIRMED:
-                message = _("Scheduled order %(number)s created and confirmed: printing.")
+                message = _("Scheduled order %(number)s created and confirmed.")
             else:
                 message = _("Scheduled order %(number)s created. Confirm it to print.")
             messages.success(request, message % {"number": order.number})
@@ -140,9 +147,7 @@ def scheduled_new(request):
 @permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_confirm(request, order_id):
-    return _order_action(
-        request, order_id, services.order_confirm, _("Order %(number)s confirmed: printing.")
-    )
+    return _order_action(request, order_id, services.order_confirm, _("Order %(number)s confirmed."))
 
 
 @staff_required
@@ -206,3 +211,59 @@ def _cart_lines(form):
         if product_id in products
     ]
 
+
+
+@staff_required
+@require_POST
+def product_sold_out(request, product_id):
+    """One tap on the counter: the product is sold out (or, with ``sold_out=0``, back on sale)."""
+    if not request.user.has_perm("orders.change_product"):
+        raise PermissionDenied
+    product = get_object_or_404(Product, pk=product_id)
+    sold_out = request.POST.get("sold_out", "1") != "0"
+    services.product_set_sold_out(product_id=product.pk, sold_out=sold_out, user=request.user)
+    if sold_out:
+        messages.success(request, _("“%(name)s” is sold out: it is hidden from the counter.") % {"name": product.name})
+    else:
+        messages.success(request, _("“%(name)s” is on sale again.") % {"name": product.name})
+    return redirect_back(request, reverse("orders:counter"))
+
+
+@staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def scheduled_edit(request, order_id):
+    """A pending scheduled order: its items, pickup time and notes can still change."""
+    order = get_object_or_404(Order.objects.prefetch_related("items"), pk=order_id, channel=Order.Channel.SCHEDULED)
+    if order.status != Order.Status.PENDING:
+        messages.error(
+            request, _("Order %(number)s is already confirmed: its items cannot change.") % {"number": order.number}
+        )
+        return redirect(_scheduled_url(order))
+    pickup = timezone.localtime(order.scheduled_for)
+    form = ScheduledOrderForm(
+        request.POST if request.method == "POST" else None,
+        initial={"customer_name": order.customer_name, "pickup_day": pickup.date(),
+                 "pickup_time": pickup.time().replace(second=0, microsecond=0), "notes": order.notes},
+    )
+    form.fields["payment_method"].required = False
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            order = services.order_edit(
+                order_id=order.pk, items=data["items"], scheduled_for=data["scheduled_for"], notes=data["notes"],
+                user=request.user,
+            )
+        except OrderError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Order %(number)s saved.") % {"number": order.number})
+            return redirect(_scheduled_url(order))
+    cart_lines = _cart_lines(form) if form.is_bound else [
+        {"product": item.product_id, "quantity": item.quantity, "name": item.name, "price": str(item.unit_price),
+         "active": True}
+        for item in order.items.all() if item.product_id
+    ]
+    return render(request, "orders/scheduled_form.html", {
+        "form": form, "order": order, "categories": selectors.products_for_sale(), "cart_lines": cart_lines,
+    })

@@ -9,6 +9,7 @@ the session), never in a log line, never again afterwards.
 import json
 import logging
 import threading
+from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
@@ -130,6 +131,21 @@ class PrinterForm(forms.ModelForm):
         required=False,
         help_text=gettext_lazy("Order channels whose confirmed orders this printer prints by itself."),
     )
+    kitchen_channels = forms.MultipleChoiceField(
+        label=gettext_lazy("kitchen tickets for"),
+        choices=Order.Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=gettext_lazy(
+            "For these channels the printer prints kitchen tickets (items of its categories, no prices) "
+            "instead of customer receipts."
+        ),
+    )
+    kitchen_categories = forms.CharField(
+        label=gettext_lazy("kitchen categories"),
+        required=False,
+        help_text=gettext_lazy("Comma-separated product categories, e.g. Lanches, Bebidas."),
+    )
 
     # Not required in the form: a form that does not show them keeps an agent printer.
     transport = forms.ChoiceField(
@@ -144,6 +160,14 @@ class PrinterForm(forms.ModelForm):
     class Meta:
         model = Printer
         fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk:
+            self.initial["kitchen_categories"] = ", ".join(self.instance.kitchen_categories or [])
+
+    def clean_kitchen_categories(self):
+        return [part.strip() for part in self.cleaned_data["kitchen_categories"].split(",") if part.strip()]
 
     def clean_transport(self):
         return self.cleaned_data.get("transport") or Printer.Transport.AGENT
@@ -176,6 +200,10 @@ class PrinterForm(forms.ModelForm):
             self.add_error("mac", _("A Star CloudPRNT printer needs the MAC address it reports."))
         if transport == Printer.Transport.EPSON_SDP and not cleaned.get("device_id"):
             self.add_error("device_id", _("An Epson Server Direct Print printer needs the ID set in the printer."))
+        if cleaned.get("kitchen_channels") and not cleaned.get("kitchen_categories"):
+            self.add_error("kitchen_categories", _("A kitchen printer needs at least one category."))
+        if cleaned.get("kitchen_channels") and cleaned.get("has_drawer"):
+            self.add_error("has_drawer", _("A kitchen printer never opens the cash drawer."))
         return cleaned
 
     def clean_profile(self):
@@ -207,7 +235,11 @@ class PrinterAdmin(admin.ModelAdmin):
     actions = ["print_test_page", "enable", "disable", "issue_token", "revoke_token"]
     fieldsets = [
         (None, {"fields": ["name", "location", "is_active"]}),
-        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "raster_only", "copies", "auto_print"]}),
+        (
+            gettext_lazy("Paper and printing"),
+            {"fields": ["paper_width", "profile", "has_cutter", "raster_only", "copies", "auto_print", "has_drawer"]},
+        ),
+        (gettext_lazy("Kitchen tickets"), {"fields": ["kitchen_channels", "kitchen_categories"]}),
         (
             gettext_lazy("Cloud printer (no agent)"),
             {"fields": ["transport", "mac", "device_id", "poll_interval", "cloud_setup"], "classes": ["collapse"]},
@@ -632,7 +664,7 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["reprint"])
     def reprint(self, request, queryset):
-        done = self._run_per_job(request, queryset, services.job_reprint, own_shift=True)
+        done = self._run_per_job(request, queryset, partial(services.job_reprint, force=True), own_shift=True)
         if done:
             message = ngettext(
                 "Reprint queued: %(count)d job (%(new_ids)s, reprinting %(ids)s).",
@@ -694,6 +726,28 @@ class PrintingOrderAdmin(OrderAdmin):
             jobs_failed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.FAILED)),
         )
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        order = form.instance
+        items_changed = any(
+            formset.has_changed() for formset in formsets if getattr(formset, "model", None) is not PrintJob
+        )
+        if change and items_changed and PrintJob.objects.filter(
+            order=order, kind__in=[PrintJob.Kind.ORDER_RECEIPT, PrintJob.Kind.KITCHEN_TICKET]
+        ).exists():
+            # The paper at the counter (and in the kitchen) shows the old items: say so, loudly.
+            self.message_user(
+                request,
+                format_html(
+                    "{} <a href=\"{}\">{}</a>",
+                    _("Order #%(number)s was already printed with other items: reprint it so the paper matches.")
+                    % {"number": order.number},
+                    reverse("admin:orders_order_changelist") + f"?id__exact={order.pk}",
+                    _("Select it and use “Reprint receipts” (reimprimir)."),
+                ),
+                messages.WARNING,
+            )
+
     @admin.display(description=gettext_lazy("total"), ordering="total_amount")
     def order_total(self, order):
         return order.total
@@ -724,7 +778,7 @@ class PrintingOrderAdmin(OrderAdmin):
                 self.message_user(request, f"#{order.number}: {message}", messages.WARNING)
                 continue
             try:
-                jobs = services.order_reprint(order_id=order.pk, requested_by=request.user)
+                jobs = services.order_reprint(order_id=order.pk, requested_by=request.user, force=True)
             except PrintError as error:
                 message = _("Order #%(number)s: %(message)s") % {"number": order.number, "message": error}
                 self.message_user(request, message, messages.WARNING)

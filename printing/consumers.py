@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts import roles
@@ -492,6 +492,19 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if self.may_see_printers:
             await self.send_json({"type": "printer.updated", "printer": event["printer"]})
 
+    async def order_updated(self, event):
+        # Order numbers and states, as the order pages show them: for whoever may see print jobs.
+        if self.may_see_jobs:
+            await self.send_json({"type": "order.updated", "order": event["order"]})
+
 
 def staff_may_see(user):
     return user.has_perm(roles.VIEW_PRINTJOB), user.has_perm(roles.VIEW_PRINTER)
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """A WebSocket to a path the server does not serve: refused (HTTP 403), with one log line."""
+
+    async def connect(self):
+        log.info("event=websocket_refused reason=unknown_path path=%r", (self.scope.get("path") or "")[:200])
+        await self.close()

@@ -25,7 +25,7 @@ from accounts import roles
 from printing import monitoring
 from printing.consumers import registry
 from printing.protocol import SERVER_VERSION
-from printing.selectors import dashboard_data, when
+from printing.selectors import dashboard_data, printer_incidents, when
 
 REFRESH_SECONDS = 5
 
@@ -64,6 +64,7 @@ def dashboard(request):
         "title": _("Print dashboard"),
         "data": page_data(),
         "data_url": reverse("print_dashboard:data"),
+        "incidents": printer_incidents(limit=20),
     }
     return TemplateResponse(request, "admin/printing/dashboard.html", context)
 

@@ -119,6 +119,23 @@ class Printer(models.Model):
         help_text=_("Order channels whose confirmed orders this printer prints by itself."),
     )
 
+    has_drawer = models.BooleanField(
+        _("has cash drawer"), default=False,
+        help_text=_("A cash drawer is plugged into this printer: cash sales open it."),
+    )
+    kitchen_channels = ChannelSetField(
+        _("kitchen tickets for"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Order channels for which this printer prints kitchen tickets (items of its categories, "
+            "no prices) instead of customer receipts."
+        ),
+    )
+    kitchen_categories = models.JSONField(
+        _("kitchen categories"), default=list, blank=True,
+        help_text=_("Product categories on this printer's kitchen tickets, e.g. [\"Lanches\", \"Bebidas\"]."),
+    )
     transport = models.CharField(
         _("connection"), max_length=12, choices=Transport.choices, default=Transport.AGENT,
         help_text=_("How the printer gets its jobs: through the Cantina agent, or by polling the server itself."),
@@ -166,6 +183,8 @@ class Printer(models.Model):
     def __str__(self):
         return self.name
 
+    def prints_kitchen_tickets_for(self, channel):
+        return channel in normalize_channels(self.kitchen_channels)
     @property
     def is_cloud(self):
         return self.transport != self.Transport.AGENT
@@ -212,6 +231,7 @@ class PrintJob(models.Model):
         DOCUMENT = "document", _("Document")
         RAW = "raw", _("Raw bytes")
         LOCAL = "local", _("Local job")
+        KITCHEN_TICKET = "kitchen_ticket", _("Kitchen ticket")
 
     class RawFormat(models.TextChoices):
         # What the bytes of a raw job speak; they go to the printer untouched.
@@ -238,7 +258,7 @@ class PrintJob(models.Model):
 
     objects = PrintJobQuerySet.as_manager()
 
-    printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs")
+    printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("printer"))
     order = models.ForeignKey(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="print_jobs"
     )
@@ -267,7 +287,8 @@ class PrintJob(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("requested by"),
     )
     title = models.CharField(_("title"), max_length=120, blank=True)
     raw_format = models.CharField(_("raw format"), max_length=8, choices=RawFormat.choices, blank=True)
@@ -293,7 +314,7 @@ class PrintJob(models.Model):
             # One receipt per (order, printer): confirming or saving again never prints twice.
             models.UniqueConstraint(
                 fields=["order", "printer", "kind"],
-                condition=Q(kind="order_receipt"),
+                condition=Q(kind__in=["order_receipt", "kitchen_ticket"]),
                 name="one_receipt_per_order_and_printer",
             ),
             models.CheckConstraint(
@@ -349,3 +370,37 @@ class PrintJobEvent(models.Model):
 
     def __str__(self):
         return f"#{self.job_id} {self.get_status_display()} {timezone.localtime(self.at):%H:%M:%S}"
+
+
+class PrinterIncident(models.Model):
+    """A stretch of time a printer that auto-prints could not print: no agent, paper out, cover open.
+
+    Opened when the condition starts, closed when it ends; it is an alarm once it has lasted
+    ``CANTINA_PRINTER_ALARM_SECONDS`` (``/health`` degraded, red bar on the staff pages).
+    """
+
+    class Reason(models.TextChoices):
+        NO_AGENT = "no_agent", _("No agent connected")
+        PAPER_OUT = "paper_out", _("Paper out")
+        COVER_OPEN = "cover_open", _("Cover open")
+
+    printer = models.ForeignKey(Printer, on_delete=models.CASCADE, related_name="incidents")
+    reason = models.CharField(_("reason"), max_length=12, choices=Reason.choices)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("printer incident")
+        verbose_name_plural = _("printer incidents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["printer", "reason"], condition=Q(ended_at__isnull=True), name="one_open_incident_per_reason"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.printer} {self.get_reason_display()}"
+
+    def duration(self, now=None):
+        return (self.ended_at or now or timezone.now()) - self.started_at

@@ -1,8 +1,10 @@
 """Monitoring: /health, and facts about this server process.
 
 /health answers 200 with ``"status": "ok"`` when the database and the channel layer both
-answer, and 503 with ``"status": "degraded"`` otherwise, with queue figures when the database
-is reachable. It shows no settings, URLs or credentials: it is public.
+answer and no printer is down, and 503 with ``"status": "degraded"`` otherwise, with queue figures
+when the database is reachable. A printer is down when it auto-prints and has had no agent, or
+has reported paper out / cover open, for ``CANTINA_PRINTER_ALARM_SECONDS`` (30 s): it is named in
+``printer_alarms``. It shows no settings, URLs or credentials: it is public.
 """
 
 import asyncio
@@ -93,6 +95,7 @@ def health_report():
         "printers": None,
         "jobs_pending": None,
         "oldest_pending_seconds": None,
+        "printer_alarms": [],
     }
     if report["database"]:
         try:
@@ -105,7 +108,17 @@ def health_report():
             report["jobs_pending"] = stats["jobs"][PrintJob.Status.PENDING]
             oldest = stats["oldest_pending_seconds"]
             report["oldest_pending_seconds"] = round(oldest, 1) if oldest is not None else None
-    if not (report["database"] and report["channel_layer"]):
+        try:
+            alarms = selectors.printer_alarms()
+        except Exception as error:
+            log.warning("health check=printer_alarms ok=false error=%s", type(error).__name__)
+        else:
+            # Named, so whoever is paged knows which printer to go and look at.
+            report["printer_alarms"] = [
+                {"printer": alarm["printer"], "reason": alarm["reason"], "seconds": alarm["seconds"]}
+                for alarm in alarms
+            ]
+    if not (report["database"] and report["channel_layer"]) or report.get("printer_alarms"):
         report["status"] = "degraded"
     return report
 

@@ -45,3 +45,7 @@ def staff_job_updated(job_data):
 
 def staff_printer_updated(printer_data):
     _group_send(STAFF_GROUP, {"type": "printer.updated", "printer": printer_data})
+
+
+def staff_order_updated(order_data):
+    _group_send(STAFF_GROUP, {"type": "order.updated", "order": order_data})

@@ -126,6 +126,7 @@ class ReceiptOrder:
     notes: str = ""
     payment_method: str = ""       # display label, already translated
     order_id: int | None = None
+    amount_received: Decimal | None = None  # cash sales: handed over by the customer
 
 
 def format_money(amount: Decimal, language: str | None = None, currency: str | None = None) -> str:
@@ -269,6 +270,10 @@ def order_receipt(order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, 
     commands.append(_field(_("TOTAL"), format_money(order.total), value_align="right", bold=True, size="1x2"))
     if order.payment_method:
         commands.append(_field(_("Pagamento"), order.payment_method, value_align="right"))
+        if order.amount_received is not None:
+            commands.append(_field(_("Recebido"), format_money(order.amount_received), value_align="right"))
+            commands.append(_field(_("Troco"), format_money(order.amount_received - order.total),
+                                   value_align="right", bold=True))
     elif order.channel == "scheduled":
         # The counter must know the money is still due when the customer comes.
         commands.append(_field(_("Pagamento"), _("a pagar na retirada"), value_align="right", bold=True))

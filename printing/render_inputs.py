@@ -45,4 +45,24 @@ def receipt_order(order):
         notes=order.notes,
         payment_method=order.get_payment_method_display() if order.payment_method else "",
         order_id=order.pk,
+        amount_received=order.amount_received,
+    )
+
+
+def kitchen_order(order, categories):
+    """The order's lines of ``categories`` for a kitchen ticket (category read from the product)."""
+    from printing.kitchen import KitchenOrder, kitchen_items
+
+    lines = [
+        (item.name, item.quantity, item.product.category if item.product_id else "")
+        for item in order.items.all()
+    ]
+    return KitchenOrder(
+        number=order.number,
+        channel=order.channel,
+        customer_name=order.customer_name,
+        created_at=timezone.localtime(order.created_at),
+        items=kitchen_items(lines, categories),
+        scheduled_for=timezone.localtime(order.scheduled_for) if order.scheduled_for else None,
+        notes=order.notes,
     )

@@ -1,9 +1,9 @@
 """WebSocket routes (mounted by cantina/asgi.py): /ws/agent/ and /ws/staff/."""
 
 from channels.auth import AuthMiddlewareStack
-from django.urls import path
+from django.urls import path, re_path
 
-from printing.consumers import AgentConsumer, StaffConsumer
+from printing.consumers import AgentConsumer, StaffConsumer, UnknownPathConsumer
 from printing.origins import SameOriginValidator
 
 websocket_urlpatterns = [
@@ -12,4 +12,6 @@ websocket_urlpatterns = [
     path("ws/agent/", AgentConsumer.as_asgi()),  # type: ignore[arg-type]
     # Staff pages: session auth, and only from this site's own pages (Origin checked exactly).
     path("ws/staff/", SameOriginValidator(AuthMiddlewareStack(StaffConsumer.as_asgi()))),
+    # Anything else (a client that retries "/" or "/ws" forever): refused, one log line, no 500.
+    re_path(r"", UnknownPathConsumer.as_asgi()),
 ]

@@ -5,6 +5,7 @@ staff pages and live events (/ws/staff/) see it, ``printer_summary`` THE printer
 variants build the same dicts for many rows in one or two queries.
 """
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Count, Min, Q
@@ -304,3 +305,60 @@ def dashboard_data(now):
         "printers_summary": _("%(connected)d of %(active)d connected") % {"connected": connected, "active": active},
         "agents": [{key: p[key] for key in AGENT_FIELDS} for p in printers if p["connected"]],
     }
+
+
+# --- printer-down alarm ----------------------------------------------------------------------
+
+def _alarm_advice(reason):
+    from printing.models import PrinterIncident
+
+    return {
+        PrinterIncident.Reason.NO_AGENT: _(
+            "The printer's agent is not connected: is the printer's computer turned off? Check it and the network."
+        ),
+        PrinterIncident.Reason.PAPER_OUT: _("The printer is out of paper: check the paper."),
+        PrinterIncident.Reason.COVER_OPEN: _("The printer's cover is open: close it."),
+    }[reason]
+
+
+def printer_alarms(now=None):
+    """Open incidents of active auto-printing printers that have lasted the alarm threshold.
+
+    Plain data for /health, the staff pages' red bar and its JSON endpoint.
+    """
+    from django.conf import settings
+
+    from printing.models import PrinterIncident, normalize_channels
+
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS)
+    alarms = []
+    for incident in (
+        PrinterIncident.objects.filter(ended_at__isnull=True, started_at__lte=cutoff, printer__is_active=True)
+        .select_related("printer")
+        .order_by("started_at", "id")
+    ):
+        if not normalize_channels(incident.printer.auto_print):
+            continue  # a printer that prints nothing by itself is not an emergency
+        alarms.append({
+            "id": incident.pk,
+            "printer_id": incident.printer_id,
+            "printer": incident.printer.name,
+            "reason": incident.reason,
+            "reason_label": str(incident.get_reason_display()),
+            "advice": _alarm_advice(incident.reason),
+            "since": incident.started_at.isoformat(),
+            "seconds": int((now - incident.started_at).total_seconds()),
+        })
+    return alarms
+
+
+def printer_incidents(limit=50, now=None):
+    """Recent incidents (open first), with their duration, for the dashboard."""
+    from printing.models import PrinterIncident
+
+    now = now or timezone.now()
+    incidents = list(PrinterIncident.objects.select_related("printer").order_by("-started_at", "-id")[:limit])
+    for incident in incidents:
+        incident.duration_seconds = int(incident.duration(now).total_seconds())
+    return incidents

@@ -25,17 +25,19 @@ from django.utils.translation import gettext as _
 from orders.models import Order
 from orders.staff import username
 from printing import notify, selectors
-from printing.documents import check_document
+from printing.documents import check_document, validate_document
+from printing.kitchen import kitchen_ticket
 from printing.models import (
     TOKEN_PREFIX_LENGTH,
     Printer,
+    PrinterIncident,
     PrintJob,
     PrintJobEvent,
     normalize_channels,
 )
 from printing.protocol import AGENT_REPORTED_STATUSES, StatusOutcome
 from printing.receipts import order_receipt, test_page
-from printing.render_inputs import printer_spec, receipt_order, shop_info
+from printing.render_inputs import kitchen_order, printer_spec, receipt_order, shop_info
 from printing.rendering import render_escpos, render_text
 from webhooks.services import event_record, subscribed
 
@@ -70,12 +72,14 @@ def _render_into(job, document):
 
 
 def jobs_create_for_order(*, order_id):
-    """Create the receipt job of a confirmed order on every printer that auto-prints its channel.
+    """Create the jobs of a confirmed order on every printer that auto-prints its channel.
 
-    Idempotent: at most one receipt job per (order, printer), however often it is called.
+    A printer prints, per channel, either the customer receipt or a kitchen ticket of the items of
+    its categories (``kitchen_channels``/``kitchen_categories``; none when it has no such item).
+    Idempotent: at most one receipt or ticket per (order, printer), however often it is called.
     Returns the ids of the jobs it created.
     """
-    order = Order.objects.filter(pk=order_id).prefetch_related("items").first()
+    order = Order.objects.filter(pk=order_id).prefetch_related("items__product").first()
     if order is None or order.status in {Order.Status.PENDING, Order.Status.CANCELLED}:
         return []
     created = []
@@ -86,8 +90,9 @@ def jobs_create_for_order(*, order_id):
     ]
     if not matching:
         return []
+    order_kinds = [PrintJob.Kind.ORDER_RECEIPT, PrintJob.Kind.KITCHEN_TICKET]
     already = set(
-        PrintJob.objects.filter(order=order, printer_id__in=matching, kind=PrintJob.Kind.ORDER_RECEIPT)
+        PrintJob.objects.filter(order=order, printer_id__in=matching, kind__in=order_kinds)
         .values_list("printer_id", flat=True)
     )
     printers = Printer.objects.filter(pk__in=set(matching) - already).order_by("id")
@@ -95,21 +100,46 @@ def jobs_create_for_order(*, order_id):
     # short, and jobs_create_missing() finds it.
     with transaction.atomic():
         for printer in printers:
-            if PrintJob.objects.filter(order=order, printer=printer, kind=PrintJob.Kind.ORDER_RECEIPT).exists():
+            if PrintJob.objects.filter(order=order, printer=printer, kind__in=order_kinds).exists():
                 continue
+            if printer.prints_kitchen_tickets_for(order.channel):
+                ticket = kitchen_order(order, printer.kitchen_categories)
+                if not ticket.items:
+                    continue  # nothing for this station to prepare
+                kind = PrintJob.Kind.KITCHEN_TICKET
+                build = partial(_kitchen_document, ticket=ticket)
+            else:
+                kind = PrintJob.Kind.ORDER_RECEIPT
+                build = partial(_receipt_document, order=order)
             try:
                 with transaction.atomic():
                     job = _job_create(
                         printer=printer,
-                        kind=PrintJob.Kind.ORDER_RECEIPT,
+                        kind=kind,
                         order=order,
                         priority=PRIORITY_BY_CHANNEL.get(order.channel, 5),
-                        build=lambda job: _order_document(job, order, reprint=False),
+                        build=build,
                     )
             except IntegrityError:
                 continue  # another process created it first: still exactly one
             created.append(job.pk)
     return created
+
+
+def _receipt_document(job, *, order):
+    document = _order_document(job, order, reprint=False)
+    if job.printer.has_drawer and order.payment_method == Order.PaymentMethod.CASH:
+        # A cash sale opens the drawer plugged into the receipt printer (never a kitchen one).
+        document = validate_document({**document, "commands": [DRAWER_PULSE, *document["commands"]]})
+    return document
+
+
+def _kitchen_document(job, *, ticket):
+    return kitchen_ticket(ticket, printer_spec(job.printer), station=job.printer.name, job_id=job.pk)
+
+
+# ESC p: pin 2 of the drawer connector, 100 ms on, 100 ms off (every drawer opens with it).
+DRAWER_PULSE = {"type": "pulse", "data": {"pin": 2, "on_time": 100, "off_time": 100}}
 
 
 # A confirmation whose receipts are missing after this long was cut short, not slow...
@@ -278,11 +308,23 @@ def job_create_raw(*, printer, data, raw_format, copies=1, priority=5, requested
         )
 
 
-def job_reprint(*, job_id, requested_by=None):
-    """Queue a new job of kind reprint, marked REIMPRESSÃO on paper, for the same order and printer."""
+def job_reprint(*, job_id, requested_by=None, force=False):
+    """Queue a new job of kind reprint, marked REIMPRESSÃO on paper, for the same order and printer.
+
+    While the original is still waiting (queued, sent, printing) a reprint would print the order
+    twice: refused unless ``force`` (a person confirmed it knowing that).
+    """
     original = PrintJob.objects.select_related("printer", "order").get(pk=job_id)
     if not original.can_reprint():
         raise PrintError(_("Only order receipts can be reprinted."), "not_reprintable")
+    if original.status in PrintJob.QUEUED_STATUSES and not force:
+        raise PrintError(
+            _(
+                "The original receipt (job #%(id)s) is still waiting to print: a reprint now would print it "
+                "twice. Wait until it is printed or failed."
+            ) % {"id": original.pk},
+            "original_waiting",
+        )
     _require_active(original.printer)
     order = Order.objects.prefetch_related("items").get(pk=original.order_id)
     with transaction.atomic():
@@ -297,14 +339,18 @@ def job_reprint(*, job_id, requested_by=None):
         )
 
 
-def order_reprint(*, order_id, requested_by=None):
+def order_reprint(*, order_id, requested_by=None, force=False):
     """Reprint an order's receipt on every printer that printed it (or would print it now)."""
     jobs = list(
         PrintJob.objects.filter(order_id=order_id, kind=PrintJob.Kind.ORDER_RECEIPT).values_list("pk", flat=True)
     )
     if not jobs:
         raise PrintError(_("This order has not been printed yet."), "not_printed")
-    return [job_reprint(job_id=job_id, requested_by=requested_by) for job_id in jobs]
+    if not force:
+        waiting = PrintJob.objects.filter(pk__in=jobs, status__in=PrintJob.QUEUED_STATUSES).values_list("pk", flat=True).first()
+        if waiting is not None:
+            job_reprint(job_id=waiting, requested_by=requested_by)  # raises original_waiting
+    return [job_reprint(job_id=job_id, requested_by=requested_by, force=force) for job_id in jobs]
 
 
 # --- history and notifications ------------------------------------------------------------
@@ -445,6 +491,7 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
                 event_message = _("Will retry when the printer is ready: %(reason)s") % {"reason": reason}
                 # The job waits until the agent reports the printer ready again (rule 5).
                 Printer.objects.filter(pk=printer_id).update(status=error_code, status_message=reason[:200])
+                _incidents_follow_status(printer_id, error_code)
                 _notify_printer(printer_id)
             else:
                 updates = {"status": Status.FAILED, "attempts": attempts, "finished_at": now}
@@ -625,6 +672,7 @@ def printer_connected(*, printer_id, channel_name):
         Printer.objects.filter(pk=printer_id).update(
             connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
         )
+        _incident_close(printer_id, PrinterIncident.Reason.NO_AGENT)
         _notify_printer(printer_id)
     log.info("printer=%s event=agent_connected", printer_id)
 
@@ -636,6 +684,7 @@ def printer_disconnected(*, printer_id, channel_name):
             connected=False, connection_channel="", last_seen_at=timezone.now()
         )
         if changed:
+            _incident_open(printer_id, PrinterIncident.Reason.NO_AGENT)
             _notify_printer(printer_id)
     log.info("printer=%s event=agent_disconnected", printer_id)
 
@@ -654,6 +703,7 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
             last_seen_at=timezone.now(),
         )
         if previous != status:
+            _incidents_follow_status(printer_id, status)
             _notify_printer(printer_id)
             log.info("printer=%s status=%s previous=%s", printer_id, status, previous)
     return previous, status
@@ -681,6 +731,42 @@ def printers_mark_stale(*, now=None):
             if Printer.objects.filter(pk=printer_id, connected=True, last_seen_at__lt=cutoff).update(
                 connected=False, connection_channel=""
             ):
+                _incident_open(printer_id, PrinterIncident.Reason.NO_AGENT)
                 _notify_printer(printer_id)
                 log.info("printer=%s event=agent_lost reason=not_seen_since=%s", printer_id, cutoff.isoformat())
     return stale
+
+
+# --- incidents (printer-down alarm) --------------------------------------------------------
+
+STATUS_INCIDENTS = {
+    Printer.Status.PAPER_OUT: PrinterIncident.Reason.PAPER_OUT,
+    Printer.Status.COVER_OPEN: PrinterIncident.Reason.COVER_OPEN,
+}
+
+
+def _incident_open(printer_id, reason):
+    """Open an incident unless one of this reason is open already (at most one, by constraint)."""
+    if PrinterIncident.objects.filter(printer_id=printer_id, reason=reason, ended_at__isnull=True).exists():
+        return
+    try:
+        with transaction.atomic():
+            PrinterIncident.objects.create(printer_id=printer_id, reason=reason)
+    except IntegrityError:
+        return  # another process opened it first
+    log.info("printer=%s event=incident_opened reason=%s", printer_id, reason)
+
+
+def _incident_close(printer_id, reason):
+    if PrinterIncident.objects.filter(printer_id=printer_id, reason=reason, ended_at__isnull=True).update(
+        ended_at=timezone.now()
+    ):
+        log.info("printer=%s event=incident_closed reason=%s", printer_id, reason)
+
+
+def _incidents_follow_status(printer_id, status):
+    for printer_status, reason in STATUS_INCIDENTS.items():
+        if status == printer_status:
+            _incident_open(printer_id, reason)
+        else:
+            _incident_close(printer_id, reason)

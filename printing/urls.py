@@ -9,6 +9,7 @@ urlpatterns = [
     path("health", monitoring.health, name="health"),
     path("printers/", views.printers, name="printers"),
     path("printers/status", views.printers_status, name="printers_status"),
+    path("printers/alarms", views.printer_alarms, name="printer_alarms"),
     path("printers/<int:printer_id>/test-print/", views.printer_test_print, name="printer_test_print"),
     path("jobs/", views.jobs, name="jobs"),
     path("jobs/status", views.jobs_status, name="jobs_status"),
@@ -17,5 +18,6 @@ urlpatterns = [
     path("jobs/<int:job_id>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("orders/<int:order_id>/reprint/", views.order_reprint, name="order_reprint"),
+    path("day-close/", views.day_close, name="day_close"),
     path("receipt-preview.css", views.preview_css, name="preview_css"),
 ]

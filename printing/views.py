@@ -10,13 +10,14 @@ from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import roles
 from orders.models import Order
@@ -234,3 +235,45 @@ def _ids(values):
                 return ids
     return ids
 
+
+
+@never_cache
+@staff_required
+@permission_required(roles.VIEW_PRINTER, raise_exception=True)
+@require_GET
+def printer_alarms(request):
+    """The printer-down alarms now (the red bar of every staff page polls this)."""
+    return JsonResponse({"alarms": selectors.printer_alarms()})
+
+
+@staff_required
+@permission_required(roles.VIEW_ORDER, raise_exception=True)
+@permission_required(roles.VIEW_PRINTJOB, raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def day_close(request):
+    """Fechamento do dia: the day's figures; POST prints them on the chosen printer."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from orders.forms import DayForm
+    from printing.day_close import day_close_document, day_close_report
+
+    day = DayForm(request.GET if request.method == "GET" else request.POST).selected_day()
+    report = day_close_report(day)
+    printers = list(Printer.objects.filter(is_active=True).order_by("name"))
+    if request.method == "POST":
+        printer = Printer.objects.filter(pk=request.POST.get("printer") or 0, is_active=True).first()
+        if printer is None:
+            messages.error(request, _("Choose an active printer to print the day close on."))
+        else:
+            with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
+                document = day_close_document(report, printer_spec(printer), settings.CANTINA_SHOP_NAME)
+            job = services.job_create_document(
+                printer=printer, document=document, requested_by=request.user, title=_("Day close"),
+            )
+            messages.success(request, _("Day close queued on “%(printer)s” (job #%(id)s).") % {"printer": printer.name, "id": job.pk})
+        return redirect(f"{reverse('printing:day_close')}?day={day.isoformat()}")
+    return render(request, "printing/day_close.html", {
+        "report": report, "printers": printers, "is_today": day == timezone.localdate(),
+        "day_form": DayForm(initial={"day": day}),
+    })

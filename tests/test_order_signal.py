@@ -60,7 +60,8 @@ def test_no_job_is_created_before_commit(make_printer, make_order, django_captur
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         make_order(status="confirmed")
         assert PrintJob.objects.count() == 0
-    assert len(callbacks) == 1
+    # One hand-off per save (created pending, then confirmed); only the confirmed one prints.
+    assert [callback.args[1] for callback in callbacks] == ["pending", "confirmed"]
 
 
 @pytest.mark.django_db(transaction=True)

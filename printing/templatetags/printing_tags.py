@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import json_script
 from django.utils.translation import get_language, pgettext
 
+from orders.models import Order
 from printing.models import Printer, PrintJob
 
 register = template.Library()
@@ -82,6 +83,7 @@ def live_config():
         "timeZone": settings.TIME_ZONE,
         "jobLabels": {status: str(label) for status, label in PrintJob.Status.choices},
         "kindLabels": {kind: str(label) for kind, label in PrintJob.Kind.choices},
+        "orderLabels": {status: str(label) for status, label in Order.Status.choices},
         "printerLabels": printer_state_labels(),
         "printerLevels": STATE_LEVEL,
         "printerStates": {str(status): state for status, state in CONNECTED_STATE.items()},

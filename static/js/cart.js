@@ -105,6 +105,8 @@
     let cents = 0;
     lines.forEach(function (line) { cents += line.cents * (line.quantity > 0 ? line.quantity : 0); });
     totalElement.textContent = money(cents);
+    totalElement.dataset.cents = String(cents);
+    form.dispatchEvent(new CustomEvent("cart:total", { detail: { cents: cents } }));
     emptyHint.hidden = lines.size > 0;
     if (submit) submit.disabled = lines.size === 0;
     form.querySelectorAll("[data-add-product]").forEach(function (tile) {

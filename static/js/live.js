@@ -83,6 +83,7 @@
       }
       if (message.type === "job.updated" && message.job) applyJob(message.job, true);
       else if (message.type === "printer.updated" && message.printer) applyPrinter(message.printer, true);
+      else if (message.type === "order.updated" && message.order) applyOrder(message.order);
     };
     ws.onclose = function () { lost(ws); };
   }
@@ -241,6 +242,7 @@
     document.querySelectorAll('[data-job-error="' + job.id + '"]').forEach(function (reason) {
       reason.textContent = job.error_message || "";
     });
+    updateReprintButtons();
     if (fromSocket) {
       document.querySelectorAll("[data-live-region]").forEach(function (region) {
         if (!listensTo(region, "job")) return;
@@ -248,6 +250,20 @@
         scheduleRegionRefresh(region);
       });
     }
+  }
+
+  // "Print again" only once the original is printed or failed: while it waits, a reprint would
+  // print the order twice (the server refuses it too).
+  function updateReprintButtons() {
+    document.querySelectorAll('[data-action="reprint"]').forEach(function (button) {
+      const card = button.closest("[data-last-order], [data-order]");
+      if (!card) return;
+      const badges = card.querySelectorAll("[data-order-jobs] [data-job-badge]");
+      const waiting = Array.prototype.some.call(badges, function (badge) {
+        return ["pending", "sent", "printing"].indexOf(badge.dataset.status) !== -1;
+      });
+      button.hidden = waiting;
+    });
   }
 
   // --- printers ----------------------------------------------------------------------------
@@ -294,6 +310,18 @@
         if (listensTo(region, "printer")) scheduleRegionRefresh(region);
       });
     }
+  }
+
+  // --- orders (confirm, ready, delivered, cancel, edit on another tablet) -------------------
+
+  function applyOrder(order) {
+    document.querySelectorAll("[data-live-region]").forEach(function (region) {
+      if (listensTo(region, "order")) scheduleRegionRefresh(region);
+    });
+    document.querySelectorAll('[data-order-status="' + order.id + '"]').forEach(function (element) {
+      element.dataset.status = order.status;
+      element.textContent = (config.orderLabels || {})[order.status] || order.status;
+    });
   }
 
   // --- regions re-rendered by the server ---------------------------------------------------

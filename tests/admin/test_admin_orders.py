@@ -196,3 +196,26 @@ def test_cancel_action_cancels_through_the_service(logged_in_manager, make_order
     order.refresh_from_db()
     assert order.status == "cancelled"
     assert messages_of(response) == [f"Order {order.number} cancelled."]
+
+
+def test_changing_the_items_of_a_printed_order_asks_for_a_reprint(logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks):
+    """Issue 17: a confirmed order's items cannot change silently: a visible "reimprimir" prompt."""
+    make_printer("Balcão")
+    with django_capture_on_commit_callbacks(execute=True):
+        order = make_order(status="confirmed", items=[("Coxinha", 2, "7.25")])
+    item = order.items.get()
+    data = order_form(
+        status="confirmed",
+        **{"items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1},
+        **item_rows({"id": item.pk, "order": order.pk, "product": "", "quantity": 3, "name": "Coxinha", "unit_price": "7.25"}),
+    )
+    response = logged_in_manager.post(reverse("admin:orders_order_change", args=[order.pk]), data, follow=True)
+    warnings = [m for m in messages_of(response) if "reprint" in m.lower() or "reimprim" in m.lower()]
+    assert len(warnings) == 1 and f"#{order.number}" in warnings[0]
+
+    # Only the notes changed: the paper still matches, no prompt.
+    data = order_form(status="confirmed", notes="troco para 50",
+                      **{"items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1},
+                      **item_rows({"id": item.pk, "order": order.pk, "product": "", "quantity": 3, "name": "Coxinha", "unit_price": "7.25"}))
+    response = logged_in_manager.post(reverse("admin:orders_order_change", args=[order.pk]), data, follow=True)
+    assert not [m for m in messages_of(response) if "reimprim" in m.lower() or "reprint" in m.lower()]

@@ -82,7 +82,7 @@ def test_health_shows_no_secrets(client, settings):
     assert str(settings.DATABASES["default"]["NAME"]) not in body
     assert set(response.json()) == {
         "status", "database", "channel_layer", "channel_layer_backend", "printers", "jobs_pending",
-        "oldest_pending_seconds",
+        "oldest_pending_seconds", "printer_alarms",
     }
 
 

@@ -35,14 +35,14 @@ LANGUAGES = {
         "confirm": "Confirmar e imprimir",
         "printed": "impreso",
         "online": "en línea",
-        "success": re.compile(r"Pedido \d+ confirmado: imprimiendo\."),
+        "success": re.compile(r"Pedido \d+ confirmado\."),
         "nav": ["Mostrador", "Programados", "Impresoras", "Impresiones"],
     },
     "zh-hans": {
         "confirm": "确认并打印",
         "printed": "已打印",
         "online": "在线",
-        "success": re.compile(r"订单 \d+ 已确认：正在打印。"),
+        "success": re.compile(r"订单 \d+ 已确认。"),
         "nav": ["柜台", "预约订单", "打印机", "打印任务"],
     },
 }
@@ -79,8 +79,10 @@ def interface_text(page):
     return text
 
 
-def assert_speaks(page, language, where):
+def assert_speaks(page, language, where, data=()):
     text = interface_text(page)
+    for value in data:  # the customer's name is data, not interface (the last-order card shows it)
+        text = text.replace(value, " ")
     leaked = [phrase for phrase in portuguese_interface_phrases(language)
               if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)]
     assert leaked == [], f"Portuguese left on the {language} {where}: {leaked}\n---\n{text}"
@@ -161,7 +163,7 @@ def test_counter_sale_in_spanish_and_chinese(stack, new_page, language, viewport
     page.get_by_role("button", name=words["confirm"]).click()
     expect(page.locator(".message.success")).to_have_text(words["success"])
     expect(page.locator("[data-order-jobs] [data-job-badge]")).to_have_text(words["printed"])
-    assert_speaks(page, language, "counter page after a sale")
+    assert_speaks(page, language, "counter page after a sale", data=[customer])
     assert_fits(page, language, "counter page after a sale")
     screenshot(page, f"counter-sold-{language}")
 

@@ -54,7 +54,7 @@ def test_sale_confirms_the_order_and_queues_its_receipt(staff_client, products, 
     assert (job.printer, job.kind, job.status) == (printer, "order_receipt", "pending")
 
     page = staff_client.get(response["Location"])
-    assert messages_of(page) == [f"Order {order.number} confirmed: printing."]
+    assert messages_of(page) == [f"Order {order.number} confirmed."]
     body = page.content.decode()
     assert f'data-order-jobs="{order.pk}"' in body
     assert "R$ 15.00" in body

@@ -74,6 +74,7 @@ def test_missing_job_is_404(staff_client):
 
 
 def test_reprint_queues_a_new_reprint_job(staff_client, job, committed):
+    PrintJob.objects.filter(pk=job.pk).update(status="completed")
     with committed():
         response = staff_client.post(f"/jobs/{job.pk}/reprint/")
     reprint = PrintJob.objects.exclude(pk=job.pk).get()
@@ -126,6 +127,7 @@ def test_printed_job_cannot_be_cancelled(staff_client, job):
 def test_order_reprint_reprints_on_every_printer_that_printed_it(staff_client, job, kitchen, make_order, committed):
     with committed():
         order = make_order(status="confirmed")
+    PrintJob.objects.filter(order=order).update(status="completed")
     with committed():
         response = staff_client.post(f"/orders/{order.pk}/reprint/", follow=True)
     reprints = PrintJob.objects.filter(order=order, kind="reprint")
@@ -161,3 +163,15 @@ def test_status_endpoint_answers_in_a_fixed_number_of_queries(staff_client, prin
         data = staff_client.get(f"/jobs/status?job={ids}&order={order.pk}").json()
     assert [item["id"] for item in data["jobs"]] == [job.pk for job in jobs]
     assert {item["order_number"] for item in data["jobs"]} == {order.number, None}
+
+
+def test_reprint_is_refused_while_the_original_still_waits(staff_client, job, make_order, committed):
+    """Fix 5: a reprint while the original is queued would print the order twice."""
+    response = staff_client.post(f"/jobs/{job.pk}/reprint/", follow=True)
+    assert messages_of(response) == [
+        f"The original receipt (job #{job.pk}) is still waiting to print: a reprint now would print it twice. "
+        "Wait until it is printed or failed."
+    ]
+    response = staff_client.post(f"/orders/{job.order_id}/reprint/", follow=True)
+    assert "still waiting to print" in messages_of(response)[0]
+    assert not PrintJob.objects.filter(kind="reprint").exists()

@@ -130,7 +130,7 @@ def test_confirming_a_scheduled_order_prints_it(staff_client, pending_order, pri
     pending_order.refresh_from_db()
     assert pending_order.status == "confirmed"
     assert PrintJob.objects.filter(order=pending_order).count() == 1
-    assert messages_of(staff_client.get(page)) == [f"Order {pending_order.number} confirmed: printing."]
+    assert messages_of(staff_client.get(page)) == [f"Order {pending_order.number} confirmed."]
 
 
 def test_confirming_twice_is_refused_with_a_message(staff_client, pending_order, printer, committed):
@@ -202,7 +202,7 @@ def test_each_order_shows_only_the_actions_its_state_allows(staff_client, pendin
         body = staff_client.get(f"/scheduled/?day={tomorrow.isoformat()}").content.decode()
         return sorted(set(re.findall(r'data-action="([a-z-]+)"', body)))
 
-    assert actions() == ["cancel", "confirm"]
+    assert actions() == ["cancel", "confirm", "edit"]  # a pending order can still be edited
     staff_client.post(f"/orders/{pending_order.pk}/confirm/")
     assert actions() == ["cancel", "delivered", "ready", "reprint"]
     staff_client.post(f"/orders/{pending_order.pk}/delivered/")
