@@ -115,19 +115,47 @@ def database_from_url(url):
         raise ImproperlyConfigured(
             f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or url!r}."
         )
-    # PostgreSQL connections are kept (with a health check) instead of opened per query: a new
-    # connection with a password login per database call was most of the two-process cost.
-    try:
-        config = dj_database_url.parse(
-            url,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if scheme == "sqlite" else 60, minimum=0),
-            conn_health_checks=True,
+    # PostgreSQL: connections come from a pool per process (Django's native psycopg pool), so
+    # N processes hold at most N × DATABASE_POOL_MAX_SIZE connections whatever the load. Without
+    # it every request thread kept its own connection and two daphne under load exhausted
+    # max_connections. DATABASE_POOL_MAX_SIZE=0 turns the pool off (an external pooler such as
+    # PgBouncer bounds connections instead; then DATABASE_CONN_MAX_AGE keeps them per thread).
+    pool_max = env_int("DATABASE_POOL_MAX_SIZE", DATABASE_POOL_MAX_SIZE_DEFAULT, minimum=0) if scheme != "sqlite" else 0
+    conn_max_age_default = 60 if scheme != "sqlite" and not pool_max else 0
+    conn_max_age = env_int("DATABASE_CONN_MAX_AGE", conn_max_age_default, minimum=0)
+    if pool_max and conn_max_age:
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE must be 0 while the connection pool is on (Django's pool does not "
+            "support persistent connections): unset it, or set DATABASE_POOL_MAX_SIZE=0 to use an "
+            "external pooler instead."
         )
+    try:
+        config = dj_database_url.parse(url, conn_max_age=conn_max_age, conn_health_checks=not pool_max)
     except ValueError as error:
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config.setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
+    elif pool_max:
+        pool_min = env_int("DATABASE_POOL_MIN_SIZE", min(2, pool_max), minimum=0)
+        if pool_min > pool_max:
+            raise ImproperlyConfigured(
+                f"DATABASE_POOL_MIN_SIZE ({pool_min}) must not exceed DATABASE_POOL_MAX_SIZE ({pool_max})."
+            )
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": pool_min,
+            "max_size": pool_max,
+            # A thread waits this long for a free connection, then the request fails (and is logged).
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 20, minimum=1),
+        }
     return config
+
+
+# Connections each server process may open to PostgreSQL. N processes need
+# N × DATABASE_POOL_MAX_SIZE + a few for manage.py and psql ≤ max_connections (100 by default):
+# 10 lets 9 processes share a default PostgreSQL with 10 to spare. A process needs one per
+# thread that touches the database at once: daphne's request threads (ASGI_THREADS, default
+# cores + 4), the consumers' database thread and the maintenance thread.
+DATABASE_POOL_MAX_SIZE_DEFAULT = 10
 
 
 # WAL and a busy timeout let the server, the tests and manage.py share the file; IMMEDIATE
