@@ -255,9 +255,20 @@ def job_notify_staff(job_id):
     transaction.on_commit(partial(_send_job_summary, job_id))
 
 
+def jobs_notify_staff(job_ids):
+    """``job_notify_staff`` for a batch: one query for all their summaries after commit."""
+    if job_ids:
+        transaction.on_commit(partial(_send_job_summaries, list(job_ids)))
+
+
 def _send_job_summary(job_id):
     data = selectors.job_summary(job_id)
     if data is not None:
+        notify.staff_job_updated(data)
+
+
+def _send_job_summaries(job_ids):
+    for data in selectors.job_summaries(job_ids):
         notify.staff_job_updated(data)
 
 
@@ -305,15 +316,20 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
             .order_by("priority", "id")
             .values_list("pk", flat=True)[:limit]
         )
-        claimed = []
-        for job_id in candidates:
-            if PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(status=Status.SENT, sent_at=now):
-                claimed.append(job_id)
+        # One conditional UPDATE for the batch: the candidates are locked (PostgreSQL) or the
+        # write lock is held (SQLite), so they are all still pending; if not, re-read which moved.
+        claimed = candidates
+        updated = PrintJob.objects.filter(pk__in=candidates, status=Status.PENDING).update(status=Status.SENT, sent_at=now)
+        if updated != len(candidates):
+            claimed = list(
+                PrintJob.objects.filter(pk__in=candidates, status=Status.SENT, sent_at=now)
+                .order_by("priority", "id").values_list("pk", flat=True)
+            )
         events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=_("Sent to the agent"), at=now) for job_id in claimed]
         PrintJobEvent.objects.bulk_create(events)
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
-            job_notify_staff(job_id)
+        jobs_notify_staff(claimed)
     # Read after commit: the write lock is not held while payloads are built.
     return selectors.job_payloads(claimed)
 
