@@ -18,7 +18,13 @@ from pathlib import Path
 import pytest
 
 from tools.polling import wait_for
-from tools.processes import DaphneServer, Database, PostgresCluster, StaffBrowser, pg_ctlcluster_available
+from tools.processes import (
+    DaphneServer,
+    Database,
+    PostgresCluster,
+    StaffBrowser,
+    pg_ctlcluster_available,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES = "postgres://cantina:cantina@127.0.0.1:5432/cantina_settings_only"
@@ -28,7 +34,7 @@ def database_settings(tmp_path, **env):
     code = "import django, json; django.setup(); from django.conf import settings; " \
            "print(json.dumps(settings.DATABASES['default'], default=str))"
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True, text=True, timeout=60,
         env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "cantina.settings",
              "CANTINA_VAR_DIR": str(tmp_path), **env},
     )
