@@ -342,15 +342,16 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
     message = (message or "")[:500]
     now = timezone.now()
     with transaction.atomic():
-        job = (
-            PrintJob.objects.select_for_update()
+        # The row as staff see it comes with the lock: the summary sent after commit needs no query.
+        row = (
+            PrintJob.objects.select_for_update(of=("self",))
             .filter(pk=job_id, printer_id=printer_id)
-            .only("pk", "status", "attempts", "max_retries", "printer_id")
+            .values(*selectors.JOB_SUMMARY_FIELDS, "max_retries")
             .first()
         )
-        if job is None:
+        if row is None:
             return StatusOutcome(ok=False, error="not_found", message=f"job {job_id} is not a job of this printer")
-        current = job.status
+        current = row["status"]
         if current in PrintJob.TERMINAL_STATUSES or status == "received":
             return StatusOutcome(ok=True, changed=False, status=current)
 
@@ -363,9 +364,9 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
             updates = {"status": Status.COMPLETED, "finished_at": now, "error_code": "", "error_message": ""}
             event_message = message or _("Printed")
         else:  # failed
-            attempts = job.attempts + 1
+            attempts = row["attempts"] + 1
             reason = message or error_code or _("Printer reported a failure")
-            if error_code in RETRYABLE_ERROR_CODES and attempts <= job.max_retries:
+            if error_code in RETRYABLE_ERROR_CODES and attempts <= row["max_retries"]:
                 updates = {"status": Status.PENDING, "attempts": attempts, "sent_at": None, "started_at": None}
                 event_message = _("Will retry when the printer is ready: %(reason)s") % {"reason": reason}
                 # The job waits until the agent reports the printer ready again (rule 5).
@@ -378,18 +379,20 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
             updates["error_message"] = reason
         if not PrintJob.objects.filter(pk=job_id, status=current).update(**updates):
             return StatusOutcome(ok=True, changed=False, status=current)
-        job.status = updates["status"]
-        _record(job, job.status, event_message)
+        new_status = updates["status"]
+        PrintJobEvent.objects.create(job_id=job_id, status=new_status, message=event_message[:500])
+        summary = selectors.job_summary_from_row({**row, **updates})
+        transaction.on_commit(partial(notify.staff_job_updated, summary))
     log.info(
-        "job=%s printer=%s status=%s%s", job_id, printer_id, job.status,
+        "job=%s printer=%s status=%s%s", job_id, printer_id, new_status,
         f" error_code={error_code}" if error_code else "",
     )
     # Answered here, in the same database call, so that the consumer claims only when there is
     # something to claim (a claim per acknowledgement otherwise, nearly always empty).
-    pending = job.status in PrintJob.TERMINAL_STATUSES and PrintJob.objects.filter(
+    pending = new_status in PrintJob.TERMINAL_STATUSES and PrintJob.objects.filter(
         printer_id=printer_id, status=Status.PENDING
     ).exists()
-    return StatusOutcome(ok=True, changed=True, status=job.status, pending=pending)
+    return StatusOutcome(ok=True, changed=True, status=new_status, pending=pending)
 
 
 def job_cancel(*, job_id, requested_by=None):

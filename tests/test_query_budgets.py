@@ -18,8 +18,9 @@ CONFIRM_COUNTER_ORDER = 18
 # Whatever the batch size: one read to skip the write lock, lock the printer, pick candidates,
 # one UPDATE, one bulk INSERT of events, one summary query for staff, payloads (jobs, items).
 CLAIM_JOBS = 10
-# Lock the job, update it, insert its event; the staff summary; "anything pending?" for the consumer.
-PRINT_STATUS = 7
+# Lock and read the job (as staff see it: no summary query after commit), update it, insert its
+# event; "anything pending?" for the consumer.
+PRINT_STATUS = 6
 # Authenticate, mark connected (and the printer summary for staff), re-send in flight (one read),
 # and claim the one job waiting (CLAIM_JOBS).
 AGENT_CONNECT = 4 + CLAIM_JOBS
