@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from orders.models import Order
 from orders.staff import username
 from printing import notify, selectors
-from printing.documents import validate_document
+from printing.documents import check_document
 from printing.models import (
     TOKEN_PREFIX_LENGTH,
     Printer,
@@ -37,6 +37,7 @@ from printing.protocol import AGENT_REPORTED_STATUSES, StatusOutcome
 from printing.receipts import order_receipt, test_page
 from printing.render_inputs import printer_spec, receipt_order, shop_info
 from printing.rendering import render_escpos, render_text
+from webhooks.services import event_record, subscribed
 
 log = logging.getLogger("cantina.printing")
 
@@ -160,7 +161,12 @@ def _order_document(job, order, *, reprint):
     )
 
 
-def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, requested_by=None, message=""):
+def _job_create(*, printer, kind, build=None, raw=None, order=None, priority=5, copies=None, requested_by=None,
+                message="", **fields):
+    """Create a pending job. ``build(job)`` returns the document to render; ``raw`` is instead
+    ``(content, bytes)`` sent to the printer untouched."""
+    if raw is not None:
+        fields["content"], fields["escpos"] = raw
     job = PrintJob.objects.create(
         printer=printer,
         order=order,
@@ -168,11 +174,13 @@ def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, re
         priority=priority,
         copies=copies or printer.copies,
         requested_by=requested_by,
+        **fields,
     )
-    # Paper speaks the canteen's language, whatever language the person confirming uses.
-    with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
-        _render_into(job, build(job))
-    job.save(update_fields=["document", "content", "escpos"])
+    if raw is None:
+        # Paper speaks the canteen's language, whatever language the person confirming uses.
+        with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
+            _render_into(job, build(job))
+        job.save(update_fields=["document", "content", "escpos"])
     _record(job, Status.PENDING, message or _("Queued"))
     transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))
     log.info("job=%s printer=%s kind=%s order=%s status=pending", job.pk, printer.pk, kind, order and order.pk)
@@ -196,12 +204,65 @@ def job_create_test_page(*, printer, requested_by=None):
         )
 
 
-def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None):
+def _ensure_active(printer):
+    if not printer.is_active:
+        raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": printer.name}, "printer_disabled")
+
+
+def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None, title="", source="",
+                        expires_at=None):
     """Queue a poster-format document (validated; raises DocumentError with a precise message).
 
     Not called by the staff pages: it is the entry point of the print API (issue "Print API").
+    What prints differently than written (a size name printed 1x1...) is said in the job's
+    history, on its "queued" event.
     """
-    normalized = validate_document(document)
+    normalized, warnings = check_document(document)
+    _ensure_active(printer)
+    with transaction.atomic():
+        return _job_create(
+            printer=printer,
+            kind=PrintJob.Kind.DOCUMENT,
+            copies=copies,
+            priority=priority,
+            requested_by=requested_by,
+            build=lambda job: normalized,
+            message=(_("Queued, with warnings: %(warnings)s") % {"warnings": "; ".join(warnings)}) if warnings else "",
+            title=title,
+            source=source,
+            expires_at=expires_at,
+        )
+
+
+# Label printers take whole TSPL/ZPL programs; a megabyte is far above any receipt or label.
+RAW_JOB_MAX_BYTES = 1024 * 1024
+
+
+def job_create_raw(*, printer, data, raw_format, copies=1, priority=5, requested_by=None, title="", source="",
+                   expires_at=None):
+    """Queue bytes that go to the printer untouched (ESC/POS, TSPL, ZPL or plain text), ``copies`` times.
+
+    The agent prints a job's ``escpos`` bytes as they are, so nothing here interprets them.
+    """
+    if raw_format not in PrintJob.RawFormat.values:
+        raise PrintError(
+            _("Unknown raw format “%(format)s”: use %(formats)s.")
+            % {"format": raw_format, "formats": ", ".join(PrintJob.RawFormat.values)},
+            "bad_raw_format",
+        )
+    if not data:
+        raise PrintError(_("There is nothing to print: the raw data is empty."), "empty")
+    if len(data) > RAW_JOB_MAX_BYTES:
+        raise PrintError(
+            _("The raw data is %(size)s bytes; at most %(max)s bytes can be printed at once.")
+            % {"size": len(data), "max": RAW_JOB_MAX_BYTES},
+            "too_large",
+        )
+    _ensure_active(printer)
+    from printing.documents import clean_text
+
+    # Only the readable copy staff see is cleaned; the bytes go out as they came.
+    content = clean_text(data.decode("utf-8", errors="replace")) if raw_format == PrintJob.RawFormat.TEXT else ""
     with transaction.atomic():
         return _job_create(
             printer=printer,
@@ -209,7 +270,11 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
             copies=copies,
             priority=priority,
             requested_by=requested_by,
-            build=lambda job: normalized,
+            raw=(content, bytes(data) * copies),
+            raw_format=raw_format,
+            title=title,
+            source=source,
+            expires_at=expires_at,
         )
 
 
@@ -247,7 +312,16 @@ def order_reprint(*, order_id, requested_by=None):
 
 def _record(job, status, message=""):
     PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
+    _job_event(job.pk, status, message)
     job_notify_staff(job.pk)
+
+
+def _job_event(job_id, status, message="", summary=None):
+    """The ``job.<status>`` webhook event, in the transaction of the transition (outbox)."""
+    event_record(
+        type=f"job.{status}",
+        data=lambda: {"job": summary or selectors.job_summary(job_id), "message": message[:500]},
+    )
 
 
 def job_notify_staff(job_id):
@@ -273,6 +347,11 @@ def _send_job_summaries(job_ids):
 
 
 def _notify_printer(printer_id):
+    event_record(
+        type="printer.updated",
+        data=lambda: {"printer": next(iter(selectors.printer_summaries([printer_id])), None)},
+    )
+
     def send():
         for data in selectors.printer_summaries([printer_id]):
             notify.staff_printer_updated(data)
@@ -283,8 +362,11 @@ def _notify_printer(printer_id):
 # --- delivery -------------------------------------------------------------------------------
 
 
-def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
+def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_token=None):
     """Claim this printer's pending jobs (pending → sent) in delivery order; return payloads.
+
+    With ``handout_token`` (cloud printers, which fetch one job at a time), at most one job is
+    claimed and the token is stored on it: the printer's fetch and confirmation name it.
 
     Nothing is claimed while the printer reports paper out, cover open or offline. The claim is
     a conditional update, so two consumers (two processes) never both send the same job.
@@ -310,25 +392,34 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
             return []
         if channel_name and printer["connection_channel"] not in ("", channel_name):
             return []
+        if handout_token:
+            limit = 1
         candidates = list(
             PrintJob.objects.select_for_update(skip_locked=True)
             .filter(printer_id=printer_id, status=Status.PENDING)
+            .exclude(expires_at__lte=now)
             .order_by("priority", "id")
             .values_list("pk", flat=True)[:limit]
         )
         # One conditional UPDATE for the batch: the candidates are locked (PostgreSQL) or the
         # write lock is held (SQLite), so they are all still pending; if not, re-read which moved.
+        updates = {"status": Status.SENT, "sent_at": now}
+        if handout_token:
+            updates["handout_token"] = handout_token
         claimed = candidates
-        updated = PrintJob.objects.filter(pk__in=candidates, status=Status.PENDING).update(status=Status.SENT, sent_at=now)
-        if updated != len(candidates):
+        if PrintJob.objects.filter(pk__in=candidates, status=Status.PENDING).update(**updates) != len(candidates):
             claimed = list(
                 PrintJob.objects.filter(pk__in=candidates, status=Status.SENT, sent_at=now)
                 .order_by("priority", "id").values_list("pk", flat=True)
             )
-        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=_("Sent to the agent"), at=now) for job_id in claimed]
+        sent_message = _("Handed out to the printer") if handout_token else _("Sent to the agent")
+        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=sent_message, at=now) for job_id in claimed]
         PrintJobEvent.objects.bulk_create(events)
+        webhooks_wanted = bool(claimed) and subscribed("job.sent")  # one query per claim, not per job
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
+            if webhooks_wanted:
+                _job_event(job_id, Status.SENT, events[0].message)
         jobs_notify_staff(claimed)
     # Read after commit: the write lock is not held while payloads are built.
     return selectors.job_payloads(claimed)
@@ -382,6 +473,7 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
         new_status = updates["status"]
         PrintJobEvent.objects.create(job_id=job_id, status=new_status, message=event_message[:500])
         summary = selectors.job_summary_from_row({**row, **updates})
+        _job_event(job_id, new_status, event_message, summary=summary)
         transaction.on_commit(partial(notify.staff_job_updated, summary))
     log.info(
         "job=%s printer=%s status=%s%s", job_id, printer_id, new_status,
@@ -475,13 +567,16 @@ def job_set_priority(*, job_id, priority, requested_by=None):
 
 
 def jobs_expire(*, now=None):
-    """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS, with reason ``expired``."""
+    """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS (or, still queued, by their own
+    ``expires_at``), with reason ``expired``."""
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS)
     expired = []
     # A job left "printing" by an agent that never came back needs a person as much as one
     # that never left the queue.
-    stale = PrintJob.objects.queued().filter(created_at__lt=cutoff)
+    stale = PrintJob.objects.queued().filter(created_at__lt=cutoff) | PrintJob.objects.filter(
+        status=Status.PENDING, expires_at__lte=now
+    )
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
@@ -516,9 +611,10 @@ def printer_revoke_token(*, printer):
 
 def printer_set_active(*, printer, active):
     printer.is_active = active
-    printer.save(update_fields=["is_active"])
-    transaction.on_commit(partial(notify.agent_recheck, printer.pk))
-    _notify_printer(printer.pk)
+    with transaction.atomic():  # the change and its webhook event commit together
+        printer.save(update_fields=["is_active"])
+        transaction.on_commit(partial(notify.agent_recheck, printer.pk))
+        _notify_printer(printer.pk)
     log.info("printer=%s event=%s", printer.pk, "enabled" if active else "disabled")
 
 
@@ -526,7 +622,10 @@ def printer_authenticate(token):
     """Return plain data about the printer this token belongs to, or None."""
     if not token or len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
         return None
-    for printer in Printer.objects.filter(token_prefix=token[:TOKEN_PREFIX_LENGTH]):
+    # A cloud printer's secret is not an agent token: an agent holding it would take its jobs.
+    for printer in Printer.objects.filter(
+        token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT
+    ):
         if printer.token_matches(token):
             return {
                 "id": printer.pk,
@@ -542,20 +641,22 @@ def printer_authenticate(token):
 
 
 def printer_connected(*, printer_id, channel_name):
-    Printer.objects.filter(pk=printer_id).update(
-        connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
-    )
-    _notify_printer(printer_id)
+    with transaction.atomic():
+        Printer.objects.filter(pk=printer_id).update(
+            connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
+        )
+        _notify_printer(printer_id)
     log.info("printer=%s event=agent_connected", printer_id)
 
 
 def printer_disconnected(*, printer_id, channel_name):
     """Mark the printer offline, unless a newer connection already took it over."""
-    changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
-        connected=False, connection_channel="", last_seen_at=timezone.now()
-    )
-    if changed:
-        _notify_printer(printer_id)
+    with transaction.atomic():
+        changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
+            connected=False, connection_channel="", last_seen_at=timezone.now()
+        )
+        if changed:
+            _notify_printer(printer_id)
     log.info("printer=%s event=agent_disconnected", printer_id)
 
 
@@ -592,7 +693,9 @@ def printers_mark_stale(*, now=None):
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
-    stale = list(Printer.objects.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
+    # Cloud printers poll at their own interval: printing.cloud.services.cloud_printers_mark_stale.
+    agents = Printer.objects.filter(transport=Printer.Transport.AGENT)
+    stale = list(agents.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
     for printer_id in stale:
         with transaction.atomic():
             if Printer.objects.filter(pk=printer_id, connected=True, last_seen_at__lt=cutoff).update(
