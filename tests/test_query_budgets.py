@@ -13,17 +13,18 @@ from printing.models import PrintJob
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Lock and read the order, update it; load order, items and printers; insert, render, event;
-# the staff summary after commit.
-CONFIRM_COUNTER_ORDER = 18
+# "does a webhook want job.pending?"; the staff summary after commit.
+CONFIRM_COUNTER_ORDER = 19
 # Whatever the batch size: one read to skip the write lock, lock the printer, pick candidates,
-# one UPDATE, one bulk INSERT of events, one summary query for staff, payloads (jobs, items).
-CLAIM_JOBS = 10
+# one UPDATE, one bulk INSERT of events, "does a webhook want job.sent?", one summary query for
+# staff, payloads (jobs, items).
+CLAIM_JOBS = 11
 # Lock and read the job (as staff see it: no summary query after commit), update it, insert its
-# event; "anything pending?" for the consumer.
-PRINT_STATUS = 6
-# Authenticate, mark connected (and the printer summary for staff), re-send in flight (one read),
-# and claim the one job waiting (CLAIM_JOBS).
-AGENT_CONNECT = 4 + CLAIM_JOBS
+# event; "does a webhook want it?"; "anything pending?" for the consumer.
+PRINT_STATUS = 7
+# Authenticate, mark connected in a transaction with its webhook check, the printer summary for
+# staff, re-send in flight (one read), and claim the one job waiting (CLAIM_JOBS).
+AGENT_CONNECT = 7 + CLAIM_JOBS
 # Protocol v1's delivery check on every ping: one lock-free read when nothing is pending.
 IDLE_PING = 1
 
