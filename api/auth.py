@@ -72,7 +72,9 @@ class ApiKeyAuth(HttpBearer):
         return self.authenticate(request, key.strip())
 
     def authenticate(self, request, token):
-        if len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
+        # Keys are printable ASCII (ck_ and URL-safe base64): anything else matches none, and a NUL
+        # would fail in PostgreSQL's lookup instead.
+        if len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200 or not (token.isascii() and token.isprintable()):
             raise _unauthorized("invalid_key", _("This API key is not valid."))
         now = timezone.now()
         with transaction.atomic():

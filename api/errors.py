@@ -5,7 +5,6 @@ served as ``application/problem+json``, for 400 through 429 alike, including the
 validation errors (422) and the bad-JSON 400.
 """
 
-import json
 import logging
 
 from django.http import Http404, JsonResponse
@@ -99,8 +98,13 @@ def install(api):
 
     @api.exception_handler(HttpError)
     def http_error(request, exc):
-        if exc.status_code == 400 and isinstance(exc.__cause__, (json.JSONDecodeError, UnicodeDecodeError)):
-            return problem(400, "bad_json", _("The body is not valid JSON: %(error)s") % {"error": exc.__cause__},
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, RecursionError):
+            return problem(400, "bad_json", _("The body nests JSON arrays or objects too deeply."),
+                           [{"field": "body", "message": _("Not valid JSON.")}])
+        if exc.status_code == 400 and isinstance(cause, ValueError):
+            # JSONDecodeError, UnicodeDecodeError, and e.g. a number of over 4300 digits.
+            return problem(400, "bad_json", _("The body is not valid JSON: %(error)s") % {"error": cause},
                            [{"field": "body", "message": _("Not valid JSON.")}])
         return problem(exc.status_code, "http_error", str(exc))
 

@@ -74,6 +74,13 @@ def run(request, handler):
             _("The Idempotency-Key must have 1 to %(max)s characters.") % {"max": MAX_KEY_LENGTH},
             field=HEADER,
         )
+    if not key.isprintable():
+        # Control characters (a NUL fails in PostgreSQL) are no part of any key a client makes.
+        raise ApiError(
+            400, "bad_idempotency_key",
+            _("The Idempotency-Key must not contain control characters: send a UUID, for example."),
+            field=HEADER,
+        )
     print_ = fingerprint(request)
     existing = _find(client, key)
     if existing is not None:

@@ -1,9 +1,11 @@
 """Request and response shapes of the print API (the OpenAPI document is generated from these)."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import (
     AfterValidator,
@@ -27,22 +29,61 @@ class Strict(Schema):
 RawFormat = Literal["escpos", "tspl", "zpl", "text"]
 
 
-def _has_nul(value):
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+MAX_DEPTH = 64  # JSON nesting of a document: poster documents need 4 or 5 levels
+
+
+def _text_problem(value):
+    """Why this JSON value cannot be stored, or None: NUL characters and lone UTF-16 surrogates
+    ("\\ud800", legal in JSON, not in UTF-8) fail in the database, and nesting deeper than
+    MAX_DEPTH fails whatever walks it recursively. Walked without recursion."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return _("must not contain NUL (\\u0000) characters")
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return _("must be valid Unicode text (no lone surrogates such as \\ud800)")
+        elif isinstance(item, (dict, list)):
+            if depth > MAX_DEPTH:
+                return _("nests arrays or objects too deeply (at most %(max)s levels)") % {"max": MAX_DEPTH}
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return None
 
 
 def _no_nul(value):
-    # PostgreSQL keeps no NUL character in text or JSON: refuse it here, naming the field,
-    # instead of failing in the database.
-    if _has_nul(value):
-        raise ValueError("must not contain NUL (\\u0000) characters")
+    # PostgreSQL keeps no NUL character in text or JSON, and no text is a lone surrogate: refuse
+    # them here, naming the field, instead of failing in the database.
+    problem = _text_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
+
+
+# Database ids are 64-bit: a bigger number can name nothing (and some databases fail on it).
+MAX_ID = 2**63 - 1
+# Times are stored in UTC and printed in local time: keep a day's margin from datetime's limits.
+MIN_YEAR, MAX_YEAR = 2, 9998
+
+
+def _storable_time(value):
+    """A naive time is local (as the site's forms take it); the result is aware, and within the
+    years every conversion (UTC, local time) can represent."""
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    try:
+        years = (value.astimezone(UTC).year, timezone.localtime(value).year)
+    except (OverflowError, ValueError):
+        years = (0,)
+    if not all(MIN_YEAR <= year <= MAX_YEAR for year in years):
+        raise ValueError(_("must be a time between the years %(min)s and %(max)s") % {"min": MIN_YEAR, "max": MAX_YEAR})
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_storable_time)]
 
 
 Text = Annotated[StrictStr, AfterValidator(_no_nul)]
@@ -51,7 +92,7 @@ Text = Annotated[StrictStr, AfterValidator(_no_nul)]
 def _printer_reference(value):
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("must be the printer's id (a number) or name (text)")
-    return value
+    return _no_nul(value)
 
 
 # One error naming "printer" (a plain union would report one per member, as printer.int, printer.str).
@@ -79,7 +120,7 @@ class PrintJobIn(Strict):
 
 
 class OrderItemIn(Strict):
-    product: StrictInt | None = Field(None, description="A product id: its name and price are used.")
+    product: StrictInt | None = Field(None, ge=1, le=MAX_ID, description="A product id: its name and price are used.")
     name: Text | None = Field(None, min_length=1, max_length=120)
     quantity: StrictInt = Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)] | None = None
@@ -93,7 +134,7 @@ class OrderIn(Strict):
     channel: Literal["counter", "scheduled"] = "counter"
     items: list[OrderItemIn] = Field(min_length=1, max_length=100)
     payment_method: Literal["", "cash", "card", "pix", "other"] = ""
-    scheduled_for: datetime | None = Field(None, description="Pickup time, required for scheduled orders.")
+    scheduled_for: Moment | None = Field(None, description="Pickup time, required for scheduled orders.")
     notes: Text = Field("", max_length=1000)
     confirm: StrictBool = Field(False, description="Confirm at once: the receipt prints like a counter sale.")
 

@@ -2,7 +2,7 @@
 
 import base64
 import binascii
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
@@ -16,9 +16,12 @@ from api.auth import ApiKeyAuth
 from api.errors import ApiError
 from api.models import ApiOrder, Scope
 from api.schemas import (
+    MAX_ID,
+    Moment,
     OrderIn,
     OrderOut,
     PrinterOut,
+    PrinterReference,
     PrintJobIn,
     PrintJobOut,
     PrintJobPage,
@@ -140,10 +143,15 @@ def _json_id(response):
     return json.loads(response.content)["id"]
 
 
+def _is_number(text):
+    # str.isdigit() is also true of "²" and "٣", which int() refuses.
+    return text.isascii() and text.isdigit()
+
+
 class JobFilters(Schema):
     status: PrintJob.Status | None = Field(None, description="Only jobs in this state.")
-    printer: int | str | None = Field(None, description="Only jobs of this printer (id or name).")
-    since: datetime | None = Field(None, description="Only jobs created at or after this time (ISO 8601).")
+    printer: PrinterReference | None = Field(None, description="Only jobs of this printer (id or name).")
+    since: Moment | None = Field(None, description="Only jobs created at or after this time (ISO 8601).")
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = Field(None, description="next_cursor of the previous page.")
 
@@ -156,17 +164,18 @@ def print_job_list(request, filters: Query[JobFilters]):
     if filters.status:
         jobs = jobs.filter(status=filters.status)
     if filters.printer is not None:
-        reference = int(filters.printer) if str(filters.printer).isdigit() else filters.printer
+        reference = filters.printer
+        if isinstance(reference, str) and _is_number(reference):
+            reference = int(reference)
         printer = selectors.printer_find(client, reference)
         if printer is None:
             raise ApiError(404, "printer_not_found", _("There is no printer “%(printer)s”.") % {"printer": reference},
                            field="printer")
         jobs = jobs.filter(printer=printer)
     if filters.since:
-        since = filters.since if timezone.is_aware(filters.since) else timezone.make_aware(filters.since)
-        jobs = jobs.filter(created_at__gte=since)
+        jobs = jobs.filter(created_at__gte=filters.since)  # aware: see schemas.Moment
     if filters.cursor:
-        if not filters.cursor.isdigit():
+        if not _is_number(filters.cursor) or int(filters.cursor) > MAX_ID:
             raise ApiError(422, "invalid", _("This cursor is not one the API gave."), field="cursor")
         jobs = jobs.filter(pk__lt=int(filters.cursor))
     page = list(jobs.order_by("-id")[: filters.limit + 1])

@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from accounts import roles
 from printing import local_jobs, selectors, services
 from printing.groups import STAFF_GROUP, printer_group
 from printing.models import Printer
@@ -491,12 +492,23 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
 
 class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
-    """Live job and printer updates for logged-in staff (session auth, origin checked in asgi)."""
+    """Live job and printer updates for logged-in staff (session auth, origin checked in routing).
+
+    Each event goes only to accounts that may see it on the pages: ``job.updated`` needs
+    ``printing.view_printjob``, ``printer.updated`` ``printing.view_printer`` (the permissions are
+    read when the socket opens; pages reconnect on every load).
+    """
+
+    may_see_jobs = may_see_printers = False
 
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_staff:
-            await self.close(code=4401)
+            await self.close(code=CloseCode.UNAUTHORIZED)
+            return
+        self.may_see_jobs, self.may_see_printers = await database_sync_to_async(staff_may_see)(user)
+        if not (self.may_see_jobs or self.may_see_printers):
+            await self.close(code=CloseCode.FORBIDDEN)
             return
         await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
         self.joined = True
@@ -517,7 +529,13 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
                 await self.send_json(pong_message())
 
     async def job_updated(self, event):
-        await self.send_json({"type": "job.updated", "job": event["job"]})
+        if self.may_see_jobs:
+            await self.send_json({"type": "job.updated", "job": event["job"]})
 
     async def printer_updated(self, event):
-        await self.send_json({"type": "printer.updated", "printer": event["printer"]})
+        if self.may_see_printers:
+            await self.send_json({"type": "printer.updated", "printer": event["printer"]})
+
+
+def staff_may_see(user):
+    return user.has_perm(roles.VIEW_PRINTJOB), user.has_perm(roles.VIEW_PRINTER)

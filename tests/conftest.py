@@ -38,7 +38,27 @@ def _default_language():
 
 @pytest.fixture
 def staff_user(db):
+    """Staff, with no permission at all (tests that need a role use attendant_user or manager_user)."""
     return get_user_model().objects.create_user("alice", password="alice-pass-123", is_staff=True)
+
+
+def user_with_role(username, role, **fields):
+    """A staff account in group ``role`` (accounts.roles: "Atendente" or "Gerente")."""
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username, password=f"{username}-pass-123", is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def attendant_user(db):
+    return user_with_role("ana", "Atendente")
+
+
+@pytest.fixture
+def manager_user(db):
+    return user_with_role("gil", "Gerente")
 
 
 @pytest.fixture
@@ -85,3 +105,18 @@ def make_order(db):
         return order
 
     return make
+
+
+# CI must not pass silently: required-service skips fail with CI=true; skips listed by name.
+from tests.ci_skips import pytest_runtest_makereport, pytest_terminal_summary  # noqa: E402,F401
+
+
+def pytest_collection_modifyitems(config, items):
+    # Tests that only mean something on PostgreSQL (real concurrent transactions) are deselected,
+    # not skipped, on SQLite: ./dev test runs them in its PostgreSQL pass, so nothing is lost.
+    if django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    postgresql_only = [item for item in items if item.get_closest_marker("postgresql_only")]
+    if postgresql_only:
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql_only")]
+        config.hook.pytest_deselected(items=postgresql_only)

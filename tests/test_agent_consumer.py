@@ -1,6 +1,5 @@
 """Agent protocol v1 at /ws/agent/, through a WebsocketCommunicator on the real ASGI application."""
 
-import asyncio
 import json
 from decimal import Decimal
 
@@ -272,8 +271,9 @@ async def test_status_for_another_printers_job_is_refused_and_changes_nothing():
     error = await receive(communicator, "error")
     assert error["code"] == "not_found" and error["ref"] == other_job_id
     assert await database_snapshot() == before
-    assert b_job.pk
+    assert (await job_state(other_job_id))[0] == "pending"  # B's job, untouched by A's report
     await communicator.disconnect()
+    assert b_job.status == "confirmed"
 
 
 async def test_second_connection_replaces_the_first_with_4409():
@@ -453,7 +453,6 @@ async def test_staff_cancel_tells_the_agent():
     await receive(communicator, "pong")
     assert (await job_state(job_id))[0] == "cancelled"
     await communicator.disconnect()
-    await asyncio.sleep(0)
 
 
 async def test_check_mode_proves_the_token_without_replacing_the_live_agent():

@@ -33,11 +33,13 @@ def test_bench_produces_every_row_with_sane_numbers(tmp_path):
 
     assert json.loads(path.read_text()) == json.loads(json.dumps(results))
     rows = results["rows"]
+    postgresql_missing = None
     for setup in (*TINY.setups, "baseline"):
         mine = [row for row in rows if row["setup"] == setup]
         skipped = [row for row in mine if row["measure"] == "skipped"]
         if setup == "two_process" and skipped and "PostgreSQL unavailable" in skipped[0]["reason"]:
-            continue  # allowed: the row says why
+            postgresql_missing = skipped[0]["reason"]  # the other setups are still checked
+            continue
         assert not skipped, skipped
 
         (latency,) = [row for row in mine if row["measure"] == "latency"]
@@ -60,6 +62,9 @@ def test_bench_produces_every_row_with_sane_numbers(tmp_path):
     for setup in ("memory", "baseline"):
         assert runner.SETUPS[setup] in table
     assert "Latency" in table and "Throughput" in table and "Idle agents" in table
+    if postgresql_missing:
+        # A skip, not a pass: with CI=true, tests/conftest.py turns it into a failure.
+        pytest.skip(f"the two_process setup did not run: {postgresql_missing}")
 
 
 def test_the_receipt_benchmark_runs(capsys):

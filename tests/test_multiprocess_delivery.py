@@ -89,6 +89,19 @@ def confirm_through(server, order_id):
     return confirmed_at
 
 
+def printer_groups_in(redis_url):
+    """The printer groups that exist in this Redis (channels_redis keys ``asgi:group:<name>``)."""
+    import redis as redis_client
+
+    connection = redis_client.Redis.from_url(redis_url)
+    try:
+        return connection.keys("asgi:group:printer.*")
+    except redis_client.RedisError:
+        return []
+    finally:
+        connection.close()
+
+
 def printed_after(fake, confirmed_at, timeout):
     path = wait_for(lambda: sorted(fake.out_dir.glob("*.bin")), timeout, message="the receipt on paper")[0]
     return path.stat().st_mtime - confirmed_at
@@ -105,9 +118,9 @@ def test_order_confirmed_through_process_b_prints_on_the_agent_of_process_a(tmp_
 
     confirmed_at = confirm_through(server_b, order_id)
 
-    latency = printed_after(fake, confirmed_at, timeout=10)
+    latency = printed_after(fake, confirmed_at, timeout=30)
     print(f"\nconfirmed on process B → on paper at the agent of process A: {latency * 1000:.0f} ms")
-    assert latency < 5
+    assert latency < 30  # far below the 60 s sweep: only the wake-up can have delivered it
     database = Database(postgres_url)
     wait_for(lambda: [job[3] for job in database.jobs()] == ["completed"], 10, interval=0.2, message="completed")
     [(job_id, job_order, printer, *_)] = database.jobs()
@@ -305,14 +318,17 @@ def test_after_redis_restarts_a_connected_agent_still_hears_a_cancellation(tmp_p
             await asyncio.to_thread(redis.stop)
             await asyncio.sleep(1)
             await asyncio.to_thread(redis.start)
-            await asyncio.sleep(3)  # a few sweeps: time to join the group again
+            # The restarted Redis has no groups: wait until the consumer has joined its group
+            # again (the condition itself, polled, not a guess of how long that takes).
+            await asyncio.to_thread(wait_for, lambda: printer_groups_in(redis.url), 60, 0.1,
+                                    "the consumer to join its printer group again")
             await asyncio.to_thread(server_b.manage.confirm_orders, 1)
             job_id = (await next_message("new_order", 10))["order"]["job_id"]  # not acknowledged: it waits
             await asyncio.to_thread(
                 server_b.manage.python,
                 f"from printing import services\nservices.job_cancel(job_id={job_id})\nprint(json.dumps(True))",
             )
-            cancel = await next_message("cancel", 5)
+            cancel = await next_message("cancel", 30)  # no sweep behind it: the group carries it
             return job_id, cancel
 
     job_id, cancel = asyncio.run(agent_session())

@@ -8,7 +8,7 @@
   verdict on the XML it received).
 - ``ConnectionType=SetStatus&ID=…&Status=<statusmonitor …>``: the status notification (ASB bits).
 
-XML from printers is parsed with defusedxml (no entities, no external references). Pure: no ORM.
+XML from printers is parsed with defusedxml (no DTD, no entities, no external references). Pure: no ORM.
 """
 
 from dataclasses import dataclass
@@ -70,8 +70,10 @@ def _parse(xml: str, what: str) -> Element:
     if not xml or not xml.strip():
         raise ProtocolError(f"{what} is empty")
     try:
-        return fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml)
-    except (ParseError, DefusedXmlException, ValueError) as error:
+        # No printer sends a DOCTYPE: refusing any keeps entity tricks and external DTDs out
+        # altogether. An unknown encoding in the declaration is a LookupError.
+        return fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError, LookupError) as error:
         raise ProtocolError(f"{what} is not well-formed XML: {error}") from None
 
 
@@ -86,7 +88,7 @@ def print_request(job_token: str, epos_print_xml: str) -> bytes:
     ).encode()
 
 
-def asb_status(asb: int) -> tuple[str, str]:
+def asb_status(asb: int) -> tuple[Printer.Status, str]:
     """(Printer.Status, detail) for an ASB value."""
     if asb & ASB_NO_RESPONSE:
         return PrinterStatus.OFFLINE, "no response"
@@ -119,16 +121,16 @@ def parse_response_file(xml: str) -> tuple[list[JobResult], str]:
     complaint = ""
     for element in root:
         if _local(element.tag) == "ServerDirectPrint":
-            for response in element:
-                if _local(response.tag) == "Response" and (response.get("Success") or "").lower() == "false":
-                    parts = [(child.text or "").strip() for child in response]
+            for answer in element:
+                if _local(answer.tag) == "Response" and (answer.get("Success") or "").lower() == "false":
+                    parts = [(child.text or "").strip() for child in answer]
                     complaint = " / ".join(part for part in parts if part)[:200] or "request refused"
     results = []
     for epos in root:
         if _local(epos.tag) != "ePOSPrint":
             continue
         token = ""
-        response = None
+        response: Element | None = None
         for part in epos:
             if _local(part.tag) == "Parameter":
                 for field in part:

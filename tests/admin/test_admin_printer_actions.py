@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from printing import services
+from printing import notify, services
 from printing.models import Printer, PrintJob
 from tests.admin.helpers import PRINTERS_URL, messages_of, post_action
 
@@ -72,13 +72,19 @@ def test_print_test_page_on_a_disabled_printer_reports_the_refusal(manager_clien
     assert "Printer “Balcão” is disabled." in messages_of(response)
 
 
-def test_disable_and_enable_actions_go_through_the_service(manager_client, make_printer, caplog):
+def test_disable_and_enable_actions_go_through_the_service_and_tell_the_live_agent(
+        manager_client, make_printer, caplog, monkeypatch, django_capture_on_commit_callbacks):
+    # The admin message says the agent is disconnected: the action asks the printer's live
+    # connection to re-check, which closes it with 4403 (tests/contract/test_close_codes.py).
     printer = make_printer("Balcão")
+    rechecks = []
+    monkeypatch.setattr(notify, "agent_recheck", rechecks.append)
 
-    with caplog.at_level("INFO", logger="cantina.printing"):
+    with caplog.at_level("INFO", logger="cantina.printing"), django_capture_on_commit_callbacks(execute=True):
         response = post_action(manager_client, PRINTERS_URL, "disable", [printer])
     printer.refresh_from_db()
     assert printer.is_active is False
+    assert rechecks == [printer.pk]
     assert "“Balcão” disabled: its agent is disconnected." in messages_of(response)
     assert f"printer={printer.pk} event=disabled" in caplog.messages
 
@@ -129,7 +135,9 @@ def test_issue_token_action_shows_the_new_token_once_with_the_agent_command(mana
     assert services.printer_authenticate(old_token) is None
     html = response.content.decode()
     assert token in html
-    assert f"python -m agent --server ws://testserver/ws/agent/ --token {token} --printer tcp://IP:9100" in html
+    # The token goes through the environment: arguments are visible to every user (ps).
+    assert f"CANTINA_TOKEN={token} python -m agent --server ws://testserver/ws/agent/ --printer tcp://IP:9100" in html
+    assert "--token" not in html
     assert all(token not in message for message in messages_of(response))
     # Shown once: nothing else shows it again.
     for url in (PRINTERS_URL, change_url(printer), reverse("admin:index"), reverse("admin:printing_printer_history", args=[printer.pk])):
@@ -144,7 +152,7 @@ def test_the_agent_command_uses_wss_behind_https(manager_client, make_printer, s
     )
 
     token = response.context["issued"][0]["token"]
-    assert f"--server wss://testserver/ws/agent/ --token {token}" in response.content.decode()
+    assert f"CANTINA_TOKEN={token} python -m agent --server wss://testserver/ws/agent/ " in response.content.decode()
 
 
 def test_change_page_button_confirms_then_issues_a_token(manager_client, make_printer):
@@ -180,15 +188,21 @@ def test_adding_a_printer_in_the_admin_leads_to_its_token(manager_client):
     token = response.context["issued"][0]["token"]
     assert services.printer_authenticate(token)["id"] == printer.pk
     html = response.content.decode()
-    assert f"--token {token}" in html
+    assert f"CANTINA_TOKEN={token} python -m agent" in html and "--token" not in html
     assert "The printer “Cozinha” was added. Its agent token is below." in html
 
 
-def test_revoke_token_action_disconnects_and_blocks_the_agent(manager_client, make_printer):
+def test_revoke_token_action_blocks_the_token_and_tells_the_live_agent(
+        manager_client, make_printer, monkeypatch, django_capture_on_commit_callbacks):
+    # The live connection re-checks and closes with 4401 (tests/contract/test_close_codes.py).
     printer = make_printer("Balcão")
+    rechecks = []
+    monkeypatch.setattr(notify, "agent_recheck", rechecks.append)
 
-    response = post_action(manager_client, PRINTERS_URL, "revoke_token", [printer])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_action(manager_client, PRINTERS_URL, "revoke_token", [printer])
 
+    assert rechecks == [printer.pk]
     assert services.printer_authenticate(printer.token) is None
     assert "Token of “Balcão” revoked: its agent is disconnected and cannot reconnect." in messages_of(response)
     response = post_action(manager_client, PRINTERS_URL, "revoke_token", [printer])

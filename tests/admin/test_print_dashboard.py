@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cantina.timeutils import today_bounds
+from printing import monitoring
 from printing.models import Printer, PrintJob
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +49,9 @@ def known_day(make_printer, make_job):
 
 
 def test_todays_jobs_are_counted_by_state_on_the_local_date(manager_client, known_day):
+    before = timezone.now()
     data = manager_client.get(DATA_URL).json()
+    after = timezone.now()
 
     today = data["today"]
     assert settings.TIME_ZONE == "America/Sao_Paulo"
@@ -59,7 +62,8 @@ def test_todays_jobs_are_counted_by_state_on_the_local_date(manager_client, know
     assert today["total"] == 5
     assert today["average_seconds_to_print"] == 15.0
     assert data["queue"]["pending"] == 1 and data["queue"]["in_flight"] == 0
-    assert data["queue"]["oldest_pending_seconds"] >= 0
+    created = PrintJob.objects.get(pk=known_day["jobs"]["pending"].pk).created_at
+    assert (before - created).total_seconds() - 1 <= data["queue"]["oldest_pending_seconds"] <= (after - created).total_seconds() + 1
 
 
 def test_recent_failures_show_their_reasons_newest_first(manager_client, known_day):
@@ -96,7 +100,9 @@ def test_server_information_names_the_parts_in_use(manager_client):
     assert server["database"] == connection.vendor
     assert server["sweep_interval_seconds"] == settings.CANTINA_SWEEP_INTERVAL
     assert server["time_zone"] == "America/Sao_Paulo"
-    assert server["uptime_seconds"] >= 0 and server["uptime_display"]
+    started = monitoring.process_started_at()
+    assert server["uptime_seconds"] == pytest.approx((timezone.now() - started).total_seconds(), abs=5)
+    assert server["uptime_display"]
 
 
 def test_dashboard_links_open_the_matching_job_lists(manager_client, known_day):
@@ -159,8 +165,22 @@ def test_only_staff_get_in(client, customer_client, url):
 
 
 @pytest.mark.parametrize("url", [DASHBOARD_URL, DATA_URL])
-def test_any_staff_member_may_watch_the_dashboard(staff_client, url):
-    response = staff_client.get(url)
+def test_a_manager_may_watch_the_dashboard(client, manager_user, url):
+    client.force_login(manager_user)
+
+    response = client.get(url)
 
     assert response.status_code == 200
-    assert "no-cache" in response["Cache-Control"]
+    assert "no-cache" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("url", [DASHBOARD_URL, DATA_URL])
+def test_staff_without_the_dashboard_permission_get_403(client, staff_user, attendant_user, url):
+    # The dashboard names customers, printers, agents and server versions: Gerente only.
+    for user in (staff_user, attendant_user):
+        client.force_login(user)
+
+        response = client.get(url)
+
+        assert response.status_code == 403, user
+        assert b"debug" not in response.content and b"Balc" not in response.content

@@ -112,11 +112,9 @@ def test_an_empty_or_huge_key_is_refused(api, printer):
     assert not PrintJob.objects.exists()
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="needs PostgreSQL: the in-memory SQLite test database locks whole tables between threads "
-    "(./dev test's second run, or DATABASE_URL=postgres://…)",
-)
+# The in-memory SQLite test database locks whole tables between threads: this runs in
+# ./dev test's PostgreSQL pass (or with DATABASE_URL=postgres://…).
+@pytest.mark.postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_replays_create_one_job(make_key, printer):
     """Twenty requests with one Idempotency-Key in twenty real concurrent transactions: one job."""

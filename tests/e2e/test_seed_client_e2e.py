@@ -14,6 +14,7 @@ from datetime import datetime
 import pytest
 import websockets
 
+from tools.polling import wait_for
 from tools.processes import DaphneServer, RedisServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
@@ -52,7 +53,10 @@ def run_scenario(server, token):
 
     async def main():
         client = asyncio.create_task(seed_001_client(f"{server.agent_url}?token={token}", received))
-        await asyncio.sleep(0.5)  # connected and idle before the order exists
+        # Connected and idle before the order exists: the server says so, polled.
+        await asyncio.to_thread(wait_for, lambda: server.manage.python(
+            "from printing.models import Printer\nprint(json.dumps(Printer.objects.get().connected))"), 30, 0.2,
+            "the seed client to be connected")
         confirmed = await asyncio.to_thread(
             server.manage.python,
             """
@@ -81,10 +85,7 @@ print(json.dumps({"order_id": order.pk, "at": time.time()}))
             f"from printing.models import PrintJob\nprint(json.dumps(PrintJob.objects.get(pk={job['job_id']}).status))"
         )
 
-    deadline = time.monotonic() + 10
-    while job_status() != "completed" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert job_status() == "completed"
+    wait_for(lambda: job_status() == "completed", 30, 0.2, "the job to be completed")
     latency_ms = (received_at - confirmed["at"]) * 1000
     print(f"\nconfirm → new_order on loopback: {latency_ms:.1f} ms")
     return latency_ms
@@ -94,7 +95,7 @@ def test_seed_client_receives_and_completes_a_confirmed_order(tmp_path):
     with DaphneServer(tmp_path / "server") as server:
         token = server.manage.add_printer("Cozinha")
         # In-memory layer: the confirming process shares no layer, so the sweep (1 s here) delivers.
-        assert run_scenario(server, token) < 5000
+        assert run_scenario(server, token) < 10_000  # delivery rule 3: within 10 s without a wake-up
 
 
 @pytest.mark.redis
@@ -105,6 +106,6 @@ def test_seed_client_gets_the_order_through_redis_wakeup(tmp_path):
         with DaphneServer(tmp_path / "server", REDIS_URL=redis.url, CANTINA_SWEEP_INTERVAL=60) as server:
             token = server.manage.add_printer("Cozinha")
             # Sweep disabled in practice (60 s): only the wake-up through Redis can deliver in time.
-            assert run_scenario(server, token) < 5000
+            assert run_scenario(server, token) < 30_000  # far below the sweep's 60 s
     finally:
         redis.stop()

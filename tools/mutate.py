@@ -1,0 +1,270 @@
+"""Mutation testing of the delivery code: does the fast suite notice when a rule breaks?
+
+    .venv/bin/python tools/mutate.py                      # every target below
+    .venv/bin/python tools/mutate.py --target journal     # one target (services, consumers, client, journal)
+    .venv/bin/python tools/mutate.py --list               # the mutants only, nothing run
+    .venv/bin/python tools/mutate.py --target services --function jobs_claim   # one function
+    .venv/bin/python tools/mutate.py --tests tests/agent  # other tests than the target's
+
+Each mutant is one small change to one of the chosen functions: a comparison flipped (== to !=,
+< to >=, in to not in…), a boolean negated (``not x`` to ``x``, ``and`` to ``or``, an ``if``
+condition negated), a constant changed (n to n + 1, True to False) or a statement deleted (a call
+or ``await`` replaced by ``pass``; logging calls are left alone, deleting them is equivalent).
+The mutant is written into a copy of the repository (the working tree is never touched) and the
+target's fast tests run on it with ``-x`` and a timeout: a failing or timed-out run kills it, a
+green run means it survived. The score is killed / total; survivors are printed with their
+line, so each is either killed by a new test or explained as equivalent.
+
+Not in CI: a full run takes tens of minutes (one pytest run per mutant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# target: (module path, functions (Class.method or function), fast tests that guard them)
+SERVER_TESTS = ["tests/contract/test_delivery_rules.py", "tests/contract/test_job_states.py",
+                "tests/contract/test_close_codes.py", "tests/contract/test_agent_protocol.py",
+                "tests/test_agent_consumer.py", "tests/test_job_retries_and_expiry.py", "tests/test_rules.py"]
+AGENT_TESTS = ["tests/contract/test_delivery_rule_7_agent_journal.py", "tests/agent/test_agent_journal.py",
+               "tests/agent/test_agent_client.py"]
+TARGETS = {
+    "services": ("printing/services.py", [
+        "_job_create", "job_reprint", "_record", "jobs_claim", "job_mark_status", "job_cancel", "job_retry",
+        "printer_set_active", "printer_revoke_token",
+    ], SERVER_TESTS),
+    "consumers": ("printing/consumers.py", [
+        "AgentRegistry.sweep", "AgentConsumer.verdict", "AgentConsumer.deliver",
+        "AgentConsumer.on_printer_info", "AgentConsumer.agent_recheck", "AgentConsumer.agent_replaced",
+        "AgentConsumer.job_wakeup",
+    ], SERVER_TESTS),
+    "client": ("agent/client.py", ["Agent._on_new_order", "Agent._print", "Agent._on_cancel"], AGENT_TESTS),
+    "journal": ("agent/journal.py", [
+        "Journal.get", "Journal.mark_started", "Journal.mark_completed", "Journal.mark_interrupted",
+        "Journal.recover",
+    ], AGENT_TESTS),
+}
+
+FLIPS = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE,
+         ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+
+
+@dataclass
+class Mutant:
+    target: str
+    function: str
+    index: int  # n-th mutation point inside the function
+    line: int
+    description: str
+
+
+Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _is_logging(node: ast.AST) -> bool:
+    call = node.value if isinstance(node, (ast.Expr, ast.Await)) else node
+    if isinstance(call, ast.Await):
+        call = call.value
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name) and call.func.value.id in {"log", "logging", "logger"})
+
+
+def _points(function: Function):
+    """Yield (node, kind, description) for every mutation point of ``function``, in a fixed order."""
+    skip: set[int] = set()
+    for node in ast.walk(function):
+        if _is_logging(node):
+            skip.update(id(n) for n in ast.walk(node))
+    body = function.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        skip.add(id(body[0]))  # the docstring
+    for node in ast.walk(function):
+        if id(node) in skip or node is function:
+            continue
+        if isinstance(node, ast.Compare):
+            for i, op in enumerate(node.ops):
+                if type(op) in FLIPS:
+                    yield node, ("compare", i), f"{type(op).__name__} -> {FLIPS[type(op)].__name__}"
+        elif isinstance(node, ast.BoolOp):
+            yield node, ("boolop",), f"{type(node.op).__name__} -> {'Or' if isinstance(node.op, ast.And) else 'And'}"
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            yield node, ("not",), "not x -> x"
+        elif isinstance(node, (ast.If, ast.While)) and not isinstance(node.test, (ast.Compare, ast.UnaryOp, ast.BoolOp)):
+            yield node, ("negate",), "condition negated"
+        elif isinstance(node, ast.Constant) and isinstance(node.value, int):  # bool is an int too
+            new = (not node.value) if isinstance(node.value, bool) else node.value + 1
+            yield node, ("constant",), f"{node.value!r} -> {new!r}"
+        elif isinstance(node, ast.Expr) and isinstance(node.value, (ast.Call, ast.Await)):
+            yield node, ("delete",), "statement deleted"
+
+
+def _apply(function: Function, index: int) -> ast.AST:
+    mutated = copy.deepcopy(function)
+    node, kind, _ = list(_points(mutated))[index]
+    if kind[0] == "compare":
+        node.ops[kind[1]] = FLIPS[type(node.ops[kind[1]])]()
+    elif kind[0] == "boolop":
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif kind[0] == "negate":
+        node.test = ast.UnaryOp(op=ast.Not(), operand=node.test)
+    elif kind[0] == "constant":
+        node.value = (not node.value) if isinstance(node.value, bool) else node.value + 1
+    elif kind[0] == "not":
+        _replace(mutated, node, node.operand)
+    else:
+        _replace(mutated, node, ast.Pass())
+    return ast.fix_missing_locations(mutated)
+
+
+def _replace(root: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    for parent in ast.walk(root):
+        for field, value in ast.iter_fields(parent):
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if item is old:
+                        value[i] = new
+                        return
+            elif value is old:
+                setattr(parent, field, new)
+                return
+    raise AssertionError("mutation point not found")
+
+
+def _functions(tree: ast.Module, names: list[str]) -> dict[str, Function]:
+    found = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
+            found[node.name] = node
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                qualified = f"{node.name}.{getattr(item, 'name', '')}"
+                if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and qualified in names:
+                    found[qualified] = item
+    missing = set(names) - set(found)
+    if missing:
+        raise SystemExit(f"functions not found: {', '.join(sorted(missing))}")
+    return found
+
+
+def mutants_of(target: str) -> tuple[str, list[Mutant], dict]:
+    path, names, _ = TARGETS[target]
+    source = (REPO / path).read_text()
+    functions = _functions(ast.parse(source), names)
+    mutants = []
+    for name in names:
+        for index, (node, _, description) in enumerate(_points(functions[name])):
+            mutants.append(Mutant(target, name, index, getattr(node, "lineno", 0), description))
+    return source, mutants, functions
+
+
+def mutated_source(source: str, function: Function, index: int) -> str:
+    lines = source.splitlines(keepends=True)
+    start = min([function.lineno] + [d.lineno for d in function.decorator_list]) - 1
+    indent = " " * function.col_offset
+    new = "".join(indent + line + "\n" for line in ast.unparse(_apply(function, index)).splitlines())
+    return "".join(lines[:start]) + new + "".join(lines[function.end_lineno:])
+
+
+def run_tests(workdir: Path, tests: list[str], timeout: float) -> str:
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not faults and not browser",
+               "-W", "ignore", *tests]
+    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1"}
+    try:
+        result = subprocess.run(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    return "survived" if result.returncode == 0 else ("killed" if result.returncode == 1 else f"error{result.returncode}")
+
+
+def copy_repository(destination: Path) -> None:
+    ignore = shutil.ignore_patterns(".git", "var", "artifacts", "__pycache__", ".pytest_cache", "*.sqlite3",
+                                    "bench", ".hypothesis", "mutants")
+    shutil.copytree(REPO, destination, ignore=ignore, symlinks=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="See the module docstring.")
+    parser.add_argument("--target", action="append", choices=sorted(TARGETS), help="default: all")
+    parser.add_argument("--tests", nargs="+", help="test files to run instead of the target's")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds per mutant (a timeout kills it)")
+    parser.add_argument("--function", action="append", help="only these functions (e.g. jobs_claim, AgentConsumer.deliver)")
+    parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--json", help="write every result to this file")
+    args = parser.parse_args(argv)
+    targets = args.target or list(TARGETS)
+
+    plan = []
+    for target in targets:
+        source, mutants, functions = mutants_of(target)
+        if args.function:
+            mutants = [m for m in mutants if m.function in args.function]
+        plan.append((target, source, mutants, functions))
+    if args.list:
+        for _, _, mutants, _ in plan:
+            for m in mutants:
+                print(f"{TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
+        print(f"{sum(len(p[2]) for p in plan)} mutants")
+        return 0
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="cantina-mutate-") as tmp:
+        workdir = Path(tmp) / "repo"
+        copy_repository(workdir)
+        for target, source, mutants, functions in plan:
+            path, _, default_tests = TARGETS[target]
+            tests = args.tests or default_tests
+            baseline = run_tests(workdir, tests, args.timeout * 2)
+            if baseline != "survived":
+                print(f"{target}: the tests fail without any mutant ({baseline}); fix that first", file=sys.stderr)
+                return 2
+            for number, mutant in enumerate(mutants, 1):
+                (workdir / path).write_text(mutated_source(source, functions[mutant.function], mutant.index))
+                began = time.monotonic()
+                outcome = run_tests(workdir, tests, args.timeout)
+                (workdir / path).write_text(source)
+                results.append((mutant, outcome))
+                print(f"[{target} {number}/{len(mutants)}] {outcome:8} {path}:{mutant.line} {mutant.function}: "
+                      f"{mutant.description} ({time.monotonic() - began:.0f} s)", flush=True)
+
+    print("\nScore (killed / mutants; a timeout counts as killed but is listed: on a loaded machine it may")
+    print("be a slow run of a survivor, so run it again with a longer --timeout and --function):")
+    for target in targets:
+        mine = [outcome for m, outcome in results if m.target == target]
+        killed = sum(outcome != "survived" for outcome in mine)
+        timeouts = sum(outcome == "timeout" for outcome in mine)
+        print(f"  {TARGETS[target][0]:24} {killed}/{len(mine)} = {killed / max(1, len(mine)):.0%}"
+              f" ({timeouts} by timeout)")
+    total_killed = sum(outcome != "survived" for _, outcome in results)
+    print(f"  {'total':24} {total_killed}/{len(results)} = {total_killed / max(1, len(results)):.0%}")
+    survivors = [m for m, outcome in results if outcome == "survived"]
+    if survivors:
+        print("\nSurvivors (kill each with a test, or explain why it is equivalent):")
+        for m in survivors:
+            print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
+    timed_out = [m for m, outcome in results if outcome == "timeout"]
+    if timed_out:
+        print("\nTimed out (killed only if the run really hangs):")
+        for m in timed_out:
+            print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(
+            [m.__dict__ | {"outcome": outcome} for m, outcome in results], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
