@@ -1,5 +1,6 @@
 """Agent protocol v1 at /ws/agent/, through a WebsocketCommunicator on the real ASGI application."""
 
+import asyncio
 import json
 from decimal import Decimal
 
