@@ -126,6 +126,7 @@ class CpuMeter:
         own = sum(os.times()[:2]) - self.own
         machine = machine_busy_seconds() - self.machine
         return {
+            "server_cpu_seconds": round(server, 3),
             "server_cpu_pct": round(100 * server / wall, 1),
             "agents_cpu_pct": round(100 * own / wall, 1),
             "other_cpu_pct": round(100 * max(0.0, machine - server - own) / wall, 1),
@@ -302,7 +303,9 @@ print(json.dumps(printers))
             jobs_per_s=_round(completed / seconds if seconds > 0 else None), completed=completed, confirmed=confirmed,
             seconds=_round(seconds), confirms_per_s=_round(confirmed / confirm_seconds),
             not_completed=confirmed - completed, duplicates=fleet.duplicates,
-            confirm_errors=sum(result["error_count"] for result in results), **usage,
+            confirm_errors=sum(result["error_count"] for result in results),
+            # Server CPU (all its processes) per completed job: confirm, render, claim, send, acknowledge.
+            cpu_ms_per_job=_round(1000 * usage["server_cpu_seconds"] / completed if completed else None), **usage,
         )
         self.log(f"  throughput: {row['jobs_per_s']} jobs/s ({completed} jobs completed in {row['seconds']} s,"
                  f" server CPU {usage['server_cpu_pct']}%)")

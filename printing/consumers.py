@@ -36,6 +36,10 @@ from printing.protocol import (
 log = logging.getLogger("cantina.printing")
 
 GROUP_REFRESH_SECONDS = 3600
+# Pongs answering the server's pings are free of the flood limit; more than this many owed
+# means the agent ignores pings, and its pongs are then unsolicited anyway.
+MAX_PINGS_UNANSWERED = 3
+INVALID_JSON = object()
 
 
 def query_param(scope, name):
@@ -130,7 +134,7 @@ class AgentRegistry:
                 await consumer.join_group()
             if now - consumer.last_ping_sent >= settings.CANTINA_AGENT_PING_INTERVAL:
                 consumer.last_ping_sent = now
-                await consumer.send_json(ping_message())
+                await consumer.send_ping()
         if self.rejoin_needed:
             # A restarted Redis has forgotten every group: without joining again, wake-ups fall
             # back on this sweep and a staff cancel, which has no fallback, never arrives. One
@@ -211,6 +215,10 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         # Accept first: a close code only reaches a client after the handshake.
         await self.accept()
         self.limiter = RateLimiter(settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND)
+        # Replies the server asked for never count toward the flood limit (DESIGN.md, protocol
+        # v1): the statuses still owed for each job sent on this connection, and unanswered pings.
+        self.owed_statuses = {}
+        self.pings_unanswered = 0
         self.delivery_lock = asyncio.Lock()
         self.last_ping_sent = time.monotonic()
         self.closing = False
@@ -307,7 +315,39 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
                     break
 
     async def send_new_order(self, payload):
+        self.owed_statuses.setdefault(payload["job_id"], set(AGENT_REPORTED_STATUSES))
         await self.send_json(new_order_message(payload))
+
+    async def send_ping(self):
+        self.pings_unanswered = min(self.pings_unanswered + 1, MAX_PINGS_UNANSWERED)
+        await self.send_json(ping_message())
+
+    def solicited(self, content):
+        """Whether ``content`` answers something this connection was sent (free of the limit).
+
+        A ``print_status`` for a job sent here, each status at most once per job (a finished job
+        owes nothing more), and a ``pong`` for each ping sent. Anything else is unsolicited.
+        """
+        if not isinstance(content, dict):
+            return False
+        kind = content.get("type")
+        if kind == "pong":
+            if self.pings_unanswered > 0:
+                self.pings_unanswered -= 1
+                return True
+            return False
+        if kind != "print_status":
+            return False
+        job_id, status = content.get("job_id"), content.get("status")
+        owed = self.owed_statuses.get(job_id) if isinstance(job_id, int) and not isinstance(job_id, bool) else None
+        if owed is None or status not in owed:
+            return False
+        if status in {"completed", "failed"}:
+            # A retryable failure sends the job again later, and owes a fresh set then.
+            del self.owed_statuses[job_id]
+        else:
+            owed.discard(status)
+        return True
 
     # --- messages from the agent ------------------------------------------------------------
 
@@ -321,16 +361,20 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             log.warning("printer=%s event=agent_closed reason=message_too_big bytes=%s code=%s", self.printer_id, size, CloseCode.MESSAGE_TOO_BIG)
             await self.close(code=CloseCode.MESSAGE_TOO_BIG)
             return
-        if not self.limiter.allow():
+        content = None
+        if text_data is not None:
+            try:
+                content = json.loads(text_data)
+            except ValueError:
+                content = INVALID_JSON
+        if not self.solicited(content) and not self.limiter.allow():
             log.warning("printer=%s event=agent_closed reason=too_many_messages code=%s", self.printer_id, CloseCode.TOO_MANY_MESSAGES)
             await self.close(code=CloseCode.TOO_MANY_MESSAGES)
             return
         if text_data is None:
             await self.send_error("bad_message", "Send JSON text frames, not binary frames.")
             return
-        try:
-            content = json.loads(text_data)
-        except ValueError:
+        if content is INVALID_JSON:
             await self.send_error("bad_message", "The message is not valid JSON.")
             return
         await self.receive_json(content)

@@ -55,6 +55,14 @@ def _job_summary(row):
     }
 
 
+JOB_SUMMARY_FIELDS = _JOB_SUMMARY_FIELDS
+
+
+def job_summary_from_row(row):
+    """``job_summary`` of a row a caller already read with ``JOB_SUMMARY_FIELDS`` (no query)."""
+    return _job_summary(row)
+
+
 def job_summary(job_id):
     """Plain data about one job, as staff pages show it (None if it no longer exists)."""
     row = PrintJob.objects.filter(pk=job_id).values(*_JOB_SUMMARY_FIELDS).first()

@@ -362,10 +362,11 @@ def _record(job, status, message=""):
     job_notify_staff(job.pk)
 
 
-def _job_event(job_id, status, message=""):
+def _job_event(job_id, status, message="", summary=None):
     """The ``job.<status>`` webhook event, in the transaction of the transition (outbox)."""
     event_record(
-        type=f"job.{status}", data=lambda: {"job": selectors.job_summary(job_id), "message": message[:500]}
+        type=f"job.{status}",
+        data=lambda: {"job": summary or selectors.job_summary(job_id), "message": message[:500]},
     )
 
 
@@ -374,9 +375,20 @@ def job_notify_staff(job_id):
     transaction.on_commit(partial(_send_job_summary, job_id))
 
 
+def jobs_notify_staff(job_ids):
+    """``job_notify_staff`` for a batch: one query for all their summaries after commit."""
+    if job_ids:
+        transaction.on_commit(partial(_send_job_summaries, list(job_ids)))
+
+
 def _send_job_summary(job_id):
     data = selectors.job_summary(job_id)
     if data is not None:
+        notify.staff_job_updated(data)
+
+
+def _send_job_summaries(job_ids):
+    for data in selectors.job_summaries(job_ids):
         notify.staff_job_updated(data)
 
 
@@ -435,13 +447,17 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_t
             .order_by("priority", "id")
             .values_list("pk", flat=True)[:limit]
         )
-        claimed = []
+        # One conditional UPDATE for the batch: the candidates are locked (PostgreSQL) or the
+        # write lock is held (SQLite), so they are all still pending; if not, re-read which moved.
         updates = {"status": Status.SENT, "sent_at": now}
         if handout_token:
             updates["handout_token"] = handout_token
-        for job_id in candidates:
-            if PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(**updates):
-                claimed.append(job_id)
+        claimed = candidates
+        if PrintJob.objects.filter(pk__in=candidates, status=Status.PENDING).update(**updates) != len(candidates):
+            claimed = list(
+                PrintJob.objects.filter(pk__in=candidates, status=Status.SENT, sent_at=now)
+                .order_by("priority", "id").values_list("pk", flat=True)
+            )
         sent_message = _("Handed out to the printer") if handout_token else _("Sent to the agent")
         events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=sent_message, at=now) for job_id in claimed]
         PrintJobEvent.objects.bulk_create(events)
@@ -450,7 +466,7 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_t
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
             if webhooks_wanted:
                 _job_event(job_id, Status.SENT, events[0].message)
-            job_notify_staff(job_id)
+        jobs_notify_staff(claimed)
     # Read after commit: the write lock is not held while payloads are built.
     return selectors.job_payloads(claimed)
 
@@ -463,15 +479,16 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
     message = (message or "")[:500]
     now = timezone.now()
     with transaction.atomic():
-        job = (
-            PrintJob.objects.select_for_update()
+        # The row as staff see it comes with the lock: the summary sent after commit needs no query.
+        row = (
+            PrintJob.objects.select_for_update(of=("self",))
             .filter(pk=job_id, printer_id=printer_id)
-            .only("pk", "status", "attempts", "max_retries", "printer_id")
+            .values(*selectors.JOB_SUMMARY_FIELDS, "max_retries")
             .first()
         )
-        if job is None:
+        if row is None:
             return StatusOutcome(ok=False, error="not_found", message=f"job {job_id} is not a job of this printer")
-        current = job.status
+        current = row["status"]
         if current in PrintJob.TERMINAL_STATUSES or status == "received":
             return StatusOutcome(ok=True, changed=False, status=current)
 
@@ -484,9 +501,9 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
             updates = {"status": Status.COMPLETED, "finished_at": now, "error_code": "", "error_message": ""}
             event_message = message or _("Printed")
         else:  # failed
-            attempts = job.attempts + 1
+            attempts = row["attempts"] + 1
             reason = message or error_code or _("Printer reported a failure")
-            if error_code in RETRYABLE_ERROR_CODES and attempts <= job.max_retries:
+            if error_code in RETRYABLE_ERROR_CODES and attempts <= row["max_retries"]:
                 updates = {"status": Status.PENDING, "attempts": attempts, "sent_at": None, "started_at": None}
                 event_message = _("Will retry when the printer is ready: %(reason)s") % {"reason": reason}
                 # The job waits until the agent reports the printer ready again (rule 5).
@@ -500,18 +517,21 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
             updates["error_message"] = reason
         if not PrintJob.objects.filter(pk=job_id, status=current).update(**updates):
             return StatusOutcome(ok=True, changed=False, status=current)
-        job.status = updates["status"]
-        _record(job, job.status, event_message)
+        new_status = updates["status"]
+        PrintJobEvent.objects.create(job_id=job_id, status=new_status, message=event_message[:500])
+        summary = selectors.job_summary_from_row({**row, **updates})
+        _job_event(job_id, new_status, event_message, summary=summary)
+        transaction.on_commit(partial(notify.staff_job_updated, summary))
     log.info(
-        "job=%s printer=%s status=%s%s", job_id, printer_id, job.status,
+        "job=%s printer=%s status=%s%s", job_id, printer_id, new_status,
         f" error_code={error_code}" if error_code else "",
     )
     # Answered here, in the same database call, so that the consumer claims only when there is
     # something to claim (a claim per acknowledgement otherwise, nearly always empty).
-    pending = job.status in PrintJob.TERMINAL_STATUSES and PrintJob.objects.filter(
+    pending = new_status in PrintJob.TERMINAL_STATUSES and PrintJob.objects.filter(
         printer_id=printer_id, status=Status.PENDING
     ).exists()
-    return StatusOutcome(ok=True, changed=True, status=job.status, pending=pending)
+    return StatusOutcome(ok=True, changed=True, status=new_status, pending=pending)
 
 
 def job_cancel(*, job_id, requested_by=None):

@@ -19,7 +19,7 @@ def _in_memory_channel_layer(settings):
     # Each test gets a fresh in-memory layer, whatever REDIS_URL the environment has.
     from channels.layers import channel_layers
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "cantina.channel_layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()

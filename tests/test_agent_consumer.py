@@ -1,5 +1,6 @@
 """Agent protocol v1 at /ws/agent/, through a WebsocketCommunicator on the real ASGI application."""
 
+import asyncio
 import json
 from decimal import Decimal
 
@@ -377,17 +378,66 @@ async def test_message_over_64_kib_closes_with_4413():
     await assert_closed_with(communicator, 4413)
 
 
-async def test_flooding_closes_with_4429(settings):
-    settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = 5
+async def closed_with(communicator):
+    message = await communicator.receive_output(timeout=5)
+    while message["type"] != "websocket.close":
+        message = await communicator.receive_output(timeout=5)
+    return message["code"]
+
+
+@pytest.mark.parametrize("flood", [
+    '{"type":"ping"}',
+    '{"type":"pong"}',  # no ping was sent: nothing to answer
+    '{"type":"print_status","job_id":1,"status":"completed"}',  # not a job of this connection
+    "not json",
+])
+async def test_flooding_with_unsolicited_messages_closes_with_4429(settings, flood):
+    settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = 5  # bursts up to 40
     _, token = await create_printer()
     communicator = await connect(token)
     await receive(communicator, "welcome")
     for _ in range(50):
-        await communicator.send_to(text_data='{"type":"pong"}')
-    message = await communicator.receive_output(timeout=5)
-    while message["type"] != "websocket.close":
-        message = await communicator.receive_output(timeout=5)
-    assert message["code"] == 4429
+        await communicator.send_to(text_data=flood)
+    assert await closed_with(communicator) == 4429
+
+
+async def test_repeating_a_status_already_reported_counts_as_flooding(settings):
+    settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = 5
+    _, token = await create_printer()
+    communicator = await connect(token)
+    await receive(communicator, "welcome")
+    await confirm_order()
+    job_id = (await receive(communicator, "new_order"))["order"]["job_id"]
+    for _ in range(50):
+        await send(communicator, type="print_status", job_id=job_id, status="received")
+    assert await closed_with(communicator) == 4429
+
+
+async def test_answers_the_server_asked_for_never_count_toward_the_flood_limit(settings):
+    settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = 1  # bursts up to 8
+    _, token = await create_printer()
+    communicator = await connect(token)
+    await receive(communicator, "welcome")
+    orders = 15
+    for number in range(orders):
+        await confirm_order(customer_name=f"Cliente {number}")
+    done = []
+    while len(done) < orders:
+        message = await receive(communicator, "new_order")
+        job_id = message["order"]["job_id"]
+        for status in ("received", "printing", "completed"):
+            await send(communicator, type="print_status", job_id=job_id, status=status)
+        done.append(job_id)
+    for job_id in done:
+        status, _events = await job_state(job_id)
+        for _ in range(100):  # the last acknowledgements may still be applied
+            if status == "completed":
+                break
+            await asyncio.sleep(0.05)
+            status, _events = await job_state(job_id)
+        assert status == "completed"
+    assert await communicator.receive_nothing(timeout=0.2), "the agent was closed or sent more"
+    await communicator.disconnect()
 
 
 async def test_staff_cancel_tells_the_agent():

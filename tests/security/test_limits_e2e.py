@@ -70,8 +70,8 @@ def test_flooding_agent_is_cut_off_while_another_agent_keeps_printing(server):
         async with websockets.connect(f"{server.agent_url}?token={flooder_token}") as websocket:
             await next_of_type(websocket, "welcome")
             try:
-                for _ in range(2000):
-                    await websocket.send('{"type":"pong"}')
+                for _ in range(2000):  # unsolicited: the server asked for none of these
+                    await websocket.send('{"type":"ping"}')
             except websockets.ConnectionClosed:
                 pass
             return await close_code(websocket)

@@ -1,0 +1,74 @@
+"""SQL query budgets of the hot paths (deterministic, not timed): a regression fails here.
+
+Each budget is the count measured when it was set (SQLite, transaction statements included);
+raise one only with a reason. Staff notifications run after commit and are counted too.
+"""
+
+import pytest
+
+from orders.services import order_confirm
+from printing import selectors, services
+from printing.models import PrintJob
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Lock and read the order, update it; load order, items and printers; insert, render, event;
+# "does a webhook want job.pending?"; the staff summary after commit.
+CONFIRM_COUNTER_ORDER = 19
+# Whatever the batch size: one read to skip the write lock, lock the printer, pick candidates,
+# one UPDATE, one bulk INSERT of events, "does a webhook want job.sent?", one summary query for
+# staff, payloads (jobs, items).
+CLAIM_JOBS = 11
+# Lock and read the job (as staff see it: no summary query after commit), update it, insert its
+# event; "does a webhook want it?"; "anything pending?" for the consumer.
+PRINT_STATUS = 7
+# Authenticate, mark connected in a transaction with its webhook check, the printer summary for
+# staff, re-send in flight (one read), and claim the one job waiting (CLAIM_JOBS).
+AGENT_CONNECT = 7 + CLAIM_JOBS
+# Protocol v1's delivery check on every ping: one lock-free read when nothing is pending.
+IDLE_PING = 1
+
+
+@pytest.fixture
+def printer(make_printer):
+    return make_printer("Balcão")
+
+
+def test_confirming_a_counter_order_with_its_receipt(printer, make_order, django_assert_max_num_queries):
+    order = make_order(status="pending")
+    with django_assert_max_num_queries(CONFIRM_COUNTER_ORDER):
+        order_confirm(order_id=order.pk)
+    assert PrintJob.objects.filter(order=order, printer=printer).count() == 1
+
+
+@pytest.mark.parametrize("jobs", [1, services.DELIVERY_BATCH])
+def test_claiming_jobs_costs_the_same_for_one_or_a_whole_batch(printer, make_order, jobs, django_assert_max_num_queries):
+    for _ in range(jobs):
+        make_order()
+    with django_assert_max_num_queries(CLAIM_JOBS):
+        payloads = services.jobs_claim(printer_id=printer.pk, channel_name="agent-1")
+    assert len(payloads) == jobs
+    assert PrintJob.objects.filter(status=PrintJob.Status.SENT).count() == jobs
+
+
+def test_a_print_status(printer, make_order, django_assert_max_num_queries):
+    make_order()
+    [payload] = services.jobs_claim(printer_id=printer.pk)
+    with django_assert_max_num_queries(PRINT_STATUS):
+        outcome = services.job_mark_status(job_id=payload["job_id"], printer_id=printer.pk, status="completed")
+    assert outcome.changed and outcome.status == "completed"
+
+
+def test_an_agent_connect(printer, make_order, django_assert_max_num_queries):
+    make_order()
+    with django_assert_max_num_queries(AGENT_CONNECT):
+        found = services.printer_authenticate(printer.token)
+        services.printer_connected(printer_id=found["id"], channel_name="agent-1")
+        in_flight = selectors.jobs_in_flight(printer_id=found["id"])
+        claimed = services.jobs_claim(printer_id=found["id"], channel_name="agent-1")
+    assert (len(in_flight), len(claimed)) == (0, 1)
+
+
+def test_an_idle_ping_is_one_lock_free_read(printer, django_assert_max_num_queries):
+    with django_assert_max_num_queries(IDLE_PING):
+        assert services.jobs_claim(printer_id=printer.pk, channel_name="agent-1") == []
