@@ -210,6 +210,8 @@ async def test_priorities_counter_1_reprint_2_scheduled_3_test_page_and_document
     printer, _ = await create_printer()
     counter = await job_of(await confirm_order(channel="counter"))
     scheduled = await job_of(await confirm_order(channel="scheduled"))
+    # A reprint is offered once the original is printed (or failed).
+    await database_sync_to_async(PrintJob.objects.filter(pk=counter.pk).update)(status=PrintJob.Status.COMPLETED)
     reprint = await database_sync_to_async(services.job_reprint)(job_id=counter.pk)
     page = await queue_test_page(printer)
     document = await database_sync_to_async(services.job_create_document)(
