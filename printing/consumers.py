@@ -15,9 +15,10 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from printing import services
+from printing import notify, services
 from printing.groups import STAFF_GROUP, printer_group
 from printing.models import Printer
 
@@ -27,6 +28,13 @@ SERVER_NAME = "Cantina Print"
 SERVER_VERSION = "1.0.0"
 PROTOCOL_CAPABILITIES = ["order_print", "receipt_print", "status_update"]
 GROUP_REFRESH_SECONDS = 3600
+# What a database that restarts raises (Django's wrappers of psycopg's and sqlite3's errors).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class CloseCode:
@@ -35,6 +43,7 @@ class CloseCode:
     REPLACED = 4409
     MESSAGE_TOO_BIG = 4413
     TOO_MANY_MESSAGES = 4429
+    DATABASE_UNAVAILABLE = 4503  # try again shortly: the agent reconnects and re-acknowledges
 
 
 def now_iso():
@@ -215,6 +224,12 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         self.delivery_lock = asyncio.Lock()
         self.last_ping_sent = time.monotonic()
         self.closing = False
+        try:
+            await self.start_session()
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable("connect", error)
+
+    async def start_session(self):
         printer = await database_sync_to_async(services.printer_authenticate)(token_from_scope(self.scope))
         if printer is None:
             log.info("event=agent_rejected reason=invalid_token code=%s", CloseCode.UNAUTHORIZED)
@@ -249,9 +264,29 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             return
         registry.remove(self)
         await self.layer_call(self.channel_layer.group_discard, self.group, self.channel_name)
-        await database_sync_to_async(services.printer_disconnected)(
-            printer_id=self.printer_id, channel_name=self.channel_name
+        try:
+            await database_sync_to_async(services.printer_disconnected)(
+                printer_id=self.printer_id, channel_name=self.channel_name
+            )
+        except DATABASE_ERRORS as error:  # printers_mark_stale marks it offline later
+            log.warning("printer=%s event=agent_disconnected database=unavailable error=%s", self.printer_id, first_line(error))
+
+    async def database_unavailable(self, handling, error):
+        """The database failed while handling an agent message (PostgreSQL restarting).
+
+        An acknowledgement the server could not record must not be lost: closing makes the
+        agent reconnect, the server then re-sends its in-flight jobs, and the agent answers each
+        from its journal (printed → ``completed`` again). A ping only asked for a delivery
+        check, which the sweep repeats, so its connection stays.
+        """
+        if handling in {"ping", "wakeup"}:
+            log.warning("printer=%s event=delivery_check_failed database=unavailable error=%s", self.printer_id, first_line(error))
+            return
+        log.warning(
+            "printer=%s event=agent_closed reason=database_unavailable handling=%s code=%s error=%s",
+            self.printer_id, handling, CloseCode.DATABASE_UNAVAILABLE, first_line(error),
         )
+        await self.close(code=CloseCode.DATABASE_UNAVAILABLE)
 
     async def close(self, code=None, reason=None):
         if self.closing:
@@ -266,12 +301,14 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         return await self.layer_call(self.channel_layer.group_add, self.group, self.channel_name)
 
     async def layer_call(self, method, *args):
-        """A channel-layer call that may fail (Redis restarting) without failing the agent:
-        wake-ups are only a shortcut, the sweep delivers from the database anyway."""
+        """A channel-layer call that may fail or hang (Redis restarting, stopped) without failing
+        or stalling the agent: wake-ups are only a shortcut, the sweep delivers from the database."""
         try:
-            await method(*args)
+            await notify.layer_call(method, *args)
         except Exception as error:
-            log.warning("printer=%s event=channel_layer_unavailable error=%r", self.printer_id, str(error))
+            log.warning(
+                "printer=%s event=channel_layer_unavailable error=%s", self.printer_id, str(error) or type(error).__name__
+            )
             return False
         return True
 
@@ -361,7 +398,10 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.send_error("unknown_type", f"Unknown message type {kind!r}.", ref=kind if isinstance(kind, str) else None)
             return
-        await handler(self, content)
+        try:
+            await handler(self, content)
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable(kind, error)
 
     async def send_error(self, code, message, ref=None):
         await self.send_json({"type": "error", "code": code, "message": message, "ref": ref, "timestamp": now_iso()})
@@ -431,7 +471,10 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     # --- channel-layer events ---------------------------------------------------------------
 
     async def job_wakeup(self, event):
-        await self.deliver()
+        try:
+            await self.deliver()
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable("wakeup", error)
 
     async def job_cancel(self, event):
         await self.send_json({"type": "cancel", "job_id": event["job_id"], "timestamp": now_iso()})
@@ -449,20 +492,52 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
 
 class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
-    """Live job and printer updates for logged-in staff (session auth, origin checked in asgi)."""
+    """Live job and printer updates for logged-in staff (session auth, origin checked in asgi).
+
+    Without a working channel layer the page would silently stop updating, so the link is
+    refused (or closed, if it fails later) instead: the page then shows its "live updates are
+    disconnected" banner, reconnects, and catches up once the layer answers again.
+    """
+
+    LAYER_UNAVAILABLE = 4503
+
+    @property
+    def channel_receive(self):
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        # Channels sets this when the consumer starts (no public hook for a failing receive).
+        async def receive_or_close():
+            try:
+                return await receive()
+            except Exception as error:
+                log.warning("event=staff_link_closed reason=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
+                await self.close(code=self.LAYER_UNAVAILABLE)
+                await asyncio.Event().wait()  # until the client's disconnect ends this consumer
+
+        self._channel_receive = receive_or_close
 
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_staff:
             await self.close(code=4401)
             return
-        await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
+        try:
+            await notify.layer_call(self.channel_layer.group_add, STAFF_GROUP, self.channel_name)
+        except Exception as error:
+            log.warning("event=staff_link_refused reason=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
+            await self.close(code=self.LAYER_UNAVAILABLE)
+            return
         self.joined = True
         await self.accept()
 
     async def disconnect(self, code):
         if getattr(self, "joined", False):
-            await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
+            try:
+                await notify.layer_call(self.channel_layer.group_discard, STAFF_GROUP, self.channel_name)
+            except Exception as error:  # the membership expires by itself
+                log.warning("event=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
 
     async def receive(self, text_data=None, bytes_data=None):
         # Staff pages only listen; answer pings so clients can check the link.

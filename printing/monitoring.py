@@ -23,8 +23,9 @@ from printing import services
 
 log = logging.getLogger("cantina.printing")
 
-# A probe that hangs (an unreachable Redis) must not hang the monitoring request with it.
-CHANNEL_LAYER_TIMEOUT_SECONDS = 2.0
+# A probe that hangs (an unreachable Redis) must not hang the monitoring request with it; None
+# means settings.CANTINA_CHANNEL_LAYER_TIMEOUT, the limit of every channel-layer call.
+CHANNEL_LAYER_TIMEOUT_SECONDS = None
 
 
 def _read_process_started_at():
@@ -64,7 +65,8 @@ def channel_layer_reachable(timeout=None):
     if layer is None:
         return False
     try:
-        async_to_sync(_channel_layer_round_trip)(layer, timeout or CHANNEL_LAYER_TIMEOUT_SECONDS)
+        limit = timeout or CHANNEL_LAYER_TIMEOUT_SECONDS or settings.CANTINA_CHANNEL_LAYER_TIMEOUT
+        async_to_sync(_channel_layer_round_trip)(layer, limit)
     except Exception as error:
         log.warning("health check=channel_layer ok=false error=%s", type(error).__name__)
         return False
