@@ -15,7 +15,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Min, Q
+from django.db.models import Count, DateTimeField, ExpressionWrapper, Min, Q
+from django.db.models.functions import Now
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -99,6 +100,18 @@ def _render_into(job, document):
     job.escpos = render_escpos(document, spec, copies=job.copies)
 
 
+def database_time_ago(age, *, now=None):
+    """The moment ``age`` ago on the database's clock (or before ``now``, when a test gives one).
+
+    Ages that several server processes compare (a job's, a printer's last sign of life) are read
+    and written on the one clock they share: a server whose wall clock jumps would otherwise
+    expire fresh jobs, or keep dead printers online (tests/test_clock_jumps.py).
+    """
+    if now is not None:
+        return now - age
+    return ExpressionWrapper(Now() - age, output_field=DateTimeField())
+
+
 # --- job creation --------------------------------------------------------------------------
 
 
@@ -160,7 +173,6 @@ def jobs_create_missing(*, now=None):
     """
     from django.db.models import Exists, OuterRef
 
-    now = now or timezone.now()
     # Orders no printer prints (e.g. no printer auto-prints scheduled orders) are not missing
     # anything: leave them out instead of re-examining them at every sweep.
     channels = {
@@ -173,8 +185,8 @@ def jobs_create_missing(*, now=None):
     order_ids = list(
         Order.objects.filter(
             channel__in=channels,
-            confirmed_at__gte=now - MISSING_RECEIPTS_WINDOW,
-            confirmed_at__lte=now - MISSING_RECEIPTS_GRACE,
+            confirmed_at__gte=database_time_ago(MISSING_RECEIPTS_WINDOW, now=now),
+            confirmed_at__lte=database_time_ago(MISSING_RECEIPTS_GRACE, now=now),
         )
         .exclude(status__in=[Order.Status.PENDING, Order.Status.CANCELLED])
         .exclude(Exists(receipts))
@@ -616,8 +628,7 @@ def job_set_priority(*, job_id, priority, requested_by=None):
 
 def jobs_expire(*, now=None):
     """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS, with reason ``expired``."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS)
+    cutoff = database_time_ago(timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS), now=now)
     expired = []
     # A job left "printing" by an agent that never came back needs a person as much as one
     # that never left the queue.
@@ -627,7 +638,7 @@ def jobs_expire(*, now=None):
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
-                status=Status.FAILED, error_code="expired", finished_at=now,
+                status=Status.FAILED, error_code="expired", finished_at=now or Now(),
                 error_message=_("Not printed within %(hours)s hours") % {"hours": settings.CANTINA_JOB_EXPIRY_HOURS},
             ):
                 job.status = Status.FAILED
@@ -687,7 +698,7 @@ def printer_authenticate(token):
 
 def printer_connected(*, printer_id, channel_name):
     Printer.objects.filter(pk=printer_id).update(
-        connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
+        connected=True, connection_channel=channel_name, last_seen_at=Now()
     )
     _notify_printer(printer_id)
     log.info("printer=%s event=agent_connected", printer_id)
@@ -696,7 +707,7 @@ def printer_connected(*, printer_id, channel_name):
 def printer_disconnected(*, printer_id, channel_name):
     """Mark the printer offline, unless a newer connection already took it over."""
     changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
-        connected=False, connection_channel="", last_seen_at=timezone.now()
+        connected=False, connection_channel="", last_seen_at=Now()
     )
     if changed:
         _notify_printer(printer_id)
@@ -714,7 +725,7 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
             model_name=(model or "")[:80],
             agent_version=(agent_version or "")[:40],
             status_message=(message or "")[:200],
-            last_seen_at=timezone.now(),
+            last_seen_at=Now(),
         )
         if previous != status:
             _notify_printer(printer_id)
@@ -725,7 +736,7 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
 def printers_touch(printer_ids):
     """Called by each process's sweep for the printers whose agents it holds."""
     if printer_ids:
-        Printer.objects.filter(pk__in=printer_ids).update(last_seen_at=timezone.now(), connected=True)
+        Printer.objects.filter(pk__in=printer_ids).update(last_seen_at=Now(), connected=True)
 
 
 def printers_mark_stale(*, now=None):
@@ -734,8 +745,8 @@ def printers_mark_stale(*, now=None):
     A live connection's process touches ``last_seen_at`` at every sweep, so a printer still
     marked connected but unseen for several sweeps has no connection anywhere.
     """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
+    unseen_for = timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
+    cutoff = database_time_ago(unseen_for, now=now)
     stale = list(Printer.objects.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
     for printer_id in stale:
         with transaction.atomic():
@@ -743,7 +754,7 @@ def printers_mark_stale(*, now=None):
                 connected=False, connection_channel=""
             ):
                 _notify_printer(printer_id)
-                log.info("printer=%s event=agent_lost reason=not_seen_since=%s", printer_id, cutoff.isoformat())
+                log.info("printer=%s event=agent_lost reason=not_seen_for=%ss", printer_id, int(unseen_for.total_seconds()))
     return stale
 
 

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 
 from cantina.asgi import application
@@ -55,7 +56,14 @@ def finishes(function, seconds=30):
     """Run ``function`` in a thread; its result, or AssertionError if it is still blocked after
     ``seconds`` (a liveness bound many times the 1 s timeout, not a speed test)."""
     outcome = {}
-    thread = threading.Thread(target=lambda: outcome.setdefault("value", function()), daemon=True)
+
+    def run():
+        try:
+            outcome["value"] = function()
+        finally:
+            connections.close_all()  # this thread's own connection, or the test database stays busy
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(seconds)
     assert not thread.is_alive(), f"still blocked after {seconds} s: a channel-layer call has no timeout"
@@ -106,7 +114,7 @@ async def test_an_agent_connects_and_gets_its_jobs_while_the_channel_layer_hangs
     delivered = await communicator.receive_json_from(timeout=30)
     assert (delivered["type"], delivered["order"]["job_id"]) == ("new_order", job_id)
     assert {"group_add", "group_send"} <= set(hanging_layer.calls)
-    await communicator.disconnect()
+    await communicator.disconnect(timeout=10)  # its goodbye waits out one more timeout
 
 
 @pytest.mark.django_db(transaction=True)
@@ -128,3 +136,4 @@ async def test_the_staff_live_link_is_refused_while_the_channel_layer_hangs(hang
     # Refused: the page shows "live updates are disconnected" and keeps trying, instead of a
     # link that looks live and never updates.
     assert (connected, code) == (False, 4503)
+    await communicator.disconnect(timeout=10)
