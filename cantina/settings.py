@@ -224,8 +224,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "pt-br"
-LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
+# The staff pages, the admin and the receipts speak these; the language switcher offers them by
+# their own names. A browser asking for es-MX or zh-CN gets es or zh-hans. Catalogues live in
+# locale/<pt_BR|en|es|zh_Hans>/; `python -m cantina.i18n_check` lists what is not translated.
+LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English"), ("es", "Español"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Number formats that differ from Django's for money (cantina/formats/: Chinese groups thousands
+# with commas, as money is written in China, instead of Django's ungrouped default).
+FORMAT_MODULE_PATH = ["cantina.formats"]
+# The language chosen with the switcher outlives the browser session: a counter tablet keeps it.
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env_str("CANTINA_TIME_ZONE", "America/Sao_Paulo")
 USE_I18N = True
 USE_TZ = True
@@ -242,6 +251,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -1,4 +1,5 @@
-"""Brazilian Portuguese by default, English on request; money and job states as the canteen says them."""
+"""Brazilian Portuguese by default, English, Spanish or Chinese on request; money and job states as the canteen
+says them; every message translated in all four."""
 
 import re
 from pathlib import Path
@@ -7,13 +8,12 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from cantina import msgfmt
+from cantina import i18n_check, msgfmt
 from printing.models import Printer, PrintJob
 
 pytestmark = pytest.mark.django_db
 
 LOCALE = Path(__file__).resolve().parents[2] / "locale"
-CATALOGUE = LOCALE / "pt_BR" / "LC_MESSAGES" / "django.po"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -91,19 +91,21 @@ def test_refusals_are_translated(portuguese_client, products):
     assert "O pedido está vazio: adicione pelo menos um produto." in response.content.decode()
 
 
-def untranslated(entry):
-    """An entry whose msgstr (or one of its plural forms) is empty."""
-    lines = entry.splitlines()
-    for index, line in enumerate(lines):
-        continued = index + 1 < len(lines) and lines[index + 1].startswith('"')
-        if re.fullmatch(r'msgstr(\[\d+\])? ""', line) and not continued:
-            return True
-    return False
+@pytest.fixture(scope="module")
+def report():
+    return i18n_check.check()
 
 
-def test_every_message_of_the_project_has_a_portuguese_translation():
-    text = CATALOGUE.read_text(encoding="utf-8")
-    entries = text.split("\n\n")[1:]  # the first one is the header
-    assert untranslated('msgid "x"\nmsgstr ""') and not untranslated('msgid "x"\nmsgstr ""\n"y"')
-    assert [entry for entry in entries if untranslated(entry)] == []
-    assert "#, fuzzy" not in text
+@pytest.mark.parametrize("language", list(i18n_check.CATALOGUES))
+def test_every_message_of_the_project_is_translated(report, language):
+    """Every msgid of the code, the templates and the Portuguese catalogue, in pt-br, en, es and zh-hans."""
+    missing = [f"{entry.label()} ({' '.join(entry.references[:2])})" for entry in report.missing[language]]
+    assert missing == [], (
+        f"{len(missing)} message(s) untranslated in {language}: run `python -m cantina.i18n_check "
+        f"--add-missing` and fill in the msgstr lines"
+    )
+
+
+@pytest.mark.parametrize("language", list(i18n_check.CATALOGUES))
+def test_translations_keep_the_placeholders_of_their_msgid(report, language):
+    assert [(entry.label(), problem) for entry, problem in report.placeholders[language]] == []
