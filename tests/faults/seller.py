@@ -88,8 +88,16 @@ class HttpSeller:
         finally:
             connection.close()
 
-    def orders_with_ref(self, ref):
-        return self.database.rows(f"SELECT id, status FROM orders_order WHERE customer_name = '{ref}'")
+    def orders_with_ref(self, ref, timeout=60):
+        """The orders this sale made; waits for the database to answer (it may be restarting)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return self.database.rows(f"SELECT id, status FROM orders_order WHERE customer_name = '{ref}'")
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def sell(self, ref, max_attempts=30):
         """Sell once, retrying only what certainly did not apply; True once confirmed."""

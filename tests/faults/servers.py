@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,8 +44,10 @@ class PrivatePostgres:
 
     PASSWORD = "cantina"
 
-    def __init__(self, workdir):
-        self.workdir = Path(workdir)
+    def __init__(self):
+        # Not under pytest's tmp_path: every pytest session on the machine makes pytest-of-<user>
+        # private again (0700), and the postgres user must keep reaching its data directory.
+        self.workdir = Path(tempfile.mkdtemp(prefix="cantina-private-pg-"))
         self.data = self.workdir / "pgdata"
         self.port = free_port()
         self.log_path = self.workdir / "postgres.log"
@@ -60,13 +63,8 @@ class PrivatePostgres:
         return result
 
     def start(self):
-        self.workdir.mkdir(parents=True, exist_ok=True)
         if self.as_root:
             shutil.chown(self.workdir, "postgres")
-            for parent in self.workdir.parents:  # pytest's tmp_path is private to root
-                if parent == Path("/tmp") or parent == Path("/"):
-                    break
-                os.chmod(parent, os.stat(parent).st_mode | 0o011)
         password_file = self.workdir / "pwfile"
         password_file.write_text(self.PASSWORD + "\n")
         if self.as_root:
@@ -104,8 +102,13 @@ class PrivatePostgres:
         self._pg_ctl("start")
 
     def stop(self, mode="immediate"):
+        """Stop it for good and remove its files."""
         if self.data.exists():
             self._run(postgres_bin("pg_ctl"), "-D", self.data, "-w", "-t", "30", "stop", "-m", mode, check=False)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
 class RedisSentinelGroup:
