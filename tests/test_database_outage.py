@@ -147,3 +147,30 @@ async def test_an_agent_connecting_during_a_database_outage_is_told_to_come_back
     agent = WebsocketCommunicator(application, f"/ws/agent/?token={token}")
     assert (await agent.connect())[0]
     assert await agent.receive_output(timeout=10) == {"type": "websocket.close", "code": 4503}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sale_whose_receipts_could_not_be_queued_after_its_commit_is_answered_confirmed(
+    staff_client, products, make_printer, monkeypatch
+):
+    """Found by tests/faults/test_postgres_restart.py: the database went away between the sale's
+    commit and the queuing of its receipts, and the sale was answered 503 "nothing was saved"."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    make_printer("Balcão", auto_print=["counter"])
+
+    def database_gone(**kwargs):
+        raise OperationalError(OUTAGE)
+
+    monkeypatch.setattr(services, "jobs_create_for_order", database_gone)
+    response = staff_client.post("/", {"product": [products[0].pk], "quantity": [1], "payment_method": "cash"})
+
+    assert response.status_code == 302
+    order = Order.objects.get()
+    assert order.status == Order.Status.CONFIRMED and not PrintJob.objects.exists()
+
+    monkeypatch.undo()
+    services.jobs_create_missing(now=timezone.now() + timedelta(seconds=30))  # the sweep, a little later
+    assert list(PrintJob.objects.values_list("order_id", "status")) == [(order.pk, "pending")]

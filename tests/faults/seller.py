@@ -164,6 +164,13 @@ class HttpSeller:
             "slowest_request_seconds": round(max((a.seconds for a in self.attempts), default=0), 2),
         }
 
+    def doubled_sales(self):
+        """References with more than one order: a retry of a sale that had applied."""
+        return self.database.rows(
+            "SELECT customer_name, COUNT(*) FROM orders_order WHERE customer_name LIKE 'web-%' "
+            "GROUP BY customer_name HAVING COUNT(*) > 1"
+        )
+
     def bad_answers(self):
         """Answers no client should get: a 5xx other than the database's 503, a 4xx, or a
         failure answer for a sale that did apply."""
