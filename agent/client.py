@@ -21,7 +21,10 @@ import hashlib
 import json
 import logging
 import random
+import ssl
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -30,7 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from agent import __version__, faults
 from agent.config import Settings, redact_url
-from agent.journal import COMPLETED, INTERRUPTED, Journal, JournalError
+from agent.journal import COMPLETED, FAILED, INTERRUPTED, Journal, JournalError, LocalEntry
 from agent.printers import (
     BLOCKING_STATUSES,
     OFFLINE,
@@ -46,6 +49,10 @@ PING_INTERVAL = 8.0  # the protocol asks for a ping at least every 10 s
 STABLE_CONNECTION = 15.0  # a connection that lived this long resets the backoff
 MAX_MESSAGE_SIZE = 16 * 2**20
 PRUNE_INTERVAL = 24 * 3600.0
+# A local job waits this long for a printer that is out of paper, open or unreachable; then its
+# client gets an error (nothing printed) instead of waiting forever.
+LOCAL_WAIT_SECONDS = 120.0
+LOCAL_CONTENT_LIMIT = 16_000  # characters of plain text reported to the server per local job
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_PRINTER_DISABLED = 4403
@@ -114,6 +121,40 @@ class Job:
     printing: bool = False
 
 
+@dataclass
+class LocalJob:
+    """A job handed to this agent by a local client (the --listen WebSocket listeners)."""
+
+    data: bytes
+    source: str                   # dialect: ticket-daemon, printerwebsocket, cantina-virtual
+    kind: str                     # document, raw, order
+    content: str = ""             # plain text, for the server's history
+    client_ref: str = ""          # the client's own id (ticket id, uid, order number)
+    origin: str = ""              # the browser Origin, "" for native clients
+    label: str = ""
+    # Called with ("printing" | "completed" | "failed", message); must not raise.
+    on_event: Callable[[str, str], Awaitable[None]] | None = None
+    local_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: float = field(default_factory=time.monotonic)
+    printing: bool = False
+    cancelled: bool = False
+
+    async def notify(self, event: str, message: str) -> None:
+        if self.on_event is not None:
+            try:
+                await self.on_event(event, message)
+            except Exception:  # a client that went away must not stop the printer
+                log.debug("local job %s: could not tell the client %s", self.local_id, event, exc_info=True)
+
+
+class QueueFull(Exception):
+    """The printer's queue holds ``capacity`` jobs already."""
+
+    def __init__(self, current: int, capacity: int) -> None:
+        super().__init__(f"queue full ({current}/{capacity})")
+        self.current, self.capacity = current, capacity
+
+
 class BadJob(Exception):
     """The ``new_order`` payload cannot be printed (reported as ``bad_data``)."""
 
@@ -168,6 +209,75 @@ class Agent:
         self._interrupted: list[int] = []
         self._send_lock = asyncio.Lock()
         self._pacer = Pacer()
+        self._local: dict[str, LocalJob] = {}  # local jobs queued or printing
+        self.started_at = time.monotonic()
+        self.jobs_processed = 0
+        self.jobs_failed = 0
+        self.worker_running = False
+
+    # --- what local clients see ----------------------------------------------------------
+
+    @property
+    def printer_name(self) -> str:
+        """The name local clients see and may use: ``--name``, the Windows printer's name, the
+        server's name for this printer, or the printer URL."""
+        if self.settings.name:
+            return self.settings.name
+        if self.printer.scheme != "win32" and self.server_printer.get("name"):
+            return str(self.server_printer["name"])
+        return self.printer.display_name
+
+    @property
+    def printer_spec(self):
+        """Paper and profile for rendering local documents (the server's settings once known)."""
+        from agent.render import PrinterSpec
+
+        return PrinterSpec(
+            name=self.printer_name,
+            paper_width=int(self.server_printer.get("paper_width") or 80),
+            profile=self.settings.profile or self.server_printer.get("profile") or "",
+            has_cutter=bool(self.server_printer.get("has_cutter", True)),
+        )
+
+    @property
+    def queue_current(self) -> int:
+        """Jobs waiting or printing, from the server and from local clients alike."""
+        return len(self._jobs) + len(self._local)
+
+    @property
+    def queue_capacity(self) -> int:
+        return self.settings.queue_capacity
+
+    @property
+    def is_printing(self) -> bool:
+        return self._printer_lock.locked() or any(job.printing for job in self._local.values())
+
+    async def submit_local(self, job: LocalJob) -> int:
+        """Queue a local job behind everything already queued; return the queue length.
+
+        Raises QueueFull, or JournalError when the job cannot be recorded (then it is not queued:
+        without its journal row it could print twice after a crash).
+        """
+        if self._stop.is_set():
+            raise QueueFull(self.queue_current, self.queue_capacity)
+        if self.queue_current >= self.queue_capacity:
+            raise QueueFull(self.queue_current, self.queue_capacity)
+        self._local[job.local_id] = job  # hold the place while the journal row is written
+        try:
+            await asyncio.to_thread(
+                self.journal.local_add, local_id=job.local_id, printer=self.settings.printer,
+                source=job.source, kind=job.kind, client_ref=job.client_ref[:200], origin=job.origin[:200],
+                content=job.content[:LOCAL_CONTENT_LIMIT], byte_count=len(job.data),
+                sha256=hashlib.sha256(job.data).hexdigest(),
+            )
+        except JournalError:
+            self._local.pop(job.local_id, None)
+            raise
+        log.info("local job %s: queued from %s%s (%s, %d bytes, queue %d/%d)", job.local_id[:8], job.source,
+                 f" {job.origin}" if job.origin else "", job.label or job.kind, len(job.data),
+                 self.queue_current, self.queue_capacity)
+        self._queue.put_nowait(job)
+        return self.queue_current
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -179,6 +289,12 @@ class Agent:
         self._interrupted = await asyncio.to_thread(self.journal.recover)
         for job_id in self._interrupted:
             log.warning("job %s: interrupted (was printing when the agent stopped; not reprinting)", job_id)
+        interrupted, dropped = await asyncio.to_thread(self.journal.local_recover, self.settings.printer)
+        for local_id in interrupted:
+            log.warning("local job %s: interrupted (was printing when the agent stopped; not reprinting)",
+                        local_id[:8])
+        if dropped:
+            log.warning("%d local job(s) were still queued when the agent stopped: not printed", len(dropped))
         pruned = await asyncio.to_thread(self.journal.prune)
         if pruned:
             log.info("journal: forgot %d old finished jobs", pruned)
@@ -186,17 +302,32 @@ class Agent:
         tasks = [asyncio.create_task(self._worker(), name="agent-worker"),
                  asyncio.create_task(self._status_poller(), name="agent-status")]
         try:
-            await self._connection_loop()
+            if self.settings.server:
+                await self._connection_loop()
+            else:  # a standalone local print server
+                await self._stop.wait()
         finally:
             await self._finish_current_job()
+            await self._drop_local_jobs("the agent is stopping; nothing was printed")
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _drop_local_jobs(self, reason: str) -> None:
+        for job in list(self._local.values()):
+            if job.printing:
+                continue
+            job.cancelled = True
+            self._local.pop(job.local_id, None)
+            with contextlib.suppress(JournalError):
+                await asyncio.to_thread(self.journal.local_finish, job.local_id, FAILED, "agent_stopped", reason)
+            await job.notify("failed", reason)
+
     async def _finish_current_job(self, timeout: float = 30.0) -> None:
         """On shutdown, let a job that is already printing finish (and be journaled)."""
         deadline = time.monotonic() + timeout
-        while any(job.printing for job in self._jobs.values()) and time.monotonic() < deadline:
+        while (any(job.printing for job in self._jobs.values()) or any(job.printing for job in self._local.values())) \
+                and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
     async def _sleep_or_stop(self, seconds: float) -> None:
@@ -277,10 +408,11 @@ class Agent:
     async def _connect_once(self) -> tuple[int | None, str]:
         """One connection, until it closes; returns the close code and reason."""
         headers = {"Authorization": f"Token {self.settings.token}"} if self.settings.token else None
+        extra = {"ssl": tls_context(self.settings)} if self.settings.server.startswith("wss:") else {}
         async with connect(self.settings.server, additional_headers=headers, open_timeout=10,
                            ping_interval=20, ping_timeout=20, close_timeout=5,
                            max_size=MAX_MESSAGE_SIZE,
-                           user_agent_header=f"cantina-agent/{__version__}") as ws:
+                           user_agent_header=f"cantina-agent/{__version__}", **extra) as ws:
             self._ws = ws
             log.info("connected to %s", self.settings.server_display)
             heartbeat = asyncio.create_task(self._heartbeat())
@@ -292,6 +424,7 @@ class Agent:
                 for job_id in interrupted:
                     await self._report_interrupted(job_id)
                 self.connected.set()
+                await self._report_local_backlog()
                 await asyncio.wait({receiver, stopper}, return_when=asyncio.FIRST_COMPLETED)
                 if stopper.done():
                     # Start nothing new, but let a receipt being printed finish and be
@@ -360,6 +493,12 @@ class Agent:
             self.server_printer = message.get("printer") or {}
             name = self.server_printer.get("name")
             log.info("server welcomes printer %s", repr(name) if name else "(unnamed)")
+        elif kind == "local_job_recorded":
+            local_id, status = message.get("local_id"), message.get("status")
+            if isinstance(local_id, str) and isinstance(status, str):
+                with contextlib.suppress(JournalError):
+                    await asyncio.to_thread(self.journal.local_mark_reported, local_id, _journal_state(status, message))
+                log.debug("local job %s: recorded by the server as job %s", local_id[:8], message.get("job_id"))
         elif kind == "error":
             log.warning("server error %s: %s", message.get("code"), message.get("message"))
         else:
@@ -414,8 +553,17 @@ class Agent:
 
     async def _worker(self) -> None:
         while True:
+            self.worker_running = True
             job = await self._queue.get()
             if job.cancelled:
+                continue
+            if isinstance(job, LocalJob):
+                try:
+                    await self._print_local(job)
+                except Exception:
+                    log.exception("local job %s: unexpected error", job.local_id)
+                    self._local.pop(job.local_id, None)
+                    job.printing = False
                 continue
             try:
                 await self._print(job)
@@ -457,7 +605,7 @@ class Agent:
                     return
                 started = time.monotonic()
                 try:
-                    await asyncio.to_thread(session.write, job.data)
+                    await asyncio.to_thread(_write, session, job.data)
                 except PrinterWriteError as exc:
                     await asyncio.to_thread(self.journal.mark_interrupted, job.job_id)
                     log.error("job %s: failed (interrupted: printer connection broke while printing: %s; "
@@ -473,11 +621,118 @@ class Agent:
                     log.error("job %s: printed, but the journal could not record it: %s", job.job_id, exc)
                 faults.crash_point("after_print")
                 log.info("job %s: completed in %.2f s", job.job_id, time.monotonic() - started)
+                self.jobs_processed += 1
                 await self._send_status(job.job_id, "completed", "printed")
             finally:
                 await asyncio.to_thread(session.close)
                 job.printing = False
                 self._jobs.pop(job.job_id, None)
+
+    async def _print_local(self, job: LocalJob) -> None:
+        """Print one local job: wait (up to LOCAL_WAIT_SECONDS) while the printer cannot print,
+        journal ``started`` before the first byte, tell the client and then the server."""
+        state, error_code, detail = FAILED, "", ""
+        session = None
+        async with self._printer_lock:
+            try:
+                deadline = job.created_at + LOCAL_WAIT_SECONDS
+                while True:
+                    if self._stop.is_set():
+                        error_code, detail = "agent_stopped", "the agent is stopping; nothing was printed"
+                        return
+                    if job.cancelled:
+                        return
+                    status, session = await self._open_ready()
+                    if session is not None:
+                        break
+                    if time.monotonic() >= deadline:
+                        error_code = status
+                        detail = f"{STATUS_MESSAGES.get(status, status)}; nothing was printed"
+                        log.error("local job %s: failed (%s)", job.local_id[:8], detail)
+                        return
+                    await self._sleep_or_stop(min(self.settings.status_interval, 1.0))
+                faults.crash_point("before_print")
+                job.printing = True
+                try:
+                    await asyncio.to_thread(self.journal.local_started, job.local_id)
+                except JournalError as exc:
+                    error_code, detail = "agent_error", f"agent journal error: {exc}; nothing was printed"
+                    log.error("local job %s: failed (%s)", job.local_id[:8], detail)
+                    return
+                log.info("local job %s: printing", job.local_id[:8])
+                await job.notify("printing", "printing")
+                started = time.monotonic()
+                try:
+                    await asyncio.to_thread(_write, session, job.data)
+                except PrinterWriteError as exc:
+                    state, error_code = INTERRUPTED, "interrupted"
+                    detail = f"printer connection broke while printing ({exc}); may be partly printed"
+                    log.error("local job %s: failed (interrupted: %s; not reprinting)", job.local_id[:8], exc)
+                    self._status_wakeup.set()
+                    return
+                state = COMPLETED
+                log.info("local job %s: completed in %.2f s", job.local_id[:8], time.monotonic() - started)
+            finally:
+                if session is not None:
+                    await asyncio.to_thread(session.close)
+                job.printing = False
+                self._local.pop(job.local_id, None)
+                if not job.cancelled:
+                    await self._finish_local(job, state, error_code, detail)
+
+    async def _open_ready(self) -> tuple[str, object]:
+        """(status, an open session) when the printer can print now, else (status, None)."""
+        try:
+            session = await asyncio.to_thread(self.printer.open)
+        except PrinterUnavailable as exc:
+            self.printer.last_error = str(exc)
+            await self._set_printer_status(OFFLINE)
+            return OFFLINE, None
+        status = await asyncio.to_thread(session.read_status)
+        await self._set_printer_status(status)
+        if status in BLOCKING_STATUSES:
+            await asyncio.to_thread(session.close)
+            return status, None
+        return status, session
+
+    async def _finish_local(self, job: LocalJob, state: str, error_code: str, detail: str) -> None:
+        try:
+            await asyncio.to_thread(self.journal.local_finish, job.local_id, state, error_code, detail)
+        except JournalError as exc:
+            log.error("local job %s: the journal could not record %s: %s", job.local_id[:8], state, exc)
+        if state == COMPLETED:
+            self.jobs_processed += 1
+            await job.notify("completed", "printed")
+        else:
+            self.jobs_failed += 1
+            await job.notify("failed", detail)
+        entry = await asyncio.to_thread(self.journal.local_get, job.local_id)
+        if entry is not None:
+            await self._report_local(entry)
+
+    async def _report_local_backlog(self) -> None:
+        """After (re)connecting: every finished local job the server has not confirmed yet."""
+        after, reported = None, 0
+        while True:
+            try:
+                entries = await asyncio.to_thread(self.journal.local_unreported, self.settings.printer, after=after)
+            except JournalError as exc:
+                log.error("cannot read local jobs to report: %s", exc)
+                return
+            if not entries:
+                break
+            if not reported:
+                log.info("reporting local jobs printed or failed while the server was unreachable")
+            for entry in entries:
+                if not await self._report_local(entry):
+                    return
+                reported += 1
+            after = entries[-1]
+        if reported:
+            log.info("reported %d local job(s) to the server", reported)
+
+    async def _report_local(self, entry: LocalEntry) -> bool:
+        return await self._send(local_job_message(entry))
 
     async def _fail_retryable(self, job: Job, code: str, detail: str) -> None:
         self._jobs.pop(job.job_id, None)
@@ -549,6 +804,54 @@ class Agent:
         })
 
 
+def _write(session, data: bytes) -> None:
+    faults.hang_point("during_print")
+    session.write(data)
+
+
+def _iso(moment: float | None) -> str | None:
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat() if moment else None
+
+
+def _journal_state(status: str, message: dict) -> str:
+    """The journal state a ``local_job_recorded`` confirms (failed + interrupted = interrupted)."""
+    if status == "failed" and message.get("error_code") == "interrupted":
+        return INTERRUPTED
+    return status
+
+
+def local_job_message(entry: LocalEntry) -> dict:
+    """The ``local_job`` message (agent protocol v1 extension) for one finished local job."""
+    status = "completed" if entry.state == COMPLETED else "failed"
+    events = [{"status": "pending", "at": _iso(entry.created_at), "message": f"received from {entry.source}"}]
+    if entry.started_at:
+        events.append({"status": "printing", "at": _iso(entry.started_at), "message": "sending to the printer"})
+    events.append({"status": status, "at": _iso(entry.finished_at), "message": entry.message or "printed"})
+    return {
+        "type": "local_job",
+        "timestamp": now_iso(),
+        "local_id": entry.local_id,
+        "source": entry.source,
+        "kind": entry.kind,
+        "client": {"ref": entry.client_ref or None, "origin": entry.origin or None},
+        "status": status,
+        "error_code": entry.error_code or None,
+        "message": entry.message,
+        "content": entry.content[:LOCAL_CONTENT_LIMIT],
+        "byte_count": entry.byte_count,
+        "sha256": entry.sha256,
+        "events": events,
+    }
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificates are verified; ``ca_file`` adds a private CA to the system's trusted ones."""
+    context = ssl.create_default_context()
+    if settings.ca_file:
+        context.load_verify_locations(cafile=settings.ca_file)
+    return context
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out"
@@ -556,4 +859,5 @@ def _describe(exc: BaseException) -> str:
     return text.replace("\n", " ")
 
 
-__all__ = ["Agent", "Backoff", "job_bytes", "redact_url"]
+__all__ = ["Agent", "Backoff", "LocalJob", "QueueFull", "job_bytes", "local_job_message", "redact_url",
+           "tls_context"]

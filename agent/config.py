@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -24,7 +24,17 @@ ENVIRONMENT = {
     "profile": "CANTINA_PROFILE",
     "journal": "CANTINA_JOURNAL",
     "log_file": "CANTINA_LOG_FILE",
+    "listen": "CANTINA_LISTEN",
+    "allow_origin": "CANTINA_ALLOW_ORIGIN",
+    "local_token": "CANTINA_LOCAL_TOKEN",
+    "queue_capacity": "CANTINA_QUEUE_CAPACITY",
+    "ca_file": "CANTINA_CA_FILE",
+    "shop_name": "CANTINA_SHOP_NAME",
 }
+# Settings that hold several values: a list in the config file, comma-separated elsewhere.
+LIST_SETTINGS = ("listen", "allow_origin")
+DEFAULT_LISTEN = "127.0.0.1:8989"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 CONFIG_ENVIRONMENT = "CANTINA_CONFIG"
 
 
@@ -42,6 +52,16 @@ class Settings:
     log_file: str | None = None
     name: str | None = None
     status_interval: float = 3.0
+    listen: list = field(default_factory=list)        # ["HOST:PORT", ...] local WebSocket listeners
+    allow_origin: list = field(default_factory=list)  # browser Origins allowed on the listeners
+    local_token: str | None = None
+    queue_capacity: int = 100
+    ca_file: str | None = None
+    shop_name: str | None = None
+
+    @property
+    def listen_addresses(self) -> list[tuple[str, int]]:
+        return [parse_listen(value) for value in self.listen]
 
     @property
     def server_display(self) -> str:
@@ -131,6 +151,10 @@ def load_settings(flags: dict, environ: dict | None = None) -> tuple[Settings, P
     for key in FILE_KEYS:
         if flags.get(key) is not None:
             values[key] = flags[key]
+    for key in LIST_SETTINGS:
+        value = values.get(key)
+        if isinstance(value, str):
+            values[key] = [part.strip() for part in value.split(",") if part.strip()]
     settings = Settings(**values)
     validate(settings)
     return settings, config_path
@@ -167,17 +191,97 @@ def validate(settings: Settings) -> None:
         raise ConfigError(f"status_interval must be a number of seconds, got {settings.status_interval!r}") from None
     if not 0.05 <= settings.status_interval <= 600:
         raise ConfigError("status_interval must be between 0.05 and 600 seconds")
+    for key in ("local_token", "ca_file", "shop_name"):
+        value = getattr(settings, key)
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"setting {key!r} must be a string, got {value!r}")
+    for key in LIST_SETTINGS:
+        value = getattr(settings, key)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(f"setting {key!r} must be a list of strings (or a comma-separated string)")
+    addresses = [parse_listen(value) for value in settings.listen]
+    if len(set(addresses)) != len(addresses):
+        raise ConfigError("the same listen address is given twice")
+    exposed = [f"{host}:{port}" for host, port in addresses if host not in LOOPBACK_HOSTS]
+    if exposed and not settings.local_token:
+        raise ConfigError(
+            f"listening on {', '.join(exposed)} lets other machines print: set --local-token / "
+            "CANTINA_LOCAL_TOKEN, or listen on 127.0.0.1 only"
+        )
+    settings.allow_origin = [normalize_origin(value) for value in settings.allow_origin]
+    if settings.local_token is not None and (len(settings.local_token) < 8 or any(c.isspace() for c in settings.local_token)):
+        raise ConfigError("local_token must be at least 8 characters, without spaces")
+    try:
+        settings.queue_capacity = int(settings.queue_capacity)
+    except (TypeError, ValueError):
+        raise ConfigError(f"queue_capacity must be a whole number, got {settings.queue_capacity!r}") from None
+    if not 1 <= settings.queue_capacity <= 10_000:
+        raise ConfigError("queue_capacity must be between 1 and 10000")
+    if settings.ca_file is not None:
+        path = Path(settings.ca_file).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"ca_file {settings.ca_file!r} does not exist (a PEM file with your CA's certificate)")
+        import ssl
+
+        try:
+            ssl.create_default_context(cafile=str(path))
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise ConfigError(f"ca_file {settings.ca_file!r} is not a PEM certificate file: {exc}") from None
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` → (host, port); the host defaults to 127.0.0.1."""
+    text = str(value).strip()
+    host = "127.0.0.1"
+    port_text = text
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif ":" in text:
+        host, _, port_text = text.rpartition(":")
+    if not host:
+        host = "127.0.0.1"
+    if not text.startswith("[") and not all(c.isalnum() or c in ".-" for c in host):
+        raise ConfigError(f"listen address {value!r} must be PORT or HOST:PORT, e.g. 127.0.0.1:8989")
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"listen address {value!r} must be PORT or HOST:PORT, e.g. 127.0.0.1:8989")
+    return host, int(port_text)
+
+
+def normalize_origin(value: str) -> str:
+    """An Origin as browsers send it: ``scheme://host[:port]``, lower case, no path."""
+    text = str(value).strip()
+    if text == "null":
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username:
+        raise ConfigError(
+            f"allowed origin {value!r} must look like http://HOST[:PORT] or https://HOST[:PORT] (no path)"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"allowed origin {value!r} has a bad port") from None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def token_in_url(url: str | None) -> bool:
     return bool(url) and "token" in parse_qs(urlsplit(url).query)
 
 
-def require_connection(settings: Settings) -> None:
-    """Running or checking needs a server and a token (``--token``, or ``?token=`` in the URL)."""
+def require_connection(settings: Settings, *, standalone_ok: bool = False) -> None:
+    """Running or checking needs a server and a token (``--token``, or ``?token=`` in the URL);
+    an agent that listens for local clients may run without a server (a local print server)."""
+    if standalone_ok and settings.listen and not settings.server:
+        return
     missing = []
     if not settings.server:
-        missing.append("--server / CANTINA_SERVER")
+        missing.append("--server / CANTINA_SERVER" + (" (or --listen for a local print server)" if standalone_ok else ""))
     if not settings.token and not token_in_url(settings.server):
         missing.append("--token / CANTINA_TOKEN")
     if missing:
@@ -187,7 +291,7 @@ def require_connection(settings: Settings) -> None:
 def save_settings(settings: Settings, path: Path) -> None:
     """Write the settings (token included) to ``path``, readable by the owner only."""
     values = {key: value for key, value in asdict(settings).items()
-              if value is not None and value != getattr(Settings, key, None)}
+              if value is not None and value != [] and value != getattr(Settings, key, None)}
     for key in ("server", "token", "printer"):
         if getattr(settings, key) is not None:
             values[key] = getattr(settings, key)

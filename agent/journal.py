@@ -42,6 +42,62 @@ CREATE TABLE IF NOT EXISTS print_journal (
 """
 
 
+# Jobs that local clients (the --listen WebSocket listeners) hand to this agent. They have no
+# server job id: the agent names them (``local_id``), prints them through the same queue, and
+# reports each finished one to the server (``local_job``) until the server confirms it.
+QUEUED = "queued"
+FAILED = "failed"
+LOCAL_TERMINAL = (COMPLETED, FAILED, INTERRUPTED)
+
+_LOCAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS local_job (
+    local_id     TEXT    PRIMARY KEY,
+    printer      TEXT    NOT NULL,
+    source       TEXT    NOT NULL,
+    kind         TEXT    NOT NULL,
+    client_ref   TEXT    NOT NULL DEFAULT '',
+    origin       TEXT    NOT NULL DEFAULT '',
+    content      TEXT    NOT NULL DEFAULT '',
+    state        TEXT    NOT NULL
+                 CHECK (state IN ('queued', 'started', 'completed', 'failed', 'interrupted')),
+    byte_count   INTEGER NOT NULL,
+    sha256       TEXT    NOT NULL,
+    error_code   TEXT    NOT NULL DEFAULT '',
+    message      TEXT    NOT NULL DEFAULT '',
+    created_at   REAL    NOT NULL,
+    started_at   REAL,
+    finished_at  REAL,
+    reported     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS local_job_unreported ON local_job (reported, state);
+"""
+
+KEEP_UNREPORTED_SECONDS = 60 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class LocalEntry:
+    local_id: str
+    printer: str
+    source: str
+    kind: str
+    client_ref: str
+    origin: str
+    content: str
+    state: str
+    byte_count: int
+    sha256: str
+    error_code: str
+    message: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    reported: int
+
+
+_LOCAL_COLUMNS = ", ".join(LocalEntry.__dataclass_fields__)
+
+
 class JournalError(Exception):
     """The journal cannot be opened or written (bad path, permissions, corrupt file)."""
 
@@ -72,7 +128,7 @@ class Journal:
                                        check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_SCHEMA + _LOCAL_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"cannot open the journal {self.path}: {exc}") from None
 
@@ -151,11 +207,86 @@ class Journal:
         return ids
 
     def prune(self, older_than: float = KEEP_FINISHED_SECONDS) -> int:
-        """Forget finished jobs older than ``older_than`` seconds (any scope)."""
-        return self._write(
+        """Forget finished jobs older than ``older_than`` seconds (any scope).
+
+        Local jobs are kept until the server has them (or, never reported, for 60 days).
+        """
+        now = time.time()
+        removed = self._write(
             "DELETE FROM print_journal WHERE state != 'started' AND finished_at < ?",
-            (time.time() - older_than,),
+            (now - older_than,),
         )
+        return removed + self._write(
+            "DELETE FROM local_job WHERE state IN ('completed', 'failed', 'interrupted') "
+            "AND ((reported = 1 AND finished_at < ?) OR finished_at < ?)",
+            (now - older_than, now - KEEP_UNREPORTED_SECONDS),
+        )
+
+    # --- local jobs ------------------------------------------------------------------------
+
+    def local_add(self, *, local_id: str, printer: str, source: str, kind: str, client_ref: str,
+                  origin: str, content: str, byte_count: int, sha256: str) -> None:
+        """Record, durably, a local job accepted into the queue (nothing printed yet)."""
+        self._write(
+            "INSERT INTO local_job (local_id, printer, source, kind, client_ref, origin, content, state, "
+            "byte_count, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (local_id, printer, source, kind, client_ref, origin, content, byte_count, sha256, time.time()),
+        )
+
+    def local_started(self, local_id: str) -> None:
+        """Before any byte of the job goes to the printer (fsynced, like ``mark_started``)."""
+        if self._write(
+            "UPDATE local_job SET state = 'started', started_at = ? WHERE local_id = ? AND state = 'queued'",
+            (time.time(), local_id),
+        ) != 1:
+            raise JournalError(f"local job {local_id} is not queued in the journal")
+
+    def local_finish(self, local_id: str, state: str, error_code: str = "", message: str = "") -> None:
+        if state not in LOCAL_TERMINAL:
+            raise ValueError(f"not a final state: {state!r}")
+        self._write(
+            "UPDATE local_job SET state = ?, error_code = ?, message = ?, finished_at = ?, reported = 0 "
+            "WHERE local_id = ? AND state IN ('queued', 'started')",
+            (state, error_code, message[:500], time.time(), local_id),
+        )
+
+    def local_recover(self, printer: str) -> tuple[list[str], list[str]]:
+        """At startup: jobs cut off while printing become ``interrupted`` (never reprinted) and
+        jobs still waiting become ``failed`` (nothing printed; their client is gone).
+
+        Returns ``(interrupted ids, not printed ids)``.
+        """
+        rows = self._read(
+            "SELECT local_id, state FROM local_job WHERE printer = ? AND state IN ('queued', 'started') "
+            "ORDER BY created_at", (printer,),
+        )
+        interrupted = [local_id for local_id, state in rows if state == STARTED]
+        dropped = [local_id for local_id, state in rows if state == QUEUED]
+        for local_id in interrupted:
+            self.local_finish(local_id, INTERRUPTED, "interrupted",
+                              "the agent stopped while printing this job; it may be partly printed")
+        for local_id in dropped:
+            self.local_finish(local_id, FAILED, "agent_stopped",
+                              "the agent stopped before printing this job; nothing was printed")
+        return interrupted, dropped
+
+    def local_get(self, local_id: str) -> LocalEntry | None:
+        rows = self._read(f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE local_id = ?", (local_id,))
+        return LocalEntry(*rows[0]) if rows else None
+
+    def local_unreported(self, printer: str, *, after: LocalEntry | None = None, limit: int = 200) -> list[LocalEntry]:
+        """Finished local jobs the server has not confirmed yet, oldest first (those after ``after``)."""
+        since, since_id = (after.created_at, after.local_id) if after else (0.0, "")
+        return [LocalEntry(*row) for row in self._read(
+            f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE printer = ? AND reported = 0 "
+            "AND state IN ('completed', 'failed', 'interrupted') "
+            "AND (created_at > ? OR (created_at = ? AND local_id > ?)) ORDER BY created_at, local_id LIMIT ?",
+            (printer, since, since, since_id, limit),
+        )]
+
+    def local_mark_reported(self, local_id: str, state: str) -> None:
+        """The server recorded the job in ``state`` (a later state is reported again)."""
+        self._write("UPDATE local_job SET reported = 1 WHERE local_id = ? AND state = ?", (local_id, state))
 
     def entries(self) -> list[Entry]:
         return [Entry(*row) for row in self._read(

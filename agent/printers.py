@@ -6,6 +6,7 @@
 ``serial:///dev/ttyUSB0?baudrate=9600``       serial printer, ``Serial``
 ``file:///dev/usb/lp0``                       device file, ``File``
 ``cups://QUEUE``                              CUPS queue, ``CupsPrinter`` (or ``lp``)
+``win32://Windows printer name``              a Windows printer (spooler, RAW), ``Win32Raw``
 ``fake:///path/to/dir``                       built-in fake printer writing files to a dir
 ============================================  ==========================================
 
@@ -21,6 +22,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +112,11 @@ class Printer:
     def __init__(self, url: str) -> None:
         self.url = url
         self.last_error = ""  # why the printer was last found unreachable
+
+    @property
+    def display_name(self) -> str:
+        """The name local clients see (``printers.find``); the URL unless the printer has a name."""
+        return self.url
 
     def open(self) -> Session:
         raise NotImplementedError
@@ -387,6 +394,111 @@ class CupsPrinter(Printer):
         return _CupsSession(device)
 
 
+# --- Windows printers -------------------------------------------------------------------------
+
+# Spooler status bits (winspool.h) that say the printer cannot print now.
+_WIN32_STATUS = (
+    (0x00000010, PAPER_OUT),    # PRINTER_STATUS_PAPER_OUT
+    (0x00400000, COVER_OPEN),   # PRINTER_STATUS_DOOR_OPEN
+    (0x00000080, OFFLINE),      # PRINTER_STATUS_OFFLINE
+    (0x00001000, OFFLINE),      # PRINTER_STATUS_NOT_AVAILABLE
+    (0x00000001, OFFLINE),      # PRINTER_STATUS_PAUSED: the spooler would only hold the job
+    (0x00000008, ERROR),        # PRINTER_STATUS_PAPER_JAM
+    (0x00000040, ERROR),        # PRINTER_STATUS_PAPER_PROBLEM
+    (0x00100000, ERROR),        # PRINTER_STATUS_USER_INTERVENTION
+    (0x00000002, ERROR),        # PRINTER_STATUS_ERROR
+)
+
+
+def win32_status(bits: int) -> str:
+    """Map the spooler's status bits. No bits set is ``unknown``: the spooler says "no problem
+    known", which is not the printer saying it is ready (it may be switched off)."""
+    for mask, status in _WIN32_STATUS:
+        if bits & mask:
+            return status
+    return UNKNOWN
+
+
+class _Win32Session(Session):
+    def __init__(self, printer: "Win32Printer") -> None:
+        self.printer = printer
+        self.device = None
+
+    def read_status(self) -> str:
+        return self.printer.spooler_status()
+
+    def write(self, data: bytes) -> None:
+        from escpos.exceptions import DeviceNotFoundError
+        from escpos.printer import Win32Raw
+
+        # One spooler document per job: open, write, close (EndDocPrinter hands it to the spooler).
+        device = Win32Raw(self.printer.name)
+        try:
+            device.open(job_name="Cantina Print")
+        except DeviceNotFoundError as exc:
+            raise PrinterWriteError(_reason(exc)) from None
+        try:
+            device._raw(data)
+        except Exception as exc:
+            raise PrinterWriteError(_reason(exc)) from None
+        finally:
+            try:
+                device.close()
+            except Exception as exc:  # the document may not have reached the spooler
+                log.warning("closing the Windows print job failed: %s", _reason(exc))
+
+
+class Win32Printer(Printer):
+    """A printer installed in Windows, written RAW through the spooler (python-escpos ``Win32Raw``,
+    which needs pywin32). The spooler's own status bits give a coarse status."""
+
+    scheme = "win32"
+    reads_status = True
+
+    def __init__(self, url: str, name: str) -> None:
+        super().__init__(url)
+        self.name = name
+
+    @property
+    def display_name(self) -> str:
+        return self.name
+
+    def _win32print(self):
+        try:
+            import win32print
+        except ImportError:
+            raise PrinterUnavailable("pywin32 is not installed (pip install pywin32; Windows only)") from None
+        return win32print
+
+    def spooler_status(self) -> str:
+        win32print = self._win32print()
+        try:
+            handle = win32print.OpenPrinter(self.name)
+        except Exception as exc:
+            self.last_error = _reason(exc)
+            return OFFLINE
+        try:
+            return win32_status(int(win32print.GetPrinter(handle, 2).get("Status", 0)))
+        except Exception as exc:
+            log.debug("GetPrinter(%r) failed: %s", self.name, exc)
+            return UNKNOWN
+        finally:
+            win32print.ClosePrinter(handle)
+
+    def open(self) -> Session:
+        win32print = self._win32print()
+        if self.name not in win32_printer_names(win32print):
+            raise PrinterUnavailable(f"Windows has no printer named {self.name!r} (see --list-printers)")
+        return _Win32Session(self)
+
+
+def win32_printer_names(win32print=None) -> list[str]:
+    if win32print is None:
+        import win32print
+    flags = win32print.PRINTER_ENUM_LOCAL | win32print.PRINTER_ENUM_CONNECTIONS
+    return [entry[2] for entry in win32print.EnumPrinters(flags, None, 1)]
+
+
 # --- the built-in fake printer ---------------------------------------------------------------
 
 
@@ -492,9 +604,15 @@ def open_printer(url: str) -> Printer:
         return CupsPrinter(url, queue)
     if scheme == "fake":
         return FakePrinter(url, _path_of(parts) or DEFAULT_FAKE_DIR)
+    if scheme == "win32":
+        # The name is everything after "win32://", spaces and slashes included (as Windows shows it).
+        name = unquote(url.strip()[len("win32://"):]) if url.strip().lower().startswith("win32://") else ""
+        if not name:
+            raise PrinterURLError(f"missing printer name in {url!r} (expected win32://NAME, see --list-printers)")
+        return Win32Printer(url, name)
     raise PrinterURLError(
         f"unsupported printer {url!r}: use tcp://HOST:9100, usb://VID:PID, "
-        "serial:///dev/ttyUSB0, file:///dev/usb/lp0, cups://NAME or fake:///DIR"
+        "serial:///dev/ttyUSB0, file:///dev/usb/lp0, cups://NAME, win32://NAME or fake:///DIR"
     )
 
 
@@ -515,6 +633,22 @@ def find_printers() -> tuple[list[FoundPrinter], list[str]]:
     """
     found: list[FoundPrinter] = []
     notes: list[str] = []
+    try:
+        import win32print
+    except ImportError:
+        if sys.platform == "win32":
+            notes.append("Windows printers: pywin32 is not installed (pip install pywin32)")
+    else:
+        try:
+            default = win32print.GetDefaultPrinter()
+        except Exception:
+            default = ""
+        try:
+            for name in win32_printer_names(win32print):
+                found.append(FoundPrinter(f"win32://{name}", "Windows printer" + (" (default)" if name == default else ""),
+                                          {"name": name, "is_default": name == default}))
+        except Exception as exc:
+            notes.append(f"Windows printers: cannot list them ({exc})")
     try:
         import usb.core
         import usb.util

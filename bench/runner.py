@@ -32,7 +32,15 @@ from pathlib import Path
 from bench import postgres, profile
 from bench.agents import Fleet
 from bench.control import Controlled, Reaper
-from tests.support.processes import PYTHON, REPO, DaphneServer, Manage, RedisServer, base_env, free_port
+from tools.processes import (
+    PYTHON,
+    REPO,
+    DaphneServer,
+    Manage,
+    RedisServer,
+    base_env,
+    free_port,
+)
 
 SETUPS = {
     "memory": "1 daphne · in-memory layer · SQLite",
@@ -166,7 +174,7 @@ class Bench:
         return self.postgres_url
 
     def environment(self, setup):
-        """Overrides for tests.support.processes.base_env: production settings for this setup."""
+        """Overrides for tools.processes.base_env: production settings for this setup."""
         env = {
             "DJANGO_DEBUG": "false",
             "DJANGO_SECRET_KEY": "bench-" + secrets.token_hex(16),
@@ -399,7 +407,7 @@ print(json.dumps(printers))
             manage.python("from printing.models import Printer\nPrinter.objects.update(is_active=True)\nprint(1)")
             daphnes = []
             for index in range(processes):
-                # The real ``daphne`` command (tests.support.processes), nothing of the bench loaded.
+                # The real ``daphne`` command (tools.processes), nothing of the bench loaded.
                 daphne = DaphneServer(var, migrate=False, **overrides)
                 self.reaper.add(daphne.stop)
                 daphnes.append(daphne.start(timeout=90))

@@ -1,4 +1,8 @@
-"""ASGI entry point: HTTP goes to Django, WebSockets to the printing consumers."""
+"""ASGI entry point: HTTP goes to Django, WebSockets to the printing consumers.
+
+Every server process loading this also starts its periodic maintenance thread
+(printing.maintenance; CANTINA_MAINTENANCE_IN_PROCESS=false turns it off).
+"""
 
 import os
 
@@ -10,6 +14,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.conf import settings  # noqa: E402
 
+from printing.maintenance import start_in_process  # noqa: E402
 from printing.routing import websocket_urlpatterns  # noqa: E402
 
 if settings.DEBUG:
@@ -25,3 +30,5 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+
+start_in_process()

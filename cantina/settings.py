@@ -279,6 +279,10 @@ CANTINA_FONT_CJK = env_str("CANTINA_FONT_CJK", "/usr/share/fonts/truetype/wqy/wq
 # How often each server process sweeps for jobs whose wake-up was lost, revoked tokens and
 # replaced connections, and pings its agents (seconds). Delivery rule 3 promises 10 s.
 CANTINA_SWEEP_INTERVAL = env_int("CANTINA_SWEEP_INTERVAL", 3, minimum=1)
+# Periodic maintenance (printing.maintenance: missing receipts, expiry, stale printers) runs in a
+# thread of every ASGI server process. Turn it off when `manage.py printing_maintenance` runs it
+# as a separate worker instead.
+CANTINA_MAINTENANCE_IN_PROCESS = env_bool("CANTINA_MAINTENANCE_IN_PROCESS", True)
 CANTINA_AGENT_PING_INTERVAL = env_int("CANTINA_AGENT_PING_INTERVAL", 15, minimum=1)
 CANTINA_JOB_MAX_RETRIES = env_int("CANTINA_JOB_MAX_RETRIES", 5, minimum=0)
 CANTINA_JOB_EXPIRY_HOURS = env_int("CANTINA_JOB_EXPIRY_HOURS", 24, minimum=1)

@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Order
-from orders.services import MAX_QUANTITY, MIN_QUANTITY
+from orders.models import MAX_QUANTITY, MIN_QUANTITY, Order
 
 
 class IntegerListField(forms.Field):

@@ -4,9 +4,14 @@ from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import DecimalField, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+# How many of one product a single order line may hold (the service, the form and the model agree).
+MIN_QUANTITY = 1
+MAX_QUANTITY = 99
 
 
 class Product(models.Model):
@@ -39,6 +44,21 @@ class DailyOrderCounter(models.Model):
             cls.objects.filter(pk=counter.pk).update(last_number=F("last_number") + 1)
             counter.refresh_from_db(fields=["last_number"])
             return counter.last_number
+
+
+MONEY = DecimalField(max_digits=12, decimal_places=2)
+
+
+class OrderQuerySet(models.QuerySet):
+    def with_total(self):
+        """Annotate ``total_amount`` (one subquery), which ``Order.total`` then reads."""
+        line_totals = (
+            OrderItem.objects.filter(order=OuterRef("pk"))
+            .values("order")
+            .annotate(total=Sum(F("quantity") * F("unit_price"), output_field=MONEY))
+            .values("total")
+        )
+        return self.annotate(total_amount=Coalesce(Subquery(line_totals), Decimal("0.00"), output_field=MONEY))
 
 
 class Order(models.Model):
@@ -75,6 +95,17 @@ class Order(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, db_index=True)
 
+    objects = OrderQuerySet.as_manager()
+
+    # Which transitions each state allows (orders.services enforces them; pages show them).
+    TRANSITIONS = {
+        Status.PENDING: ("confirm", "cancel"),
+        Status.CONFIRMED: ("ready", "delivered", "reprint", "cancel"),
+        Status.READY: ("delivered", "reprint", "cancel"),
+        Status.DELIVERED: (),
+        Status.CANCELLED: (),
+    }
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
@@ -97,7 +128,15 @@ class Order(models.Model):
 
     @property
     def total(self):
+        """The order's total: the ``with_total()`` annotation when present, else its items' sum."""
+        annotated = getattr(self, "total_amount", None)
+        if annotated is not None:
+            return annotated
         return sum((item.line_total for item in self.items.all()), Decimal("0.00"))
+
+    def allowed_actions(self):
+        """The actions a person may take on this order now: confirm, ready, delivered, reprint, cancel."""
+        return self.TRANSITIONS.get(self.status, ())
 
 
 class OrderItem(models.Model):
@@ -108,7 +147,7 @@ class OrderItem(models.Model):
     # Snapshots: a receipt shows what was sold, even after the product is renamed or repriced.
     name = models.CharField(_("name"), max_length=120)
     quantity = models.PositiveIntegerField(
-        _("quantity"), default=1, validators=[MinValueValidator(1), MaxValueValidator(999)]
+        _("quantity"), default=1, validators=[MinValueValidator(MIN_QUANTITY), MaxValueValidator(MAX_QUANTITY)]
     )
     unit_price = models.DecimalField(
         _("unit price"), max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.00"))]

@@ -1,10 +1,8 @@
 """Read-only queries for the staff pages."""
 
-from datetime import datetime, time, timedelta
-
 from django.db.models import Prefetch
-from django.utils import timezone
 
+from cantina.timeutils import day_bounds
 from orders.models import Order, OrderItem, Product
 
 
@@ -14,13 +12,6 @@ def products_for_sale():
     for product in Product.objects.filter(is_active=True).order_by("category", "name"):
         groups.setdefault(product.category, []).append(product)
     return list(groups.items())
-
-
-def day_bounds(day):
-    """The aware [start, end) of a calendar day in the current time zone."""
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
-    return start, end
 
 
 def scheduled_orders(day):

@@ -15,12 +15,10 @@ from collections import OrderedDict
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from orders.models import Order, OrderItem, Product
+from orders.models import MAX_QUANTITY, MIN_QUANTITY, Order, OrderItem, Product
+from orders.staff import username
 
 log = logging.getLogger("cantina.orders")
-
-MIN_QUANTITY = 1
-MAX_QUANTITY = 99
 
 Status = Order.Status
 
@@ -101,7 +99,7 @@ def order_create(
             order.save(update_fields=["status"])
     log.info(
         "order=%s number=%s channel=%s status=%s lines=%s by=%s",
-        order.pk, order.number, channel, order.status, len(quantities), _username(created_by),
+        order.pk, order.number, channel, order.status, len(quantities), username(created_by) or "-",
     )
     return order
 
@@ -117,48 +115,37 @@ def _merge_lines(items):
 
 def order_confirm(*, order_id, user=None):
     """pending → confirmed; its receipts print once the transaction commits."""
-    return _transition(
-        order_id,
-        target=Status.CONFIRMED,
-        allowed_from={Status.PENDING},
-        user=user,
-    )
+    return _transition(order_id, action="confirm", target=Status.CONFIRMED, user=user)
 
 
 def order_mark_ready(*, order_id, user=None):
     """confirmed → ready (the food is waiting at the counter)."""
-    return _transition(order_id, target=Status.READY, allowed_from={Status.CONFIRMED}, user=user)
+    return _transition(order_id, action="ready", target=Status.READY, user=user)
 
 
 def order_mark_delivered(*, order_id, user=None):
     """confirmed or ready → delivered."""
-    return _transition(
-        order_id, target=Status.DELIVERED, allowed_from={Status.CONFIRMED, Status.READY}, user=user
-    )
+    return _transition(order_id, action="delivered", target=Status.DELIVERED, user=user)
 
 
 def order_cancel(*, order_id, user=None):
     """Any order not yet delivered → cancelled."""
-    return _transition(
-        order_id,
-        target=Status.CANCELLED,
-        allowed_from={Status.PENDING, Status.CONFIRMED, Status.READY},
-        user=user,
-    )
+    return _transition(order_id, action="cancel", target=Status.CANCELLED, user=user)
 
 
-def _transition(order_id, *, target, allowed_from, user):
+def _transition(order_id, *, action, target, user):
+    """Move the order to ``target`` if ``action`` is among its ``allowed_actions()``."""
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             raise OrderError(_("Order not found."), "not_found")
-        if order.status not in allowed_from:
+        if action not in order.allowed_actions():
             raise OrderError(_refusal(order, target), "bad_transition")
         previous = order.status
         order.status = target
         # save(), not update(): confirming must send post_save so the receipt prints.
         order.save(update_fields=["status"])
-    log.info("order=%s status=%s (was %s) by=%s", order.pk, target, previous, _username(user))
+    log.info("order=%s status=%s (was %s) by=%s", order.pk, target, previous, username(user) or "-")
     return order
 
 
@@ -182,8 +169,3 @@ def _refusal(order, target):
         "status": str(order.get_status_display()).lower(),
         "target": str(Status(target).label).lower(),
     }
-
-
-def _username(user):
-    return user.get_username() if user is not None else "-"
-

@@ -1,4 +1,5 @@
-"""Shared by the staff pages of both apps: who may see them, and where an action goes back to."""
+"""Shared by the staff pages of both apps: who may see them, who did something, and where an
+action goes back to."""
 
 from functools import wraps
 
@@ -28,3 +29,8 @@ def redirect_back(request, default):
     ):
         return redirect(candidate)
     return redirect(default)
+
+
+def username(user):
+    """How logs and job histories name the person who asked for something ("" when nobody did)."""
+    return user.get_username() if user is not None and user.is_authenticated else ""

@@ -14,8 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -29,9 +28,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from orders.admin import OrderAdmin
-from orders.models import Order, OrderItem
+from orders.models import Order
 from printing import services
+from printing.display import (
+    JOB_STATUS_TONE,
+    PRINTER_STATUS_TONE,
+    printer_connection_label,
+    printer_connection_tone,
+)
 from printing.models import Printer, PrintJob, PrintJobEvent
+from printing.render_inputs import printer_spec
+from printing.rendering import render_html
+from printing.selectors import annotate_queued
 from printing.services import PrintError
 
 log = logging.getLogger("cantina.printing")
@@ -39,27 +47,7 @@ log = logging.getLogger("cantina.printing")
 admin.site.site_header = gettext_lazy("Cantina Print administration")
 admin.site.site_title = gettext_lazy("Cantina Print")
 
-QUEUED_STATUSES = [PrintJob.Status.PENDING, PrintJob.Status.SENT, PrintJob.Status.PRINTING]
 AGENT_PRINTER_PLACEHOLDER = "tcp://IP:9100"
-
-# Badge colours by state; the CSS lives in static/admin_extra/admin_extra.css.
-PRINTER_STATUS_TONE = {
-    Printer.Status.READY: "ok",
-    Printer.Status.PAPER_LOW: "warn",
-    Printer.Status.PAPER_OUT: "bad",
-    Printer.Status.COVER_OPEN: "bad",
-    Printer.Status.ERROR: "bad",
-    Printer.Status.OFFLINE: "muted",
-    Printer.Status.UNKNOWN: "muted",
-}
-JOB_STATUS_TONE = {
-    PrintJob.Status.PENDING: "info",
-    PrintJob.Status.SENT: "info",
-    PrintJob.Status.PRINTING: "info",
-    PrintJob.Status.COMPLETED: "ok",
-    PrintJob.Status.FAILED: "bad",
-    PrintJob.Status.CANCELLED: "muted",
-}
 
 ADMIN_MEDIA = forms.Media(css={"all": ["admin_extra/admin_extra.css"]})
 
@@ -72,16 +60,6 @@ def badge(tone, label, title=""):
 
 def printer_status_badge(printer):
     return badge(PRINTER_STATUS_TONE.get(printer.status, "muted"), printer.get_status_display(), printer.status_message)
-
-
-def printer_connection_label(printer):
-    if not printer.is_active:
-        return _("Disabled")
-    return _("Connected") if printer.connected else _("Not connected")
-
-
-def printer_connection_tone(printer):
-    return "ok" if printer.is_active and printer.connected else "muted"
 
 
 def printer_connection_badge(printer):
@@ -176,9 +154,7 @@ class PrinterAdmin(admin.ModelAdmin):
         return super().media + ADMIN_MEDIA
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            queued=Count("jobs", filter=Q(jobs__status__in=QUEUED_STATUSES))
-        )
+        return annotate_queued(super().get_queryset(request))
 
     # --- columns ----------------------------------------------------------------------------
 
@@ -200,7 +176,7 @@ class PrinterAdmin(admin.ModelAdmin):
         if queued is None:  # the add form has no annotated instance
             return "—"
         url = reverse("admin:printing_printjob_changelist")
-        query = f"printer__id__exact={printer.pk}&status__in={','.join(QUEUED_STATUSES)}"
+        query = f"printer__id__exact={printer.pk}&status__in={','.join(PrintJob.QUEUED_STATUSES)}"
         return format_html('<a href="{}?{}">{}</a>', url, query, queued)
 
     @admin.display(description=gettext_lazy("agent token"), ordering="token_issued_at")
@@ -374,8 +350,8 @@ class PrintJobForm(forms.ModelForm):
 
     def clean_priority(self):
         if self.instance.pk and "priority" in self.changed_data:
-            current = PrintJob.objects.filter(pk=self.instance.pk).values_list("status", flat=True).first()
-            if current != PrintJob.Status.PENDING:
+            current = PrintJob.objects.filter(pk=self.instance.pk).only("status").first()
+            if current is None or not current.can_change_priority():
                 raise forms.ValidationError(_("The priority can only change while the job is queued."))
         return self.cleaned_data["priority"]
 
@@ -402,7 +378,8 @@ class PrintJobAdmin(admin.ModelAdmin):
     inlines = [PrintJobEventInline]
     actions = ["retry_failed", "cancel", "reprint"]
     fieldsets = [
-        (None, {"fields": ["printer_link", "order_link", "kind", "job_status", "priority", "copies", "requested_by"]}),
+        (None, {"fields": ["printer_link", "order_link", "kind", "source", "job_status", "priority", "copies",
+                           "requested_by"]}),
         (gettext_lazy("Delivery"), {"fields": ["attempts", "max_retries", "error_code", "error_message"]}),
         (gettext_lazy("Times"), {"fields": ["created_at", "sent_at", "started_at", "finished_at"]}),
         (gettext_lazy("Receipt"), {"fields": ["receipt_preview", "plain_text"]}),
@@ -410,7 +387,7 @@ class PrintJobAdmin(admin.ModelAdmin):
     ]
     # Everything that belongs to the state machine is read-only; see get_readonly_fields.
     readonly_fields = [
-        "printer_link", "order_link", "kind", "job_status", "copies", "requested_by", "attempts", "max_retries",
+        "printer_link", "order_link", "kind", "source", "job_status", "copies", "requested_by", "attempts", "max_retries",
         "error_code", "error_message", "created_at", "sent_at", "started_at", "finished_at", "receipt_preview",
         "plain_text", "document_json",
     ]
@@ -421,7 +398,7 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if obj is None or obj.status != PrintJob.Status.PENDING:
+        if obj is None or not obj.can_change_priority():
             fields.append("priority")
         return fields
 
@@ -486,10 +463,8 @@ class PrintJobAdmin(admin.ModelAdmin):
     def receipt_preview(self, job):
         if not job.document:
             return _("No document.")
-        from printing.rendering import render_html
-
         try:
-            html = render_html(job.document, services.printer_spec(job.printer))
+            html = render_html(job.document, printer_spec(job.printer))
         except Exception:
             log.exception("job=%s preview failed", job.pk)
             return _("The preview could not be rendered.")
@@ -588,9 +563,6 @@ class OrderPrintJobInline(admin.TabularInline):
         return False
 
 
-MONEY = DecimalField(max_digits=12, decimal_places=2)
-
-
 class PrintingOrderAdmin(OrderAdmin):
     inlines = [*OrderAdmin.inlines, OrderPrintJobInline]
     list_display = [*OrderAdmin.list_display, "order_total", "printing"]
@@ -601,22 +573,15 @@ class PrintingOrderAdmin(OrderAdmin):
         return super().media + ADMIN_MEDIA
 
     def get_queryset(self, request):
-        line_totals = (
-            OrderItem.objects.filter(order=OuterRef("pk"))
-            .values("order")
-            .annotate(total=Sum(F("quantity") * F("unit_price"), output_field=MONEY))
-            .values("total")
-        )
-        return super().get_queryset(request).annotate(
-            items_total=Coalesce(Subquery(line_totals), 0, output_field=MONEY),
+        return super().get_queryset(request).with_total().annotate(
             jobs_total=Count("print_jobs"),
             jobs_printed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.COMPLETED)),
             jobs_failed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.FAILED)),
         )
 
-    @admin.display(description=gettext_lazy("total"), ordering="items_total")
+    @admin.display(description=gettext_lazy("total"), ordering="total_amount")
     def order_total(self, order):
-        return order.items_total
+        return order.total
 
     @admin.display(description=gettext_lazy("printing"))
     def printing(self, order):

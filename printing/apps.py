@@ -1,3 +1,5 @@
+"""The printing app: connects the order receiver and registers the system checks."""
+
 from django.apps import AppConfig
 from django.utils.translation import pgettext_lazy
 

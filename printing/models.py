@@ -122,18 +122,9 @@ class Printer(models.Model):
     def __str__(self):
         return self.name
 
-    @property
-    def group_name(self):
-        from printing.groups import printer_group
-
-        return printer_group(self.pk)
-
-    @property
-    def columns(self):
-        return 32 if self.paper_width == self.PaperWidth.MM_58 else 48
-
-    def auto_prints(self, channel):
-        return channel in normalize_channels(self.auto_print)
+    def disabled_message(self):
+        """The one wording of "this printer is disabled", for every refusal."""
+        return _("Printer “%(name)s” is disabled.") % {"name": self.name}
 
     def issue_token(self):
         """Set a new agent token and return it; only its hash is kept. Caller saves."""
@@ -154,6 +145,12 @@ class Printer(models.Model):
         return bool(self.token_hash) and hmac.compare_digest(self.token_hash, hash_token(token))
 
 
+class PrintJobQuerySet(models.QuerySet):
+    def queued(self):
+        """Jobs not finished yet (pending, sent or printing): PrintJob.QUEUED_STATUSES."""
+        return self.filter(status__in=PrintJob.QUEUED_STATUSES)
+
+
 def default_max_retries():
     return settings.CANTINA_JOB_MAX_RETRIES
 
@@ -164,6 +161,7 @@ class PrintJob(models.Model):
         TEST_PAGE = "test_page", _("Test page")
         REPRINT = "reprint", _("Reprint")
         RAW = "raw", _("Raw document")
+        LOCAL = "local", _("Local job")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -176,6 +174,12 @@ class PrintJob(models.Model):
     TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED, Status.CANCELLED})
     # Delivered but not finished: re-sent with the same id after the agent reconnects.
     IN_FLIGHT_STATUSES = frozenset({Status.SENT, Status.PRINTING})
+    # Not finished yet: "queued" on every page, count and filter (in delivery-state order).
+    QUEUED_STATUSES = (Status.PENDING, Status.SENT, Status.PRINTING)
+    # Not started printing: a person may still cancel it (the agent is told to drop it).
+    CANCELLABLE_STATUSES = frozenset({Status.PENDING, Status.SENT})
+
+    objects = PrintJobQuerySet.as_manager()
 
     printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs")
     order = models.ForeignKey(
@@ -208,6 +212,12 @@ class PrintJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Local jobs: printed by the agent for a client on its own PC (agent --listen), then reported.
+    local_id = models.CharField(_("local job id"), max_length=64, blank=True, editable=False)
+    source = models.CharField(
+        _("source"), max_length=200, blank=True, editable=False,
+        help_text=_("Where a local job came from: the client's protocol, reference and web page origin."),
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -223,6 +233,10 @@ class PrintJob(models.Model):
             models.CheckConstraint(
                 condition=Q(priority__gte=1) & Q(priority__lte=10), name="job_priority_1_to_10"
             ),
+            # An agent reports a local job until the server confirms it: recorded once.
+            models.UniqueConstraint(
+                fields=["printer", "local_id"], condition=Q(kind="local"), name="one_local_job_per_local_id"
+            ),
         ]
         indexes = [
             models.Index(fields=["printer", "status", "priority", "id"], name="job_delivery_order"),
@@ -235,6 +249,21 @@ class PrintJob(models.Model):
     @property
     def is_terminal(self):
         return self.status in self.TERMINAL_STATUSES
+
+    # The rules of what a person may do with a job; services enforce them, views, admin and
+    # templates ask them (so a button is shown exactly when the action would be accepted).
+
+    def can_cancel(self):
+        return self.status in self.CANCELLABLE_STATUSES
+
+    def can_retry(self):
+        return self.status == self.Status.FAILED
+
+    def can_reprint(self):
+        return self.order_id is not None
+
+    def can_change_priority(self):
+        return self.status == self.Status.PENDING
 
 
 class PrintJobEvent(models.Model):

@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from printing import services
+from printing import selectors
+from printing.models import PrintJob
 
 log = logging.getLogger("cantina.printing")
 
@@ -97,13 +98,13 @@ def health_report():
     }
     if report["database"]:
         try:
-            stats = services.queue_stats()
+            stats = selectors.queue_stats()
         except Exception as error:
             log.warning("health check=queue_stats ok=false error=%s", type(error).__name__)
             report["database"] = False
         else:
             report["printers"] = stats["printers"]
-            report["jobs_pending"] = stats["jobs"][services.Status.PENDING]
+            report["jobs_pending"] = stats["jobs"][PrintJob.Status.PENDING]
             oldest = stats["oldest_pending_seconds"]
             report["oldest_pending_seconds"] = round(oldest, 1) if oldest is not None else None
     if not (report["database"] and report["channel_layer"]):

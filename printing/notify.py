@@ -51,8 +51,9 @@ def job_wakeup(printer_id, job_id):
     _group_send(printer_group(printer_id), {"type": "job.wakeup", "job_id": job_id})
 
 
-def job_cancel(printer_id, job_id):
-    _group_send(printer_group(printer_id), {"type": "job.cancel", "job_id": job_id})
+def agent_job_cancelled(printer_id, job_id):
+    """Tell the printer's agent connection that a job it was sent is cancelled (it drops it)."""
+    _group_send(printer_group(printer_id), {"type": "agent.job_cancelled", "job_id": job_id})
 
 
 def agent_recheck(printer_id):

@@ -1,3 +1,5 @@
+"""WebSocket routes (mounted by cantina/asgi.py): /ws/agent/ and /ws/staff/."""
+
 from channels.auth import AuthMiddlewareStack
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import path

@@ -1,38 +1,51 @@
 """Print workflows: every job and printer change goes through here.
 
+Jobs: create (order receipts, missing-receipt repair, test pages, documents, reprints), claim,
+mark status, cancel, retry, set priority, expire. Printers: tokens (issue, revoke,
+authenticate), enable/disable, agent connect/disconnect/report, presence (touch, mark stale).
+Reads live in ``printing.selectors``, the agent's wire messages in ``printing.protocol``, the
+receipt inputs in ``printing.render_inputs``, periodic work in ``printing.maintenance``.
+
 Views, consumers, admin actions, management commands and the order signal all call these
 functions. State changes are conditional updates (``WHERE status = …``) inside transactions, so
 concurrent server processes never both claim or both move a job, and a repeated or late agent
 message never moves a job that has already finished.
 """
 
-import base64
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DateTimeField, ExpressionWrapper, Min, Q
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.db.models.functions import Now
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from orders.models import Order
-from printing import notify
-from printing.models import Printer, PrintJob, PrintJobEvent, normalize_channels
+from orders.staff import username
+from printing import notify, selectors
+from printing.documents import validate_document
+from printing.models import (
+    TOKEN_PREFIX_LENGTH,
+    Printer,
+    PrintJob,
+    PrintJobEvent,
+    normalize_channels,
+)
+from printing.protocol import AGENT_REPORTED_STATUSES, StatusOutcome
+from printing.receipts import order_receipt, test_page
+from printing.render_inputs import printer_spec, receipt_order, shop_info
+from printing.rendering import render_escpos, render_text
 
 log = logging.getLogger("cantina.printing")
 
 Status = PrintJob.Status
-STATUS_LABELS = dict(Status.choices)
 
 # Printer conditions that a person can fix; the job waits and is re-sent when the printer is
 # ready again. Anything else (bad_data, interrupted: it may have printed) needs a decision.
 RETRYABLE_ERROR_CODES = frozenset({"paper_out", "cover_open", "offline"})
-AGENT_REPORTED_STATUSES = frozenset({"received", "printing", "completed", "failed"})
 DELIVERY_BATCH = 20
 
 PRIORITY_BY_CHANNEL = {Order.Channel.COUNTER: 1, Order.Channel.SCHEDULED: 3}
@@ -46,54 +59,10 @@ class PrintError(Exception):
         self.code = code
 
 
-# --- rendering glue (the renderers themselves are pure: printing.rendering) ----------------
-
-
-def printer_spec(printer):
-    from printing.receipts import PrinterSpec
-
-    return PrinterSpec(
-        name=printer.name,
-        paper_width=printer.paper_width,
-        profile=printer.profile,
-        has_cutter=printer.has_cutter,
-    )
-
-
-def shop_info():
-    from printing.receipts import ShopInfo
-
-    return ShopInfo(
-        name=settings.CANTINA_SHOP_NAME,
-        address=settings.CANTINA_SHOP_ADDRESS,
-        footer=settings.CANTINA_RECEIPT_FOOTER,
-    )
-
-
-def receipt_order(order):
-    from printing.receipts import ReceiptItem, ReceiptOrder
-
-    items = tuple(
-        ReceiptItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price)
-        for item in order.items.all()
-    )
-    return ReceiptOrder(
-        number=order.number,
-        channel=order.channel,
-        customer_name=order.customer_name,
-        created_at=timezone.localtime(order.created_at),
-        items=items,
-        total=sum((item.unit_price * item.quantity for item in items), Decimal("0.00")),
-        scheduled_for=timezone.localtime(order.scheduled_for) if order.scheduled_for else None,
-        notes=order.notes,
-        payment_method=order.get_payment_method_display() if order.payment_method else "",
-        order_id=order.pk,
-    )
+# --- job creation --------------------------------------------------------------------------
 
 
 def _render_into(job, document):
-    from printing.rendering import render_escpos, render_text
-
     spec = printer_spec(job.printer)
     job.document = document
     job.content = render_text(document, spec)
@@ -171,8 +140,6 @@ def jobs_create_missing(*, now=None):
     in between leaves a confirmed order that would never print, with nothing for staff to see.
     Each server process's sweep calls this; creating receipts is idempotent.
     """
-    from django.db.models import Exists, OuterRef
-
     # Orders no printer prints (e.g. no printer auto-prints scheduled orders) are not missing
     # anything: leave them out instead of re-examining them at every sweep.
     channels = {
@@ -203,8 +170,6 @@ def jobs_create_missing(*, now=None):
 
 
 def _order_document(job, order, *, reprint):
-    from printing.receipts import order_receipt
-
     return order_receipt(
         receipt_order(order), printer_spec(job.printer), shop_info(), reprint=reprint, job_id=job.pk
     )
@@ -229,11 +194,13 @@ def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, re
     return job
 
 
-def job_create_test_page(*, printer, requested_by=None):
-    from printing.receipts import test_page
-
+def _require_active(printer):
     if not printer.is_active:
-        raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": printer.name}, "printer_disabled")
+        raise PrintError(printer.disabled_message(), "printer_disabled")
+
+
+def job_create_test_page(*, printer, requested_by=None):
+    _require_active(printer)
     with transaction.atomic():
         return _job_create(
             printer=printer,
@@ -245,9 +212,10 @@ def job_create_test_page(*, printer, requested_by=None):
 
 
 def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None):
-    """Queue a poster-format document (validated; raises DocumentError with a precise message)."""
-    from printing.documents import validate_document
+    """Queue a poster-format document (validated; raises DocumentError with a precise message).
 
+    Not called by the staff pages: it is the entry point of the print API (issue "Print API").
+    """
     normalized = validate_document(document)
     with transaction.atomic():
         return _job_create(
@@ -263,12 +231,9 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
 def job_reprint(*, job_id, requested_by=None):
     """Queue a new job of kind reprint, marked REIMPRESSÃO on paper, for the same order and printer."""
     original = PrintJob.objects.select_related("printer", "order").get(pk=job_id)
-    if original.order is None:
+    if not original.can_reprint():
         raise PrintError(_("Only order receipts can be reprinted."), "not_reprintable")
-    if not original.printer.is_active:
-        raise PrintError(
-            _("Printer “%(name)s” is disabled.") % {"name": original.printer.name}, "printer_disabled"
-        )
+    _require_active(original.printer)
     order = Order.objects.prefetch_related("items").get(pk=original.order_id)
     with transaction.atomic():
         return _job_create(
@@ -305,109 +270,20 @@ def _notify_job(job_id):
 
 
 def _send_job_summary(job_id):
-    data = job_summary(job_id)
+    data = selectors.job_summary(job_id)
     if data is not None:
         notify.staff_job_updated(data)
 
 
-def job_summary(job_id):
-    """Plain data about one job, as staff pages show it (None if it no longer exists)."""
-    # values(): every transition sends one of these, and a whole row would also load and decode
-    # the job's document, text and ESC/POS, which a summary never shows.
-    job = (
-        PrintJob.objects.filter(pk=job_id)
-        .values(
-            "pk", "order_id", "order__number", "printer_id", "printer__name", "kind", "status", "attempts",
-            "error_code", "error_message", "created_at", "finished_at",
-        )
-        .first()
-    )
-    if job is None:
-        return None
-    return {
-        "id": job["pk"],
-        "order_id": job["order_id"],
-        "order_number": job["order__number"],
-        "printer_id": job["printer_id"],
-        "printer_name": job["printer__name"],
-        "kind": job["kind"],
-        "status": job["status"],
-        "status_label": str(STATUS_LABELS.get(job["status"], job["status"])),
-        "attempts": job["attempts"],
-        "error_code": job["error_code"],
-        "error_message": job["error_message"],
-        "created_at": job["created_at"].isoformat(),
-        "finished_at": job["finished_at"].isoformat() if job["finished_at"] else None,
-    }
-
-
-def printer_summary(printer):
-    return {
-        "id": printer.pk,
-        "name": printer.name,
-        "connected": printer.connected,
-        "status": printer.status,
-        "status_label": str(printer.get_status_display()),
-        "last_seen_at": printer.last_seen_at.isoformat() if printer.last_seen_at else None,
-        "queued": PrintJob.objects.filter(
-            printer=printer, status__in=[Status.PENDING, Status.SENT, Status.PRINTING]
-        ).count(),
-        "is_active": printer.is_active,
-    }
-
-
 def _notify_printer(printer_id):
     def send():
-        printer = Printer.objects.filter(pk=printer_id).first()
-        if printer is not None:
-            notify.staff_printer_updated(printer_summary(printer))
+        for data in selectors.printer_summaries([printer_id]):
+            notify.staff_printer_updated(data)
 
     transaction.on_commit(send)
 
 
 # --- delivery -------------------------------------------------------------------------------
-
-
-def job_payload(job):
-    """The ``order`` object of a ``new_order`` message (agent protocol v1)."""
-    order = job.order
-    order_info = None
-    if order is not None:
-        total = sum((item.unit_price * item.quantity for item in order.items.all()), Decimal("0.00"))
-        order_info = {
-            "id": order.pk,
-            "number": order.number,
-            "status": order.status,
-            "channel": order.channel,
-            "total_amount": str(total),
-            "customer_name": order.customer_name,
-        }
-    return {
-        "job_id": job.pk,
-        "order_id": job.order_id,
-        "type": job.kind,
-        "content": job.content,
-        "escpos": base64.b64encode(bytes(job.escpos)).decode("ascii"),
-        "copies": job.copies,
-        "priority": job.priority,
-        "order_info": order_info,
-        "printer_config": {
-            "paper_width": job.printer.paper_width,
-            "printer_type": "thermal",
-            "profile": job.printer.profile,
-            "has_cutter": job.printer.has_cutter,
-        },
-    }
-
-
-def _payloads(job_ids):
-    jobs = (
-        PrintJob.objects.filter(pk__in=job_ids)
-        .select_related("printer", "order")
-        .prefetch_related("order__items")
-    )
-    by_id = {job.pk: job for job in jobs}
-    return [job_payload(by_id[job_id]) for job_id in job_ids if job_id in by_id]
 
 
 def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
@@ -453,39 +329,7 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
             _notify_job(job_id)
     # Read after commit: the write lock is not held while payloads are built.
-    return _payloads(claimed)
-
-
-def jobs_in_flight(*, printer_id):
-    """Payloads of jobs already sent to this printer but not finished: re-sent on reconnect."""
-    job_ids = list(
-        PrintJob.objects.filter(printer_id=printer_id, status__in=PrintJob.IN_FLIGHT_STATUSES)
-        .order_by("priority", "id")
-        .values_list("pk", flat=True)
-    )
-    return _payloads(job_ids)
-
-
-def printers_with_pending_jobs(printer_ids):
-    """Which of these printers have deliverable pending jobs (one query, for the sweeper)."""
-    if not printer_ids:
-        return set()
-    return set(
-        PrintJob.objects.filter(printer_id__in=printer_ids, status=Status.PENDING)
-        .exclude(printer__status__in=Printer.BLOCKING_STATUSES)
-        .values_list("printer_id", flat=True)
-        .distinct()
-    )
-
-
-@dataclass(frozen=True)
-class StatusOutcome:
-    ok: bool
-    changed: bool = False
-    status: str = ""
-    error: str = ""  # protocol error code when not ok
-    message: str = ""
-    pending: bool = False  # after a finished job: the printer has pending jobs to deliver
+    return selectors.job_payloads(claimed)
 
 
 def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
@@ -552,7 +396,7 @@ def job_cancel(*, job_id, requested_by=None):
         job = PrintJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None:
             raise PrintError(_("Print job not found."), "not_found")
-        if job.status not in {Status.PENDING, Status.SENT}:
+        if not job.can_cancel():
             raise PrintError(
                 _("Job #%(id)s cannot be cancelled: it is %(status)s.")
                 % {"id": job.pk, "status": job.get_status_display().lower()},
@@ -561,10 +405,10 @@ def job_cancel(*, job_id, requested_by=None):
         was_sent = job.status == Status.SENT
         PrintJob.objects.filter(pk=job.pk).update(status=Status.CANCELLED, finished_at=timezone.now())
         job.status = Status.CANCELLED
-        who = getattr(requested_by, "get_username", lambda: "")()
+        who = username(requested_by)
         _record(job, Status.CANCELLED, _("Cancelled by %(user)s") % {"user": who} if who else _("Cancelled"))
         if was_sent:
-            transaction.on_commit(partial(notify.job_cancel, job.printer_id, job.pk))
+            transaction.on_commit(partial(notify.agent_job_cancelled, job.printer_id, job.pk))
     log.info("job=%s printer=%s status=cancelled", job.pk, job.printer_id)
     return job
 
@@ -573,7 +417,7 @@ def jobs_cancel_for_order(*, order_id):
     """A cancelled order's receipts that have not started printing are not printed."""
     cancelled = []
     for job_id in PrintJob.objects.filter(
-        order_id=order_id, status__in=[Status.PENDING, Status.SENT]
+        order_id=order_id, status__in=PrintJob.CANCELLABLE_STATUSES
     ).values_list("pk", flat=True):
         try:
             cancelled.append(job_cancel(job_id=job_id).pk)
@@ -588,16 +432,15 @@ def job_retry(*, job_id, requested_by=None):
         job = PrintJob.objects.select_for_update().select_related("printer").filter(pk=job_id).first()
         if job is None:
             raise PrintError(_("Print job not found."), "not_found")
-        if job.status != Status.FAILED:
+        if not job.can_retry():
             raise PrintError(_("Only failed jobs can be retried."), "not_retryable")
-        if not job.printer.is_active:
-            raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": job.printer.name}, "printer_disabled")
+        _require_active(job.printer)
         PrintJob.objects.filter(pk=job.pk, status=Status.FAILED).update(
             status=Status.PENDING, attempts=0, error_code="", error_message="",
             sent_at=None, started_at=None, finished_at=None,
         )
         job.status = Status.PENDING
-        who = getattr(requested_by, "get_username", lambda: "")()
+        who = username(requested_by)
         _record(job, Status.PENDING, _("Retried by %(user)s") % {"user": who} if who else _("Retried"))
         transaction.on_commit(partial(notify.job_wakeup, job.printer_id, job.pk))
     log.info("job=%s printer=%s status=pending retry=manual", job.pk, job.printer_id)
@@ -621,7 +464,7 @@ def job_set_priority(*, job_id, priority, requested_by=None):
             "not_pending",
         )
     _notify_job(job_id)
-    who = getattr(requested_by, "get_username", lambda: "")()
+    who = username(requested_by)
     log.info("job=%s printer=%s priority=%s%s", job_id, job.printer_id, priority, f" user={who}" if who else "")
     return priority
 
@@ -632,9 +475,7 @@ def jobs_expire(*, now=None):
     expired = []
     # A job left "printing" by an agent that never came back needs a person as much as one
     # that never left the queue.
-    stale = PrintJob.objects.filter(
-        status__in=[Status.PENDING, Status.SENT, Status.PRINTING], created_at__lt=cutoff
-    )
+    stale = PrintJob.objects.queued().filter(created_at__lt=cutoff)
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
@@ -677,8 +518,6 @@ def printer_set_active(*, printer, active):
 
 def printer_authenticate(token):
     """Return plain data about the printer this token belongs to, or None."""
-    from printing.models import TOKEN_PREFIX_LENGTH
-
     if not token or len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
         return None
     for printer in Printer.objects.filter(token_prefix=token[:TOKEN_PREFIX_LENGTH]):
@@ -756,28 +595,3 @@ def printers_mark_stale(*, now=None):
                 _notify_printer(printer_id)
                 log.info("printer=%s event=agent_lost reason=not_seen_for=%ss", printer_id, int(unseen_for.total_seconds()))
     return stale
-
-
-def printers_auth_state(printer_ids):
-    """For the sweeper: {printer_id: (token_hash, is_active, connection_channel)}."""
-    return {
-        row[0]: row[1:]
-        for row in Printer.objects.filter(pk__in=printer_ids).values_list(
-            "pk", "token_hash", "is_active", "connection_channel"
-        )
-    }
-
-
-def queue_stats():
-    """Counts for monitoring: jobs by status and the age of the oldest pending job."""
-    by_status = dict(PrintJob.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    oldest = PrintJob.objects.filter(status=Status.PENDING).aggregate(oldest=Min("created_at"))["oldest"]
-    printers = Printer.objects.aggregate(
-        total=Count("pk", filter=Q(is_active=True)),
-        connected=Count("pk", filter=Q(is_active=True, connected=True)),
-    )
-    return {
-        "jobs": {status: by_status.get(status, 0) for status in Status.values},
-        "oldest_pending_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
-        "printers": printers,
-    }

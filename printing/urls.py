@@ -1,11 +1,12 @@
-"""Staff pages for printers and print jobs."""
+"""Staff pages for printers and print jobs, and /health (monitoring, public)."""
 
 from django.urls import path
 
-from printing import views
+from printing import monitoring, views
 
 app_name = "printing"
 urlpatterns = [
+    path("health", monitoring.health, name="health"),
     path("printers/", views.printers, name="printers"),
     path("printers/status", views.printers_status, name="printers_status"),
     path("printers/<int:printer_id>/test-print/", views.printer_test_print, name="printer_test_print"),

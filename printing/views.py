@@ -1,6 +1,6 @@
 """Staff pages for printers and print jobs, their actions, and small JSON status endpoints.
 
-Every action goes through ``printing.services``; the pages stay current through /ws/staff/
+Every action goes through ``printing.services``, every JSON shape comes from ``printing.selectors``; the pages stay current through /ws/staff/
 (see static/js/live.js), which re-fetches a page region (``?region=…``) or the JSON status after
 an update or a reconnect.
 """
@@ -8,7 +8,7 @@ an update or a reconnect.
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -16,17 +16,17 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from orders.staff import redirect_back, staff_required
 from orders.models import Order
-from printing import services
+from orders.staff import redirect_back, staff_required
+from printing import selectors, services
 from printing.forms import JobFilterForm
 from printing.models import Printer, PrintJob
+from printing.render_inputs import printer_spec
 from printing.rendering import DocumentError, render_html
 
 RECENT_JOBS = 100
 QUEUED_SHOWN = 10
 MAX_STATUS_IDS = 200
-QUEUED_STATUSES = [PrintJob.Status.PENDING, PrintJob.Status.SENT, PrintJob.Status.PRINTING]
 
 
 def _render_page(request, template, region_templates, context):
@@ -38,7 +38,7 @@ def _render_page(request, template, region_templates, context):
 @staff_required
 @require_GET
 def printers(request):
-    queued = PrintJob.objects.filter(status__in=QUEUED_STATUSES).select_related("order").order_by("priority", "id")
+    queued = PrintJob.objects.queued().select_related("order").order_by("priority", "id")
     printer_list = list(Printer.objects.order_by("-is_active", "name").prefetch_related(
         Prefetch("jobs", queryset=queued, to_attr="queued_jobs")
     ))
@@ -88,9 +88,9 @@ def job_detail(request, job_id):
     )
     context = {
         "job": job,
-        "can_cancel": job.status in {PrintJob.Status.PENDING, PrintJob.Status.SENT},
-        "can_retry": job.status == PrintJob.Status.FAILED,
-        "can_reprint": job.order_id is not None,
+        "can_cancel": job.can_cancel(),
+        "can_retry": job.can_retry(),
+        "can_reprint": job.can_reprint(),
     }
     if request.GET.get("region") == "job":
         return render(request, "printing/_job_detail_state.html", context)
@@ -103,7 +103,7 @@ def _preview(job):
     if not job.document:
         return "", ""
     try:
-        html = render_html(job.document, services.printer_spec(job.printer))
+        html = render_html(job.document, printer_spec(job.printer))
     except DocumentError as error:
         return "", str(error)
     # render_html escapes every text of the document: its output is safe to embed.
@@ -182,17 +182,14 @@ def jobs_status(request):
     job_ids = _ids(request.GET.getlist("job"))
     found = set(PrintJob.objects.filter(pk__in=job_ids).values_list("pk", flat=True))
     found.update(PrintJob.objects.filter(order_id__in=order_ids).values_list("pk", flat=True)[:MAX_STATUS_IDS])
-    summaries = [services.job_summary(job_id) for job_id in sorted(found)[:MAX_STATUS_IDS]]
-    return JsonResponse({"jobs": [summary for summary in summaries if summary is not None]})
+    return JsonResponse({"jobs": selectors.job_summaries(sorted(found)[:MAX_STATUS_IDS])})
 
 
 @never_cache
 @staff_required
 @require_GET
 def printers_status(request):
-    return JsonResponse(
-        {"printers": [services.printer_summary(printer) for printer in Printer.objects.order_by("name")]}
-    )
+    return JsonResponse({"printers": selectors.printer_summaries()})
 
 
 def _ids(values):

@@ -3,7 +3,15 @@
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+
+# Test-process settings (servers the tests start as subprocesses keep the real ones):
+# a fast password hasher, since hashing was most of tests/staff's time (as healthchecks does), and
+# no maintenance thread in this process, whose database is the tests' (printing.maintenance is
+# tested by calling it).
+django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+django_settings.CANTINA_MAINTENANCE_IN_PROCESS = False
 
 
 @pytest.fixture(autouse=True)

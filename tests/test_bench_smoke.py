@@ -60,3 +60,10 @@ def test_bench_produces_every_row_with_sane_numbers(tmp_path):
     for setup in ("memory", "baseline"):
         assert runner.SETUPS[setup] in table
     assert "Latency" in table and "Throughput" in table and "Idle agents" in table
+
+
+def test_the_receipt_benchmark_runs(capsys):
+    from bench import receipts
+
+    receipts.main(["--runs", "2"])
+    assert "ms per order receipt" in capsys.readouterr().out

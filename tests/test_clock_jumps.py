@@ -8,6 +8,7 @@ monotonic clock.
 """
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -165,5 +166,5 @@ def test_the_channel_layer_retry_waits_on_the_monotonic_clock(jump):
             return await resilient(failing_then_ok)()
 
     assert asyncio.run(run()) == {"type": "job.wakeup"}
-    waits = [later - earlier for earlier, later in zip(attempts, attempts[1:])]
+    waits = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     assert waits[0] >= 0.5 and waits[1] >= 1.0

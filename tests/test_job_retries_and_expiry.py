@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
 
-from printing import services
+from printing import selectors, services
 from printing.groups import STAFF_GROUP
 from printing.models import Printer, PrintJob
 
@@ -81,12 +81,12 @@ def test_a_retried_job_waits_while_the_printer_is_not_ready_then_goes_out_with_t
     report(queued_job, "failed", error_code)
 
     assert claim(printer) == []
-    assert services.printers_with_pending_jobs([printer.pk]) == set()
+    assert selectors.printers_with_pending_jobs([printer.pk]) == set()
     assert fresh(queued_job).status == "pending"
 
     printer_ready(printer)
 
-    assert services.printers_with_pending_jobs([printer.pk]) == {printer.pk}
+    assert selectors.printers_with_pending_jobs([printer.pk]) == {printer.pk}
     assert claim(printer) == [queued_job.pk]
     assert fresh(queued_job).status == "sent"
 
@@ -247,9 +247,9 @@ def test_expired_jobs_are_visible_to_staff(printer, queued_job, django_capture_o
     assert message["type"] == "job.updated"
     assert message["job"]["id"] == queued_job.pk
     assert (message["job"]["status"], message["job"]["error_code"]) == ("failed", "expired")
-    assert services.job_summary(queued_job.pk)["error_message"]
-    assert services.queue_stats()["jobs"]["failed"] == 1
-    assert services.printer_summary(printer)["queued"] == 0
+    assert selectors.job_summary(queued_job.pk)["error_message"]
+    assert selectors.queue_stats()["jobs"]["failed"] == 1
+    assert selectors.printer_summary(printer)["queued"] == 0
 
 
 def test_a_person_can_send_an_expired_job_again(printer, queued_job):

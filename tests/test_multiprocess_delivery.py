@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.support.processes import (
+from tools.polling import wait_for
+from tools.processes import (
     AgentProcess,
     DaphneServer,
     Database,
@@ -25,7 +26,6 @@ from tests.support.processes import (
     StaffBrowser,
     base_env,
     pg_ctlcluster_available,
-    wait_for,
 )
 
 pytestmark = pytest.mark.timeout(180)
@@ -245,13 +245,13 @@ def test_a_replaced_connection_claims_nothing_so_its_jobs_reach_the_new_one(make
     would stay ``sent`` with nobody to print them until the agent reconnects again. So only the
     printer's current connection may claim its jobs.
     """
-    from printing import services
+    from printing import selectors, services
     from printing.models import PrintJob
 
     printer = make_printer()
     services.printer_connected(printer_id=printer.pk, channel_name="daphne-a.old")
     services.printer_connected(printer_id=printer.pk, channel_name="daphne-b.new")
-    assert services.jobs_in_flight(printer_id=printer.pk) == []  # the new connection's re-send
+    assert selectors.jobs_in_flight(printer_id=printer.pk) == []  # the new connection's re-send
     make_order()
     job = PrintJob.objects.get(printer=printer)
 

@@ -133,7 +133,7 @@ def test_order_list_shows_totals_and_print_state_in_a_fixed_number_of_queries(
 
     rows = {order.pk: order for order in response.context["cl"].result_list}
     assert len(rows) == 9
-    assert rows[first.pk].items_total == 15 and rows[first.pk].jobs_printed == 1
+    assert rows[first.pk].total == 15 and rows[first.pk].jobs_printed == 1
     html = response.content.decode()
     assert html.count('cantina-badge--ok">printed<') == 1
     assert html.count('cantina-badge--info">0 of 1 printed<') == 8

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from printing.dashboard import local_day_bounds
+from cantina.timeutils import today_bounds
 from printing.models import PrintJob
 from tests.admin.helpers import JOBS_URL, messages_of, post_action
 
@@ -50,7 +50,7 @@ def test_jobs_can_be_filtered_by_status_printer_kind_and_date(manager_client, ma
     assert listed(manager_client.get(JOBS_URL, {"printer__id__exact": cozinha.pk})) == [completed.pk]
     assert listed(manager_client.get(JOBS_URL, {"kind__exact": "test_page"})) == sorted([failed.pk, completed.pk, pending.pk])
     assert listed(manager_client.get(JOBS_URL, {"kind__exact": "reprint"})) == []
-    start, end = local_day_bounds()
+    start, end = today_bounds()
     assert len(listed(manager_client.get(JOBS_URL, {"created_at__gte": str(start), "created_at__lt": str(end)}))) == 3
     assert listed(manager_client.get(JOBS_URL, {"created_at__gte": str(end)})) == []
     assert listed(manager_client.get(JOBS_URL, {"status__in": "pending,sent,printing"})) == [pending.pk]

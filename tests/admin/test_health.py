@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from printing import monitoring
 from printing.models import Printer, PrintJob
-from tests.support.processes import RedisServer
+from tools.processes import RedisServer
 
 pytestmark = pytest.mark.django_db
 

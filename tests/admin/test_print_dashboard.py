@@ -8,7 +8,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from printing.dashboard import local_day_bounds
+from cantina.timeutils import today_bounds
 from printing.models import Printer, PrintJob
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +20,7 @@ DATA_URL = "/admin/print/data/"
 @pytest.fixture
 def known_day(make_printer, make_job):
     """Two printers at work, one disabled, and jobs today and just before local midnight."""
-    start, _end = local_day_bounds()
+    start, _end = today_bounds()
     balcao = make_printer("Balcão")
     cozinha = make_printer("Cozinha")
     make_printer("Velha", is_active=False)

@@ -1,8 +1,7 @@
-"""Helpers for the agent tests: a real fake printer, a tiny fake server, waiting helpers."""
+"""Helpers for the agent tests: a real fake printer and a tiny fake server (waiting: tools.polling)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -10,20 +9,9 @@ import time
 from pathlib import Path
 
 from agent.fakeprinter import FakePrinterServer, JobStore
+from tools.polling import wait_for_async
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-async def eventually(predicate, timeout: float = 10.0, interval: float = 0.01, message: str = ""):
-    """Wait until ``predicate()`` is truthy (and return it) or fail after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message or predicate}")
-        await asyncio.sleep(interval)
 
 
 class FakePrinter:
@@ -83,7 +71,7 @@ class FakeServer:
                 self.ws = None
 
     async def send(self, message: dict) -> None:
-        ws = await eventually(lambda: self.ws, message="an agent connection")
+        ws = await wait_for_async(lambda: self.ws, message="an agent connection")
         await ws.send(json.dumps(message))
 
     async def send_job(self, job_id: int, data: bytes = b"", *, copies: int = 1, **extra) -> None:
@@ -107,7 +95,7 @@ class FakeServer:
         return [m["printer"]["status"] for m in self.received if m.get("type") == "printer_info"]
 
     async def wait_status(self, job_id: int, status: str, timeout: float = 10.0) -> list:
-        await eventually(lambda: any(s == status for s, _ in self.statuses(job_id)), timeout,
+        await wait_for_async(lambda: any(s == status for s, _ in self.statuses(job_id)), timeout,
                          message=f"job {job_id} {status}; got {self.statuses(job_id)}")
         return self.statuses(job_id)
 

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 import pytest_asyncio
-from agent_support import FakePrinter, FakeServer
 from websockets.asyncio.server import serve
 
 from agent.config import Settings
+from tests.agent.agent_support import FakePrinter, FakeServer
 
 
 @pytest_asyncio.fixture

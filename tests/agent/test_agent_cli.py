@@ -6,8 +6,10 @@ import signal
 import subprocess
 
 import pytest
-from agent_support import PYTHON, REPO, agent_env, eventually
 from websockets.asyncio.server import serve
+
+from tests.agent.agent_support import PYTHON, REPO, agent_env
+from tools.polling import wait_for_async
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -152,7 +154,7 @@ async def test_unreachable_printer_is_one_clear_line_and_the_agent_keeps_running
         process = await start_agent(tmp_path, "--server", url, "--token", TOKEN,
                                     "--printer", f"tcp://127.0.0.1:{unused_tcp_port}", "--status-interval", "0.1")
         lines = await read_lines_until(process.stderr, "offline")
-        await eventually(lambda: any(m["type"] == "printer_info" for m in server.received))
+        await wait_for_async(lambda: any(m["type"] == "printer_info" for m in server.received))
         await asyncio.sleep(0.5)  # several status polls: the line must not repeat
         rest = await stop(process)
     stderr = "".join(lines) + rest
@@ -221,3 +223,62 @@ def test_agent_package_never_imports_django(tmp_path):
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=REPO, env=agent_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.asyncio
+async def test_check_fails_when_the_printer_status_is_unknown_unless_allowed(tmp_path):
+    server = ScriptedServer()
+    device = tmp_path / "lp0"  # a device file cannot answer status queries: unknown
+    async with serve(server.handler, "127.0.0.1", 0) as ws_server:
+        url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}/ws/agent/"
+        process = await start_agent(tmp_path, "--check", "--server", url, "--printer", f"file://{device}",
+                                    CANTINA_TOKEN=TOKEN)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 1
+        assert ": unknown" in stdout.decode() and "token accepted" in stdout.decode()
+        assert_one_clear_line(stderr.decode(), "status unknown", "--allow-unknown")
+        process = await start_agent(tmp_path, "--check", "--allow-unknown", "--server", url,
+                                    "--printer", f"file://{device}", CANTINA_TOKEN=TOKEN)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr
+    assert "accepted because of --allow-unknown" in stdout.decode()
+
+
+def _self_signed(tmp_path):
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return key, cert
+
+
+@pytest.mark.asyncio
+@pytest.mark.skipif(not __import__("shutil").which("openssl"), reason="openssl not installed")
+async def test_wss_with_a_private_ca_works_with_ca_file_and_is_refused_without(tmp_path):
+    import ssl
+
+    key, cert = _self_signed(tmp_path)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ScriptedServer()
+    async with serve(server.handler, "127.0.0.1", 0, ssl=context) as ws_server:
+        url = f"wss://localhost:{ws_server.sockets[0].getsockname()[1]}/ws/agent/"
+        printer = f"fake://{tmp_path / 'out'}"
+        process = await start_agent(tmp_path, "--check", "--server", url, "--printer", printer, CANTINA_TOKEN=TOKEN)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 1
+        assert_one_clear_line(stderr.decode(), "CERTIFICATE_VERIFY_FAILED")
+        process = await start_agent(tmp_path, "--check", "--server", url, "--printer", printer,
+                                    CANTINA_TOKEN=TOKEN, CANTINA_CA_FILE=str(cert))
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, stderr
+    assert "token accepted" in stdout.decode()
+
+
+def test_a_ca_file_that_is_not_a_certificate_is_a_config_error(tmp_path):
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate")
+    result = run_cli(tmp_path, "--check", "--ca-file", str(bogus), CANTINA_SERVER="wss://h/ws/agent/",
+                     CANTINA_TOKEN=TOKEN)
+    assert result.returncode == 2
+    assert_one_clear_line(result.stderr, "ca_file", "not a PEM certificate")

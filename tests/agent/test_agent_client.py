@@ -5,10 +5,10 @@ import threading
 import time
 
 import pytest
-from agent_support import eventually
 
 from agent.journal import Journal
 from agent.printers import Printer, Session
+from tools.polling import wait_for_async
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -29,7 +29,7 @@ async def test_new_order_prints_once_and_reports_received_printing_completed(fak
 async def test_agent_sends_printer_info_with_real_status_on_connect(fake_server, fake_printer, run_agent):
     await run_agent(fake_server.url, fake_printer.url)
 
-    await eventually(lambda: fake_server.printer_infos(), message="printer_info")
+    await wait_for_async(lambda: fake_server.printer_infos(), message="printer_info")
     info = next(m for m in fake_server.received if m["type"] == "printer_info")
     assert info["printer"]["status"] == "ready"
     assert info["printer"]["agent_version"]
@@ -56,7 +56,7 @@ async def test_redelivered_completed_job_is_acknowledged_without_printing(fake_s
     await fake_server.wait_status(7, "completed")
 
     await fake_server.send_job(7, RECEIPT)
-    await eventually(lambda: fake_server.statuses(7).count(("completed", None)) == 2)
+    await wait_for_async(lambda: fake_server.statuses(7).count(("completed", None)) == 2)
 
     assert fake_printer.jobs() == [RECEIPT]
 
@@ -71,7 +71,7 @@ async def test_started_job_in_journal_is_reported_interrupted_and_not_printed(
     await run_agent(fake_server.url, fake_printer.url)
     await fake_server.wait_status(11, "failed")  # reported once connected, unasked
     await fake_server.send_job(11, RECEIPT)  # and again when the server redelivers it
-    await eventually(lambda: len(fake_server.statuses(11)) == 2)
+    await wait_for_async(lambda: len(fake_server.statuses(11)) == 2)
 
     assert fake_server.statuses(11) == [("failed", "interrupted"), ("failed", "interrupted")]
     assert fake_printer.jobs() == []
@@ -81,7 +81,7 @@ async def test_paper_out_fails_the_job_retryably_then_reports_ready_when_paper_r
         fake_server, fake_printer, run_agent):
     fake_printer.set_state("paper_out")
     await run_agent(fake_server.url, fake_printer.url)
-    await eventually(lambda: fake_server.printer_infos() == ["paper_out"], message="printer_info paper_out")
+    await wait_for_async(lambda: fake_server.printer_infos() == ["paper_out"], message="printer_info paper_out")
 
     await fake_server.send_job(2, RECEIPT)
     statuses = await fake_server.wait_status(2, "failed")
@@ -89,7 +89,7 @@ async def test_paper_out_fails_the_job_retryably_then_reports_ready_when_paper_r
     assert fake_printer.jobs() == []
 
     fake_printer.set_state("ready")
-    await eventually(lambda: fake_server.printer_infos()[-1:] == ["ready"], message="printer_info ready")
+    await wait_for_async(lambda: fake_server.printer_infos()[-1:] == ["ready"], message="printer_info ready")
     await fake_server.send_job(2, RECEIPT)  # what the server does on "ready"
     await fake_server.wait_status(2, "completed")
     assert fake_printer.jobs() == [RECEIPT]
@@ -111,7 +111,7 @@ async def test_blocking_printer_state_is_reported_as_the_job_error_code(
 
 async def test_unreachable_printer_is_offline_and_job_fails_retryably(fake_server, run_agent, unused_tcp_port):
     await run_agent(fake_server.url, f"tcp://127.0.0.1:{unused_tcp_port}")
-    await eventually(lambda: fake_server.printer_infos(), message="printer_info")
+    await wait_for_async(lambda: fake_server.printer_infos(), message="printer_info")
     assert fake_server.printer_infos()[0] == "offline"
 
     await fake_server.send_job(3, RECEIPT)
@@ -121,7 +121,7 @@ async def test_unreachable_printer_is_offline_and_job_fails_retryably(fake_serve
 
 async def test_cancel_before_printing_is_honoured(fake_server, fake_printer, run_agent):
     agent = await run_agent(fake_server.url, fake_printer.url)
-    await eventually(lambda: agent.connected.is_set())
+    await wait_for_async(lambda: agent.connected.is_set())
     # Hold the printer so the first job waits in the queue behind a busy worker.
     await agent._printer_lock.acquire()
     try:
@@ -129,7 +129,7 @@ async def test_cancel_before_printing_is_honoured(fake_server, fake_printer, run
         await fake_server.send_job(21, b"second\n")
         await fake_server.wait_status(21, "received")
         await fake_server.send({"type": "cancel", "job_id": 21})
-        await eventually(lambda: 21 not in agent._jobs, message="job 21 dropped")
+        await wait_for_async(lambda: 21 not in agent._jobs, message="job 21 dropped")
     finally:
         agent._printer_lock.release()
     await fake_server.wait_status(20, "completed")
@@ -142,12 +142,12 @@ async def test_cancel_before_printing_is_honoured(fake_server, fake_printer, run
 
 async def test_agent_answers_server_ping_with_pong_while_printing(fake_server, fake_printer, run_agent):
     agent = await run_agent(fake_server.url, fake_printer.url)
-    await eventually(lambda: agent.connected.is_set())
+    await wait_for_async(lambda: agent.connected.is_set())
     await agent._printer_lock.acquire()  # a "long print" in progress
     try:
         await fake_server.send_job(30, RECEIPT)
         await fake_server.send({"type": "ping", "timestamp": "t"})
-        await eventually(lambda: any(m["type"] == "pong" for m in fake_server.received), message="pong")
+        await wait_for_async(lambda: any(m["type"] == "pong" for m in fake_server.received), message="pong")
     finally:
         agent._printer_lock.release()
     await fake_server.wait_status(30, "completed")
@@ -158,9 +158,9 @@ async def test_agent_sends_ping_at_least_every_ten_seconds(fake_server, fake_pri
     assert agent.ping_interval <= 10
     agent.ping_interval = 0.1  # the schedule, sped up
     # The heartbeat reads the interval on each round; reconnect so it starts with the fast one.
-    await eventually(lambda: agent.connected.is_set())
+    await wait_for_async(lambda: agent.connected.is_set())
     await fake_server.ws.close()
-    await eventually(lambda: sum(m["type"] == "ping" for m in fake_server.received) >= 3, message="pings")
+    await wait_for_async(lambda: sum(m["type"] == "ping" for m in fake_server.received) >= 3, message="pings")
 
 
 async def test_old_server_without_escpos_prints_content_as_text(fake_server, fake_printer, run_agent):
@@ -190,7 +190,7 @@ async def test_agent_reconnects_and_redelivered_job_prints_once(fake_server, fak
     await fake_server.wait_status(50, "completed")
 
     await fake_server.ws.close(1012, "restart")
-    await eventually(lambda: fake_server.connections == 2 and fake_server.ws is not None, message="reconnect")
+    await wait_for_async(lambda: fake_server.connections == 2 and fake_server.ws is not None, message="reconnect")
     await fake_server.send_job(50, RECEIPT)  # the server re-delivers sent/printing jobs
     await fake_server.send_job(51, RECEIPT)
     await fake_server.wait_status(51, "completed")
@@ -204,7 +204,7 @@ async def test_unauthorized_close_backs_off_slowly(fake_server, fake_printer, ru
     fake_server.close_with = 4401
     started = time.monotonic()
     await run_agent(fake_server.url, fake_printer.url)  # slow_retry is 0.5 s in tests
-    await eventually(lambda: fake_server.connections >= 2, message="second attempt")
+    await wait_for_async(lambda: fake_server.connections >= 2, message="second attempt")
 
     assert time.monotonic() - started >= 0.5
     rejected = [r for r in caplog.records if "token rejected" in r.getMessage()]
@@ -214,17 +214,17 @@ async def test_unauthorized_close_backs_off_slowly(fake_server, fake_printer, ru
 async def test_job_printed_before_connection_loss_is_acknowledged_after_reconnect(
         fake_server, fake_printer, run_agent):
     agent = await run_agent(fake_server.url, fake_printer.url)
-    await eventually(lambda: agent.connected.is_set())
+    await wait_for_async(lambda: agent.connected.is_set())
     await agent._printer_lock.acquire()
     try:
         await fake_server.send_job(60, RECEIPT)
         await fake_server.wait_status(60, "received")
         await fake_server.ws.close(1012, "restart")  # queued job is dropped on disconnect
-        await eventually(lambda: fake_server.connections == 2 and fake_server.ws is not None)
+        await wait_for_async(lambda: fake_server.connections == 2 and fake_server.ws is not None)
     finally:
         agent._printer_lock.release()
     await fake_server.send_job(60, RECEIPT)  # redelivery after reconnect
-    await eventually(lambda: ("completed", None) in fake_server.statuses(60))
+    await wait_for_async(lambda: ("completed", None) in fake_server.statuses(60))
 
     assert fake_printer.jobs() == [RECEIPT]
 
@@ -244,7 +244,7 @@ async def test_agent_never_floods_the_server_when_many_jobs_arrive_at_once(fake_
 
 async def test_token_in_the_url_is_enough(fake_server, fake_printer, run_agent):
     agent = await run_agent(fake_server.url + "?token=abc123", fake_printer.url, token=None)
-    await eventually(lambda: agent.connected.is_set())
+    await wait_for_async(lambda: agent.connected.is_set())
     assert fake_server.authorizations == [None]
     assert fake_server.paths == ["/ws/agent/?token=abc123"]
 
@@ -284,7 +284,7 @@ async def test_stopping_the_agent_lets_the_current_job_finish_and_be_acknowledge
     await fake_server.wait_status(71, "received")
 
     agent.stop()
-    await eventually(lambda: fake_server.ws is None, message="agent to disconnect")
+    await wait_for_async(lambda: fake_server.ws is None, message="agent to disconnect")
 
     assert printer.printed == [RECEIPT]  # job 71 was not started
     assert fake_server.statuses(70)[-1] == ("completed", None)
@@ -300,23 +300,23 @@ async def test_stopping_the_agent_lets_the_current_job_finish_and_be_acknowledge
 async def test_server_close_codes_are_explained_in_one_log_line(fake_server, fake_printer, run_agent, caplog, code, needle):
     fake_server.close_with = code
     await run_agent(fake_server.url, fake_printer.url)
-    await eventually(lambda: any(needle in r.getMessage() for r in caplog.records), message=needle)
+    await wait_for_async(lambda: any(needle in r.getMessage() for r in caplog.records), message=needle)
     assert "Traceback" not in caplog.text
 
 
 async def test_power_cycled_printer_goes_offline_then_prints_when_back(fake_server, fake_printer, run_agent):
     await run_agent(fake_server.url, fake_printer.url)
-    await eventually(lambda: fake_server.printer_infos() == ["ready"], message="ready")
+    await wait_for_async(lambda: fake_server.printer_infos() == ["ready"], message="ready")
     port = fake_printer.server.port
 
     await fake_printer.server.stop()  # switched off
-    await eventually(lambda: fake_server.printer_infos()[-1:] == ["offline"], message="offline")
+    await wait_for_async(lambda: fake_server.printer_infos()[-1:] == ["offline"], message="offline")
     await fake_server.send_job(80, RECEIPT)
     assert (await fake_server.wait_status(80, "failed"))[-1] == ("failed", "offline")
 
     fake_printer.server.port = port
     await fake_printer.server.start()  # switched on again, same address
-    await eventually(lambda: fake_server.printer_infos()[-1:] == ["ready"], message="ready again")
+    await wait_for_async(lambda: fake_server.printer_infos()[-1:] == ["ready"], message="ready again")
     await fake_server.send_job(80, RECEIPT)
     await fake_server.wait_status(80, "completed")
     assert fake_printer.jobs() == [RECEIPT]

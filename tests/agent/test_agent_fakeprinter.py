@@ -5,9 +5,10 @@ import re
 import subprocess
 
 import pytest
-from agent_support import PYTHON, agent_env, eventually
 
 from agent.fakeprinter import FakePrinterServer, JobStore
+from tests.agent.agent_support import PYTHON, agent_env
+from tools.polling import wait_for_async
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 
@@ -113,7 +114,7 @@ async def test_fake_printer_command_line_prints_the_receipt_to_its_console(tmp_p
         first = await asyncio.to_thread(process.stdout.readline)
         port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", first).group(1))
         await send(port, b"\x1bt\x13" + "Pão de queijo € 6,50\n".encode("cp858"))
-        await eventually(lambda: list(out.glob("*.bin")), message="job file")
+        await wait_for_async(lambda: list(out.glob("*.bin")), message="job file")
         lines = [await asyncio.to_thread(process.stdout.readline) for _ in range(3)]
         assert "printed" in lines[0]
         assert "Pão de queijo € 6,50" in "".join(lines)
@@ -130,6 +131,6 @@ async def test_server_stores_partial_job_when_client_resets(tmp_path):
     writer.write(b"partial receipt\n")
     await writer.drain()
     writer.transport.abort()  # RST, as a killed agent would leave it
-    await eventually(lambda: store.jobs(), message="partial job stored")
+    await wait_for_async(lambda: store.jobs(), message="partial job stored")
     assert store.jobs()[0].read_bytes() == b"partial receipt\n"
     await server.stop()

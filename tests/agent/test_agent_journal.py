@@ -8,9 +8,9 @@ import subprocess
 import time
 
 import pytest
-from agent_support import PYTHON, REPO
 
 from agent.journal import COMPLETED, INTERRUPTED, STARTED, Journal, JournalError
+from tests.agent.agent_support import PYTHON, REPO
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import PYTHON, REPO, DaphneServer, base_env, free_port, port_open, wait_for
+from tools.polling import wait_for
+from tools.processes import PYTHON, REPO, DaphneServer, base_env, free_port, port_open
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

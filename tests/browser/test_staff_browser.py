@@ -17,7 +17,7 @@ from tests.browser.conftest import (
     record_timing,
     screenshot,
 )
-from tests.support.processes import wait_for
+from tools.polling import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(240)]
 

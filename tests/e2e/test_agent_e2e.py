@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import PYTHON, REPO, DaphneServer, RedisServer, wait_for
+from tools.polling import wait_for
+from tools.processes import PYTHON, REPO, DaphneServer, RedisServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -8,7 +8,8 @@ import urllib.request
 
 import pytest
 
-from tests.support.processes import REPO, Manage, base_env, free_port, wait_for
+from tools.polling import wait_for
+from tools.processes import REPO, Manage, base_env, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

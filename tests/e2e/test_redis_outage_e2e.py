@@ -9,7 +9,7 @@ import time
 import pytest
 import websockets
 
-from tests.support.processes import DaphneServer, RedisServer
+from tools.processes import DaphneServer, RedisServer
 
 pytestmark = [
     pytest.mark.e2e,

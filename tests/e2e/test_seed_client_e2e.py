@@ -14,7 +14,7 @@ from datetime import datetime
 import pytest
 import websockets
 
-from tests.support.processes import DaphneServer, RedisServer
+from tools.processes import DaphneServer, RedisServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from tests.faults.harness import Rig
-from tests.support.processes import PostgresCluster, RedisServer
+from tools.processes import PostgresCluster, RedisServer
 
 
 @pytest.fixture

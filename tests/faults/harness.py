@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.faults.checker import Job, check, read_paper
 from tests.faults.driver import read_orders
-from tests.support.processes import (
+from tools.processes import (
     PYTHON,
     REPO,
     AgentProcess,

@@ -21,7 +21,7 @@ import socket
 import struct
 import threading
 
-from tests.support.processes import free_port
+from tools.processes import free_port
 
 
 class _Link:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from tests.support.processes import StaffBrowser
+from tools.processes import StaffBrowser
 
 
 def answer_name(status):
@@ -27,7 +27,7 @@ def answer_name(status):
 
 
 def prepare_counter(manage):
-    """A staff account and a product to sell, made with ``manage`` (a tests.support Manage)."""
+    """A staff account and a product to sell, made with ``manage`` (a tools.processes Manage)."""
     credentials = manage.create_staff("seller", "seller-pass-123")
     product_id = manage.python(
         """
@@ -52,7 +52,7 @@ class HttpSeller:
     base_url: str
     credentials: tuple
     product_id: int
-    database: object  # tests.support.processes.Database
+    database: object  # tools.processes.Database
     settled: threading.Event = field(default_factory=threading.Event)  # set: no server is mid-shutdown
     attempts: list = field(default_factory=list)
     refs_confirmed: list = field(default_factory=list)

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support.processes import free_port, port_open, wait_for
+from tools.processes import free_port, port_open, wait_for
 
 PG_VERSIONS = Path("/usr/lib/postgresql")
 
@@ -143,7 +143,7 @@ class RedisSentinelGroup:
             directory.mkdir(exist_ok=True)
             extra = ["--replicaof", "127.0.0.1", self.ports["primary"]] if name == "replica" else []
             self._spawn(name, ["--port", self.ports[name], "--dir", directory, *common, *extra])
-            wait_for(lambda: port_open(self.ports[name]), 10, message=f"redis {name} to listen")
+            wait_for(lambda port=self.ports[name]: port_open(port), 10, message=f"redis {name} to listen")
         for index, port in enumerate(self.sentinel_ports):
             conf = self.workdir / f"sentinel{index}.conf"  # a sentinel rewrites its own file
             conf.write_text(
@@ -154,7 +154,7 @@ class RedisSentinelGroup:
                 f"sentinel parallel-syncs {self.master_name} 1\n"
             )
             self._spawn(f"sentinel{index}", [conf, "--sentinel"])
-            wait_for(lambda: port_open(port), 10, message="a sentinel to listen")
+            wait_for(lambda port=port: port_open(port), 10, message="a sentinel to listen")
         wait_for(lambda: self.replica_in_sync(), 20, message="the replica to sync with the primary")
         return self
 

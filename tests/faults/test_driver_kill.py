@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.support.processes import wait_for
+from tools.polling import wait_for
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(240)]
 

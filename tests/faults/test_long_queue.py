@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from cantina.asgi import application
-from printing import services
+from printing import selectors
 from printing.models import Printer, PrintJob
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.timeout(120)]
@@ -32,7 +32,7 @@ def printer_with_queue(make_printer, make_order):
 
 @database_sync_to_async
 def queued(printer):
-    return services.printer_summary(Printer.objects.get(pk=printer.pk))["queued"]
+    return selectors.printer_summary(Printer.objects.get(pk=printer.pk))["queued"]
 
 
 @database_sync_to_async

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from tests.faults.netproxy import TcpProxy
-from tests.support.processes import free_port
+from tools.processes import free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(240)]
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.faults import probes
 from tests.faults.servers import RedisSentinelGroup
-from tests.support.processes import StaffBrowser, pg_ctlcluster_available, wait_for
+from tools.processes import StaffBrowser, pg_ctlcluster_available, wait_for
 
 pytestmark = [
     pytest.mark.faults,

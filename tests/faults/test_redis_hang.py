@@ -19,7 +19,7 @@ import pytest
 
 from tests.faults import probes
 from tests.faults.seller import HttpSeller, prepare_counter
-from tests.support.processes import pg_ctlcluster_available, wait_for
+from tools.processes import pg_ctlcluster_available, wait_for
 
 pytestmark = [
     pytest.mark.faults,
@@ -47,10 +47,11 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
     stopped_at = rig.note("redis SIGSTOP", backlog=rig.backlog(), completed=completed_before)
     redis_server.process.send_signal(signal.SIGSTOP)
     try:
-        status, body = wait_for(
-            lambda: (lambda answer: answer if answer[0] == 503 else None)(probes.health(rig.daphnes[0].http_url)),
-            timeout=HANG_SECONDS - 5, interval=0.5, message="/health to say degraded",
-        )
+        def degraded():
+            answer = probes.health(rig.daphnes[0].http_url)
+            return answer if answer[0] == 503 else None
+
+        status, body = wait_for(degraded, timeout=HANG_SECONDS - 5, interval=0.5, message="/health to say degraded")
         rig.note("health degraded", status=status, channel_layer=body["channel_layer"], database=body["database"])
         staff_during = probes.staff_link(rig.daphnes[1].http_url, seller.cookies)
         rig.note("staff live link during the hang", state=staff_during)

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from tests.support.processes import PostgresCluster, RedisServer, pg_ctlcluster_available
+from tools.processes import PostgresCluster, RedisServer, pg_ctlcluster_available
 
 pytestmark = [
     pytest.mark.faults,

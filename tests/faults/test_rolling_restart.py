@@ -18,7 +18,7 @@ import pytest
 
 from tests.faults.netproxy import TcpProxy
 from tests.faults.seller import HttpSeller, prepare_counter
-from tests.support.processes import free_port, pg_ctlcluster_available
+from tools.processes import free_port, pg_ctlcluster_available
 
 pytestmark = [
     pytest.mark.faults,

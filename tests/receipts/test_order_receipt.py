@@ -1,7 +1,6 @@
 """Order receipts and test pages: what staff and customers read on paper."""
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -9,7 +8,14 @@ import pytest
 
 from printing import receipts
 from printing.documents import validate_document
-from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo, format_money, order_receipt
+from printing.receipts import (
+    PrinterSpec,
+    ReceiptItem,
+    ReceiptOrder,
+    ShopInfo,
+    format_money,
+    order_receipt,
+)
 from printing.rendering import render_escpos, render_html, render_text
 
 BRASILIA = timezone(timedelta(hours=-3))
@@ -210,24 +216,6 @@ def test_test_page_describes_the_printer_and_samples_accents(printer):
     assert b"\x1d(k" in escpos
     assert (b"\x1dV" in escpos) == printer.has_cutter
     assert all(len(line) <= printer.columns for line in text.splitlines())
-
-
-def test_render_time_of_a_typical_receipt(capsys):
-    """Prints the time to render one receipt to ESC/POS, text and HTML (no timed assertion)."""
-    order = make_order(notes="Sem cebola")
-    for printer in (NARROW, WIDE):
-        render_html(order_receipt(order, printer, SHOP), printer)  # warm caches
-    runs = 200
-    started = time.perf_counter()
-    for number in range(runs):
-        printer = (NARROW, WIDE)[number % 2]
-        document = order_receipt(order, printer, SHOP, job_id=number)
-        render_escpos(document, printer)
-        render_text(document, printer)
-        render_html(document, printer)
-    per_receipt = (time.perf_counter() - started) / runs * 1000
-    with capsys.disabled():
-        print(f"\n[receipts] build + ESC/POS + text + HTML: {per_receipt:.2f} ms per order receipt")
 
 
 def test_chinese_column_headers_are_measured_in_paper_columns():

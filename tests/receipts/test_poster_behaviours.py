@@ -7,7 +7,7 @@ import re
 
 import pytest
 from PIL import Image, ImageChops
-from rasterdecode import split_raster
+from tests.receipts.rasterdecode import split_raster
 
 from printing.documents import (
     DocumentError,

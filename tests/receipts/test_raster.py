@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
-from rasterdecode import split_raster, stack
+from tests.receipts.rasterdecode import split_raster, stack
 
 from printing.documents import validate_document
 from printing.receipts import (

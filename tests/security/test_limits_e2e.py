@@ -8,7 +8,7 @@ import time
 import pytest
 import websockets
 
-from tests.support.processes import DaphneServer
+from tools.processes import DaphneServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -148,3 +148,15 @@ def test_status_endpoint_gives_the_jobs_of_the_orders_and_ids_asked_for(staff_cl
     assert other.pk not in [item["order_id"] for item in data["jobs"]]
     assert data["jobs"][0]["printer_name"] == "Balcão"
     assert staff_client.get("/jobs/status").json() == {"jobs": []}
+
+
+def test_status_endpoint_answers_in_a_fixed_number_of_queries(staff_client, printer, make_order, django_assert_max_num_queries):
+    order = make_order(status="pending")
+    jobs = [PrintJob.objects.create(printer=printer, order=order if n % 2 else None, kind="reprint") for n in range(40)]
+    ids = ",".join(str(job.pk) for job in jobs)
+    staff_client.get("/jobs/status")  # the session and user are loaded the same way every time
+    # Session, user, the two id lookups and ONE summary query, whatever the number of jobs (was one per job).
+    with django_assert_max_num_queries(5):
+        data = staff_client.get(f"/jobs/status?job={ids}&order={order.pk}").json()
+    assert [item["id"] for item in data["jobs"]] == [job.pk for job in jobs]
+    assert {item["order_number"] for item in data["jobs"]} == {order.number, None}

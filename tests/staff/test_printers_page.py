@@ -79,3 +79,20 @@ def test_printer_status_endpoint_gives_every_printers_summary(staff_client, prin
     assert by_name["Cozinha"]["status"] == "paper_out"
     assert by_name["Cantina 2"]["connected"] is False
     assert set(by_name["Balcão"]) >= {"id", "name", "connected", "status", "last_seen_at", "queued"}
+
+
+def test_printer_status_endpoint_answers_in_a_fixed_number_of_queries(
+    staff_client, printers, make_printer, django_assert_max_num_queries
+):
+    online, _no_paper, offline = printers
+    for n in range(10):
+        make_printer(f"Extra {n}")
+    PrintJob.objects.create(printer=online)
+    PrintJob.objects.create(printer=online, status="sent")
+    PrintJob.objects.create(printer=online, status="completed")
+    # Session, user and ONE printers query with their queue counts (was one count per printer).
+    with django_assert_max_num_queries(3):
+        data = staff_client.get("/printers/status").json()
+    by_name = {printer["name"]: printer for printer in data["printers"]}
+    assert len(by_name) == 13
+    assert (by_name["Balcão"]["queued"], by_name["Cantina 2"]["queued"]) == (2, 0)

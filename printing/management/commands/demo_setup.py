@@ -1,3 +1,5 @@
+"""``manage.py demo_setup`` (development only): the admin/admin superuser, demo products and printer."""
+
 from decimal import Decimal
 
 from django.conf import settings

@@ -1,3 +1,5 @@
+"""``manage.py printer_add NAME [...]``: add a printer and print its agent token."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 

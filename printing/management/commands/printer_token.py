@@ -1,3 +1,5 @@
+"""``manage.py printer_token NAME``: issue a new agent token for a printer."""
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 

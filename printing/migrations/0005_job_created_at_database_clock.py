@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('printing', '0003_printer_raster_only'),
+        ('printing', '0004_local_jobs'),
     ]
 
     operations = [

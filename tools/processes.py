@@ -1,4 +1,5 @@
-"""Real processes for end-to-end tests: a daphne server on a free port, manage.py, Redis.
+"""Real processes for end-to-end tests and the benchmark: daphne on a free port, manage.py, Redis,
+PostgreSQL, the fake printer.
 
 Everything runs on loopback. Each server gets its own SQLite file (or the DATABASE_URL given)
 and its own var/ directory, so tests never share state.
@@ -12,13 +13,14 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from contextlib import closing
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tools.polling import wait_for
+
+REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 
@@ -26,18 +28,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout=20.0, interval=0.05, message="condition"):
-    """Poll until predicate() is truthy; return its value or raise with a clear message."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
-        time.sleep(interval)
 
 
 def port_open(port, host="127.0.0.1"):

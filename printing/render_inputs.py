@@ -1,0 +1,47 @@
+"""Receipt glue: ORM rows → the pure renderer inputs of ``printing.receipts``.
+
+The renderers (``printing.receipts``, ``printing.rendering``) know nothing of Django models;
+this module is the one place that turns a printer, the shop settings and an order into their
+plain dataclasses.
+"""
+
+from django.conf import settings
+from django.utils import timezone
+
+from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo
+
+
+def printer_spec(printer):
+    return PrinterSpec(
+        name=printer.name,
+        paper_width=printer.paper_width,
+        profile=printer.profile,
+        has_cutter=printer.has_cutter,
+    )
+
+
+def shop_info():
+    return ShopInfo(
+        name=settings.CANTINA_SHOP_NAME,
+        address=settings.CANTINA_SHOP_ADDRESS,
+        footer=settings.CANTINA_RECEIPT_FOOTER,
+    )
+
+
+def receipt_order(order):
+    items = tuple(
+        ReceiptItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price)
+        for item in order.items.all()
+    )
+    return ReceiptOrder(
+        number=order.number,
+        channel=order.channel,
+        customer_name=order.customer_name,
+        created_at=timezone.localtime(order.created_at),
+        items=items,
+        total=order.total,
+        scheduled_for=timezone.localtime(order.scheduled_for) if order.scheduled_for else None,
+        notes=order.notes,
+        payment_method=order.get_payment_method_display() if order.payment_method else "",
+        order_id=order.pk,
+    )

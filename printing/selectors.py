@@ -1,0 +1,306 @@
+"""Read models: what pages, live events, the agent sweep, /health and the dashboard read.
+
+Nothing here changes the database. Each shape has one builder: ``job_summary`` is THE job as
+staff pages and live events (/ws/staff/) see it, ``printer_summary`` THE printer; the batch
+variants build the same dicts for many rows in one or two queries.
+"""
+
+from urllib.parse import urlencode
+
+from django.db.models import Count, Min, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format, number_format
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+
+from cantina.timeutils import today_bounds
+from printing.display import (
+    PRINTER_STATUS_TONE,
+    printer_connection_label,
+    printer_connection_tone,
+)
+from printing.models import Printer, PrintJob
+from printing.protocol import job_payload
+
+Status = PrintJob.Status
+STATUS_LABELS = dict(Status.choices)
+
+# --- jobs and printers as staff pages and live events see them -----------------------------
+
+# values(): every transition sends a summary, and a whole row would also load and decode the
+# job's document, text and ESC/POS, which a summary never shows.
+_JOB_SUMMARY_FIELDS = (
+    "pk", "order_id", "order__number", "printer_id", "printer__name", "kind", "status", "attempts",
+    "error_code", "error_message", "created_at", "finished_at",
+)
+
+
+def _job_summary(row):
+    return {
+        "id": row["pk"],
+        "order_id": row["order_id"],
+        "order_number": row["order__number"],
+        "printer_id": row["printer_id"],
+        "printer_name": row["printer__name"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "status_label": str(STATUS_LABELS.get(row["status"], row["status"])),
+        "attempts": row["attempts"],
+        "error_code": row["error_code"],
+        "error_message": row["error_message"],
+        "created_at": row["created_at"].isoformat(),
+        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+    }
+
+
+def job_summary(job_id):
+    """Plain data about one job, as staff pages show it (None if it no longer exists)."""
+    row = PrintJob.objects.filter(pk=job_id).values(*_JOB_SUMMARY_FIELDS).first()
+    return _job_summary(row) if row is not None else None
+
+
+def job_summaries(job_ids):
+    """``job_summary`` of each existing job of ``job_ids``, by id, in one query."""
+    rows = PrintJob.objects.filter(pk__in=list(job_ids)).values(*_JOB_SUMMARY_FIELDS).order_by("pk")
+    return [_job_summary(row) for row in rows]
+
+
+def annotate_queued(printers):
+    """Annotate each printer of the queryset with ``queued``: its jobs not finished yet."""
+    return printers.annotate(queued=Count("jobs", filter=Q(jobs__status__in=PrintJob.QUEUED_STATUSES)))
+
+
+def printer_summary(printer):
+    """Plain data about one printer, as staff pages show it.
+
+    ``printer`` from ``printersannotate_queued()`` carries its queue count; any other costs a count.
+    """
+    queued = getattr(printer, "queued", None)
+    if queued is None:
+        queued = PrintJob.objects.queued().filter(printer=printer).count()
+    return {
+        "id": printer.pk,
+        "name": printer.name,
+        "connected": printer.connected,
+        "status": printer.status,
+        "status_label": str(printer.get_status_display()),
+        "last_seen_at": printer.last_seen_at.isoformat() if printer.last_seen_at else None,
+        "queued": queued,
+        "is_active": printer.is_active,
+    }
+
+
+def printersannotate_queued(printer_ids=None):
+    """Printers (all, or these) by name, each annotated with ``queued``: one query."""
+    printers = Printer.objects.all() if printer_ids is None else Printer.objects.filter(pk__in=printer_ids)
+    return annotate_queued(printers).order_by("name")
+
+
+def printer_summaries(printer_ids=None):
+    return [printer_summary(printer) for printer in printersannotate_queued(printer_ids)]
+
+
+# --- the agent side: what to (re)send, who may stay connected ------------------------------
+
+
+def job_payloads(job_ids):
+    """``new_order`` payloads of these jobs, in the order given (missing ones left out)."""
+    jobs = (
+        PrintJob.objects.filter(pk__in=job_ids)
+        .select_related("printer", "order")
+        .prefetch_related("order__items")
+    )
+    by_id = {job.pk: job for job in jobs}
+    return [job_payload(by_id[job_id]) for job_id in job_ids if job_id in by_id]
+
+
+def jobs_in_flight(*, printer_id):
+    """Payloads of jobs already sent to this printer but not finished: re-sent on reconnect."""
+    job_ids = list(
+        PrintJob.objects.filter(printer_id=printer_id, status__in=PrintJob.IN_FLIGHT_STATUSES)
+        .order_by("priority", "id")
+        .values_list("pk", flat=True)
+    )
+    return job_payloads(job_ids)
+
+
+def printers_with_pending_jobs(printer_ids):
+    """Which of these printers have deliverable pending jobs (one query, for the sweeper)."""
+    if not printer_ids:
+        return set()
+    return set(
+        PrintJob.objects.filter(printer_id__in=printer_ids, status=Status.PENDING)
+        .exclude(printer__status__in=Printer.BLOCKING_STATUSES)
+        .values_list("printer_id", flat=True)
+        .distinct()
+    )
+
+
+def printers_auth_state(printer_ids):
+    """For the sweeper: {printer_id: (token_hash, is_active, connection_channel)}."""
+    return {
+        row[0]: row[1:]
+        for row in Printer.objects.filter(pk__in=printer_ids).values_list(
+            "pk", "token_hash", "is_active", "connection_channel"
+        )
+    }
+
+
+# --- monitoring -----------------------------------------------------------------------------
+
+
+def queue_stats():
+    """Counts for monitoring (/health): jobs by status and the age of the oldest pending job."""
+    by_status = dict(PrintJob.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    oldest = PrintJob.objects.filter(status=Status.PENDING).aggregate(oldest=Min("created_at"))["oldest"]
+    printers = Printer.objects.aggregate(
+        total=Count("pk", filter=Q(is_active=True)),
+        connected=Count("pk", filter=Q(is_active=True, connected=True)),
+    )
+    return {
+        "jobs": {status: by_status.get(status, 0) for status in Status.values},
+        "oldest_pending_seconds": (timezone.now() - oldest).total_seconds() if oldest else None,
+        "printers": printers,
+    }
+
+
+# --- the print dashboard (/admin/print/) ----------------------------------------------------
+
+RECENT_FAILURES = 10
+AGENT_FIELDS = ("id", "name", "url", "model_name", "agent_version", "last_seen", "status", "status_label")
+
+
+def jobs_url(**filters):
+    """The admin job list filtered as given."""
+    return f"{reverse('admin:printing_printjob_changelist')}?{urlencode(filters)}"
+
+
+def when(value, now):
+    """A moment as the dashboard shows it: ISO, local display, and "… ago"."""
+    if value is None:
+        return {"iso": None, "display": _("never"), "ago": "", "ago_or_display": _("never")}
+    local = timezone.localtime(value)
+    display = date_format(local, "SHORT_DATETIME_FORMAT")
+    ago = _("%(time)s ago") % {"time": timesince(value, now)} if value <= now else ""
+    return {"iso": local.isoformat(), "display": display, "ago": ago, "ago_or_display": ago or display}
+
+
+def _seconds(value):
+    return _("%(seconds)s s") % {"seconds": number_format(value, decimal_pos=1)}
+
+
+def _today(now):
+    start, end = today_bounds(now)
+    jobs = PrintJob.objects.filter(created_at__gte=start, created_at__lt=end)
+    counts = dict(jobs.values_list("status").annotate(n=Count("pk")).order_by())
+    day_filter = {"created_at__gte": str(start), "created_at__lt": str(end)}
+    durations = [
+        (finished - created).total_seconds()
+        for created, finished in jobs.filter(status=Status.COMPLETED, finished_at__isnull=False)
+        .values_list("created_at", "finished_at")
+    ]
+    average = round(sum(durations) / len(durations), 1) if durations else None
+    return {
+        "date": start.date().isoformat(),
+        "date_display": date_format(start.date(), "DATE_FORMAT"),
+        "total": sum(counts.values()),
+        "total_url": jobs_url(**day_filter),
+        "by_status": [
+            {
+                "status": status,
+                "label": str(label),
+                "count": counts.get(status, 0),
+                "url": jobs_url(status__exact=status, **day_filter),
+            }
+            for status, label in Status.choices
+        ],
+        "average_seconds_to_print": average,
+        "average_display": _seconds(average) if average is not None else "—",
+    }
+
+
+def _queue(now):
+    queued = PrintJob.objects.queued()
+    counts = dict(queued.values_list("status").annotate(n=Count("pk")).order_by())
+    oldest = queued.filter(status=Status.PENDING).order_by("created_at").values_list("created_at", flat=True).first()
+    return {
+        "pending": counts.get(Status.PENDING, 0),
+        "in_flight": counts.get(Status.SENT, 0) + counts.get(Status.PRINTING, 0),
+        "oldest_pending_seconds": round((now - oldest).total_seconds()) if oldest else None,
+        "oldest_pending_display": timesince(oldest, now) if oldest else "—",
+        "pending_url": jobs_url(status__exact=Status.PENDING),
+        "in_flight_url": jobs_url(status__in=f"{Status.SENT},{Status.PRINTING}"),
+    }
+
+
+def _failures(now):
+    jobs = (
+        PrintJob.objects.filter(status=Status.FAILED)
+        .select_related("printer", "order")
+        .order_by("-finished_at", "-id")[:RECENT_FAILURES]
+    )
+    return [
+        {
+            "id": job.pk,
+            "label": f"#{job.pk}",
+            "url": reverse("admin:printing_printjob_change", args=[job.pk]),
+            "printer": job.printer.name,
+            "order": job.order.number if job.order else None,
+            "order_label": f"#{job.order.number} {job.order.customer_name}".strip() if job.order else "—",
+            "kind": str(job.get_kind_display()),
+            "error_code": job.error_code,
+            "reason": job.error_message or job.error_code or _("no reason given"),
+            "attempts": job.attempts,
+            "finished": when(job.finished_at, now),
+        }
+        for job in jobs
+    ]
+
+
+def _printers(now):
+    return [
+        {
+            "id": printer.pk,
+            "name": printer.name,
+            "location": printer.location,
+            "url": reverse("admin:printing_printer_change", args=[printer.pk]),
+            "is_active": printer.is_active,
+            "connected": printer.connected,
+            "connection_label": str(printer_connection_label(printer)),
+            "connection_tone": printer_connection_tone(printer),
+            "status": printer.status,
+            "status_label": str(printer.get_status_display()),
+            "status_tone": PRINTER_STATUS_TONE.get(printer.status, "muted"),
+            "status_message": printer.status_message,
+            "queued": printer.queued,
+            "queued_url": jobs_url(printer__id__exact=printer.pk, status__in=",".join(PrintJob.QUEUED_STATUSES)),
+            "last_seen": when(printer.last_seen_at, now),
+            "model_name": printer.model_name,
+            "agent_version": printer.agent_version,
+        }
+        for printer in printersannotate_queued()
+    ]
+
+
+def dashboard_data(now):
+    """Everything the dashboard shows from the database, as plain JSON-ready data.
+
+    The facts about this server process (``server``) are added by ``printing.dashboard_views``.
+    """
+    printers = _printers(now)
+    connected = sum(1 for p in printers if p["connected"] and p["is_active"])
+    active = sum(1 for p in printers if p["is_active"])
+    return {
+        "generated_at": timezone.localtime(now).isoformat(),
+        "generated_at_display": date_format(timezone.localtime(now), "H:i:s"),
+        "today": _today(now),
+        "queue": _queue(now),
+        "failures": _failures(now),
+        "failures_url": jobs_url(status__exact=Status.FAILED),
+        "printers": printers,
+        "printers_connected": connected,
+        "printers_active": active,
+        "printers_summary": _("%(connected)d of %(active)d connected") % {"connected": connected, "active": active},
+        "agents": [{key: p[key] for key in AGENT_FIELDS} for p in printers if p["connected"]],
+    }
