@@ -168,3 +168,15 @@ def test_the_channel_layer_retry_waits_on_the_monotonic_clock(jump):
     assert asyncio.run(run()) == {"type": "job.wakeup"}
     waits = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     assert waits[0] >= 0.5 and waits[1] >= 1.0
+
+
+@pytest.mark.parametrize("jump", JUMPS, ids=jump_id)
+def test_periodic_maintenance_runs_on_schedule_whatever_the_wall_clock_does(jump):
+    from printing.maintenance import Task, run_pass
+
+    runs = []
+    task = Task("count", lambda: runs.append(1), every_seconds=60)
+    run_pass(tasks=[task])
+    with jumped(jump):
+        run_pass(tasks=[task])  # due only 60 s (monotonic) after the last run
+    assert runs == [1]
