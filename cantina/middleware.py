@@ -11,6 +11,7 @@ import logging
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 log = logging.getLogger("cantina")
@@ -22,14 +23,13 @@ def wants_json(request):
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
-class DatabaseUnavailableMiddleware:
-    """Turn a lost database connection into a translated 503 (HTML for pages, JSON for JSON clients)."""
+class DatabaseUnavailableMiddleware(MiddlewareMixin):
+    """Turn a lost database connection into a translated 503 (HTML for pages, JSON for JSON clients).
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
+    A MiddlewareMixin, so async-capable like Django's own: a sync-only middleware would make
+    every request cross from a thread back to the event loop (``async_to_sync``), which costs a
+    hop per request and, once daphne's loop has stopped on SIGTERM, never returns.
+    """
 
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):

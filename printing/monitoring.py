@@ -10,7 +10,6 @@ import logging
 import os
 from datetime import UTC, datetime
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
@@ -19,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from printing import selectors
+from printing import notify, selectors
 from printing.models import PrintJob
 
 log = logging.getLogger("cantina.printing")
@@ -67,7 +66,7 @@ def channel_layer_reachable(timeout=None):
         return False
     try:
         limit = timeout or CHANNEL_LAYER_TIMEOUT_SECONDS or settings.CANTINA_CHANNEL_LAYER_TIMEOUT
-        async_to_sync(_channel_layer_round_trip)(layer, limit)
+        notify.run_layer_call(_channel_layer_round_trip, layer, limit)
     except Exception as error:
         log.warning("health check=channel_layer ok=false error=%s", type(error).__name__)
         return False

@@ -3,6 +3,7 @@ nothing: every call gives up after CANTINA_CHANNEL_LAYER_TIMEOUT and delivery go
 database (fault scenario tests/faults/test_redis_hang.py does it with a real Redis)."""
 
 import asyncio
+import os
 import threading
 
 import pytest
@@ -137,3 +138,34 @@ async def test_the_staff_live_link_is_refused_while_the_channel_layer_hangs(hang
     # link that looks live and never updates.
     assert (connected, code) == (False, 4503)
     await communicator.disconnect(timeout=10)
+
+
+def test_a_wakeup_sent_while_the_server_shuts_down_gives_up_instead_of_holding_the_process(settings):
+    """On SIGTERM daphne stops its event loop, then Python waits for every worker thread. A thread
+    committing a job (its on_commit sends the wake-up) must not wait for that loop forever, or
+    the process never exits (found by tests/faults/test_rolling_restart.py)."""
+    from asgiref.sync import SyncToAsync
+
+    stopped_loop = asyncio.new_event_loop()  # the server's loop, no longer running
+    calls = []
+
+    class Layer(InMemoryChannelLayer):
+        async def group_send(self, group, message):
+            calls.append(group)
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}.InMemoryChannelLayer"}}
+
+    def worker_thread():
+        # What asgiref records in the threads that run a server's synchronous code.
+        SyncToAsync.threadlocal.main_event_loop = stopped_loop
+        SyncToAsync.threadlocal.main_event_loop_pid = os.getpid()
+        with pytest.raises(RuntimeError, match="shutting down"):
+            notify.run_layer_call(Layer().group_send, "printer.1", {"type": "job.wakeup"})
+        notify.job_wakeup(1, 2)  # logged and dropped: the sweep of the next process delivers it
+        return True
+
+    try:
+        assert finishes(worker_thread, seconds=30)
+    finally:
+        stopped_loop.close()
+    assert calls == []

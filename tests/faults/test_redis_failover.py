@@ -64,8 +64,10 @@ def test_redis_primary_killed_and_replaced_by_sentinel_loses_and_duplicates_noth
     rig.note("both servers use the new primary", after_failover_seconds=round(followed_at - restored_at, 2))
     staff_after = probes.staff_link(rig.daphnes[1].http_url, cookies)
 
+    driver_done = rig.wait_driver()
     report, result = rig.finish(
-        "r2-2-redis-failover", restored_at=restored_at, servers=2, database="postgresql",
+        "r2-2-redis-failover", restored_at=restored_at,
+        driver_finished_after_fault=round(driver_done - restored_at, 2), servers=2, database="postgresql",
         old_primary=first_primary, new_primary=sentinel_group.current_primary_port(),
         layer_followed_seconds=round(followed_at - restored_at, 2), staff_link_after=staff_after,
     )

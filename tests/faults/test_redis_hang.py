@@ -69,8 +69,10 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
     )
     staff_after = probes.staff_link(rig.daphnes[1].http_url, seller.cookies)
     reconnects = {name: s.agent.log().count("connected to ") - 1 for name, s in rig.stations.items()}
+    driver_done = rig.wait_driver()
     report, result = rig.finish(
-        "r2-1-redis-hang", restored_at=restored_at, servers=2, database="postgresql", hang_seconds=HANG_SECONDS,
+        "r2-1-redis-hang", restored_at=restored_at,
+        driver_finished_after_fault=round(driver_done - restored_at, 2), servers=2, database="postgresql", hang_seconds=HANG_SECONDS,
         completed_during_hang=completed_during, staff_link_during_hang=staff_during, staff_link_after=staff_after,
         agent_reconnects=reconnects, http=seller.summary(),
     )

@@ -52,11 +52,13 @@ def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_not
     rig.note("seller started", sales=SALES)
 
     time.sleep(3)
+    exit_codes = []
     for daphne in rig.daphnes:
         seller.settled.clear()
         rig.note("SIGTERM", port=daphne.port, backlog=rig.backlog())
         daphne.stop()
         seller.settled.set()  # it has exited: what it was doing committed or rolled back
+        exit_codes.append(daphne.process.returncode)
         rig.note("exited", port=daphne.port, exit_code=daphne.process.returncode)
         daphne.start()
         restored_at = rig.note("restarted", port=daphne.port, backlog=rig.backlog())
@@ -66,7 +68,7 @@ def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_not
     report, result = rig.finish(
         "r2-6-rolling-restart", restored_at=restored_at, servers=2, database="postgresql",
         http=seller.summary(), proxy_connect_retries=proxy.connect_failures,
-        doubled_sales=seller.doubled_sales(),
+        doubled_sales=seller.doubled_sales(), exit_codes_on_sigterm=exit_codes,
     )
 
     assert result["drained"], "the queue never drained"
@@ -74,4 +76,7 @@ def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_not
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
     assert len(seller.refs_confirmed) == SALES and report.expected == 2 * SALES
     assert seller.doubled_sales() == []
+    # SIGTERM, not the SIGKILL that DaphneServer.stop() sends after 10 s: a server that cannot
+    # stop by itself makes every restart wait for the supervisor's kill.
+    assert exit_codes == [0, 0], "a daphne did not exit on SIGTERM by itself"
     assert [a for a in seller.attempts if a.outcome.startswith(("5xx", "4xx")) or a.outcome == "503"] == []
