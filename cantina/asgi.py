@@ -14,6 +14,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.conf import settings  # noqa: E402
 
+from printing.cloud.asgi import with_cloud_printers  # noqa: E402
 from printing.maintenance import start_in_process  # noqa: E402
 from printing.routing import websocket_urlpatterns  # noqa: E402
 
@@ -26,7 +27,7 @@ if settings.DEBUG:
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": with_cloud_printers(django_asgi_app),
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

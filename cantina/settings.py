@@ -71,12 +71,17 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "ninja",
     "orders",
     "printing",
+    "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.cors.ApiCorsMiddleware",
+    "api.middleware.ApiProblemMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -264,6 +269,9 @@ if not DEBUG:
 CANTINA_SHOP_NAME = env_str("CANTINA_SHOP_NAME", "Cantina Escolar")
 CANTINA_SHOP_ADDRESS = env_str("CANTINA_SHOP_ADDRESS", "")
 CANTINA_RECEIPT_FOOTER = env_str("CANTINA_RECEIPT_FOOTER", "Obrigado e bom apetite!")
+# The shop's currency symbol: prices are in one currency whatever language a page or receipt
+# speaks (the language only chooses the separators: "R$ 1.234,50", "R$ 1,234.50").
+CANTINA_CURRENCY_SYMBOL = env_str("CANTINA_CURRENCY_SYMBOL", "R$")
 # Receipts speak the canteen's language, which need not be one of the staff pages' languages.
 CANTINA_RECEIPT_LANGUAGES = ("pt-br", "en", "es", "zh-hans")
 CANTINA_RECEIPT_LANGUAGE = env_str("CANTINA_RECEIPT_LANGUAGE", LANGUAGE_CODE).lower()
@@ -288,6 +296,21 @@ CANTINA_JOB_MAX_RETRIES = env_int("CANTINA_JOB_MAX_RETRIES", 5, minimum=0)
 CANTINA_JOB_EXPIRY_HOURS = env_int("CANTINA_JOB_EXPIRY_HOURS", 24, minimum=1)
 CANTINA_AGENT_MAX_MESSAGE_BYTES = 64 * 1024
 CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = env_int("CANTINA_AGENT_MAX_MESSAGES_PER_SECOND", 20, minimum=1)
+# Cloud printers (Star CloudPRNT, Epson Server Direct Print): a job handed out and not confirmed
+# within CANTINA_CLOUD_CONFIRM_SECONDS fails "interrupted"; a paper/cover problem learnt from an
+# Epson job result is retried after CANTINA_CLOUD_RETRY_SECONDS (an Epson poll carries no status).
+CANTINA_CLOUD_CONFIRM_SECONDS = env_int("CANTINA_CLOUD_CONFIRM_SECONDS", 600, minimum=10)
+CANTINA_CLOUD_RETRY_SECONDS = env_int("CANTINA_CLOUD_RETRY_SECONDS", 30, minimum=1)
+CANTINA_CLOUD_MAX_BODY_BYTES = 64 * 1024
+# Threads serving cloud printer requests in each server process (each holds a database connection).
+CANTINA_CLOUD_THREADS = env_int("CANTINA_CLOUD_THREADS", 4, minimum=1)
+
+# Print API (/api/v1/): each key's token bucket, refilled at this many requests per minute, holds
+# at most CANTINA_API_BURST; a key may have its own rate (admin).
+CANTINA_API_RATE_PER_MINUTE = env_int("CANTINA_API_RATE_PER_MINUTE", 600, minimum=1)
+CANTINA_API_BURST = env_int("CANTINA_API_BURST", 60, minimum=1)
+# Webhook deliveries: seconds to wait for the receiver's answer.
+CANTINA_WEBHOOK_TIMEOUT = env_int("CANTINA_WEBHOOK_TIMEOUT", 5, minimum=1)
 
 LOG_LEVEL = env_str("CANTINA_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

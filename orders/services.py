@@ -11,6 +11,7 @@ Each transition locks the order row and checks its current state, so two attenda
 
 import logging
 from collections import OrderedDict
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -42,8 +43,12 @@ def order_create(
     notes="",
     confirm=False,
     created_by=None,
+    lines=(),
 ):
     """Create an order from ``items`` — (product_id, quantity) pairs — and return it.
+
+    ``lines`` adds items that are not products, as (name, quantity, unit_price) triples (an
+    online shop's own catalogue); each must have a name, a quantity within 1..99 and a price ≥ 0.
 
     Products must exist and be active; each line's quantity must be within 1..99 (lines of the
     same product are added together first). Names and prices are copied onto the items, so the
@@ -56,7 +61,8 @@ def order_create(
         raise OrderError(_("Unknown payment method: %(method)s") % {"method": payment_method}, "bad_payment")
     if channel == Order.Channel.SCHEDULED and scheduled_for is None:
         raise OrderError(_("A scheduled order needs a pickup time."), "no_pickup_time")
-    quantities = _merge_lines(items)
+    lines = [_custom_line(*line) for line in lines or ()]
+    quantities = _merge_lines(items, allow_empty=bool(lines))
     products = Product.objects.in_bulk(list(quantities))
     for product_id, quantity in quantities.items():
         product = products.get(product_id)
@@ -93,24 +99,44 @@ def order_create(
             )
             for product_id, quantity in quantities.items()
         )
+        OrderItem.objects.bulk_create(
+            OrderItem(order=order, name=name, quantity=quantity, unit_price=unit_price)
+            for name, quantity, unit_price in lines
+        )
         if confirm:
             # Saved with its items already in place: the receipt is built after commit.
             order.status = Status.CONFIRMED
             order.save(update_fields=["status"])
     log.info(
         "order=%s number=%s channel=%s status=%s lines=%s by=%s",
-        order.pk, order.number, channel, order.status, len(quantities), username(created_by) or "-",
+        order.pk, order.number, channel, order.status, len(quantities) + len(lines), username(created_by) or "-",
     )
     return order
 
 
-def _merge_lines(items):
+def _merge_lines(items, allow_empty=False):
     quantities = OrderedDict()
     for product_id, quantity in items or ():
         quantities[int(product_id)] = quantities.get(int(product_id), 0) + int(quantity)
-    if not quantities:
+    if not quantities and not allow_empty:
         raise OrderError(_("The order is empty: add at least one product."), "empty")
     return quantities
+
+
+def _custom_line(name, quantity, unit_price):
+    name = (name or "").strip()
+    if not name:
+        raise OrderError(_("Every item needs a name."), "no_name")
+    if not MIN_QUANTITY <= quantity <= MAX_QUANTITY:
+        raise OrderError(
+            _("The quantity of “%(name)s” must be between %(min)s and %(max)s.")
+            % {"name": name, "min": MIN_QUANTITY, "max": MAX_QUANTITY},
+            "bad_quantity",
+        )
+    unit_price = Decimal(unit_price)
+    if unit_price < 0:
+        raise OrderError(_("The price of “%(name)s” cannot be negative.") % {"name": name}, "bad_price")
+    return name[:120], quantity, unit_price.quantize(Decimal("0.01"))
 
 
 def order_confirm(*, order_id, user=None):

@@ -8,6 +8,7 @@ the session), never in a log line, never again afterwards.
 
 import json
 import logging
+import threading
 
 from django import forms
 from django.contrib import admin, messages
@@ -36,7 +37,7 @@ from printing.display import (
     printer_connection_label,
     printer_connection_tone,
 )
-from printing.models import Printer, PrintJob, PrintJobEvent
+from printing.models import DEVICE_ID_PATTERN, Printer, PrintJob, PrintJobEvent, normalize_mac
 from printing.render_inputs import printer_spec
 from printing.rendering import render_html
 from printing.selectors import annotate_queued
@@ -49,6 +50,7 @@ admin.site.site_title = gettext_lazy("Cantina Print")
 
 AGENT_PRINTER_PLACEHOLDER = "tcp://IP:9100"
 
+_current_request = threading.local()
 ADMIN_MEDIA = forms.Media(css={"all": ["admin_extra/admin_extra.css"]})
 
 
@@ -89,6 +91,28 @@ def agent_command(request, token):
     return f"python -m agent --server {agent_server_url(request)} --token {token} --printer {AGENT_PRINTER_PLACEHOLDER}"
 
 
+CLOUD_PATHS = {Printer.Transport.CLOUDPRNT: "/cloudprnt/", Printer.Transport.EPSON_SDP: "/epson/sdp/"}
+
+
+def cloud_server_url(request, printer):
+    scheme = "https" if request.is_secure() else "http"
+    return f"{scheme}://{request.get_host()}{CLOUD_PATHS[printer.transport]}"
+
+
+def cloud_user_name(printer):
+    # CloudPRNT takes any user name; Epson's Digest authentication uses the device ID.
+    return printer.device_id if printer.transport == Printer.Transport.EPSON_SDP else "cantina"
+
+
+def issue_secret(printer):
+    """A new agent token, or a new secret for a cloud printer; returned once."""
+    if printer.is_cloud:
+        from printing.cloud.services import cloud_printer_issue_secret
+
+        return cloud_printer_issue_secret(printer=printer)
+    return services.printer_issue_token(printer=printer)
+
+
 # --- printers -------------------------------------------------------------------------------
 
 
@@ -101,9 +125,52 @@ class PrinterForm(forms.ModelForm):
         help_text=gettext_lazy("Order channels whose confirmed orders this printer prints by itself."),
     )
 
+    # Not required in the form: a form that does not show them keeps an agent printer.
+    transport = forms.ChoiceField(
+        label=gettext_lazy("connection"), choices=Printer.Transport.choices, required=False,
+        help_text=gettext_lazy("How the printer gets its jobs: through the Cantina agent, or by polling the server itself."),
+    )
+    poll_interval = forms.IntegerField(
+        label=gettext_lazy("poll interval (seconds)"), min_value=1, max_value=3600, required=False,
+        help_text=gettext_lazy("How often the printer asks for jobs; it shows offline after three missed polls."),
+    )
+
     class Meta:
         model = Printer
         fields = "__all__"
+
+    def clean_transport(self):
+        return self.cleaned_data.get("transport") or Printer.Transport.AGENT
+
+    def clean_poll_interval(self):
+        value = self.cleaned_data.get("poll_interval")
+        return value if value is not None else (self.instance.poll_interval or 5)
+
+    def clean_mac(self):
+        raw = (self.cleaned_data.get("mac") or "").strip()
+        if not raw:
+            return ""
+        mac = normalize_mac(raw)
+        if not mac:
+            raise forms.ValidationError(_("Not a MAC address: write it as 00:11:62:AA:BB:CC."))
+        return mac
+
+    def clean_device_id(self):
+        import re
+
+        device_id = (self.cleaned_data.get("device_id") or "").strip()
+        if device_id and not re.fullmatch(DEVICE_ID_PATTERN, device_id):
+            raise forms.ValidationError(_("Up to 30 letters, digits, “_”, “.” or “-”, as the printer accepts."))
+        return device_id
+
+    def clean(self):
+        cleaned = super().clean()
+        transport = cleaned.get("transport")
+        if transport == Printer.Transport.CLOUDPRNT and not cleaned.get("mac"):
+            self.add_error("mac", _("A Star CloudPRNT printer needs the MAC address it reports."))
+        if transport == Printer.Transport.EPSON_SDP and not cleaned.get("device_id"):
+            self.add_error("device_id", _("An Epson Server Direct Print printer needs the ID set in the printer."))
+        return cleaned
 
     def clean_profile(self):
         profile = self.cleaned_data["profile"].strip()
@@ -134,7 +201,11 @@ class PrinterAdmin(admin.ModelAdmin):
     actions = ["print_test_page", "enable", "disable", "issue_token", "revoke_token"]
     fieldsets = [
         (None, {"fields": ["name", "location", "is_active"]}),
-        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "copies", "auto_print"]}),
+        (gettext_lazy("Paper and printing"), {"fields": ["paper_width", "profile", "has_cutter", "raster_only", "copies", "auto_print"]}),
+        (
+            gettext_lazy("Cloud printer (no agent)"),
+            {"fields": ["transport", "mac", "device_id", "poll_interval", "cloud_setup"], "classes": ["collapse"]},
+        ),
         (
             gettext_lazy("Agent"),
             {
@@ -147,6 +218,7 @@ class PrinterAdmin(admin.ModelAdmin):
     ]
     readonly_fields = [
         "connection", "printer_status", "status_message", "last_seen", "model_name", "agent_version", "agent_token",
+        "cloud_setup",
     ]
 
     @property
@@ -191,6 +263,23 @@ class PrinterAdmin(admin.ModelAdmin):
             _("issued %(date)s") % {"date": date_format(issued, "SHORT_DATE_FORMAT")},
         )
 
+    @admin.display(description=gettext_lazy("printer settings"))
+    def cloud_setup(self, printer):
+        if printer.pk is None or not printer.is_cloud:
+            return _("Choose Star CloudPRNT or Epson Server Direct Print, save, then type these settings into the printer.")
+        request = getattr(_current_request, "value", None)
+        url = cloud_server_url(request, printer) if request is not None else CLOUD_PATHS[printer.transport]
+        return format_html(
+            "{}: <code>{}</code><br>{}: <code>{}</code><br>{}: {}<br>{}: {}",
+            _("Server URL"), url, _("User name"), cloud_user_name(printer), _("Password"),
+            _("the printer's secret, shown once when issued (“Issue a new agent token” gives a new one)"),
+            _("Polling interval"), _("%(seconds)s s") % {"seconds": printer.poll_interval},
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        _current_request.value = request  # cloud_setup shows this server's own URL
+        return super().get_fieldsets(request, obj)
+
     # --- saving -----------------------------------------------------------------------------
 
     def save_model(self, request, obj, form, change):
@@ -198,12 +287,18 @@ class PrinterAdmin(admin.ModelAdmin):
         if change and "is_active" in form.changed_data:
             # Through the service, so a connected agent is told at once and the change is logged.
             services.printer_set_active(printer=obj, active=obj.is_active)
+        if change and obj.is_cloud and {"transport", "device_id"} & set(form.changed_data):
+            self.message_user(
+                request,
+                _("The printer's connection changed: issue a new secret and type it into the printer."),
+                messages.WARNING,
+            )
 
     def response_add(self, request, obj, post_url_continue=None):
         # A new printer is useless without its agent token: issue it and show it right away.
         if IS_POPUP_VAR in request.POST or not self.has_change_permission(request, obj):
             return super().response_add(request, obj, post_url_continue)
-        token = services.printer_issue_token(printer=obj)
+        token = issue_secret(obj)
         self.log_change(request, obj, _("Issued a new agent token."))
         self.message_user(
             request, _("The printer “%(name)s” was added. Its agent token is below.") % {"name": obj.name},
@@ -249,7 +344,7 @@ class PrinterAdmin(admin.ModelAdmin):
     @admin.action(description=gettext_lazy("Issue a new agent token"), permissions=["change"])
     def issue_token(self, request, queryset):
         with transaction.atomic():
-            issued = [(printer, services.printer_issue_token(printer=printer)) for printer in queryset]
+            issued = [(printer, issue_secret(printer)) for printer in queryset]
             for printer, _token in issued:
                 self.log_change(request, printer, _("Issued a new agent token."))
         return self.token_response(request, issued)
@@ -292,7 +387,7 @@ class PrinterAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST":
             with transaction.atomic():
-                token = services.printer_issue_token(printer=printer)
+                token = issue_secret(printer)
                 self.log_change(request, printer, _("Issued a new agent token."))
             return self.token_response(request, [(printer, token)])
         context = {
@@ -313,6 +408,9 @@ class PrinterAdmin(admin.ModelAdmin):
             "printer_placeholder": AGENT_PRINTER_PLACEHOLDER,
             "issued": [
                 {"printer": printer, "token": token, "command": agent_command(request, token)}
+                if not printer.is_cloud else
+                {"printer": printer, "token": token, "cloud": True, "url": cloud_server_url(request, printer),
+                 "user": cloud_user_name(printer)}
                 for printer, token in issued
             ],
             "media": self.media,

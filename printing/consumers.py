@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from printing import notify, selectors, services
+from printing import local_jobs, notify, selectors, services
 from printing.groups import STAFF_GROUP, printer_group
 from printing.models import Printer
 from printing.protocol import (
@@ -26,6 +26,7 @@ from printing.protocol import (
     CloseCode,
     cancel_message,
     error_message,
+    local_job_recorded_message,
     new_order_message,
     now_iso,
     ping_message,
@@ -444,8 +445,6 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
     async def on_local_job(self, content):
         """A job the agent printed for a client on its own PC (agent --listen): record it once."""
-        from printing import local_jobs
-
         try:
             report = local_jobs.local_job_parse(content)
         except local_jobs.LocalJobError as error:
@@ -455,10 +454,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         job_id, status, error_code = await database_sync_to_async(local_jobs.local_job_record)(
             printer_id=self.printer_id, report=report
         )
-        await self.send_json({
-            "type": "local_job_recorded", "local_id": report.local_id, "job_id": job_id, "status": status,
-            "error_code": error_code or None, "timestamp": now_iso(),
-        })
+        await self.send_json(local_job_recorded_message(
+            local_id=report.local_id, job_id=job_id, status=status, error_code=error_code
+        ))
 
     handlers = {
         "ping": on_ping,

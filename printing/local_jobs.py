@@ -11,13 +11,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from printing import notify
+from printing import services
 from printing.models import PrintJob, PrintJobEvent
 
 log = logging.getLogger("cantina.printing")
@@ -158,7 +157,7 @@ def local_job_record(*, printer_id, report):
                                        else labels.get(event_status, message))[:500])
                 for event_status, at, message in events
             ])
-            transaction.on_commit(partial(_notify_staff, job.pk))
+            services.job_notify_staff(job.pk)
     except IntegrityError:  # the same report through another connection, at the same moment
         return (
             PrintJob.objects.filter(printer_id=printer_id, kind=PrintJob.Kind.LOCAL, local_id=report.local_id)
@@ -169,10 +168,3 @@ def local_job_record(*, printer_id, report):
              f" error_code={report.error_code}" if report.error_code else "")
     return job.pk, job.status, job.error_code
 
-
-def _notify_staff(job_id):
-    from printing.services import job_summary
-
-    data = job_summary(job_id)
-    if data is not None:
-        notify.staff_job_updated(data)

@@ -2,7 +2,9 @@
 
 - repair: receipts of confirmed orders whose creation was cut short (``services.jobs_create_missing``);
 - expiry: jobs not printed within CANTINA_JOB_EXPIRY_HOURS fail as ``expired`` (``services.jobs_expire``);
-- presence: printers whose server process died without a goodbye go offline (``services.printers_mark_stale``).
+- presence: printers whose server process died without a goodbye go offline (``services.printers_mark_stale``);
+- cloud printers: offline after three missed polls, hand-outs never confirmed fail ``interrupted``
+  (``printing.cloud.services.cloud_maintenance``).
 
 Every task is idempotent and safe to run in several processes at once (conditional updates), so
 each ASGI server process runs them in a daemon thread (``start_in_process``, called by
@@ -29,6 +31,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from printing import services
+from printing.cloud import services as cloud
 
 log = logging.getLogger("cantina.printing")
 
@@ -48,6 +51,9 @@ MAINTENANCE_TASKS = [
     Task("receipts_repair", services.jobs_create_missing),
     Task("jobs_expire", services.jobs_expire, every_seconds=60),
     Task("printers_mark_stale", services.printers_mark_stale),
+    # Cloud printers (no agent): offline after three missed polls; handed out and never
+    # confirmed within CANTINA_CLOUD_CONFIRM_SECONDS -> failed "interrupted".
+    Task("cloud_printers", cloud.cloud_maintenance),
 ]
 
 

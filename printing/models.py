@@ -7,6 +7,7 @@ server processes never both claim or move the same job.
 
 import hashlib
 import hmac
+import re
 import secrets
 
 from django.conf import settings
@@ -23,6 +24,20 @@ from orders.models import Order
 
 TOKEN_MARK = "cp_"
 TOKEN_PREFIX_LENGTH = 12
+
+
+# Cloud printers type their secret into a web form that takes at most 30 letters, digits, "_", "."
+# and "-" (Epson's WebConfig): "cp_" + 27 URL-safe characters, 160 random bits.
+CLOUD_SECRET_BYTES = 20
+DEVICE_ID_PATTERN = r"[A-Za-z0-9_.-]{1,30}"
+
+
+def normalize_mac(value):
+    """``00-11-62-AA-BB-CC``, ``001162aabbcc`` or ``00:11:62:aa:bb:cc`` -> ``00:11:62:aa:bb:cc``."""
+    digits = re.sub(r"[^0-9a-fA-F]", "", str(value or "")).lower()
+    if len(digits) != 12 or re.sub(r"[0-9a-fA-F:.\-\s]", "", str(value)):
+        return ""
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
 
 
 def hash_token(token):
@@ -69,6 +84,11 @@ class Printer(models.Model):
         ERROR = "error", _("Error")
         UNKNOWN = "unknown", _("Unknown")
 
+    class Transport(models.TextChoices):
+        AGENT = "agent", _("Cantina agent")
+        CLOUDPRNT = "cloudprnt", _("Star CloudPRNT")
+        EPSON_SDP = "epson_sdp", _("Epson Server Direct Print")
+
     # Jobs wait while the printer reports one of these (delivery rule 5).
     BLOCKING_STATUSES = frozenset({Status.PAPER_OUT, Status.COVER_OPEN, Status.OFFLINE})
 
@@ -100,6 +120,27 @@ class Printer(models.Model):
         help_text=_("Order channels whose confirmed orders this printer prints by itself."),
     )
 
+    transport = models.CharField(
+        _("connection"), max_length=12, choices=Transport.choices, default=Transport.AGENT,
+        help_text=_("How the printer gets its jobs: through the Cantina agent, or by polling the server itself."),
+    )
+    mac = models.CharField(
+        _("MAC address"), max_length=17, blank=True,
+        help_text=_("Star CloudPRNT printers: the MAC address the printer reports, e.g. 00:11:62:AA:BB:CC."),
+    )
+    device_id = models.CharField(
+        _("device ID"), max_length=30, blank=True,
+        help_text=_("Epson Server Direct Print printers: the ID typed into the printer's settings."),
+    )
+    poll_interval = models.PositiveSmallIntegerField(
+        _("poll interval (seconds)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        help_text=_("How often the printer asks for jobs; it shows offline after three missed polls."),
+    )
+    # HTTP Digest (Epson): MD5(device ID ":" realm ":" secret), set with the secret; never the secret.
+    digest_ha1 = models.CharField(max_length=32, blank=True, editable=False)
+    # When a cloud printer last told its own status (a CloudPRNT poll, an Epson status notification).
+    status_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     token_hash = models.CharField(max_length=64, blank=True, editable=False)
     token_prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, blank=True, editable=False, db_index=True)
     token_issued_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -118,19 +159,28 @@ class Printer(models.Model):
         ordering = ["name"]
         verbose_name = _("printer")
         verbose_name_plural = _("printers")
+        constraints = [
+            models.UniqueConstraint(fields=["mac"], condition=~Q(mac=""), name="printer_unique_mac"),
+            models.UniqueConstraint(fields=["device_id"], condition=~Q(device_id=""), name="printer_unique_device_id"),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_cloud(self):
+        return self.transport != self.Transport.AGENT
 
     def disabled_message(self):
         """The one wording of "this printer is disabled", for every refusal."""
         return _("Printer “%(name)s” is disabled.") % {"name": self.name}
 
-    def issue_token(self):
-        """Set a new agent token and return it; only its hash is kept. Caller saves."""
+    def issue_token(self, *, nbytes=32):
+        """Set a new agent token (or cloud printer secret) and return it; only its hash is kept.
+        Caller saves."""
         # "cp_" + 256 random bits: never starts with "-" (a command-line flag) and is easy to
         # recognise for secret scanners.
-        token = TOKEN_MARK + secrets.token_urlsafe(32)
+        token = TOKEN_MARK + secrets.token_urlsafe(nbytes)
         self.token_hash = hash_token(token)
         self.token_prefix = token[:TOKEN_PREFIX_LENGTH]
         self.token_issued_at = timezone.now()
@@ -160,8 +210,16 @@ class PrintJob(models.Model):
         ORDER_RECEIPT = "order_receipt", _("Order receipt")
         TEST_PAGE = "test_page", _("Test page")
         REPRINT = "reprint", _("Reprint")
-        RAW = "raw", _("Raw document")
+        DOCUMENT = "document", _("Document")
+        RAW = "raw", _("Raw bytes")
         LOCAL = "local", _("Local job")
+
+    class RawFormat(models.TextChoices):
+        # What the bytes of a raw job speak; they go to the printer untouched.
+        ESCPOS = "escpos", "ESC/POS"
+        TSPL = "tspl", "TSPL"
+        ZPL = "zpl", "ZPL"
+        TEXT = "text", _("Plain text")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Queued")
@@ -202,6 +260,8 @@ class PrintJob(models.Model):
         _("max retries"), default=default_max_retries
     )
     error_code = models.CharField(_("error code"), max_length=40, blank=True)
+    # Cloud printers: the hand-out this job went out with (CloudPRNT jobToken, Epson printjobid).
+    handout_token = models.CharField(max_length=40, blank=True, editable=False)
     error_message = models.CharField(_("error"), max_length=500, blank=True)
     # The database's clock, not this process's: expiry compares it with the database's "now",
     # whatever this server's wall clock did meanwhile (tests/test_clock_jumps.py).
@@ -212,11 +272,15 @@ class PrintJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    raw_format = models.CharField(_("raw format"), max_length=8, choices=RawFormat.choices, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     # Local jobs: printed by the agent for a client on its own PC (agent --listen), then reported.
     local_id = models.CharField(_("local job id"), max_length=64, blank=True, editable=False)
     source = models.CharField(
         _("source"), max_length=200, blank=True, editable=False,
-        help_text=_("Where a local job came from: the client's protocol, reference and web page origin."),
+        help_text=_("Where a local job came from: the client's protocol, reference and web page origin; "
+                    "for the print API, the app that sent it."),
     )
 
     class Meta:
@@ -257,7 +321,9 @@ class PrintJob(models.Model):
         return self.status in self.CANCELLABLE_STATUSES
 
     def can_retry(self):
-        return self.status == self.Status.FAILED
+        # A local job's bytes never reached the server (only its text did): the client that sent
+        # it to the agent's listener must send it again.
+        return self.status == self.Status.FAILED and self.kind != self.Kind.LOCAL
 
     def can_reprint(self):
         return self.order_id is not None

@@ -45,7 +45,19 @@ def current_language() -> str:
     return "pt-br"
 
 
-# Language -> (currency prefix, thousands separator, decimal separator, date, date without year).
+def current_currency() -> str:
+    """The shop's currency symbol (CANTINA_CURRENCY_SYMBOL), else R$ (no Django here)."""
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            return getattr(settings, "CANTINA_CURRENCY_SYMBOL", "R$")
+    except ImportError:
+        pass
+    return "R$"
+
+
+# Language -> (unused, thousands separator, decimal separator, date, date without year).
 # Receipts speak one of these four (CANTINA_RECEIPT_LANGUAGE); others fall back to pt-br.
 RECEIPT_LANGUAGES = ("pt-br", "en", "es", "zh-hans")
 LOCALE_FORMATS = {
@@ -116,10 +128,13 @@ class ReceiptOrder:
     order_id: int | None = None
 
 
-def format_money(amount: Decimal, language: str | None = None) -> str:
-    """Money in the receipt's language: ``R$ 1.234,50`` (pt-br), ``$1,234.50`` (en, es),
-    ``¥1,234.50`` (zh-hans); rounded half up to the cent, never through float."""
-    prefix, thousands, decimal, _date, _short = _locale(language)
+def format_money(amount: Decimal, language: str | None = None, currency: str | None = None) -> str:
+    """Money in the shop's currency with the language's separators: ``R$ 1.234,50`` (pt-br),
+    ``R$ 1,234.50`` (en), ``¥1,234.50`` (zh-hans with CANTINA_CURRENCY_SYMBOL=¥); a symbol of
+    several characters is followed by a space. Rounded half up to the cent, never through float."""
+    _unused, thousands, decimal, _date, _short = _locale(language)
+    symbol = current_currency() if currency is None else currency
+    prefix = f"{symbol} " if len(symbol) > 1 else symbol
     value = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
     digits = f"{abs(value):,.2f}".replace(",", "_").replace(".", decimal).replace("_", thousands)
     return f"{'-' if value < 0 else ''}{prefix}{digits}"

@@ -17,6 +17,7 @@ def printer_spec(printer):
         paper_width=printer.paper_width,
         profile=printer.profile,
         has_cutter=printer.has_cutter,
+        raster_only=printer.raster_only,
     )
 
 

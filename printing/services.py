@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from orders.models import Order
 from orders.staff import username
 from printing import notify, selectors
-from printing.documents import validate_document
+from printing.documents import check_document
 from printing.models import (
     TOKEN_PREFIX_LENGTH,
     Printer,
@@ -38,6 +38,7 @@ from printing.protocol import AGENT_REPORTED_STATUSES, StatusOutcome
 from printing.receipts import order_receipt, test_page
 from printing.render_inputs import printer_spec, receipt_order, shop_info
 from printing.rendering import render_escpos, render_text
+from webhooks.services import event_record, subscribed
 
 log = logging.getLogger("cantina.printing")
 
@@ -175,7 +176,12 @@ def _order_document(job, order, *, reprint):
     )
 
 
-def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, requested_by=None, message=""):
+def _job_create(*, printer, kind, build=None, raw=None, order=None, priority=5, copies=None, requested_by=None,
+                message="", **fields):
+    """Create a pending job. ``build(job)`` returns the document to render; ``raw`` is instead
+    ``(content, bytes)`` sent to the printer untouched."""
+    if raw is not None:
+        fields["content"], fields["escpos"] = raw
     job = PrintJob.objects.create(
         printer=printer,
         order=order,
@@ -183,11 +189,13 @@ def _job_create(*, printer, kind, build, order=None, priority=5, copies=None, re
         priority=priority,
         copies=copies or printer.copies,
         requested_by=requested_by,
+        **fields,
     )
-    # Paper speaks the canteen's language, whatever language the person confirming uses.
-    with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
-        _render_into(job, build(job))
-    job.save(update_fields=["document", "content", "escpos"])
+    if raw is None:
+        # Paper speaks the canteen's language, whatever language the person confirming uses.
+        with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
+            _render_into(job, build(job))
+        job.save(update_fields=["document", "content", "escpos"])
     _record(job, Status.PENDING, message or _("Queued"))
     transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))
     log.info("job=%s printer=%s kind=%s order=%s status=pending", job.pk, printer.pk, kind, order and order.pk)
@@ -211,12 +219,65 @@ def job_create_test_page(*, printer, requested_by=None):
         )
 
 
-def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None):
+def _ensure_active(printer):
+    if not printer.is_active:
+        raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": printer.name}, "printer_disabled")
+
+
+def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None, title="", source="",
+                        expires_at=None):
     """Queue a poster-format document (validated; raises DocumentError with a precise message).
 
     Not called by the staff pages: it is the entry point of the print API (issue "Print API").
+    What prints differently than written (a size name printed 1x1...) is said in the job's
+    history, on its "queued" event.
     """
-    normalized = validate_document(document)
+    normalized, warnings = check_document(document)
+    _ensure_active(printer)
+    with transaction.atomic():
+        return _job_create(
+            printer=printer,
+            kind=PrintJob.Kind.DOCUMENT,
+            copies=copies,
+            priority=priority,
+            requested_by=requested_by,
+            build=lambda job: normalized,
+            message=(_("Queued, with warnings: %(warnings)s") % {"warnings": "; ".join(warnings)}) if warnings else "",
+            title=title,
+            source=source,
+            expires_at=expires_at,
+        )
+
+
+# Label printers take whole TSPL/ZPL programs; a megabyte is far above any receipt or label.
+RAW_JOB_MAX_BYTES = 1024 * 1024
+
+
+def job_create_raw(*, printer, data, raw_format, copies=1, priority=5, requested_by=None, title="", source="",
+                   expires_at=None):
+    """Queue bytes that go to the printer untouched (ESC/POS, TSPL, ZPL or plain text), ``copies`` times.
+
+    The agent prints a job's ``escpos`` bytes as they are, so nothing here interprets them.
+    """
+    if raw_format not in PrintJob.RawFormat.values:
+        raise PrintError(
+            _("Unknown raw format “%(format)s”: use %(formats)s.")
+            % {"format": raw_format, "formats": ", ".join(PrintJob.RawFormat.values)},
+            "bad_raw_format",
+        )
+    if not data:
+        raise PrintError(_("There is nothing to print: the raw data is empty."), "empty")
+    if len(data) > RAW_JOB_MAX_BYTES:
+        raise PrintError(
+            _("The raw data is %(size)s bytes; at most %(max)s bytes can be printed at once.")
+            % {"size": len(data), "max": RAW_JOB_MAX_BYTES},
+            "too_large",
+        )
+    _ensure_active(printer)
+    from printing.documents import clean_text
+
+    # Only the readable copy staff see is cleaned; the bytes go out as they came.
+    content = clean_text(data.decode("utf-8", errors="replace")) if raw_format == PrintJob.RawFormat.TEXT else ""
     with transaction.atomic():
         return _job_create(
             printer=printer,
@@ -224,7 +285,11 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
             copies=copies,
             priority=priority,
             requested_by=requested_by,
-            build=lambda job: normalized,
+            raw=(content, bytes(data) * copies),
+            raw_format=raw_format,
+            title=title,
+            source=source,
+            expires_at=expires_at,
         )
 
 
@@ -262,10 +327,19 @@ def order_reprint(*, order_id, requested_by=None):
 
 def _record(job, status, message=""):
     PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
-    _notify_job(job.pk)
+    _job_event(job.pk, status, message)
+    job_notify_staff(job.pk)
 
 
-def _notify_job(job_id):
+def _job_event(job_id, status, message=""):
+    """The ``job.<status>`` webhook event, in the transaction of the transition (outbox)."""
+    event_record(
+        type=f"job.{status}", data=lambda: {"job": selectors.job_summary(job_id), "message": message[:500]}
+    )
+
+
+def job_notify_staff(job_id):
+    """Tell staff pages about this job once the current transaction commits."""
     transaction.on_commit(partial(_send_job_summary, job_id))
 
 
@@ -276,6 +350,11 @@ def _send_job_summary(job_id):
 
 
 def _notify_printer(printer_id):
+    event_record(
+        type="printer.updated",
+        data=lambda: {"printer": next(iter(selectors.printer_summaries([printer_id])), None)},
+    )
+
     def send():
         for data in selectors.printer_summaries([printer_id]):
             notify.staff_printer_updated(data)
@@ -286,8 +365,11 @@ def _notify_printer(printer_id):
 # --- delivery -------------------------------------------------------------------------------
 
 
-def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
+def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_token=None):
     """Claim this printer's pending jobs (pending → sent) in delivery order; return payloads.
+
+    With ``handout_token`` (cloud printers, which fetch one job at a time), at most one job is
+    claimed and the token is stored on it: the printer's fetch and confirmation name it.
 
     Nothing is claimed while the printer reports paper out, cover open or offline. The claim is
     a conditional update, so two consumers (two processes) never both send the same job.
@@ -313,21 +395,31 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None):
             return []
         if channel_name and printer["connection_channel"] not in ("", channel_name):
             return []
+        if handout_token:
+            limit = 1
         candidates = list(
             PrintJob.objects.select_for_update(skip_locked=True)
             .filter(printer_id=printer_id, status=Status.PENDING)
+            .exclude(expires_at__lte=now)
             .order_by("priority", "id")
             .values_list("pk", flat=True)[:limit]
         )
         claimed = []
+        updates = {"status": Status.SENT, "sent_at": now}
+        if handout_token:
+            updates["handout_token"] = handout_token
         for job_id in candidates:
-            if PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(status=Status.SENT, sent_at=now):
+            if PrintJob.objects.filter(pk=job_id, status=Status.PENDING).update(**updates):
                 claimed.append(job_id)
-        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=_("Sent to the agent"), at=now) for job_id in claimed]
+        sent_message = _("Handed out to the printer") if handout_token else _("Sent to the agent")
+        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=sent_message, at=now) for job_id in claimed]
         PrintJobEvent.objects.bulk_create(events)
+        webhooks_wanted = bool(claimed) and subscribed("job.sent")  # one query per claim, not per job
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
-            _notify_job(job_id)
+            if webhooks_wanted:
+                _job_event(job_id, Status.SENT, events[0].message)
+            job_notify_staff(job_id)
     # Read after commit: the write lock is not held while payloads are built.
     return selectors.job_payloads(claimed)
 
@@ -463,19 +555,22 @@ def job_set_priority(*, job_id, priority, requested_by=None):
             _("The priority of job #%(id)s cannot change: it is no longer queued.") % {"id": job_id},
             "not_pending",
         )
-    _notify_job(job_id)
+    job_notify_staff(job_id)
     who = username(requested_by)
     log.info("job=%s printer=%s priority=%s%s", job_id, job.printer_id, priority, f" user={who}" if who else "")
     return priority
 
 
 def jobs_expire(*, now=None):
-    """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS, with reason ``expired``."""
+    """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS (or, still queued, by their own
+    ``expires_at``), with reason ``expired``."""
     cutoff = database_time_ago(timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS), now=now)
     expired = []
     # A job left "printing" by an agent that never came back needs a person as much as one
     # that never left the queue.
-    stale = PrintJob.objects.queued().filter(created_at__lt=cutoff)
+    stale = PrintJob.objects.queued().filter(created_at__lt=cutoff) | PrintJob.objects.filter(
+        status=Status.PENDING, expires_at__lte=now or Now()
+    )
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
@@ -510,9 +605,10 @@ def printer_revoke_token(*, printer):
 
 def printer_set_active(*, printer, active):
     printer.is_active = active
-    printer.save(update_fields=["is_active"])
-    transaction.on_commit(partial(notify.agent_recheck, printer.pk))
-    _notify_printer(printer.pk)
+    with transaction.atomic():  # the change and its webhook event commit together
+        printer.save(update_fields=["is_active"])
+        transaction.on_commit(partial(notify.agent_recheck, printer.pk))
+        _notify_printer(printer.pk)
     log.info("printer=%s event=%s", printer.pk, "enabled" if active else "disabled")
 
 
@@ -520,7 +616,10 @@ def printer_authenticate(token):
     """Return plain data about the printer this token belongs to, or None."""
     if not token or len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
         return None
-    for printer in Printer.objects.filter(token_prefix=token[:TOKEN_PREFIX_LENGTH]):
+    # A cloud printer's secret is not an agent token: an agent holding it would take its jobs.
+    for printer in Printer.objects.filter(
+        token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT
+    ):
         if printer.token_matches(token):
             return {
                 "id": printer.pk,
@@ -536,20 +635,22 @@ def printer_authenticate(token):
 
 
 def printer_connected(*, printer_id, channel_name):
-    Printer.objects.filter(pk=printer_id).update(
-        connected=True, connection_channel=channel_name, last_seen_at=Now()
-    )
-    _notify_printer(printer_id)
+    with transaction.atomic():
+        Printer.objects.filter(pk=printer_id).update(
+            connected=True, connection_channel=channel_name, last_seen_at=Now()
+        )
+        _notify_printer(printer_id)
     log.info("printer=%s event=agent_connected", printer_id)
 
 
 def printer_disconnected(*, printer_id, channel_name):
     """Mark the printer offline, unless a newer connection already took it over."""
-    changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
-        connected=False, connection_channel="", last_seen_at=Now()
-    )
-    if changed:
-        _notify_printer(printer_id)
+    with transaction.atomic():
+        changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
+            connected=False, connection_channel="", last_seen_at=Now()
+        )
+        if changed:
+            _notify_printer(printer_id)
     log.info("printer=%s event=agent_disconnected", printer_id)
 
 
@@ -586,7 +687,9 @@ def printers_mark_stale(*, now=None):
     """
     unseen_for = timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
     cutoff = database_time_ago(unseen_for, now=now)
-    stale = list(Printer.objects.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
+    # Cloud printers poll at their own interval: printing.cloud.services.cloud_printers_mark_stale.
+    agents = Printer.objects.filter(transport=Printer.Transport.AGENT)
+    stale = list(agents.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
     for printer_id in stale:
         with transaction.atomic():
             if Printer.objects.filter(pk=printer_id, connected=True, last_seen_at__lt=cutoff).update(

@@ -28,6 +28,17 @@ def _in_memory_channel_layer(settings):
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    # Django's LocaleMiddleware leaves a request's language active in the thread: without this,
+    # a test after an English request would render receipts in English.
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def staff_user(db):
     return get_user_model().objects.create_user("alice", password="alice-pass-123", is_staff=True)

@@ -91,7 +91,9 @@ def test_the_in_process_thread_can_be_turned_off(settings):
 
 def test_command_once(neglected, capsys):
     call_command("printing_maintenance", "--once")
-    assert "Maintenance pass done: receipts_repair, jobs_expire, printers_mark_stale." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Maintenance pass done: receipts_repair, jobs_expire, printers_mark_stale, cloud_printers," in out
+    assert "webhooks_deliver" in out
     assert_repaired(neglected)
 
 

@@ -63,10 +63,11 @@ def test_quantity_limit_is_the_same_in_the_model_and_the_service(products, make_
         order_services.order_create(channel="counter", items=[(products[0].pk, MAX_QUANTITY + 1)])
 
 
+@pytest.mark.parametrize("kind", ["test_page", "local"])
 @pytest.mark.parametrize("status", PrintJob.Status.values)
-def test_job_services_accept_exactly_what_the_job_says_it_can_do(make_printer, status):
+def test_job_services_accept_exactly_what_the_job_says_it_can_do(make_printer, status, kind):
     printer = make_printer()
-    job = PrintJob.objects.create(printer=printer, kind="test_page", status=status)
+    job = PrintJob.objects.create(printer=printer, kind=kind, status=status)
     for can, service in ((job.can_cancel, services.job_cancel), (job.can_retry, services.job_retry)):
         expected = can()
         try:
@@ -77,6 +78,14 @@ def test_job_services_accept_exactly_what_the_job_says_it_can_do(make_printer, s
             accepted = True
         assert accepted == expected, (service.__name__, status)
         PrintJob.objects.filter(pk=job.pk).update(status=status)
+
+
+def test_a_failed_local_job_cannot_be_retried_from_the_server(make_printer):
+    # Its bytes stayed on the counter PC; only the client that sent them can send them again.
+    job = PrintJob.objects.create(printer=make_printer(), kind="local", status="failed")
+    assert not job.can_retry()
+    with pytest.raises(services.PrintError):
+        services.job_retry(job_id=job.pk)
 
 
 def test_a_disabled_printer_is_named_the_same_way_everywhere(make_printer, make_order):

@@ -27,7 +27,7 @@
 
   function money(cents) {
     const whole = Math.floor(cents / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, numberFormat.thousands);
-    return "R$ " + whole + numberFormat.decimal + String(cents % 100).padStart(2, "0");
+    return numberFormat.prefix + whole + numberFormat.decimal + String(cents % 100).padStart(2, "0");
   }
 
   function tileOf(id) {

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from agent_support import REPO, agent_env
+from tests.agent.agent_support import REPO, agent_env
 
 from agent.client import local_job_message
 from agent.config import ConfigError, Settings, normalize_origin, parse_listen, validate

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from agent_support import agent_env
+from tests.agent.agent_support import agent_env
 
 
 def install(tmp_path, *args, path=None):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import websockets
-from agent_support import REPO, agent_env, eventually
+from tests.agent.agent_support import REPO, agent_env
 
 from agent.printers import COVER_OPEN, OFFLINE, PAPER_OUT, UNKNOWN, win32_status
 
@@ -95,7 +95,6 @@ async def test_local_clients_print_on_a_windows_printer_and_see_its_name(tmp_pat
             await ws.send(json.dumps({"call": "printers.find", "uid": "u1"}))
             found = json.loads(await asyncio.wait_for(ws.recv(), 20))
             assert found["result"][0] == "EPSON TM-T20 Receipt"
-            await eventually(lambda: True)
             await ws.send(json.dumps({"call": "print", "uid": "u2",
                                       "params": {"printer": {"name": "EPSON TM-T20 Receipt"}, "data": ["\x1b@Olá\n"]}}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 20))["status_code"] == 1

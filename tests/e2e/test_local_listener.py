@@ -22,7 +22,7 @@ from tests.e2e.local_listener_support import (
     printed_bytes,
     ticket,
 )
-from tests.support.processes import FakePrinterProcess
+from tools.processes import FakePrinterProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 

@@ -109,9 +109,9 @@ def test_job_reference_is_printed_when_given():
 
 @pytest.mark.parametrize(("language", "reference", "money", "date"), [
     ("pt-br", "Ref. 314", "R$ 1.255,50", "05/03/2025 12:30"),
-    ("en", "Ref. 314", "$1,255.50", "03/05/2025 12:30"),
-    ("es", "Ref. 314", "$1,255.50", "05/03/2025 12:30"),
-    ("zh-hans", "编号 314", "¥1,255.50", "2025-03-05 12:30"),
+    ("en", "Ref. 314", "R$ 1,255.50", "03/05/2025 12:30"),
+    ("es", "Ref. 314", "R$ 1,255.50", "05/03/2025 12:30"),
+    ("zh-hans", "编号 314", "R$ 1,255.50", "2025-03-05 12:30"),
 ])
 def test_receipt_speaks_its_language_down_to_the_reference_money_and_date(language, reference, money, date):
     from django.utils import translation
@@ -140,10 +140,12 @@ def test_scheduled_receipts_say_whether_the_money_is_still_due():
     assert "Pagamento" not in counter  # paid at the counter, nothing is due later
 
 
-@pytest.mark.parametrize(("language", "expected"), [
-    ("pt-br", "R$ 1.234,50"), ("en", "$1,234.50"), ("es", "$1,234.50"), ("zh-hans", "¥1,234.50"),
+@pytest.mark.parametrize(("language", "currency", "expected"), [
+    ("pt-br", "R$", "R$ 1.234,50"), ("en", "R$", "R$ 1,234.50"), ("en", "$", "$1,234.50"),
+    ("es", "$", "$1,234.50"), ("zh-hans", "¥", "¥1,234.50"),
 ])
-def test_money_follows_the_language(language, expected):
+def test_money_is_the_shops_currency_with_the_languages_separators(settings, language, currency, expected):
+    settings.CANTINA_CURRENCY_SYMBOL = currency
     assert format_money(Decimal("1234.5"), language) == expected
     assert format_money(Decimal("-25"), language).startswith("-")
 
@@ -225,3 +227,15 @@ def test_chinese_column_headers_are_measured_in_paper_columns():
         text = render_text(order_receipt(make_order(), NARROW, SHOP), NARROW)
     header = next(line for line in text.splitlines() if "商品" in line)
     assert header.split() == ["数量", "商品", "小计"]  # "数量" not wrapped onto two lines
+
+
+def test_staff_pages_and_receipts_write_money_the_same_way(settings):
+    from django.template import Context, Template
+    from django.utils import translation
+
+    for symbol in ("R$", "¥"):
+        settings.CANTINA_CURRENCY_SYMBOL = symbol
+        for language in ("pt-br", "en"):
+            with translation.override(language):
+                page = Template("{% load orders_tags %}{{ value|money }}").render(Context({"value": Decimal("1234.5")}))
+                assert page == format_money(Decimal("1234.5"), language)

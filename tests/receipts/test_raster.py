@@ -292,3 +292,18 @@ def test_right_to_left_text_is_a_shaped_picture():
     assert picture.height == 60
     assert ImageChops.invert(picture.crop((84, 0, 384, 30))).getbbox() is not None
     assert ImageChops.invert(picture.crop((0, 30, 384, 60))).getbbox() is not None
+
+
+@pytest.mark.django_db
+def test_a_raster_only_printer_gets_its_receipts_as_pictures(make_printer, make_order):
+    from printing.models import PrintJob
+    from printing.services import jobs_create_for_order
+
+    text_printer = make_printer(name="Texto")
+    raster_printer = make_printer(name="Imagem", raster_only=True)
+    order = make_order()
+    jobs_create_for_order(order_id=order.pk)
+    text_job = PrintJob.objects.get(printer=text_printer, order=order)
+    raster_job = PrintJob.objects.get(printer=raster_printer, order=order)
+    assert b"PEDIDO" in bytes(text_job.escpos)
+    assert b"PEDIDO" not in bytes(raster_job.escpos) and b"\x1dv0" in bytes(raster_job.escpos)

@@ -74,7 +74,7 @@ def test_spanish_is_chosen_with_the_switcher(staff_user, products):
                  "Toque los productos para agregarlos.", "Nombre del cliente (opcional)", "Efectivo", "Tarjeta"):
         assert text in body, text
     assert "R$ 4,50" in body and "R$ 7,25" in body
-    assert json_element(body, "money-format") == {"decimal": ",", "thousands": "\xa0"}
+    assert json_element(body, "money-format") == {"prefix": "R$ ", "decimal": ",", "thousands": "\xa0"}
     config = json_element(body, "live-config")
     assert config["language"] == "es"
     assert config["jobLabels"]["completed"] == "impreso" and config["printerLabels"]["paper_out"] == "sin papel"
@@ -102,7 +102,7 @@ def test_chinese_counter_page(staff_user, products):
                  "退出登录", "清空"):
         assert text in body, text
     assert "R$ 4.50" in body and "R$ 7.25" in body
-    assert json_element(body, "money-format") == {"decimal": ".", "thousands": ","}
+    assert json_element(body, "money-format") == {"prefix": "R$ ", "decimal": ".", "thousands": ","}
     config = json_element(body, "live-config")
     assert config["language"] == "zh-hans"
     assert config["jobLabels"] == {"pending": "排队中", "sent": "已发送", "printing": "打印中", "completed": "已打印",

@@ -18,6 +18,16 @@ class Command(BaseCommand):
         if printer is None:
             known = ", ".join(Printer.objects.values_list("name", flat=True)[:20]) or "none yet"
             raise CommandError(f"No printer named {name!r}. Known printers: {known}.")
+        if printer.is_cloud:
+            from printing.cloud.services import cloud_printer_issue_secret
+
+            with transaction.atomic():
+                token = cloud_printer_issue_secret(printer=printer)
+            self.stdout.write(
+                f"New secret for {printer.name!r} (type it into the printer; the previous one no longer works):"
+            )
+            self.stdout.write(token)
+            return
         with transaction.atomic():
             token = services.printer_issue_token(printer=printer)
         self.stdout.write(f"New agent token for {printer.name!r} (the previous one no longer works):")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('printing', '0004_local_jobs'),
+        ('printing', '0006_cloud_printers'),
     ]
 
     operations = [

@@ -1,0 +1,23 @@
+"""Answers Django gives before the API's own views run (no such route, method not allowed)
+as problem documents too, so a client of ``/api/`` only ever parses one error shape."""
+
+from django.utils.translation import gettext as _
+
+from api.cors import API_PREFIX
+from api.errors import problem
+
+
+class ApiProblemMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or "json" in response.get("Content-Type", ""):
+            return response
+        if response.status_code == 404:
+            return problem(404, "not_found", _("There is no such API route: see /api/v1/docs."))
+        if response.status_code == 405:
+            return problem(405, "method_not_allowed",
+                           _("This route does not accept %(method)s.") % {"method": request.method})
+        return response
