@@ -28,7 +28,6 @@ from printing.protocol import (
     error_message,
     local_job_recorded_message,
     new_order_message,
-    now_iso,
     ping_message,
     pong_message,
     welcome_message,
