@@ -17,8 +17,14 @@ def health(base_url, timeout=30):
 
 
 def staff_link(base_url, cookies, timeout=30):
-    """Open the staff pages' live link as a logged-in browser does: "open" or "refused"."""
-    from websockets.exceptions import InvalidStatus
+    """Open the staff pages' live link as a logged-in browser does: "open", or "refused (…)".
+
+    Refused with a status (the server said no) or closed before the handshake ended (daphne
+    drops a handshake the application leaves pending for 5 s, which a loaded machine reaches
+    while the refusal waits out the channel-layer timeout): to the page both mean "not live",
+    and it shows its banner.
+    """
+    from websockets.exceptions import InvalidHandshake, InvalidStatus
     from websockets.sync.client import connect
 
     ws_url = base_url.replace("http://", "ws://") + "/ws/staff/"
@@ -28,6 +34,8 @@ def staff_link(base_url, cookies, timeout=30):
             return "open"
     except InvalidStatus as error:
         return f"refused (HTTP {error.response.status_code})"
+    except (InvalidHandshake, EOFError, OSError) as error:
+        return f"refused (closed during the handshake: {type(error).__name__})"
 
 
 def count(database, sql):
