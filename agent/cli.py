@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import logging.handlers
@@ -119,8 +120,9 @@ def setup_logging(verbose: bool, log_file: str | None = None, secrets: list[str]
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    with contextlib.suppress(AttributeError, ValueError):  # a console that can't show "ã" gets "\xe3"
-        sys.stderr.reconfigure(errors="backslashreplace")
+    if isinstance(sys.stderr, io.TextIOWrapper):  # a console that can't show "ã" gets "\xe3"
+        with contextlib.suppress(ValueError):
+            sys.stderr.reconfigure(errors="backslashreplace")
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
@@ -281,14 +283,15 @@ async def check(settings: Settings, *, allow_unknown: bool = False) -> int:
     try:
         headers = {"Authorization": f"Token {settings.token}"} if settings.token else None
         # mode=check: the server answers without replacing this printer's running agent.
+        assert settings.server, "checked by config.require_connection"
         url = urlsplit(settings.server)
         check_url = urlunsplit(url._replace(query="&".join(filter(None, [url.query, "mode=check"]))))
-        extra = {"ssl": tls_context(settings)} if check_url.startswith("wss:") else {}
+        tls = tls_context(settings) if check_url.startswith("wss:") else None
         async with connect(check_url, additional_headers=headers, open_timeout=10,
-                           user_agent_header=f"cantina-agent/{__version__} (check)", **extra) as ws:
+                           user_agent_header=f"cantina-agent/{__version__} (check)", ssl=tls) as ws:
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 first = {}
             if first.get("type") == "welcome":
                 named = (first.get("printer") or {}).get("name")
@@ -307,6 +310,6 @@ async def check(settings: Settings, *, allow_unknown: bool = False) -> int:
             log.error("server %s closed the connection (%s)", server, code)
     except InvalidStatus as exc:
         log.error("server %s refused the connection (HTTP %d)", server, exc.response.status_code)
-    except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+    except (TimeoutError, OSError, InvalidHandshake) as exc:
         log.error("cannot reach server %s: %s", server, str(exc) or type(exc).__name__)
     return 0 if server_ok and printer_ok else 1

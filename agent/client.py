@@ -26,9 +26,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from agent import __version__, faults
@@ -41,7 +42,11 @@ from agent.printers import (
     Printer,
     PrinterUnavailable,
     PrinterWriteError,
+    Session,
 )
+
+if TYPE_CHECKING:  # rendering is imported when first needed (it loads Pillow and the renderer)
+    from agent.render import PrinterSpec
 
 log = logging.getLogger("agent")
 
@@ -68,7 +73,7 @@ STATUS_MESSAGES = {
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Pacer:
@@ -159,7 +164,7 @@ class BadJob(Exception):
     """The ``new_order`` payload cannot be printed (reported as ``bad_data``)."""
 
 
-def job_bytes(order: dict, profile: str | None) -> bytes:
+def job_bytes(order: dict[str, Any], profile: str | None) -> bytes:
     """The bytes to print: the server's ESC/POS, or (old servers) ``content`` as text."""
     encoded = order.get("escpos")
     if encoded:
@@ -182,7 +187,7 @@ def job_bytes(order: dict, profile: str | None) -> bytes:
     for _ in range(copies):
         page.text(content if content.endswith("\n") else content + "\n")
         page.cut()
-    return page.output
+    return bytes(page.output)
 
 
 class Agent:
@@ -198,11 +203,11 @@ class Agent:
         self.ping_interval = ping_interval
         self.slow_retry = slow_retry
         self.printer_status = UNKNOWN
-        self.server_printer: dict = {}
+        self.server_printer: dict[str, Any] = {}
         self.connected = asyncio.Event()
-        self._ws = None
+        self._ws: ClientConnection | None = None
         self._stop = asyncio.Event()
-        self._queue: asyncio.Queue[Job] = asyncio.Queue()
+        self._queue: asyncio.Queue[Job | LocalJob] = asyncio.Queue()
         self._jobs: dict[int, Job] = {}  # queued or printing in this process
         self._printer_lock = asyncio.Lock()
         self._status_wakeup = asyncio.Event()
@@ -228,7 +233,7 @@ class Agent:
         return self.printer.display_name
 
     @property
-    def printer_spec(self):
+    def printer_spec(self) -> PrinterSpec:
         """Paper and profile for rendering local documents (the server's settings once known)."""
         from agent.render import PrinterSpec
 
@@ -369,7 +374,7 @@ class Agent:
             except InvalidURI:
                 log.error("server URL %s is not a valid WebSocket URL", server)
                 delay = self.slow_retry
-            except (OSError, InvalidHandshake, asyncio.TimeoutError) as exc:
+            except (TimeoutError, OSError, InvalidHandshake) as exc:
                 log.error("cannot reach server %s: %s", server, _describe(exc))
             except Exception as exc:  # a bug: say so, keep the agent alive
                 log.error("connection failed unexpectedly: %s: %s", type(exc).__name__, exc,
@@ -408,11 +413,13 @@ class Agent:
     async def _connect_once(self) -> tuple[int | None, str]:
         """One connection, until it closes; returns the close code and reason."""
         headers = {"Authorization": f"Token {self.settings.token}"} if self.settings.token else None
-        extra = {"ssl": tls_context(self.settings)} if self.settings.server.startswith("wss:") else {}
-        async with connect(self.settings.server, additional_headers=headers, open_timeout=10,
+        server = self.settings.server
+        assert server, "connects only with a server (config.require_connection)"
+        tls = tls_context(self.settings) if server.startswith("wss:") else None
+        async with connect(server, additional_headers=headers, open_timeout=10,
                            ping_interval=20, ping_timeout=20, close_timeout=5,
                            max_size=MAX_MESSAGE_SIZE,
-                           user_agent_header=f"cantina-agent/{__version__}", **extra) as ws:
+                           user_agent_header=f"cantina-agent/{__version__}", ssl=tls) as ws:
             self._ws = ws
             log.info("connected to %s", self.settings.server_display)
             heartbeat = asyncio.create_task(self._heartbeat())
@@ -442,7 +449,7 @@ class Agent:
                 self._drop_queued_jobs()
             return ws.close_code, ws.close_reason or ""
 
-    async def _receive(self, ws) -> None:
+    async def _receive(self, ws: ClientConnection) -> None:
         async for raw in ws:
             await self._dispatch(raw)
 
@@ -458,7 +465,7 @@ class Agent:
             await asyncio.sleep(self.ping_interval)
             await self._send({"type": "ping", "timestamp": now_iso()})
 
-    async def _send(self, message: dict) -> bool:
+    async def _send(self, message: dict[str, Any]) -> bool:
         async with self._send_lock:  # one sender at a time keeps messages in order
             ws = self._ws
             if ws is None:
@@ -474,7 +481,7 @@ class Agent:
 
     # --- server messages -----------------------------------------------------------------
 
-    async def _dispatch(self, raw) -> None:
+    async def _dispatch(self, raw: str | bytes) -> None:
         try:
             message = json.loads(raw)
             kind = message["type"]
@@ -504,7 +511,7 @@ class Agent:
         else:
             log.debug("ignoring server message of type %r", kind)
 
-    async def _on_new_order(self, order) -> None:
+    async def _on_new_order(self, order: Any) -> None:
         job_id = order.get("job_id") if isinstance(order, dict) else None
         if not isinstance(job_id, int) or isinstance(job_id, bool):
             log.warning("ignoring new_order without a job_id")
@@ -538,7 +545,7 @@ class Agent:
         await self._send_status(job_id, "received", "queued at the agent")
         self._queue.put_nowait(job)
 
-    def _on_cancel(self, job_id) -> None:
+    def _on_cancel(self, job_id: Any) -> None:
         job = self._jobs.get(job_id)
         if job is None:
             log.info("job %s: cancel received (not queued here)", job_id)
@@ -680,7 +687,7 @@ class Agent:
                 if not job.cancelled:
                     await self._finish_local(job, state, error_code, detail)
 
-    async def _open_ready(self) -> tuple[str, object]:
+    async def _open_ready(self) -> tuple[str, Session | None]:
         """(status, an open session) when the printer can print now, else (status, None)."""
         try:
             session = await asyncio.to_thread(self.printer.open)
@@ -780,7 +787,7 @@ class Agent:
         if status == self.printer_status:
             return
         previous, self.printer_status = self.printer_status, status
-        line = "printer %s: %s (was %s)" % (self.printer, status, previous)
+        line = f"printer {self.printer}: {status} (was {previous})"
         if status == OFFLINE and self.printer.last_error:
             line += ": " + self.printer.last_error
         if status in BLOCKING_STATUSES or status == "error":
@@ -804,23 +811,23 @@ class Agent:
         })
 
 
-def _write(session, data: bytes) -> None:
+def _write(session: Session, data: bytes) -> None:
     faults.hang_point("during_print")
     session.write(data)
 
 
 def _iso(moment: float | None) -> str | None:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat() if moment else None
+    return datetime.fromtimestamp(moment, UTC).isoformat() if moment else None
 
 
-def _journal_state(status: str, message: dict) -> str:
+def _journal_state(status: str, message: dict[str, Any]) -> str:
     """The journal state a ``local_job_recorded`` confirms (failed + interrupted = interrupted)."""
     if status == "failed" and message.get("error_code") == "interrupted":
         return INTERRUPTED
     return status
 
 
-def local_job_message(entry: LocalEntry) -> dict:
+def local_job_message(entry: LocalEntry) -> dict[str, Any]:
     """The ``local_job`` message (agent protocol v1 extension) for one finished local job."""
     status = "completed" if entry.state == COMPLETED else "failed"
     events = [{"status": "pending", "at": _iso(entry.created_at), "message": f"received from {entry.source}"}]

@@ -11,8 +11,10 @@ import json
 import os
 import sys
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from agent.printers import PrinterURLError, open_printer
@@ -52,8 +54,8 @@ class Settings:
     log_file: str | None = None
     name: str | None = None
     status_interval: float = 3.0
-    listen: list = field(default_factory=list)        # ["HOST:PORT", ...] local WebSocket listeners
-    allow_origin: list = field(default_factory=list)  # browser Origins allowed on the listeners
+    listen: list[str] = field(default_factory=list)        # ["HOST:PORT", ...] local WebSocket listeners
+    allow_origin: list[str] = field(default_factory=list)  # browser Origins allowed on the listeners
     local_token: str | None = None
     queue_capacity: int = 100
     ca_file: str | None = None
@@ -112,7 +114,7 @@ def redact_url(url: str) -> str:
         return "(unparsable URL)"
 
 
-def read_config_file(path: Path) -> dict:
+def read_config_file(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -132,22 +134,22 @@ def read_config_file(path: Path) -> dict:
     return data
 
 
-def load_settings(flags: dict, environ: dict | None = None) -> tuple[Settings, Path]:
+def load_settings(flags: dict[str, Any], environ: Mapping[str, str] | None = None) -> tuple[Settings, Path]:
     """Merge defaults, config file, environment and flags (``None`` flags are unset).
 
     Returns the settings and the config file path (which may not exist).
     """
-    environ = os.environ if environ is None else environ
-    explicit = flags.get("config") or environ.get(CONFIG_ENVIRONMENT)
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    explicit = flags.get("config") or env.get(CONFIG_ENVIRONMENT)
     config_path = Path(explicit).expanduser() if explicit else default_config_path()
-    values: dict = {}
+    values: dict[str, Any] = {}
     if config_path.exists():
         values.update(read_config_file(config_path))
     elif explicit and not flags.get("save_config"):
         raise ConfigError(f"config file {config_path} does not exist")
     for key, variable in ENVIRONMENT.items():
-        if environ.get(variable):
-            values[key] = environ[variable]
+        if env.get(variable):
+            values[key] = env[variable]
     for key in FILE_KEYS:
         if flags.get(key) is not None:
             values[key] = flags[key]
@@ -271,7 +273,7 @@ def normalize_origin(value: str) -> str:
 
 
 def token_in_url(url: str | None) -> bool:
-    return bool(url) and "token" in parse_qs(urlsplit(url).query)
+    return url is not None and "token" in parse_qs(urlsplit(url).query)
 
 
 def require_connection(settings: Settings, *, standalone_ok: bool = False) -> None:

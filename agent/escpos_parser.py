@@ -10,8 +10,9 @@ never mistaken for commands or text.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any
 
 ESC, GS, FS, DLE = 0x1B, 0x1D, 0x1C, 0x10
 
@@ -32,7 +33,7 @@ class Token:
 
     kind: str
     raw: bytes
-    value: object = None
+    value: Any = None  # its type depends on ``kind`` (see above)
 
 
 # ESC x: number of fixed argument bytes after the two command bytes.
@@ -92,7 +93,7 @@ def next_token(buf: bytes, pos: int = 0) -> tuple[Token, int]:
     return Token("control", raw, first), pos + 1
 
 
-def _fixed(kind: str, buf: bytes, pos: int, nargs: int, value=None) -> tuple[Token, int]:
+def _fixed(kind: str, buf: bytes, pos: int, nargs: int, value: Any = None) -> tuple[Token, int]:
     end = pos + 2 + nargs
     _need(buf, end)
     return Token(kind, buf[pos:end], value), end
@@ -278,7 +279,7 @@ class StreamParser:
         return self._buffer
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def code_page(number: int, profile: str = "default") -> tuple[str, ...]:
     """The 128 characters (0x80-0xFF) of ESC/POS character table ``number`` for ``profile``.
 
@@ -328,16 +329,16 @@ def render_text(data: bytes, profile: str = "default") -> str:
             parts.append("-------- cut --------\n")
         elif token.kind == "image":
             new_line()
-            parts.append("[image %dx%d]\n" % token.value)
+            parts.append("[image {}x{}]\n".format(*token.value))
         elif token.kind == "qr_store":
             symbol, payload = token.value
             qr_data[symbol] = payload
         elif token.kind == "qr_print":
             new_line()
             payload = qr_data.get(token.value, b"")
-            parts.append("[QR: %s]\n" % payload.decode("utf-8", "replace"))
+            parts.append(f"[QR: {payload.decode('utf-8', 'replace')}]\n")
         elif token.kind == "barcode":
             new_line()
-            parts.append("[barcode: %s]\n" % token.value.decode("ascii", "replace"))
+            parts.append(f"[barcode: {token.value.decode('ascii', 'replace')}]\n")
     text = "".join(parts)
     return "\n".join(line.rstrip() for line in text.split("\n"))

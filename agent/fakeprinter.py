@@ -132,6 +132,8 @@ class FakePrinterServer:
             await self._server.wait_closed()
 
     async def serve_forever(self) -> None:
+        if self._server is None:
+            raise RuntimeError("start() the fake printer first")
         await self._server.serve_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

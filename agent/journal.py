@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 STARTED = "started"
 COMPLETED = "completed"
@@ -115,7 +116,7 @@ class Entry:
 class Journal:
     """Durable job journal for one (server, printer) scope in a SQLite file."""
 
-    def __init__(self, path: str | os.PathLike, scope: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], scope: str) -> None:
         self.path = Path(path)
         self.scope = scope
         # The agent reads from the event loop and writes from worker threads: one at a time.
@@ -136,7 +137,7 @@ class Journal:
         with self._lock:
             self._db.close()
 
-    def _write(self, sql: str, params: tuple) -> int:
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         try:
             with self._lock, self._db:  # BEGIN ... COMMIT (ROLLBACK on error)
                 self._db.execute("BEGIN IMMEDIATE")
@@ -144,7 +145,7 @@ class Journal:
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write the journal {self.path}: {exc}") from None
 
-    def _read(self, sql: str, params: tuple) -> list[tuple]:
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
             with self._lock:
                 return self._db.execute(sql, params).fetchall()

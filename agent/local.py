@@ -31,10 +31,12 @@ import logging
 import time
 import uuid
 from http import HTTPStatus
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from agent import __version__
 from agent.client import Agent, LocalJob, QueueFull
@@ -81,12 +83,12 @@ class Bucket:
         return True
 
 
-def _omit_empty(message: dict) -> dict:
+def _omit_empty(message: dict[str, Any]) -> dict[str, Any]:
     """ticket-daemon leaves out empty and zero fields (Go ``omitempty``); so do we."""
     return {key: value for key, value in message.items() if value not in ("", 0, None) or key == "tipo"}
 
 
-def raw_bytes(data) -> bytes | None:
+def raw_bytes(data: Any) -> bytes | None:
     """``params.data`` of a PrinterWebsocket ``print``: the strings, UTF-8, in order.
 
     One string (what its JavaScript client sends) goes to the printer exactly as given. A list of
@@ -129,7 +131,7 @@ class LocalServer:
         self.settings = settings
         self.allowed_origins = set(settings.allow_origin)
         self.servers: list[Server] = []
-        self.other_printers: list[dict] = []  # this machine's other printers (names, for listings)
+        self.other_printers: list[dict[str, Any]] = []  # this machine's other printers (names, for listings)
 
     async def start(self) -> list[tuple[str, int]]:
         """Open every listener; raise ConfigError (nothing left open) if one cannot listen."""
@@ -185,7 +187,7 @@ class LocalServer:
         names += [p["name"] for p in self.other_printers if p["name"] not in names]
         return names
 
-    def refuse_printer(self, name) -> str | None:
+    def refuse_printer(self, name: Any) -> str | None:
         """Why a job naming ``name`` cannot print here, or None. The agent drives one printer and
         any name prints on it (ticket-daemon documents name a model, not a queue), except the name
         of another printer this machine has: that job was meant for a different printer."""
@@ -195,14 +197,14 @@ class LocalServer:
             return f"This agent prints only on {self.agent.printer_name!r}; {name!r} is another printer"
         return None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         status = self.agent.printer_status
         state = "ok" if status not in BLOCKING_STATUSES and status not in (ERROR, UNKNOWN) else (
             "warning" if status == UNKNOWN else "error")
         return {"status": state, "detected_count": 1 + len(self.other_printers), "thermal_count": 1,
                 "default_name": self.agent.printer_name}
 
-    def printer_details(self) -> list[dict]:
+    def printer_details(self) -> list[dict[str, Any]]:
         ours = {"name": self.agent.printer_name, "port": self.agent.printer.scheme, "driver": "cantina-agent",
                 "status": self.agent.printer_status, "is_default": True, "is_virtual": False,
                 "printer_type": "thermal"}
@@ -211,7 +213,7 @@ class LocalServer:
                   for p in self.other_printers]
         return [ours, *others]
 
-    def health(self) -> dict:
+    def health(self) -> dict[str, Any]:
         current, capacity = self.agent.queue_current, self.agent.queue_capacity
         printers = self.summary()
         return {
@@ -229,7 +231,7 @@ class LocalServer:
 
     # --- HTTP side of the handshake ---------------------------------------------------------
 
-    def _process_request(self, connection: ServerConnection, request):
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = urlsplit(request.path).path
         if path == "/health":
             response = connection.respond(HTTPStatus.OK, json.dumps(self.health()) + "\n")
@@ -263,10 +265,12 @@ class LocalConnection:
         self.server = server
         self.agent = server.agent
         self.ws = ws
-        url = urlsplit(ws.request.path)
+        request = ws.request
+        assert request is not None, "handlers run after the opening handshake"
+        url = urlsplit(request.path)
         self.path = url.path or "/"
         self.query_token = (parse_qs(url.query).get("token") or [""])[0]
-        self.origin = ws.request.headers.get("Origin") or ""
+        self.origin = request.headers.get("Origin") or ""
         self.messages = Bucket(MESSAGES_PER_SECOND, MESSAGE_BURST)
         self.jobs = Bucket(JOBS_PER_SECOND, JOB_BURST)
         self.refused_in_a_row = 0
@@ -295,13 +299,13 @@ class LocalConnection:
         finally:
             log.debug("local client disconnected: %s", self.client)
 
-    async def send(self, message: dict) -> None:
+    async def send(self, message: dict[str, Any]) -> None:
         with contextlib.suppress(ConnectionClosed):
             await self.ws.send(json.dumps(message, ensure_ascii=False))
 
     # --- dispatch ---------------------------------------------------------------------------
 
-    async def on_message(self, raw) -> None:
+    async def on_message(self, raw: str | bytes) -> None:
         if not self.messages.allow():
             self.refused_in_a_row += 1
             if self.refused_in_a_row > CLOSE_AFTER_REFUSED:
@@ -338,7 +342,7 @@ class LocalConnection:
         else:
             await self.on_cantina_virtual(message)
 
-    async def error(self, dialect: str, message: dict, text: str) -> None:
+    async def error(self, dialect: str, message: dict[str, Any], text: str) -> None:
         if dialect == TICKET:
             ref = message.get("id") if isinstance(message.get("id"), str) else ""
             await self.send(_omit_empty({"tipo": "error", "id": ref, "status": "error", "mensaje": text}))
@@ -350,7 +354,7 @@ class LocalConnection:
                 reply["id"] = message["id"]
             await self.send(reply)
 
-    def token_ok(self, message: dict) -> bool:
+    def token_ok(self, message: dict[str, Any]) -> bool:
         expected = self.server.settings.local_token
         if not expected:
             return True
@@ -359,7 +363,7 @@ class LocalConnection:
                 return True
         return False
 
-    async def admit(self, dialect: str, message: dict) -> bool:
+    async def admit(self, dialect: str, message: dict[str, Any]) -> bool:
         """Checks every print request passes before anything is rendered or queued."""
         if not self.jobs.allow():
             log.warning("local client %s: job rate limit", self.client)
@@ -371,7 +375,7 @@ class LocalConnection:
             return False
         return True
 
-    async def queue(self, job: LocalJob, dialect: str, message: dict) -> int | None:
+    async def queue(self, job: LocalJob, dialect: str, message: dict[str, Any]) -> int | None:
         try:
             return await self.agent.submit_local(job)
         except QueueFull as full:
@@ -384,7 +388,7 @@ class LocalConnection:
 
     # --- ticket-daemon ----------------------------------------------------------------------
 
-    async def on_ticket_daemon(self, message: dict) -> None:
+    async def on_ticket_daemon(self, message: dict[str, Any]) -> None:
         tipo = message.get("tipo")
         ref = message.get("id") if isinstance(message.get("id"), str) else ""
         if tipo == "ticket":
@@ -401,7 +405,7 @@ class LocalConnection:
         else:
             await self.error(TICKET, message, f"Unknown message type: {tipo}")
 
-    async def on_ticket(self, message: dict, ref: str) -> None:
+    async def on_ticket(self, message: dict[str, Any], ref: str) -> None:
         message = {**message, "id": ref}
         if not await self.admit(TICKET, message):
             return
@@ -446,7 +450,7 @@ class LocalConnection:
 
     # --- PrinterWebsocket -------------------------------------------------------------------
 
-    async def on_call(self, message: dict) -> None:
+    async def on_call(self, message: dict[str, Any]) -> None:
         call, uid = message.get("call"), message.get("uid")
         if call == "printers.find":
             await self.send({"uid": uid, "result": self.server.printer_names(), "status_code": IDLE})
@@ -476,9 +480,13 @@ class LocalConnection:
             return CALL_ERROR
         return IDLE
 
-    async def on_print(self, message: dict, uid) -> None:
-        params = message.get("params") if isinstance(message.get("params"), dict) else {}
-        printer = params.get("printer") if isinstance(params.get("printer"), dict) else {}
+    async def on_print(self, message: dict[str, Any], uid: Any) -> None:
+        params = message.get("params")
+        if not isinstance(params, dict):
+            params = {}
+        printer = params.get("printer")
+        if not isinstance(printer, dict):
+            printer = {}
         name = printer.get("name")
         data = raw_bytes(params.get("data"))
         if not isinstance(name, str) or not name or data is None:
@@ -510,7 +518,7 @@ class LocalConnection:
 
     # --- Cantina Virtual --------------------------------------------------------------------
 
-    async def on_cantina_virtual(self, message: dict) -> None:
+    async def on_cantina_virtual(self, message: dict[str, Any]) -> None:
         from agent.render import (
             DocumentError,
             OrderError,

@@ -24,9 +24,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from types import ModuleType
+from typing import Any, TypeGuard
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 log = logging.getLogger("agent.printer")
 
@@ -42,6 +45,9 @@ UNKNOWN = "unknown"
 BLOCKING_STATUSES = (PAPER_OUT, COVER_OPEN, OFFLINE)
 
 DEFAULT_FAKE_DIR = "var/fake-printer"
+
+# python-escpos has no type information: its printer objects (Network, Usb, Serial, File, ...) are Any.
+EscposDevice = Any
 
 _DLE_EOT = b"\x10\x04"
 
@@ -65,7 +71,7 @@ def status_from_dle_eot(printer: int | None, offline_cause: int | None, paper: i
     the printer did not really answer, so the status is ``unknown``.
     """
 
-    def valid(byte: int | None) -> bool:
+    def valid(byte: int | None) -> TypeGuard[int]:
         return byte is not None and byte & 0x93 == 0x12
 
     if not valid(printer):
@@ -96,10 +102,10 @@ class Session:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -152,7 +158,7 @@ def _is_timeout(exc: Exception) -> bool:
 class _EscposSession(Session):
     """A session over a python-escpos printer object with ``_raw``/``_read``."""
 
-    def __init__(self, device, *, on_error=None) -> None:
+    def __init__(self, device: EscposDevice, *, on_error: Callable[[], None] | None = None) -> None:
         self.device = device
         self._on_error = on_error
 
@@ -183,7 +189,7 @@ class _EscposSession(Session):
 
 
 class _NetworkSession(_EscposSession):
-    def __init__(self, device, status_timeout: float, write_timeout: float) -> None:
+    def __init__(self, device: EscposDevice, status_timeout: float, write_timeout: float) -> None:
         super().__init__(device)
         self.status_timeout = status_timeout
         self.write_timeout = write_timeout
@@ -205,7 +211,7 @@ class _NetworkSession(_EscposSession):
             while time.monotonic() < deadline:
                 if not sock.recv(1024):
                     break
-        except socket.timeout:
+        except TimeoutError:
             log.debug("printer did not close the connection after the job; closing it")
         except OSError as exc:
             raise PrinterWriteError(str(exc)) from None
@@ -257,7 +263,7 @@ class _KeptOpenPrinter(Printer):
         super().__init__(url)
         self._device = None
 
-    def _make_device(self):
+    def _make_device(self) -> EscposDevice:
         raise NotImplementedError
 
     def _forget(self) -> None:
@@ -290,7 +296,7 @@ class UsbPrinter(_KeptOpenPrinter):
         self.vendor_id, self.product_id = vendor_id, product_id
         self.in_ep, self.out_ep, self.timeout = in_ep, out_ep, timeout
 
-    def _make_device(self):
+    def _make_device(self) -> EscposDevice:
         from escpos.printer import Usb
 
         kwargs = {"timeout": self.timeout}
@@ -304,18 +310,18 @@ class UsbPrinter(_KeptOpenPrinter):
 class SerialPrinter(_KeptOpenPrinter):
     scheme = "serial"
 
-    def __init__(self, url: str, devfile: str, options: dict) -> None:
+    def __init__(self, url: str, devfile: str, options: dict[str, Any]) -> None:
         super().__init__(url)
         self.devfile, self.options = devfile, options
 
-    def _make_device(self):
+    def _make_device(self) -> EscposDevice:
         from escpos.printer import Serial
 
         return Serial(self.devfile, **self.options)
 
 
 class _FileSession(Session):
-    def __init__(self, device) -> None:
+    def __init__(self, device: EscposDevice) -> None:
         self.device = device
 
     def write(self, data: bytes) -> None:
@@ -356,7 +362,7 @@ class FilePrinter(Printer):
 
 
 class _CupsSession(Session):
-    def __init__(self, device) -> None:
+    def __init__(self, device: EscposDevice) -> None:
         self.device = device
 
     def write(self, data: bytes) -> None:
@@ -420,7 +426,7 @@ def win32_status(bits: int) -> str:
 
 
 class _Win32Session(Session):
-    def __init__(self, printer: "Win32Printer") -> None:
+    def __init__(self, printer: Win32Printer) -> None:
         self.printer = printer
         self.device = None
 
@@ -463,7 +469,7 @@ class Win32Printer(Printer):
     def display_name(self) -> str:
         return self.name
 
-    def _win32print(self):
+    def _win32print(self) -> ModuleType:
         try:
             import win32print
         except ImportError:
@@ -492,18 +498,20 @@ class Win32Printer(Printer):
         return _Win32Session(self)
 
 
-def win32_printer_names(win32print=None) -> list[str]:
+def win32_printer_names(win32print: ModuleType | None = None) -> list[str]:
     if win32print is None:
-        import win32print
-    flags = win32print.PRINTER_ENUM_LOCAL | win32print.PRINTER_ENUM_CONNECTIONS
-    return [entry[2] for entry in win32print.EnumPrinters(flags, None, 1)]
+        import win32print as spooler
+    else:
+        spooler = win32print
+    flags = spooler.PRINTER_ENUM_LOCAL | spooler.PRINTER_ENUM_CONNECTIONS
+    return [entry[2] for entry in spooler.EnumPrinters(flags, None, 1)]
 
 
 # --- the built-in fake printer ---------------------------------------------------------------
 
 
 class _FakeSession(Session):
-    def __init__(self, printer: "FakePrinter") -> None:
+    def __init__(self, printer: FakePrinter) -> None:
         self.printer = printer
 
     def read_status(self) -> str:
@@ -551,7 +559,7 @@ def _query_options(query: str) -> dict[str, str]:
     return {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
 
 
-def _path_of(parts) -> str:
+def _path_of(parts: SplitResult) -> str:
     """``scheme:///abs/path`` → ``/abs/path``; ``scheme://rel/path`` → ``rel/path``."""
     return unquote(parts.netloc + parts.path)
 
@@ -582,7 +590,7 @@ def open_printer(url: str) -> Printer:
         devfile = _path_of(parts)
         if not devfile:
             raise PrinterURLError(f"missing device in {url!r} (expected serial:///dev/ttyUSB0)")
-        serial_options: dict = {"baudrate": _int(options.get("baudrate", "9600"), "baudrate")}
+        serial_options: dict[str, Any] = {"baudrate": _int(options.get("baudrate", "9600"), "baudrate")}
         for key in ("bytesize", "stopbits"):
             if key in options:
                 serial_options[key] = _int(options[key], key)
@@ -623,7 +631,7 @@ def open_printer(url: str) -> Printer:
 class FoundPrinter:
     url: str
     description: str
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def find_printers() -> tuple[list[FoundPrinter], list[str]]:
@@ -719,4 +727,4 @@ def build_test_page(printer_url: str, profile: str | None, paper_width: int = 48
     page.textln("underline")
     page.set(underline=0)
     page.cut()
-    return page.output
+    return bytes(page.output)

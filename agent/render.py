@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from printing.documents import DocumentError, validate_document
 from printing.receipts import (
@@ -60,27 +61,27 @@ class Rendered:
     label: str   # short description for logs and replies, e.g. "pedido #42"
 
 
-def _first(data: dict, keys: tuple[str, ...]):
+def _first(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         if key in data and data[key] not in (None, ""):
             return data[key]
     return None
 
 
-def is_order(message: dict) -> bool:
+def is_order(message: dict[str, Any]) -> bool:
     """A Cantina Virtual order: an object with a list of items (or one wrapped in "order"/"pedido")."""
     inner = _unwrap(message)
     return isinstance(inner, dict) and isinstance(_first(inner, ITEMS_KEYS), list)
 
 
-def _unwrap(message: dict):
+def _unwrap(message: dict[str, Any]) -> Any:
     for key in ("order", "pedido"):
         if isinstance(message.get(key), dict):
             return message[key]
     return message
 
 
-def _money(value, field: str) -> Decimal:
+def _money(value: Any, field: str) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise OrderError(f'"{field}" deve ser um valor em reais, recebido {value!r}')
     text = str(value).strip().replace("R$", "").strip()
@@ -95,7 +96,7 @@ def _money(value, field: str) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _text(value, field: str, max_length: int = 200) -> str:
+def _text(value: Any, field: str, max_length: int = 200) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -103,7 +104,7 @@ def _text(value, field: str, max_length: int = 200) -> str:
     return value.strip()[:max_length]
 
 
-def _moment(value, field: str) -> datetime:
+def _moment(value: Any, field: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
@@ -111,7 +112,7 @@ def _moment(value, field: str) -> datetime:
     return moment if moment.tzinfo else moment.astimezone()
 
 
-def parse_order(message: dict, *, now: datetime | None = None) -> ReceiptOrder:
+def parse_order(message: dict[str, Any], *, now: datetime | None = None) -> ReceiptOrder:
     """A Cantina Virtual order (see agent/README.md, "Cantina Virtual") → receipt data."""
     order = _unwrap(message)
     raw_items = _first(order, ITEMS_KEYS)
@@ -170,7 +171,7 @@ def parse_order(message: dict, *, now: datetime | None = None) -> ReceiptOrder:
     )
 
 
-def render_order(message: dict, printer: PrinterSpec, *, shop_name: str | None = None) -> Rendered:
+def render_order(message: dict[str, Any], printer: PrinterSpec, *, shop_name: str | None = None) -> Rendered:
     """The canteen receipt for a Cantina Virtual order (raises OrderError)."""
     order = parse_order(message)
     inner = _unwrap(message)
@@ -180,7 +181,7 @@ def render_order(message: dict, printer: PrinterSpec, *, shop_name: str | None =
     return Rendered(render_escpos(document, printer), render_text(document, printer), f"pedido {number}")
 
 
-def render_document(document, printer: PrinterSpec) -> Rendered:
+def render_document(document: Any, printer: PrinterSpec) -> Rendered:
     """A poster/ticket-daemon document (raises DocumentError). Its own ``profile.paper_width``
     wins over the printer's, as in ticket-daemon."""
     canonical = validate_document(document)

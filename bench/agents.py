@@ -11,7 +11,7 @@ import asyncio
 import json
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import websockets
 
@@ -20,7 +20,7 @@ CONNECT_TIMEOUT = 60
 
 
 def now_iso():
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Agent:

@@ -16,7 +16,7 @@ import itertools
 import json
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import serve
@@ -25,7 +25,7 @@ from bench.control import Confirmations, ControlServer
 
 
 def now_iso():
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 class Baseline(Confirmations):

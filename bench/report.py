@@ -4,8 +4,8 @@ from bench.runner import SETUPS, TARGET_IDLE_MB, TARGET_P99_MS, TARGET_THROUGHPU
 
 
 def _table(header, rows):
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    line = lambda cells: "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()  # noqa: E731
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    line = lambda cells: "  ".join(str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()  # noqa: E731
     return [line(header), line(["-" * width for width in widths]), *map(line, rows)]
 
 

@@ -248,13 +248,13 @@ print(json.dumps(printers))
         meter = CpuMeter([server.pid for server in servers]).start()
         results = await asyncio.gather(*(
             server.acall("confirm_at_rate", pairs=part, rate=rate / len(servers), timeout=count / rate * 4 + 120)
-            for server, part in zip(servers, parts)
+            for server, part in zip(servers, parts, strict=True)
         ))
         missing = await fleet.wait_arrivals(order_ids, scale.drain_timeout)
         usage = meter.stop()
         scheduled = {}
-        for part, result in zip(parts, results):
-            scheduled.update((order_id, at) for (order_id, _), at in zip(part, result["scheduled_ns"]))
+        for part, result in zip(parts, results, strict=True):
+            scheduled.update((order_id, at) for (order_id, _), at in zip(part, result["scheduled_ns"], strict=True))
         measured = order_ids[warm:]  # the first second's jobs warm up; servers share the order of the list
         latencies = [(fleet.arrivals[o] - scheduled[o]) / 1e6 for o in measured if o in fleet.arrivals]
         done = await servers[0].acall(
@@ -286,7 +286,7 @@ print(json.dumps(printers))
         results = await asyncio.gather(*(
             server.acall("confirm_flat_out", pairs=part, concurrency=scale.saturation_concurrency,
                          duration=scale.saturation_seconds, timeout=scale.saturation_seconds + 120)
-            for server, part in zip(servers, parts)
+            for server, part in zip(servers, parts, strict=True)
         ))
         confirmed = sum(result["confirmed"] for result in results)
         done = await servers[0].acall(
@@ -406,7 +406,7 @@ print(json.dumps(printers))
         if idle_counts:
             manage.python("from printing.models import Printer\nPrinter.objects.update(is_active=True)\nprint(1)")
             daphnes = []
-            for index in range(processes):
+            for _ in range(processes):
                 # The real ``daphne`` command (tools.processes), nothing of the bench loaded.
                 daphne = DaphneServer(var, migrate=False, **overrides)
                 self.reaper.add(daphne.stop)

@@ -14,9 +14,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up)
 from django.conf import settings  # noqa: E402
 
+from cantina.checks import ensure_compiled_translations  # noqa: E402
 from printing.cloud.asgi import with_cloud_printers  # noqa: E402
 from printing.maintenance import start_in_process  # noqa: E402
 from printing.routing import websocket_urlpatterns  # noqa: E402
+
+ensure_compiled_translations()
 
 if settings.DEBUG:
     # Plain daphne serves no static files; in development it should, as runserver does.
@@ -28,7 +31,8 @@ if settings.DEBUG:
 application = ProtocolTypeRouter(
     {
         "http": with_cloud_printers(django_asgi_app),
-        "websocket": URLRouter(websocket_urlpatterns),
+        # types-channels wants its stub-only _ExtendedURLPattern, which django.urls.path() never returns.
+        "websocket": URLRouter(websocket_urlpatterns),  # type: ignore[arg-type]
     }
 )
 

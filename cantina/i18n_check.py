@@ -34,6 +34,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "locale"
@@ -84,7 +85,7 @@ def parse_po(text: str) -> list[Entry]:
     """Entries of a .po file, header included (msgid ""), in file order."""
     entries: list[Entry] = []
     fields: dict[str, str] = {}
-    meta = {"flags": set(), "references": [], "comments": [], "obsolete": False}
+    meta: dict[str, Any] = {"flags": set(), "references": [], "comments": [], "obsolete": False}
     key = None
 
     def flush():
@@ -194,7 +195,7 @@ def extract_python_calls(root: Path = ROOT) -> dict:
     """
     import ast as python_ast
 
-    messages = {}
+    messages: dict[tuple[str | None, str], Entry] = {}
     for directory in sorted(root.iterdir()):
         if not directory.is_dir() or directory.name in NOT_SCANNED or directory.is_symlink():
             continue
@@ -210,7 +211,7 @@ def extract_python_calls(root: Path = ROOT) -> dict:
                 if name not in GETTEXT_CALLS:
                     continue
                 positions = GETTEXT_CALLS[name]
-                values = []
+                values: list[str | None] = []
                 for position in positions:
                     if position is None:
                         values.append(None)
@@ -221,6 +222,7 @@ def extract_python_calls(root: Path = ROOT) -> dict:
                     values.append(argument.value)
                 else:
                     msgctxt, msgid, msgid_plural = values
+                    assert msgid is not None  # every GETTEXT_CALLS entry has a msgid position
                     reference = f"{path.relative_to(root).as_posix()}:{node.lineno}"
                     entry = messages.setdefault((msgctxt, msgid), Entry(msgid=msgid, msgctxt=msgctxt,
                                                                         msgid_plural=msgid_plural))

@@ -1,9 +1,13 @@
-"""Wiring for failures that are nobody's fault in particular: the database going away.
+"""Middleware of the project (not of one app).
 
-While PostgreSQL restarts, a request that needs it cannot be served. It must fail cleanly: a 503
-that says what happened and that trying again shortly will work, never a traceback or a 500 page.
-Nothing is half-done behind it: every workflow writes in one transaction (an order is created and
-confirmed atomically), so a request that failed changed nothing, and trying again is safe.
+- ``/health`` answers before anything reads the Host header (HealthCheckMiddleware).
+- The database going away (PostgreSQL restarting) is a translated 503, never a traceback
+  (DatabaseUnavailableMiddleware): nothing is half-done behind it, since every workflow writes in
+  one transaction (an order is created and confirmed atomically), so trying again is safe.
+
+Both are MiddlewareMixin-based, so async-capable like Django's own (tests/test_middleware_async.py):
+a sync-only middleware sends every request from a worker thread back to daphne's event loop,
+which once the loop has stopped on SIGTERM never returns, and daphne never exits.
 """
 
 import logging
@@ -11,12 +15,31 @@ import logging
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import resolve
+from django.utils.cache import add_never_cache_headers
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 log = logging.getLogger("cantina")
 
+HEALTH_PATH = "/health"
 RETRY_AFTER_SECONDS = 5
+
+
+class HealthCheckMiddleware(MiddlewareMixin):
+    """Serves ``/health`` before anything reads the Host header.
+
+    Load balancers and monitors ask a backend directly by its address (``10.0.0.5:8001``), not
+    by the site's name: Django's host validation (ALLOWED_HOSTS, checked by CommonMiddleware,
+    CSRF and the HTTPS redirect) would answer 400 DisallowedHost and log a traceback. The health
+    view shows nothing that depends on the host or is secret (see printing.monitoring), so it
+    answers whatever the Host header says. First in MIDDLEWARE.
+    """
+
+    def process_request(self, request):
+        if request.path_info == HEALTH_PATH:
+            return resolve(HEALTH_PATH).func(request)
+        return None
 
 
 def wants_json(request):
@@ -24,12 +47,7 @@ def wants_json(request):
 
 
 class DatabaseUnavailableMiddleware(MiddlewareMixin):
-    """Turn a lost database connection into a translated 503 (HTML for pages, JSON for JSON clients).
-
-    A MiddlewareMixin, so async-capable like Django's own: a sync-only middleware would make
-    every request cross from a thread back to the event loop (``async_to_sync``), which costs a
-    hop per request and, once daphne's loop has stopped on SIGTERM, never returns.
-    """
+    """Turn a lost database connection into a translated 503 (HTML for pages, JSON for JSON clients)."""
 
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):
@@ -46,4 +64,5 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
             # which would need the database again.
             response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        add_never_cache_headers(response)  # and no middleware after this needs the user to decide it
         return response

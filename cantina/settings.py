@@ -6,7 +6,9 @@ message that names the variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -71,14 +73,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "cantina.apps.CantinaConfig",
     "ninja",
+    "axes",
+    "csp",
     "orders",
     "printing",
     "webhooks",
     "api",
+    "accounts",
 ]
 
 MIDDLEWARE = [
+    "cantina.middleware.HealthCheckMiddleware",  # first: /health answers whatever the Host header
     "django.middleware.security.SecurityMiddleware",
     "api.cors.ApiCorsMiddleware",
     "api.middleware.ApiProblemMiddleware",
@@ -89,7 +96,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.NoStoreForSignedInMiddleware",
     "cantina.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username+address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "cantina.urls"
@@ -121,8 +138,9 @@ def database_from_url(url):
         raise ImproperlyConfigured(
             f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or url!r}."
         )
-    # PostgreSQL connections are kept (with a health check) instead of opened per query: a new
-    # connection with a password login per database call was most of the two-process cost.
+    # Without the pool (DATABASE_POOL_SIZE=0), PostgreSQL connections are kept (with a health
+    # check) instead of opened per query: a new connection with a password login per database
+    # call was most of the two-process cost.
     try:
         config = dj_database_url.parse(
             url,
@@ -133,6 +151,32 @@ def database_from_url(url):
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
     if config["ENGINE"] == "django.db.backends.sqlite3":
         config.setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
+    return config
+
+
+def database_pool(config):
+    """PostgreSQL connections come from a bounded pool per process (Django's "pool" option):
+    N server processes under full load never exceed PostgreSQL's max_connections. Under ASGI
+    every HTTP request runs in a thread of its own, so connections kept without a pool
+    (DATABASE_CONN_MAX_AGE) pile up with the request rate until PostgreSQL refuses more."""
+    postgres = config["ENGINE"] == "django.db.backends.postgresql"
+    pool_size = env_int("DATABASE_POOL_SIZE", 10 if postgres else 0, minimum=0)
+    if not pool_size:
+        return config
+    if not postgres:
+        raise ImproperlyConfigured("DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL.")
+    if os.getenv("DATABASE_CONN_MAX_AGE", "").strip() not in {"", "0"}:
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE keeps connections outside the pool: unset it (or set 0), "
+            "or set DATABASE_POOL_SIZE=0 to do without the pool."
+        )
+    config["CONN_MAX_AGE"] = 0
+    config.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": pool_size,
+        # A request waits this long for a free connection, then fails (HTTP 500) instead of hanging.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    }
     return config
 
 
@@ -155,6 +199,7 @@ else:
             "OPTIONS": SQLITE_OPTIONS,
         }
     }
+database_pool(DATABASES["default"])
 
 # Every channel-layer call (wake-ups, group joins, /health's round trip) gives up after this many
 # seconds: a Redis that hangs (stopped, a network that swallows packets) must not hang a request
@@ -184,6 +229,7 @@ def redis_sentinels(raw):
 
 
 REDIS_URL = env_str("REDIS_URL")
+_redis_hosts: list[dict] | None = None
 REDIS_SENTINELS = env_str("REDIS_SENTINELS")
 REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER")
 if REDIS_SENTINELS:
@@ -209,8 +255,6 @@ elif REDIS_URL:
     if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, not {REDIS_URL!r}.")
     _redis_hosts = [{"address": REDIS_URL, **_REDIS_CONNECTION}]
-else:
-    _redis_hosts = None
 if _redis_hosts:
     CHANNEL_LAYERS = {
         "default": {
@@ -258,11 +302,60 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
-    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31536000, minimum=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+    # HSTS: one day by default. Browsers renew it on every HTTPS answer, so staff devices that
+    # use the site daily stay covered, while a mistake (certificate lapse, moving the site,
+    # going back to plain HTTP for a day) locks browsers out for a day, not a year.
+    # includeSubDomains and preload bind every subdomain of the school's domain (preload for
+    # good, through the browsers' built-in list): the operator's choice, never a default.
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 86400, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+    if SECURE_HSTS_PRELOAD and not (SECURE_HSTS_INCLUDE_SUBDOMAINS and SECURE_HSTS_SECONDS >= 31536000):
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_HSTS_PRELOAD=true needs DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS=true and "
+            "DJANGO_SECURE_HSTS_SECONDS of at least 31536000 (what the browsers' preload list requires)."
+        )
+    # check --deploy warns about both being off; off is this project's deliberate default.
+    SILENCED_SYSTEM_CHECKS = [
+        check
+        for check, enabled in (("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS), ("security.W021", SECURE_HSTS_PRELOAD))
+        if not enabled
+    ]
+    # The TLS proxy (deploy/nginx-cantina.conf) sets X-Forwarded-Proto; daphne only listens on
+    # loopback behind it, so no client can set the header itself.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^health$"]
+
+# Login throttling (django-axes): after CANTINA_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused for CANTINA_LOGIN_COOLOFF_MINUTES, on the staff
+# login and the admin login alike. The address is REMOTE_ADDR: behind a proxy, run daphne with
+# --proxy-headers so it is the client's (see README). Agents (tokens) never go through it.
+AXES_FAILURE_LIMIT = env_int("CANTINA_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CANTINA_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_USERNAME_CALLABLE = "accounts.lockout.client_username"
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp 4): scripts and style sheets only from this site, no inline
+# script anywhere. Style attributes stay allowed (style-src-attr): the receipt preview sizes its
+# columns and images with them, and Django's admin uses a few; they cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Cantina Print -------------------------------------------------------------------------
 
@@ -320,19 +413,22 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 # Several daphne processes must not rotate one file under each other: "{pid}" in the name
 # gives each process its own file.
 LOG_FILE = env_str("CANTINA_LOG_FILE").replace("{pid}", str(os.getpid()))
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         # ISO 8601 with the UTC offset, so lines from the server and agents line up.
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s", "datefmt": "%Y-%m-%dT%H:%M:%S%z"},
     },
+    "filters": {"without_traceback": {"()": "cantina.logfilters.WithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "cantina": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # One line per request with a bad Host header (logged at ERROR, with a traceback, by Django).
+        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
     },
 }
 if LOG_FILE:

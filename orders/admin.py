@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts import roles
 from orders import services
 from orders.models import Order, OrderItem, Product
 
@@ -78,7 +79,10 @@ class OrderAdmin(admin.ModelAdmin):
     def confirm_orders(self, request, queryset):
         self._transition(request, queryset, services.order_confirm, _("Order %(number)s confirmed."))
 
-    @admin.action(description=gettext_lazy("Cancel selected orders"), permissions=["change"])
+    def has_cancel_permission(self, request, obj=None):
+        return request.user.has_perm(roles.CANCEL_ORDER)
+
+    @admin.action(description=gettext_lazy("Cancel selected orders"), permissions=["cancel"])
     def cancel_orders(self, request, queryset):
         self._transition(request, queryset, services.order_cancel, _("Order %(number)s cancelled."))
 

@@ -13,6 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import MAX_QUANTITY, MIN_QUANTITY, Order
 
+MIN_YEAR, MAX_YEAR = 2000, 9998
+DATABASE_INT_MAX = 2**63 - 1
+
 
 class IntegerListField(forms.Field):
     """Repeated form values (``product=3&product=5``) as a list of integers."""
@@ -26,11 +29,25 @@ class IntegerListField(forms.Field):
         if isinstance(value, (str, int)):
             value = [value]
         try:
-            return [int(str(item).strip()) for item in value]
+            numbers = [int(str(item).strip()) for item in value]
         except (TypeError, ValueError):
+            numbers = None
+        # Beyond a database integer, a lookup would fail in the database driver (a 500).
+        if numbers is None or not all(abs(number) <= DATABASE_INT_MAX for number in numbers):
             raise ValidationError(
                 self.error_messages["invalid"], code="invalid", params={"min": MIN_QUANTITY, "max": MAX_QUANTITY}
-            ) from None
+            )
+        return numbers
+
+
+def check_day_in_range(day):
+    """Days near the ends of the calendar overflow the day's bounds and the previous/next links."""
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValidationError(
+            _("Choose a day between the years %(min)s and %(max)s."), code="out_of_range",
+            params={"min": MIN_YEAR, "max": MAX_YEAR},
+        )
+    return day
 
 
 class CartForm(forms.Form):
@@ -56,7 +73,7 @@ class CartForm(forms.Form):
             return cleaned
         if len(products) != len(quantities):
             raise ValidationError(_("Each cart line needs a product and a quantity."), code="unpaired")
-        cleaned["items"] = list(zip(products, quantities))
+        cleaned["items"] = list(zip(products, quantities, strict=True))
         return cleaned
 
     def posted_lines(self):
@@ -64,11 +81,14 @@ class CartForm(forms.Form):
         products = self.data.getlist("product") if hasattr(self.data, "getlist") else []
         quantities = self.data.getlist("quantity") if hasattr(self.data, "getlist") else []
         lines = []
-        for product, quantity in zip(products, quantities):
+        # A tampered form may post more of one than the other: pair what pairs.
+        for product, quantity in zip(products, quantities, strict=False):
             try:
-                lines.append((int(product), int(quantity)))
+                line = (int(product), int(quantity))
             except ValueError:
                 continue
+            if all(abs(number) <= DATABASE_INT_MAX for number in line):
+                lines.append(line)
         return lines
 
 
@@ -93,7 +113,7 @@ class ScheduledOrderForm(CartForm):
     confirm_now = forms.BooleanField(label=_("Confirm and print now"), required=False)
 
     def clean_pickup_day(self):
-        day = self.cleaned_data["pickup_day"]
+        day = check_day_in_range(self.cleaned_data["pickup_day"])
         if day < timezone.localdate():
             raise ValidationError(_("The pickup day is in the past."), code="past")
         return day
@@ -108,6 +128,10 @@ class ScheduledOrderForm(CartForm):
 
 class DayForm(forms.Form):
     day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+
+    def clean_day(self):
+        day = self.cleaned_data["day"]
+        return check_day_in_range(day) if day else day
 
     def selected_day(self):
         if self.is_valid() and self.cleaned_data["day"]:

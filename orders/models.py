@@ -46,7 +46,8 @@ class DailyOrderCounter(models.Model):
             return counter.last_number
 
 
-MONEY = DecimalField(max_digits=12, decimal_places=2)
+# The output type of money expressions (Sum of quantity × price).
+MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=12, decimal_places=2)
 
 
 class OrderQuerySet(models.QuerySet):
@@ -110,6 +111,10 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("order")
         verbose_name_plural = _("orders")
+        permissions = [
+            ("sell_at_counter", _("Can sell at the counter")),
+            ("cancel_order", _("Can cancel orders")),
+        ]
 
     def __str__(self):
         return f"#{self.number}" if self.number else _("new order")

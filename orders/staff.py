@@ -5,6 +5,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -24,10 +25,11 @@ def staff_required(view):
 def redirect_back(request, default):
     """Redirect to the posted ``next`` (a page of this site) or else to ``default``."""
     candidate = request.POST.get("next", "")
-    if candidate and url_has_allowed_host_and_scheme(
+    # A path of this site only: redirect() would take any other word for a view name to reverse.
+    if candidate.startswith("/") and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(candidate)
+        return HttpResponseRedirect(candidate)
     return redirect(default)
 
 

@@ -7,20 +7,23 @@ channel (/ws/staff/), in the browser: this app never imports ``printing``.
 from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import roles
 from orders import selectors, services
-from orders.staff import redirect_back, staff_required
 from orders.forms import CounterSaleForm, DayForm, ScheduledOrderForm
 from orders.models import Order, Product
 from orders.services import OrderError
+from orders.staff import redirect_back, staff_required
 
 
 @staff_required
+@permission_required(roles.SELL_AT_COUNTER, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def counter(request):
     """Counter sale: pick products, confirm, and the receipt prints at once."""
@@ -61,6 +64,7 @@ def counter(request):
 
 
 @staff_required
+@permission_required(roles.VIEW_ORDER, raise_exception=True)
 def scheduled(request):
     """Scheduled orders of one day, grouped by pickup time."""
     day = DayForm(request.GET).selected_day()
@@ -90,6 +94,7 @@ def scheduled(request):
 
 
 @staff_required
+@permission_required(roles.ADD_ORDER, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def scheduled_new(request):
     """A phone order: created pending (or confirmed, which prints it)."""
@@ -132,6 +137,7 @@ def scheduled_new(request):
 
 
 @staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_confirm(request, order_id):
     return _order_action(
@@ -140,6 +146,7 @@ def order_confirm(request, order_id):
 
 
 @staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_mark_ready(request, order_id):
     return _order_action(
@@ -148,6 +155,7 @@ def order_mark_ready(request, order_id):
 
 
 @staff_required
+@permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_mark_delivered(request, order_id):
     return _order_action(
@@ -156,6 +164,7 @@ def order_mark_delivered(request, order_id):
 
 
 @staff_required
+@permission_required(roles.CANCEL_ORDER, raise_exception=True)
 @require_POST
 def order_cancel(request, order_id):
     return _order_action(

@@ -28,6 +28,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from accounts import roles
 from orders.admin import OrderAdmin
 from orders.models import Order
 from printing import services
@@ -88,7 +89,12 @@ def agent_server_url(request):
 
 
 def agent_command(request, token):
-    return f"python -m agent --server {agent_server_url(request)} --token {token} --printer {AGENT_PRINTER_PLACEHOLDER}"
+    # The token goes in the environment, never in the arguments: those are visible to every user
+    # of the machine (ps, /proc/*/cmdline) and end up in process listings and logs.
+    return (
+        f"CANTINA_TOKEN={token} python -m agent --server {agent_server_url(request)} "
+        f"--printer {AGENT_PRINTER_PLACEHOLDER}"
+    )
 
 
 CLOUD_PATHS = {Printer.Transport.CLOUDPRNT: "/cloudprnt/", Printer.Transport.EPSON_SDP: "/epson/sdp/"}
@@ -427,8 +433,8 @@ class PrintJobEventInline(admin.TabularInline):
     model = PrintJobEvent
     extra = 0
     can_delete = False
-    fields = ["at", "status", "message"]
-    readonly_fields = fields
+    readonly_fields = ("at", "status", "message")
+    fields = readonly_fields
     verbose_name_plural = gettext_lazy("history")
 
     def has_add_permission(self, request, obj=None):
@@ -492,7 +498,8 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     @property
     def media(self):
-        return super().media + ADMIN_MEDIA
+        # The receipt preview's style sheet (no inline <style>: the CSP allows none).
+        return super().media + ADMIN_MEDIA + forms.Media(css={"all": [reverse("printing:preview_css")]})
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -562,7 +569,7 @@ class PrintJobAdmin(admin.ModelAdmin):
         if not job.document:
             return _("No document.")
         try:
-            html = render_html(job.document, printer_spec(job.printer))
+            html = render_html(job.document, printer_spec(job.printer), include_css=False)
         except Exception:
             log.exception("job=%s preview failed", job.pk)
             return _("The preview could not be rendered.")
@@ -579,10 +586,20 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     # --- actions ----------------------------------------------------------------------------
 
-    def _run_per_job(self, request, queryset, service):
-        """Call ``service`` for each selected job; report each refusal. Returns [(job id, result)]."""
+    def has_reprint_permission(self, request, obj=None):
+        return roles.may_reprint_something(request.user)
+
+    def _run_per_job(self, request, queryset, service, own_shift=False):
+        """Call ``service`` for each selected job; report each refusal. Returns [(job id, result)].
+
+        ``own_shift``: an attendant may only reprint or retry today's jobs (accounts.roles).
+        """
         done = []
-        for job_id in queryset.order_by("pk").values_list("pk", flat=True):
+        for job_id, created_at in queryset.order_by("pk").values_list("pk", "created_at"):
+            if own_shift and not roles.may_reprint(request.user, created_at):
+                message = _("Only a manager may reprint or retry jobs of an earlier day.")
+                self.message_user(request, f"#{job_id}: {message}", messages.WARNING)
+                continue
             try:
                 result = service(job_id=job_id, requested_by=request.user)
             except PrintError as error:
@@ -595,9 +612,9 @@ class PrintJobAdmin(admin.ModelAdmin):
     def _ids(job_ids):
         return ", ".join(f"#{job_id}" for job_id in job_ids)
 
-    @admin.action(description=gettext_lazy("Retry selected failed jobs"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Retry selected failed jobs"), permissions=["reprint"])
     def retry_failed(self, request, queryset):
-        done = self._run_per_job(request, queryset, services.job_retry)
+        done = self._run_per_job(request, queryset, services.job_retry, own_shift=True)
         if done:
             message = ngettext(
                 "Queued again: %(count)d job (%(ids)s).", "Queued again: %(count)d jobs (%(ids)s).", len(done)
@@ -613,9 +630,9 @@ class PrintJobAdmin(admin.ModelAdmin):
             values = {"count": len(done), "ids": self._ids(i for i, _r in done)}
             self.message_user(request, message % values, messages.SUCCESS)
 
-    @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["change"])
+    @admin.action(description=gettext_lazy("Reprint selected jobs"), permissions=["reprint"])
     def reprint(self, request, queryset):
-        done = self._run_per_job(request, queryset, services.job_reprint)
+        done = self._run_per_job(request, queryset, services.job_reprint, own_shift=True)
         if done:
             message = ngettext(
                 "Reprint queued: %(count)d job (%(new_ids)s, reprinting %(ids)s).",
@@ -640,8 +657,8 @@ class OrderPrintJobInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["printer", "kind", "job_status", "attempts", "error_message", "created_at", "finished_at"]
-    readonly_fields = fields
+    readonly_fields = ("printer", "kind", "job_status", "attempts", "error_message", "created_at", "finished_at")
+    fields = readonly_fields
     verbose_name_plural = gettext_lazy("print jobs")
 
     def get_queryset(self, request):
@@ -695,9 +712,17 @@ class PrintingOrderAdmin(OrderAdmin):
             label = badge("info", _("%(done)d of %(total)d printed") % progress)
         return format_html('<a href="{}">{}</a>', url, label)
 
-    @admin.action(description=gettext_lazy("Reprint receipts"), permissions=["change"])
+    def has_reprint_permission(self, request, obj=None):
+        return roles.may_reprint_something(request.user)
+
+    @admin.action(description=gettext_lazy("Reprint receipts"), permissions=["reprint"])
     def reprint_receipts(self, request, queryset):
         for order in queryset:
+            printed = order.print_jobs.filter(kind=PrintJob.Kind.ORDER_RECEIPT).order_by("-created_at").first()
+            if not roles.may_reprint(request.user, printed.created_at if printed else order.created_at):
+                message = _("Only a manager may reprint or retry jobs of an earlier day.")
+                self.message_user(request, f"#{order.number}: {message}", messages.WARNING)
+                continue
             try:
                 jobs = services.order_reprint(order_id=order.pk, requested_by=request.user)
             except PrintError as error:

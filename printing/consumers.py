@@ -18,6 +18,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
+from accounts import roles
 from printing import local_jobs, notify, selectors, services
 from printing.groups import STAFF_GROUP, printer_group
 from printing.models import Printer
@@ -489,12 +490,18 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
 
 class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
-    """Live job and printer updates for logged-in staff (session auth, origin checked in asgi).
+    """Live job and printer updates for logged-in staff (session auth, origin checked in routing).
+
+    Each event goes only to accounts that may see it on the pages: ``job.updated`` needs
+    ``printing.view_printjob``, ``printer.updated`` ``printing.view_printer`` (the permissions are
+    read when the socket opens; pages reconnect on every load).
 
     Without a working channel layer the page would silently stop updating, so the link is
     refused (or closed, if it fails later) instead: the page then shows its "live updates are
     disconnected" banner, reconnects, and catches up once the layer answers again.
     """
+
+    may_see_jobs = may_see_printers = False
 
     @property
     def channel_receive(self):
@@ -516,7 +523,11 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_staff:
-            await self.close(code=4401)
+            await self.close(code=CloseCode.UNAUTHORIZED)
+            return
+        self.may_see_jobs, self.may_see_printers = await database_sync_to_async(staff_may_see)(user)
+        if not (self.may_see_jobs or self.may_see_printers):
+            await self.close(code=CloseCode.FORBIDDEN)
             return
         try:
             await notify.layer_call(self.channel_layer.group_add, STAFF_GROUP, self.channel_name)
@@ -545,7 +556,13 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
                 await self.send_json(pong_message())
 
     async def job_updated(self, event):
-        await self.send_json({"type": "job.updated", "job": event["job"]})
+        if self.may_see_jobs:
+            await self.send_json({"type": "job.updated", "job": event["job"]})
 
     async def printer_updated(self, event):
-        await self.send_json({"type": "printer.updated", "printer": event["printer"]})
+        if self.may_see_printers:
+            await self.send_json({"type": "printer.updated", "printer": event["printer"]})
+
+
+def staff_may_see(user):
+    return user.has_perm(roles.VIEW_PRINTJOB), user.has_perm(roles.VIEW_PRINTER)

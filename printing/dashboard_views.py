@@ -1,7 +1,8 @@
 """The print dashboard at /admin/print/ (URLs in printing.dashboard_urls): the page and its JSON.
 
 The page renders the figures once; ``data/`` returns the same figures as JSON, which the page
-polls every few seconds (static/admin_extra/dashboard.js). Both are admin views: staff only.
+polls every few seconds (static/admin_extra/dashboard.js). Both are admin views (active staff) that
+also need the ``printing.view_dashboard`` permission (role Gerente, accounts.roles).
 The figures come from ``printing.selectors.dashboard_data``; this module adds the facts about
 the server process answering.
 """
@@ -11,6 +12,7 @@ import platform
 import django
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth.decorators import permission_required
 from django.db import connection
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
@@ -19,6 +21,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from accounts import roles
 from printing import monitoring
 from printing.consumers import registry
 from printing.protocol import SERVER_VERSION
@@ -54,6 +57,7 @@ def page_data(now=None):
     return {**dashboard_data(now), "refresh_seconds": REFRESH_SECONDS, "server": server_info(now)}
 
 
+@permission_required(roles.VIEW_DASHBOARD, raise_exception=True)
 def dashboard(request):
     context = {
         **admin.site.each_context(request),
@@ -64,5 +68,6 @@ def dashboard(request):
     return TemplateResponse(request, "admin/printing/dashboard.html", context)
 
 
+@permission_required(roles.VIEW_DASHBOARD, raise_exception=True)
 def data(request):
     return JsonResponse(page_data())

@@ -21,7 +21,7 @@ import binascii
 import json
 import re
 import unicodedata
-from typing import Any
+from typing import Any, Literal, overload
 
 MAX_COMMANDS = 500
 MAX_TEXT_LENGTH = 10_000
@@ -118,7 +118,7 @@ class DocumentWarning(str):
     ``command`` attributes, so it can be stored in a job's history as it is.
     """
 
-    index: int | None
+    index: int | None  # type: ignore[assignment]  # shadows str.index() on purpose: the same attributes as DocumentError
     field: str | None
     command: str | None
 
@@ -153,7 +153,7 @@ class _Fields:
         self.warnings.append(DocumentWarning(f'"{path}" {message}', index=self.index, field=path,
                                              command=self.command))
 
-    def nested(self, field: str, value: Any) -> "_Fields":
+    def nested(self, field: str, value: Any) -> _Fields:
         if not isinstance(value, dict):
             raise self.error(field, "must be an object")
         return _Fields(value, self.index, self.command, f"{self.prefix}{field}.", self.warnings)
@@ -164,6 +164,18 @@ class _Fields:
             if name in self.data and self.data[name] is not None:
                 return name, self.data[name]
         return names[0], None
+
+    @overload
+    def string(self, *names: str, default: str, required: bool = False,
+               max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str: ...
+
+    @overload
+    def string(self, *names: str, default: None = None, required: Literal[True],
+               max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str: ...
+
+    @overload
+    def string(self, *names: str, default: None = None, required: bool = False,
+               max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str | None: ...
 
     def string(self, *names: str, default: str | None = None, required: bool = False,
                max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str | None:
@@ -180,13 +192,31 @@ class _Fields:
             raise self.error(name, f"is too long ({len(value)} characters, at most {max_length})")
         return value
 
-    def boolean(self, *names: str, default: bool) -> bool:
+    @overload
+    def boolean(self, *names: str, default: bool) -> bool: ...
+
+    @overload
+    def boolean(self, *names: str, default: None) -> bool | None: ...
+
+    def boolean(self, *names: str, default: bool | None) -> bool | None:
         name, value = self.get(*names)
         if value is None:
             return default
         if not isinstance(value, bool):
             raise self.error(name, f"must be true or false, got {_json(value)}")
         return value
+
+    @overload
+    def integer(self, *names: str, default: int, minimum: int | None = None,
+                maximum: int | None = None, required: bool = False) -> int: ...
+
+    @overload
+    def integer(self, *names: str, default: None = None, minimum: int | None = None,
+                maximum: int | None = None, required: Literal[True]) -> int: ...
+
+    @overload
+    def integer(self, *names: str, default: None = None, minimum: int | None = None,
+                maximum: int | None = None, required: bool = False) -> int | None: ...
 
     def integer(self, *names: str, default: int | None = None, minimum: int | None = None,
                 maximum: int | None = None, required: bool = False) -> int | None:
@@ -205,7 +235,8 @@ class _Fields:
             raise self.error(name, f"must be between {minimum} and {maximum}, got {value}")
         return value
 
-    def choice(self, *names: str, choices: dict | tuple, default: str | None) -> str | None:
+    def choice(self, *names: str, choices: dict[Any, Any] | tuple[str, ...], default: Any) -> Any:
+        """``default`` or the value ``choices`` maps the field to (a tuple maps each to itself)."""
         name, value = self.get(*names)
         if value is None:
             return default
@@ -282,7 +313,6 @@ def _style(fields: _Fields, field: str, value: Any) -> dict:
 
 def _text(fields: _Fields) -> dict:
     name, content = fields.get("content", "text")
-    data = fields.data
     if content is None:
         raise fields.error("content", "is required")
     if isinstance(content, (str, int, float)) and not isinstance(content, bool):
@@ -400,7 +430,7 @@ def _table(fields: _Fields) -> dict:
         normalized_rows.append(cells)
     options_name, options = fields.get("options")
     options_fields = fields.nested(options_name, options if options is not None else {})
-    table = {
+    table: dict[str, Any] = {
         "definition": {"columns": normalized_columns},
         "show_headers": fields.boolean("show_headers", default=True),
         "rows": normalized_rows,
@@ -579,7 +609,7 @@ def _profile(value: Any) -> dict:
     if not isinstance(value, dict):
         raise DocumentError('"profile" must be an object', field="profile")
     fields = _Fields(value, None, None, "profile.")
-    profile = {"model": fields.string("model", default="", max_length=200, allow_numbers=True)}
+    profile: dict[str, Any] = {"model": fields.string("model", default="", max_length=200, allow_numbers=True)}
     paper_width = fields.integer("paper_width", default=None, minimum=1, maximum=300)
     if paper_width is not None:
         profile["paper_width"] = paper_width

@@ -287,6 +287,11 @@ class PrintJob(models.Model):
         ordering = ["-id"]
         verbose_name = _("print job")
         verbose_name_plural = _("print jobs")
+        permissions = [
+            ("reprint_printjob", _("Can reprint or retry print jobs created today")),
+            ("reprint_any_printjob", _("Can reprint or retry print jobs of any day")),
+            ("view_dashboard", _("Can see the print dashboard")),
+        ]
         constraints = [
             # One receipt per (order, printer): confirming or saving again never prints twice.
             models.UniqueConstraint(

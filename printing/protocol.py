@@ -20,6 +20,7 @@ AGENT_REPORTED_STATUSES = frozenset({"received", "printing", "completed", "faile
 class CloseCode:
     UNAUTHORIZED = 4401
     PRINTER_DISABLED = 4403
+    FORBIDDEN = 4403  # staff socket: an account without permission to see jobs or printers
     REPLACED = 4409
     MESSAGE_TOO_BIG = 4413
     TOO_MANY_MESSAGES = 4429

@@ -216,7 +216,7 @@ def _items_table(items: tuple[ReceiptItem, ...], columns: int) -> dict:
             {"name": unit_label, "width": unit_width, "align": "right"},
             {"name": total_label, "width": total_width, "align": "right"},
         ]
-        rows = [[q, item.name, u, t] for q, item, u, t in zip(quantities, items, units, totals)]
+        rows = [[q, item.name, u, t] for q, item, u, t in zip(quantities, items, units, totals, strict=True)]
     else:
         name_width = max(8, columns - quantity_width - total_width - 2)
         definition = [
@@ -225,7 +225,7 @@ def _items_table(items: tuple[ReceiptItem, ...], columns: int) -> dict:
             {"name": total_label, "width": total_width, "align": "right"},
         ]
         rows = []
-        for quantity, item, unit, total in zip(quantities, items, units, totals):
+        for quantity, item, unit, total in zip(quantities, items, units, totals, strict=True):
             rows.append([quantity, item.name, total])
             rows.append(["", _("un. %(price)s") % {"price": unit}, ""])
     return {"type": "table", "data": {

@@ -17,4 +17,5 @@ urlpatterns = [
     path("jobs/<int:job_id>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("orders/<int:order_id>/reprint/", views.order_reprint, name="order_reprint"),
+    path("receipt-preview.css", views.preview_css, name="preview_css"),
 ]

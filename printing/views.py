@@ -6,23 +6,26 @@ an update or a reconnect.
 """
 
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts import roles
 from orders.models import Order
 from orders.staff import redirect_back, staff_required
 from printing import selectors, services
 from printing.forms import JobFilterForm
 from printing.models import Printer, PrintJob
 from printing.render_inputs import printer_spec
-from printing.rendering import DocumentError, render_html
+from printing.rendering import PREVIEW_CSS, DocumentError, render_html
 
 RECENT_JOBS = 100
 QUEUED_SHOWN = 10
@@ -36,6 +39,7 @@ def _render_page(request, template, region_templates, context):
 
 
 @staff_required
+@permission_required(roles.VIEW_PRINTER, raise_exception=True)
 @require_GET
 def printers(request):
     queued = PrintJob.objects.queued().select_related("order").order_by("priority", "id")
@@ -53,6 +57,7 @@ def printers(request):
 
 
 @staff_required
+@permission_required(roles.CHANGE_PRINTER, raise_exception=True)
 @require_POST
 def printer_test_print(request, printer_id):
     printer = get_object_or_404(Printer, pk=printer_id)
@@ -68,6 +73,7 @@ def printer_test_print(request, printer_id):
 
 
 @staff_required
+@permission_required(roles.VIEW_PRINTJOB, raise_exception=True)
 @require_GET
 def jobs(request):
     form = JobFilterForm(request.GET)
@@ -81,6 +87,7 @@ def jobs(request):
 
 
 @staff_required
+@permission_required(roles.VIEW_PRINTJOB, raise_exception=True)
 @require_GET
 def job_detail(request, job_id):
     job = get_object_or_404(
@@ -88,9 +95,9 @@ def job_detail(request, job_id):
     )
     context = {
         "job": job,
-        "can_cancel": job.can_cancel(),
-        "can_retry": job.can_retry(),
-        "can_reprint": job.can_reprint(),
+        "can_cancel": job.can_cancel() and request.user.has_perm(roles.CHANGE_PRINTJOB),
+        "can_retry": job.can_retry() and roles.may_reprint(request.user, job.created_at),
+        "can_reprint": job.can_reprint() and roles.may_reprint(request.user, job.created_at),
     }
     if request.GET.get("region") == "job":
         return render(request, "printing/_job_detail_state.html", context)
@@ -103,7 +110,7 @@ def _preview(job):
     if not job.document:
         return "", ""
     try:
-        html = render_html(job.document, printer_spec(job.printer))
+        html = render_html(job.document, printer_spec(job.printer), include_css=False)
     except DocumentError as error:
         return "", str(error)
     # render_html escapes every text of the document: its output is safe to embed.
@@ -113,7 +120,9 @@ def _preview(job):
 @staff_required
 @require_POST
 def job_reprint(request, job_id):
+    _check_may_reprint(request.user)
     original = get_object_or_404(PrintJob, pk=job_id)
+    _check_may_reprint(request.user, original.created_at)
     try:
         job = services.job_reprint(job_id=original.pk, requested_by=request.user)
     except services.PrintError as error:
@@ -126,7 +135,9 @@ def job_reprint(request, job_id):
 @staff_required
 @require_POST
 def job_retry(request, job_id):
+    _check_may_reprint(request.user)
     job = get_object_or_404(PrintJob, pk=job_id)
+    _check_may_reprint(request.user, job.created_at)
     try:
         services.job_retry(job_id=job.pk, requested_by=request.user)
     except services.PrintError as error:
@@ -137,6 +148,7 @@ def job_retry(request, job_id):
 
 
 @staff_required
+@permission_required(roles.CHANGE_PRINTJOB, raise_exception=True)
 @require_POST
 def job_cancel(request, job_id):
     job = get_object_or_404(PrintJob, pk=job_id)
@@ -152,7 +164,10 @@ def job_cancel(request, job_id):
 @staff_required
 @require_POST
 def order_reprint(request, order_id):
+    _check_may_reprint(request.user)
     order = get_object_or_404(Order, pk=order_id)
+    printed = order.print_jobs.filter(kind=PrintJob.Kind.ORDER_RECEIPT).order_by("-created_at").first()
+    _check_may_reprint(request.user, printed.created_at if printed else order.created_at)
     try:
         reprints = services.order_reprint(order_id=order.pk, requested_by=request.user)
     except services.PrintError as error:
@@ -172,6 +187,7 @@ def order_reprint(request, order_id):
 
 @never_cache
 @staff_required
+@permission_required(roles.VIEW_PRINTJOB, raise_exception=True)
 @require_GET
 def jobs_status(request):
     """Current state of jobs, for pages catching up after loading or reconnecting.
@@ -187,9 +203,25 @@ def jobs_status(request):
 
 @never_cache
 @staff_required
+@permission_required(roles.VIEW_PRINTER, raise_exception=True)
 @require_GET
 def printers_status(request):
     return JsonResponse({"printers": selectors.printer_summaries()})
+
+
+def _check_may_reprint(user, created_at=None):
+    """Reprint and retry: any job for a manager, today's jobs (own shift) for an attendant."""
+    if not roles.may_reprint_something(user):
+        raise PermissionDenied
+    if created_at is not None and not roles.may_reprint(user, created_at):
+        raise PermissionDenied(_("Only a manager may reprint or retry jobs of an earlier day."))
+
+
+@cache_control(public=True, max_age=3600)
+@require_GET
+def preview_css(request):
+    """The receipt preview's style sheet, linked rather than inline (the CSP allows no inline style)."""
+    return HttpResponse(PREVIEW_CSS, content_type="text/css; charset=utf-8")
 
 
 def _ids(values):

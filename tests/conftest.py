@@ -41,7 +41,27 @@ def _default_language():
 
 @pytest.fixture
 def staff_user(db):
+    """Staff, with no permission at all (tests that need a role use attendant_user or manager_user)."""
     return get_user_model().objects.create_user("alice", password="alice-pass-123", is_staff=True)
+
+
+def user_with_role(username, role, **fields):
+    """A staff account in group ``role`` (accounts.roles: "Atendente" or "Gerente")."""
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user(username, password=f"{username}-pass-123", is_staff=True, **fields)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def attendant_user(db):
+    return user_with_role("ana", "Atendente")
+
+
+@pytest.fixture
+def manager_user(db):
+    return user_with_role("gil", "Gerente")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import Client
 
@@ -73,12 +72,12 @@ def finishes(function, seconds=30):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_counter_sale_confirms_and_queues_its_receipts_while_the_channel_layer_hangs(
-    hanging_layer, staff_user, products, make_printer
+    hanging_layer, attendant_user, products, make_printer
 ):
     make_printer("Balcão", auto_print=["counter"])
     make_printer("Cozinha", auto_print=["counter"])
     client = Client()
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     notify._skip_until, hanging_layer.calls[:] = 0.0, []  # what setting up the printers sent
 
     response = finishes(lambda: client.post("/", {"product": [products[0].pk], "quantity": [2], "payment_method": "cash"}))
@@ -124,13 +123,16 @@ async def test_an_agent_connects_and_gets_its_jobs_while_the_channel_layer_hangs
 async def test_the_staff_live_link_is_refused_while_the_channel_layer_hangs(hanging_layer):
     @database_sync_to_async
     def session_cookie():
-        user = get_user_model().objects.create_user("carol", password="carol-pass-123", is_staff=True)
+        from tests.conftest import user_with_role
+
+        user = user_with_role("carol", "Atendente")
         client = Client()
         client.force_login(user)
         return f"sessionid={client.cookies['sessionid'].value}".encode()
 
     communicator = WebsocketCommunicator(
-        application, "/ws/staff/", headers=[(b"origin", b"http://localhost"), (b"cookie", await session_cookie())]
+        application, "/ws/staff/",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", await session_cookie())]
     )
     connected, code = await communicator.connect(timeout=30)
 

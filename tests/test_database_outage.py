@@ -20,9 +20,9 @@ OUTAGE = "terminating connection due to administrator command"
 
 
 @pytest.fixture
-def staff_client(staff_user):
+def staff_client(attendant_user):
     client = Client()
-    client.force_login(staff_user)
+    client.force_login(attendant_user)
     return client
 
 

@@ -102,12 +102,15 @@ print(json.dumps(ids))
 """
         )
 
-    def create_staff(self, username="staff", password="staff-pass-123"):
-        """A staff user who may use the staff pages; returns (username, password)."""
+    def create_staff(self, username="staff", password="staff-pass-123", role="Gerente"):
+        """A staff user in group ``role`` (Gerente: all the staff pages); returns (username, password)."""
         self.python(
             f"""
 from django.contrib.auth import get_user_model
-get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+from django.contrib.auth.models import Group
+user = get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+if {role!r}:
+    user.groups.add(Group.objects.get(name={role!r}))
 print(json.dumps(True))
 """
         )
@@ -320,13 +323,16 @@ class FakePrinterProcess(ChildProcess):
 
 
 class AgentProcess(ChildProcess):
-    """A real printer agent: ``python -m agent --server … --token … --printer … --journal …``."""
+    """A real printer agent: ``CANTINA_TOKEN=… python -m agent --server … --printer … --journal …``.
+
+    The token goes through the environment, as the README says to run it: never on a command line.
+    """
 
     def __init__(self, server_url, token, printer_url, journal, log_path, **env):
         agent_env = base_env(Path(journal).parent, **env)
+        agent_env["CANTINA_TOKEN"] = token
         super().__init__(
-            [PYTHON, "-m", "agent", "--server", server_url, "--token", token, "--printer", printer_url,
-             "--journal", journal],
+            [PYTHON, "-m", "agent", "--server", server_url, "--printer", printer_url, "--journal", journal],
             log_path,
             env=agent_env,
         )

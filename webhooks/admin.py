@@ -8,8 +8,8 @@ from webhooks.models import WebhookDelivery, WebhookSubscription
 
 class WebhookDeliveryInline(admin.TabularInline):
     model = WebhookDelivery
-    fields = ["event", "attempts", "last_attempt_at", "last_status_code", "last_error", "delivered_at", "failed_at"]
-    readonly_fields = fields
+    readonly_fields = ("event", "attempts", "last_attempt_at", "last_status_code", "last_error", "delivered_at", "failed_at")
+    fields = readonly_fields
     extra = 0
     max_num = 0
     show_change_link = True

@@ -86,7 +86,7 @@ def print_request(job_token: str, epos_print_xml: str) -> bytes:
     ).encode()
 
 
-def asb_status(asb: int) -> tuple[str, str]:
+def asb_status(asb: int) -> tuple[Printer.Status, str]:
     """(Printer.Status, detail) for an ASB value."""
     if asb & ASB_NO_RESPONSE:
         return PrinterStatus.OFFLINE, "no response"
@@ -119,16 +119,16 @@ def parse_response_file(xml: str) -> tuple[list[JobResult], str]:
     complaint = ""
     for element in root:
         if _local(element.tag) == "ServerDirectPrint":
-            for response in element:
-                if _local(response.tag) == "Response" and (response.get("Success") or "").lower() == "false":
-                    parts = [(child.text or "").strip() for child in response]
+            for answer in element:
+                if _local(answer.tag) == "Response" and (answer.get("Success") or "").lower() == "false":
+                    parts = [(child.text or "").strip() for child in answer]
                     complaint = " / ".join(part for part in parts if part)[:200] or "request refused"
     results = []
     for epos in root:
         if _local(epos.tag) != "ePOSPrint":
             continue
         token = ""
-        response = None
+        response: Element | None = None
         for part in epos:
             if _local(part.tag) == "Parameter":
                 for field in part:

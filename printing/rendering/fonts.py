@@ -50,7 +50,7 @@ def font_paths() -> tuple[str, str]:
 def font_problems() -> list[tuple[str, str]]:
     """(setting name, message) for each configured font that cannot be loaded."""
     problems = []
-    for name, path in zip(FONT_SETTINGS, font_paths()):
+    for name, path in zip(FONT_SETTINGS, font_paths(), strict=True):
         if not os.path.isfile(path):
             problems.append((name, f"{name}: font file {path!r} does not exist"))
             continue
@@ -126,6 +126,8 @@ def glyph(char: str, cell_width: int, cell_height: int, columns: int, bold: bool
     draw = ImageDraw.Draw(image)
     draw.fontmode = "1"
     if font is not fonts.cjk:
+        x: float
+        y: float
         x, y, anchor = 0, fonts.baseline, "ls"
         length = font.getlength(char)
         x = max(0, (width - length) / 2)  # centred in its cell, never spilling to the left

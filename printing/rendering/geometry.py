@@ -80,7 +80,7 @@ class Geometry:
             name = by_key.get(_code_page_key(candidate))
             if name:
                 return name, self.code_pages[name]
-        name = min(self.code_pages, key=self.code_pages.get)
+        name = min(self.code_pages, key=self.code_pages.__getitem__)
         return name, self.code_pages[name]
 
 

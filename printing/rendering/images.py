@@ -42,7 +42,7 @@ def qr_matrix(data: str, correction: str) -> tuple[tuple[bool, ...], ...]:
     code = qrcode.QRCode(border=0, error_correction=QR_CORRECTION[correction])
     code.add_data(data)
     code.make(fit=True)
-    return tuple(tuple(row) for row in code.modules)
+    return tuple(tuple(bool(dark) for dark in row) for row in code.modules)
 
 
 @lru_cache(maxsize=1024)
@@ -68,11 +68,12 @@ def qr_image(data: str, correction: str, module_size: int, border: int = 2) -> I
     count = len(matrix)
     small = Image.new("1", (count + 2 * border, count + 2 * border), 1)
     pixels = small.load()
+    assert pixels is not None  # None only for images of no pixels
     for y, row in enumerate(matrix):
         for x, dark in enumerate(row):
             if dark:
                 pixels[x + border, y + border] = 0
-    return small.resize((small.width * module_size, small.height * module_size), Image.NEAREST)
+    return small.resize((small.width * module_size, small.height * module_size), Image.Resampling.NEAREST)
 
 
 def barcode_modules(symbology: str, data: str) -> int:
@@ -204,11 +205,11 @@ def print_image(code: str, pixel_width: int | None, dots: int, threshold: int, d
         width = max(1, round(width * MAX_PRINTED_HEIGHT / height))
         height = MAX_PRINTED_HEIGHT
     if (width, height) != grey.size:
-        grey = grey.resize((width, height), Image.NEAREST if scaling == "nns" else Image.BILINEAR)
+        grey = grey.resize((width, height), Image.Resampling.NEAREST if scaling == "nns" else Image.Resampling.BILINEAR)
     if dithering == "threshold":
         return grey.point(lambda value: 255 if value >= threshold else 0).convert("1")
     # Error diffusion. Pillow's Floyd-Steinberg stands in for Atkinson: same idea, done in C.
-    return grey.convert("1", dither=Image.FLOYDSTEINBERG)
+    return grey.convert("1", dither=Image.Dither.FLOYDSTEINBERG)
 
 
 def place(image: Image.Image, dots: int, align: str) -> Image.Image:
@@ -268,7 +269,7 @@ def styled_qr_image(data: str, correction: str, module_size: int, logo: str = ""
             rgba = picture.convert("RGBA")
             picture = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             picture.alpha_composite(rgba)
-        mark = picture.convert("L").resize((width, height), Image.BILINEAR).convert("1", dither=Image.FLOYDSTEINBERG)
+        mark = picture.convert("L").resize((width, height), Image.Resampling.BILINEAR).convert("1", dither=Image.Dither.FLOYDSTEINBERG)
         pad = module_size
         left, top = (side - width) // 2, (side - height) // 2
         draw.rectangle((left - pad, top - pad, left + width + pad - 1, top + height + pad - 1), fill=1)

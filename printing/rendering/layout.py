@@ -30,7 +30,7 @@ class Style:
     font: str = "A"
 
     @classmethod
-    def from_document(cls, style: dict) -> "Style":
+    def from_document(cls, style: dict) -> Style:
         width, height = (int(part) for part in style["size"].split("x"))
         return cls(bold=style["bold"], width=width, height=height,
                    underline=int(style["underline"][0]), inverse=style["inverse"], font=style["font"])
@@ -302,11 +302,11 @@ def table_lines(data: dict, metrics: Metrics) -> list[Line]:
     rows.extend((row, NORMAL) for row in data["rows"])
     lines = []
     for cells, style in rows:
-        fitted = [_fit_cell(cell, width, options["word_wrap"]) for cell, width in zip(cells, widths)]
+        fitted = [_fit_cell(cell, width, options["word_wrap"]) for cell, width in zip(cells, widths, strict=True)]
         for number in range(max(len(cell) for cell in fitted)):
             parts = [
                 _pad(cell[number] if number < len(cell) else "", width, column["align"])
-                for cell, width, column in zip(fitted, widths, columns)
+                for cell, width, column in zip(fitted, widths, columns, strict=True)
             ]
             text = (" " * offset + (" " * spacing).join(parts)).rstrip()
             lines.append(Line((Segment(text, style),) if text else ()))

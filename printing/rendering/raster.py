@@ -67,7 +67,7 @@ def _shaped_run(text: str, width: int, cell_width: int, cell_height: int, bold: 
     if bold:
         draw.text((position[0] + 1, position[1]), text, font=font, fill=0, anchor="mm")
     if draw_width > width:
-        canvas = canvas.resize((max(1, width), cell_height), Image.BILINEAR)
+        canvas = canvas.resize((max(1, width), cell_height), Image.Resampling.BILINEAR)
     return canvas.point(lambda value: 255 if value >= 128 else 0).convert("1", dither=Image.Dither.NONE)
 
 
@@ -92,7 +92,7 @@ def _segment_image(segment: blocks.Segment, cells: Cells) -> Image.Image:
     if style.inverse:
         image = ImageOps.invert(image.convert("L")).convert("1", dither=Image.Dither.NONE)
     if style.width != 1 or style.height != 1:
-        image = image.resize((image.width * style.width, image.height * style.height), Image.NEAREST)
+        image = image.resize((image.width * style.width, image.height * style.height), Image.Resampling.NEAREST)
     return image
 
 

@@ -136,7 +136,7 @@ class EscposWriter:
         if style.font == "B" and not self.geometry.has_font_b:
             style = blocks.Style(style.bold, style.width, style.height, style.underline, style.inverse, "A")
         current = self.style
-        changes = {}
+        changes: dict[str, bool | int | str] = {}
         if current is None or (current.width, current.height) != (style.width, style.height):
             changes.update(custom_size=True, width=style.width, height=style.height)
         if current is None or current.bold != style.bold:

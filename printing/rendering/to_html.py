@@ -93,23 +93,23 @@ class HtmlWriter:
             size = images.qr_module_size(block.data, block.correction, block.pixel_width, self.geometry.dots)
             if block.logo or block.circle_shape:
                 return self.picture(raster.qr_picture(block, self.geometry), block.align, f"QR: {block.data}")
-            image = images.qr_image(block.data, block.correction, size)
-            percent = min(100.0, 100.0 * image.width / self.geometry.dots)
+            qr = images.qr_image(block.data, block.correction, size)
+            percent = min(100.0, 100.0 * qr.width / self.geometry.dots)
             return (f'<div class="cp-graphic cp-{block.align}"><img src="'
                     f'{images.qr_data_uri(block.data, block.correction, size)}" alt="QR: {escape(block.data)}" '
                     f'style="width:{percent:.4g}%"></div>')
         if isinstance(block, blocks.Barcode):
             # The bar width the paper gets (1-dot bars when too wide for native ones).
-            image = raster.barcode_picture(block, self.geometry)
-            if image is None:
+            bars = raster.barcode_picture(block, self.geometry)
+            if bars is None:
                 return self.note(f"[{block.symbology.upper()}: {block.data}]")
-            return self.picture(image, block.align, f"{block.symbology.upper()}: {block.data}")
+            return self.picture(bars, block.align, f"{block.symbology.upper()}: {block.data}")
         if isinstance(block, blocks.Picture):
-            image = images.print_image(block.code, block.pixel_width, self.geometry.dots, block.threshold,
-                                       block.dithering, block.scaling)
-            if image is None:
+            picture = images.print_image(block.code, block.pixel_width, self.geometry.dots, block.threshold,
+                                         block.dithering, block.scaling)
+            if picture is None:
                 return f'<div class="cp-missing">{escape(labels["invalid_image"])}</div>'
-            return self.picture(image, block.align, labels["image"])
+            return self.picture(picture, block.align, labels["image"])
         if isinstance(block, blocks.Cut):
             if self.printer.has_cutter:
                 return self.note(f"✂ {labels['cut_' + block.mode]}")

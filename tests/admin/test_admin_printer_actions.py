@@ -129,7 +129,9 @@ def test_issue_token_action_shows_the_new_token_once_with_the_agent_command(mana
     assert services.printer_authenticate(old_token) is None
     html = response.content.decode()
     assert token in html
-    assert f"python -m agent --server ws://testserver/ws/agent/ --token {token} --printer tcp://IP:9100" in html
+    # The token goes through the environment: arguments are visible to every user (ps).
+    assert f"CANTINA_TOKEN={token} python -m agent --server ws://testserver/ws/agent/ --printer tcp://IP:9100" in html
+    assert "--token" not in html
     assert all(token not in message for message in messages_of(response))
     # Shown once: nothing else shows it again.
     for url in (PRINTERS_URL, change_url(printer), reverse("admin:index"), reverse("admin:printing_printer_history", args=[printer.pk])):
@@ -144,7 +146,7 @@ def test_the_agent_command_uses_wss_behind_https(manager_client, make_printer, s
     )
 
     token = response.context["issued"][0]["token"]
-    assert f"--server wss://testserver/ws/agent/ --token {token}" in response.content.decode()
+    assert f"CANTINA_TOKEN={token} python -m agent --server wss://testserver/ws/agent/ " in response.content.decode()
 
 
 def test_change_page_button_confirms_then_issues_a_token(manager_client, make_printer):
@@ -180,7 +182,7 @@ def test_adding_a_printer_in_the_admin_leads_to_its_token(manager_client):
     token = response.context["issued"][0]["token"]
     assert services.printer_authenticate(token)["id"] == printer.pk
     html = response.content.decode()
-    assert f"--token {token}" in html
+    assert f"CANTINA_TOKEN={token} python -m agent" in html and "--token" not in html
     assert "The printer “Cozinha” was added. Its agent token is below." in html
 
 

@@ -37,7 +37,7 @@ def all_log_output():
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
     yield stream
-    for logger, level in zip(loggers, levels):
+    for logger, level in zip(loggers, levels, strict=True):
         logger.removeHandler(handler)
         logger.setLevel(level)
 

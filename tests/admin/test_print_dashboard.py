@@ -159,8 +159,22 @@ def test_only_staff_get_in(client, customer_client, url):
 
 
 @pytest.mark.parametrize("url", [DASHBOARD_URL, DATA_URL])
-def test_any_staff_member_may_watch_the_dashboard(staff_client, url):
-    response = staff_client.get(url)
+def test_a_manager_may_watch_the_dashboard(client, manager_user, url):
+    client.force_login(manager_user)
+
+    response = client.get(url)
 
     assert response.status_code == 200
-    assert "no-cache" in response["Cache-Control"]
+    assert "no-cache" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("url", [DASHBOARD_URL, DATA_URL])
+def test_staff_without_the_dashboard_permission_get_403(client, staff_user, attendant_user, url):
+    # The dashboard names customers, printers, agents and server versions: Gerente only.
+    for user in (staff_user, attendant_user):
+        client.force_login(user)
+
+        response = client.get(url)
+
+        assert response.status_code == 403, user
+        assert b"debug" not in response.content and b"Balc" not in response.content

@@ -175,7 +175,7 @@ def test_journal_survives_kill_during_writes(tmp_path):
         db.close()
         assert sorted(rows) == list(range(1, len(rows) + 1))  # no gaps, no torn inserts
         assert sum(state == STARTED for state, _, _ in rows.values()) <= 1
-        for job_id, (state, started, finished) in rows.items():
+        for state, started, finished in rows.values():
             assert state in (STARTED, COMPLETED, INTERRUPTED)
             if state != STARTED:
                 assert finished is not None and finished >= started

@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from tests.agent.agent_support import REPO, agent_env
 
 from agent.client import local_job_message
 from agent.config import ConfigError, Settings, normalize_origin, parse_listen, validate
 from agent.journal import Journal
 from agent.local import raw_bytes
+from tests.agent.agent_support import REPO, agent_env
 
 
 @pytest.mark.parametrize("value, expected", [

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import websockets
+
 from tests.agent.agent_support import REPO, agent_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]

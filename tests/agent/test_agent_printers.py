@@ -11,14 +11,14 @@ from agent.printers import (
     FakePrinter,
     FilePrinter,
     NetworkPrinter,
-    PrinterURLError,
     PrinterUnavailable,
+    PrinterURLError,
     PrinterWriteError,
     SerialPrinter,
     UsbPrinter,
+    build_test_page,
     open_printer,
     status_from_dle_eot,
-    build_test_page,
 )
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from tests.agent.agent_support import agent_env
 
 

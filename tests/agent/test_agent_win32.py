@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import websockets
-from tests.agent.agent_support import REPO, agent_env
 
 from agent.printers import COVER_OPEN, OFFLINE, PAPER_OUT, UNKNOWN, win32_status
+from tests.agent.agent_support import REPO, agent_env
 
 FAKE_WIN32 = Path(__file__).parent / "fake_win32"
 PRINTERS = "EPSON TM-T20 Receipt;Microsoft Print to PDF"

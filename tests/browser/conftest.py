@@ -36,7 +36,8 @@ DEMO = """
 from decimal import Decimal
 from django.contrib.auth import get_user_model
 from orders.models import Product
-get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
+from django.contrib.auth.models import Group
+get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True).groups.add(Group.objects.get(name="Gerente"))
 for category, name, price in [
     ("Salgados", "Pão de queijo", "4.50"), ("Salgados", "Coxinha", "7.25"), ("Salgados", "Esfiha de carne", "6.50"),
     ("Lanches", "Misto quente", "9.00"), ("Lanches", "Sanduíche natural", "12.00"),
@@ -99,11 +100,11 @@ class PrinterStation:
         wait_for(lambda: port_open(self.port) or not self.printer.alive, 20, message=f"fake printer {name} to listen")
         assert self.printer.alive, self.printer.log()
         self.agent = Child(
-            # "--token=…": a token may start with "-", which argparse would take for an option.
-            [PYTHON, "-m", "agent", "--server", server.agent_url, f"--token={token}",
+            # The token in the environment, never on the command line (visible in ps).
+            [PYTHON, "-m", "agent", "--server", server.agent_url,
              "--printer", f"tcp://127.0.0.1:{self.port}", "--journal", self.workdir / "journal.sqlite3",
              "--status-interval", "0.5"],
-            self.workdir / "agent.log", env,
+            self.workdir / "agent.log", {**env, "CANTINA_TOKEN": token},
         )
 
     def set_state(self, state):

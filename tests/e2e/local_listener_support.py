@@ -8,8 +8,8 @@ from pathlib import Path
 
 import websockets
 
-from tools.processes import PYTHON, REPO, ChildProcess, free_port
 from tools.polling import wait_for
+from tools.processes import PYTHON, REPO, ChildProcess, free_port
 
 # The agent runs with `import django` failing: it must never need the server's framework.
 NO_DJANGO = "import sys; sys.modules['django'] = None; from agent.cli import main; sys.exit(main())"

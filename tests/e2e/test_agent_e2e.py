@@ -146,7 +146,7 @@ def assert_printed_once(printer: FakePrinterProcess, server: DaphneServer, order
     numbers = {order_id: server.manage.python(
         f"from orders.models import Order\nprint(json.dumps(Order.objects.get(pk={order_id}).number))")
         for order_id in [*order_ids, sentinel]}
-    for order_id, number in numbers.items():
+    for number in numbers.values():
         assert sum(f"#{number}" in text for text in texts) == 1, (number, texts)
     assert len(texts) == len(numbers)
 
@@ -250,7 +250,7 @@ def test_confirm_to_fake_printer_latency_on_loopback(tmp_path, record_property):
                 samples = []
                 for n in range(5):
                     order_id, saved_at = confirm_order(server, f"Cliente {n}")
-                    path = wait_for(lambda: len(printer.jobs()) > n and printer.jobs()[n], 30, interval=0.005,
+                    path = wait_for(lambda printer=printer, n=n: len(printer.jobs()) > n and printer.jobs()[n], 30, interval=0.005,
                                     message="receipt")
                     samples.append(path.stat().st_mtime - saved_at)
                     wait_job_status(server, order_id, "completed")
@@ -262,8 +262,8 @@ def test_confirm_to_fake_printer_latency_on_loopback(tmp_path, record_property):
     finally:
         redis.stop()
     for layer, samples in results.items():
-        line = "confirm -> fake printer (%s): median %.0f ms, max %.0f ms over %d orders" % (
-            layer, sorted(samples)[len(samples) // 2] * 1000, max(samples) * 1000, len(samples))
+        median, worst = sorted(samples)[len(samples) // 2] * 1000, max(samples) * 1000
+        line = f"confirm -> fake printer ({layer}): median {median:.0f} ms, max {worst:.0f} ms over {len(samples)} orders"
         print(line)
         record_property(f"latency_{layer}", line)
     assert max(results["redis"]) < 2.0

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,18 @@ from tools.polling import wait_for
 from tools.processes import REPO, Manage, base_env, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+
+def session_commands(session_id):
+    """(pid, raw /proc/PID/cmdline) of every process of this session."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) == session_id:
+                yield int(entry.name), (entry / "cmdline").read_bytes()
+        except (OSError, ProcessLookupError):
+            continue
 
 
 def test_dev_run_prints_a_confirmed_order_on_the_fake_printer(tmp_path):
@@ -33,6 +46,11 @@ def test_dev_run_prints_a_confirmed_order_on_the_fake_printer(tmp_path):
 
         wait_for(lambda: ready() or process.poll() is not None, 120, message="./dev run to be up with its agent")
         assert process.poll() is None, (tmp_path / "console.log").read_text()
+        # No agent token on any command line of the session (ps shows those to every user).
+        session = [command for pid, command in session_commands(process.pid)]
+        agents = [command for command in session if b"-m\x00agent\x00" in command]
+        assert agents, session
+        assert not any(b"--token" in command or b"cp_" in command for command in session), session
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as response:
             assert response.status == 200
         Manage(env).confirm_orders(1, items=(("Coxinha de frango", 3, "7.25"),))

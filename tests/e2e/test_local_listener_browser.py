@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.local_listener_support import LocalAgent
-from tools.processes import FakePrinterProcess, free_port
 from tools.polling import wait_for
+from tools.processes import FakePrinterProcess, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, pytest.mark.timeout(180)]
 

@@ -16,8 +16,8 @@ from contextlib import closing
 import pytest
 
 from tests.e2e.local_listener_support import Client, LocalAgent, connect, ticket
-from tools.processes import DaphneServer, FakePrinterProcess, StaffBrowser, free_port
 from tools.polling import wait_for
+from tools.processes import DaphneServer, FakePrinterProcess, StaffBrowser, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 

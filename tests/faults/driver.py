@@ -82,8 +82,8 @@ def main(argv=None):
             confirmed = {}
             for _ in range(min(args.batch, remaining)):
                 channel = CHANNELS[number % len(CHANNELS)]
-                order = with_retries(lambda: create_order(number, channel))
-                with_retries(lambda: confirm(order))
+                order = with_retries(lambda number=number, channel=channel: create_order(number, channel))
+                with_retries(lambda order=order: confirm(order))
                 confirmed[order.pk] = channel
                 number += 1
             remaining -= len(confirmed)

@@ -149,8 +149,9 @@ class Rig:
     def wait_driver(self, timeout=120):
         try:
             self.driver.process.wait(timeout)
-        except Exception:
-            raise AssertionError(f"the order driver did not finish in {timeout} s:\n{self.driver.log()[-3000:]}")
+        except Exception as error:
+            raise AssertionError(
+                f"the order driver did not finish in {timeout} s:\n{self.driver.log()[-3000:]}") from error
         if self.driver.process.returncode != 0:
             raise AssertionError(f"the order driver failed:\n{self.driver.log()[-3000:]}")
         return self.note("driver finished", orders=len(read_orders(self.orders_file)))

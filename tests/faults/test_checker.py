@@ -1,6 +1,6 @@
 """The fault suite's checker, on synthetic data: it must see every kind of wrong outcome."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -138,7 +138,7 @@ def test_it_reads_the_job_id_off_a_real_receipt_as_the_fake_printer_decodes_it(t
     from printing.rendering import render_escpos
 
     order = ReceiptOrder(
-        number="A-0042", channel="counter", customer_name="job 7", created_at=datetime(2025, 3, 1, 12, 30, tzinfo=timezone.utc),
+        number="A-0042", channel="counter", customer_name="job 7", created_at=datetime(2025, 3, 1, 12, 30, tzinfo=UTC),
         items=(ReceiptItem(name="Pão de queijo", quantity=2, unit_price=Decimal("4.50")),),
         total=Decimal("9.00"), scheduled_for=None, notes="", payment_method="", order_id=42,
     )

@@ -7,7 +7,6 @@ import re
 
 import pytest
 from PIL import Image, ImageChops
-from tests.receipts.rasterdecode import split_raster
 
 from printing.documents import (
     DocumentError,
@@ -17,6 +16,7 @@ from printing.documents import (
 )
 from printing.receipts import PrinterSpec
 from printing.rendering import render_escpos, render_html, render_image
+from tests.receipts.rasterdecode import split_raster
 
 ESC, GS, LF = b"\x1b", b"\x1d", b"\n"
 START = ESC + b"@" + ESC + b"t\x02"
@@ -111,7 +111,9 @@ def test_qr_circle_shape_draws_round_modules_on_large_codes():
     round_ = render_image(document, WIDE)
     assert round_.size == square.size
     # Round modules leave less ink than square ones.
-    ink = lambda picture: picture.convert("L").histogram()[0]
+    def ink(picture):
+        return picture.convert("L").histogram()[0]
+
     assert ink(round_) < ink(square)
 
 

@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
-from tests.receipts.rasterdecode import split_raster, stack
 
 from printing.documents import validate_document
 from printing.receipts import (
@@ -34,6 +33,7 @@ from printing.rendering import (
     render_png,
     render_text,
 )
+from tests.receipts.rasterdecode import split_raster, stack
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"

@@ -6,7 +6,6 @@ import asyncio
 import json
 
 import pytest
-from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -123,14 +122,15 @@ def test_fuzzed_agent_messages_change_nothing_and_hurt_nobody(two_printers):
     assert after[1] == before[1], "no job event may be written"
 
 
-def test_fuzzed_staff_socket_messages_are_ignored(staff_user):
+def test_fuzzed_staff_socket_messages_are_ignored(manager_user):
     client = Client()
-    client.force_login(staff_user)
+    client.force_login(manager_user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
 
     async def fuzz(sent_frames):
         communicator = WebsocketCommunicator(
-            application, "/ws/staff/", headers=[(b"origin", b"http://localhost"), (b"cookie", cookie)]
+            application, "/ws/staff/",
+            headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)],
         )
         assert (await communicator.connect())[0]
         await send_frames(communicator, sent_frames)

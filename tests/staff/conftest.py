@@ -17,6 +17,15 @@ def english_client(**options):
 
 
 @pytest.fixture
+def staff_user(staff_user):
+    """The staff pages' tests act as a manager (group Gerente): everything on these pages."""
+    from django.contrib.auth.models import Group
+
+    staff_user.groups.add(Group.objects.get(name="Gerente"))
+    return staff_user
+
+
+@pytest.fixture
 def staff_client(staff_user):
     client = english_client()
     client.force_login(staff_user)

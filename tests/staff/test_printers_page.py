@@ -90,8 +90,9 @@ def test_printer_status_endpoint_answers_in_a_fixed_number_of_queries(
     PrintJob.objects.create(printer=online)
     PrintJob.objects.create(printer=online, status="sent")
     PrintJob.objects.create(printer=online, status="completed")
-    # Session, user and ONE printers query with their queue counts (was one count per printer).
-    with django_assert_max_num_queries(3):
+    # Session, user, the account's permissions (its own and its groups', once per request) and ONE
+    # printers query with their queue counts (was one count per printer).
+    with django_assert_max_num_queries(5):
         data = staff_client.get("/printers/status").json()
     by_name = {printer["name"]: printer for printer in data["printers"]}
     assert len(by_name) == 13

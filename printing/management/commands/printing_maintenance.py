@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run every task once and exit (0 if all succeeded).")
         parser.add_argument(
             "--interval", type=float, default=None,
-            help="Seconds between passes (default: CANTINA_SWEEP_INTERVAL, now %s)." % settings.CANTINA_SWEEP_INTERVAL,
+            help=f"Seconds between passes (default: CANTINA_SWEEP_INTERVAL, now {settings.CANTINA_SWEEP_INTERVAL}).",
         )
 
     def handle(self, *args, once=False, interval=None, **options):

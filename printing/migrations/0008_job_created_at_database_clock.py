@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('printing', '0006_cloud_printers'),
+        ('printing', '0007_role_permissions'),
     ]
 
     operations = [
