@@ -274,12 +274,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
         An acknowledgement the server could not record must not be lost: closing makes the
         agent reconnect, the server then re-sends its in-flight jobs, and the agent answers each
-        from its journal (printed → ``completed`` again). A ping only asked for a delivery
-        check, which the sweep repeats, so its connection stays.
+        from its journal (printed → ``completed`` again). A delivery cut off the same way may
+        have claimed jobs (committed ``sent``) it never sent: the reconnect re-sends those too.
         """
-        if handling in {"ping", "wakeup"}:
-            log.warning("printer=%s event=delivery_check_failed database=unavailable error=%s", self.printer_id, first_line(error))
-            return
         log.warning(
             "printer=%s event=agent_closed reason=database_unavailable handling=%s code=%s error=%s",
             self.printer_id, handling, CloseCode.UNAVAILABLE, first_line(error),
@@ -326,6 +323,12 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     # --- delivery ---------------------------------------------------------------------------
 
     async def deliver(self, resend_in_flight=False):
+        try:
+            await self._deliver(resend_in_flight)
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable("deliver", error)
+
+    async def _deliver(self, resend_in_flight=False):
         """Send this printer's deliverable jobs; after a (re)connect also re-send in-flight ones."""
         if self.printer_id is None or self.closing:
             return

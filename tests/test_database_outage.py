@@ -174,3 +174,29 @@ def test_a_sale_whose_receipts_could_not_be_queued_after_its_commit_is_answered_
     monkeypatch.undo()
     services.jobs_create_missing(now=timezone.now() + timedelta(seconds=30))  # the sweep, a little later
     assert list(PrintJob.objects.values_list("order_id", "status")) == [(order.pk, "pending")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_delivery_cut_off_by_the_database_closes_the_link_so_claimed_jobs_are_sent_again(monkeypatch):
+    """Found by tests/faults/test_postgres_restart.py: a claim whose commit went through while its
+    answer was lost left jobs ``sent`` that no agent had, on a link that stayed open."""
+
+    @database_sync_to_async
+    def printer():
+        return services.printer_issue_token(printer=Printer.objects.create(name="Balcão"))
+
+    token = await printer()
+
+    def database_restarting(**kwargs):
+        raise OperationalError(OUTAGE)
+
+    monkeypatch.setattr(services, "jobs_claim", database_restarting)
+    agent = WebsocketCommunicator(application, f"/ws/agent/?token={token}")
+    assert (await agent.connect())[0]
+    assert (await agent.receive_json_from(timeout=10))["type"] == "welcome"
+    await agent.send_json_to({"type": "ping"})
+    while (message := await agent.receive_output(timeout=10))["type"] != "websocket.close":
+        pass
+    assert message == {"type": "websocket.close", "code": 4503}
