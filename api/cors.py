@@ -15,6 +15,7 @@ Keys are the only credentials: no cookies are read or set on the API, so
 
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.deprecation import MiddlewareMixin
 
 API_PREFIX = "/api/"
 ALLOWED_METHODS = "GET, POST, OPTIONS"
@@ -29,13 +30,11 @@ def origin_listed_by_some_key(origin):
     return any(origin in origins for origins in ApiKey.objects.active().values_list("allowed_origins", flat=True))
 
 
-class ApiCorsMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
+class ApiCorsMiddleware(MiddlewareMixin):
+    # MiddlewareMixin keeps the chain async-capable: see tests/test_middleware_async.py.
+    def process_request(self, request):
         if not request.path.startswith(API_PREFIX):
-            return self.get_response(request)
+            return None
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and origin and "Access-Control-Request-Method" in request.headers:
             response = HttpResponse(status=204)
@@ -46,8 +45,11 @@ class ApiCorsMiddleware:
                 response["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
                 response["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
             return response
-        response = self.get_response(request)
-        if origin:
+        return None
+
+    def process_response(self, request, response):
+        origin = request.headers.get("Origin")
+        if request.path.startswith(API_PREFIX) and origin:
             patch_vary_headers(response, ["Origin"])
             if origin in getattr(request, "api_key_origins", ()):
                 response["Access-Control-Allow-Origin"] = origin

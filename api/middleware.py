@@ -1,18 +1,16 @@
 """Answers Django gives before the API's own views run (no such route, method not allowed)
 as problem documents too, so a client of ``/api/`` only ever parses one error shape."""
 
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext as _
 
 from api.cors import API_PREFIX
 from api.errors import problem
 
 
-class ApiProblemMiddleware:
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
+class ApiProblemMiddleware(MiddlewareMixin):
+    # MiddlewareMixin keeps the chain async-capable: see tests/test_middleware_async.py.
+    def process_response(self, request, response):
         if not request.path.startswith(API_PREFIX) or "json" in response.get("Content-Type", ""):
             return response
         if response.status_code == 404:

@@ -98,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.NoStoreForSignedInMiddleware",
+    "cantina.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -200,14 +201,65 @@ else:
     }
 database_pool(DATABASES["default"])
 
+# Every channel-layer call (wake-ups, group joins, /health's round trip) gives up after this many
+# seconds: a Redis that hangs (stopped, a network that swallows packets) must not hang a request
+# that confirms an order, an agent's connection or the sweep. Delivery never depends on it.
+CANTINA_CHANNEL_LAYER_TIMEOUT = env_int("CANTINA_CHANNEL_LAYER_TIMEOUT", 3, minimum=1)
+# channels-redis long-polls each receive for 5 s (its brpop_timeout): a socket silent for longer
+# than that plus the timeout belongs to a Redis that hangs.
+_REDIS_CONNECTION = {
+    "socket_timeout": 5 + CANTINA_CHANNEL_LAYER_TIMEOUT,
+    "socket_connect_timeout": CANTINA_CHANNEL_LAYER_TIMEOUT,
+}
+
+
+def redis_sentinels(raw):
+    """Read REDIS_SENTINELS (``host:port,host:port``) into [(host, port), ...]."""
+    sentinels = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"REDIS_SENTINELS must be host:port entries separated by commas, not {item!r}.")
+        sentinels.append((host.strip("[]"), int(port)))
+    if not sentinels:
+        raise ImproperlyConfigured("REDIS_SENTINELS is empty: give host:port entries separated by commas.")
+    return sentinels
+
+
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+_redis_hosts: list[dict] | None = None
+REDIS_SENTINELS = env_str("REDIS_SENTINELS")
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER")
+if REDIS_SENTINELS:
+    # Redis with Sentinel: channels-redis asks the sentinels for the current primary and follows a
+    # failover (a connection to the old primary fails, the next one goes to the new).
+    if not REDIS_SENTINEL_MASTER:
+        raise ImproperlyConfigured("REDIS_SENTINEL_MASTER must name the monitored primary when REDIS_SENTINELS is set.")
+    if REDIS_URL:
+        raise ImproperlyConfigured("Set REDIS_URL or REDIS_SENTINELS, not both.")
+    _sentinel_timeouts = {
+        "socket_timeout": CANTINA_CHANNEL_LAYER_TIMEOUT,
+        "socket_connect_timeout": CANTINA_CHANNEL_LAYER_TIMEOUT,
+    }
+    _redis_hosts = [
+        {
+            "sentinels": redis_sentinels(REDIS_SENTINELS),
+            "master_name": REDIS_SENTINEL_MASTER,
+            "sentinel_kwargs": _sentinel_timeouts,
+            **_REDIS_CONNECTION,
+        }
+    ]
+elif REDIS_URL:
     if urlsplit(REDIS_URL).scheme not in {"redis", "rediss", "unix"}:
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, not {REDIS_URL!r}.")
+    _redis_hosts = [{"address": REDIS_URL, **_REDIS_CONNECTION}]
+if _redis_hosts:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},
+            "CONFIG": {"hosts": _redis_hosts, "capacity": 1000, "expiry": 30},
         }
     }
 else:

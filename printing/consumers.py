@@ -16,9 +16,10 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from accounts import roles
-from printing import local_jobs, selectors, services
+from printing import local_jobs, notify, selectors, services
 from printing.groups import STAFF_GROUP, printer_group
 from printing.models import Printer
 from printing.protocol import (
@@ -40,6 +41,14 @@ GROUP_REFRESH_SECONDS = 3600
 # means the agent ignores pings, and its pongs are then unsolicited anyway.
 MAX_PINGS_UNANSWERED = 3
 INVALID_JSON = object()
+
+# What a database that restarts raises (Django's wrappers of psycopg's and sqlite3's errors).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def first_line(error):
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def query_param(scope, name):
@@ -222,6 +231,12 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         self.delivery_lock = asyncio.Lock()
         self.last_ping_sent = time.monotonic()
         self.closing = False
+        try:
+            await self.start_session()
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable("connect", error)
+
+    async def start_session(self):
         printer = await database_sync_to_async(services.printer_authenticate)(token_from_scope(self.scope))
         if printer is None:
             log.info("event=agent_rejected reason=invalid_token code=%s", CloseCode.UNAUTHORIZED)
@@ -256,9 +271,26 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             return
         registry.remove(self)
         await self.layer_call(self.channel_layer.group_discard, self.group, self.channel_name)
-        await database_sync_to_async(services.printer_disconnected)(
-            printer_id=self.printer_id, channel_name=self.channel_name
+        try:
+            await database_sync_to_async(services.printer_disconnected)(
+                printer_id=self.printer_id, channel_name=self.channel_name
+            )
+        except DATABASE_ERRORS as error:  # printers_mark_stale marks it offline later
+            log.warning("printer=%s event=agent_disconnected database=unavailable error=%s", self.printer_id, first_line(error))
+
+    async def database_unavailable(self, handling, error):
+        """The database failed while handling an agent message (PostgreSQL restarting).
+
+        An acknowledgement the server could not record must not be lost: closing makes the
+        agent reconnect, the server then re-sends its in-flight jobs, and the agent answers each
+        from its journal (printed → ``completed`` again). A delivery cut off the same way may
+        have claimed jobs (committed ``sent``) it never sent: the reconnect re-sends those too.
+        """
+        log.warning(
+            "printer=%s event=agent_closed reason=database_unavailable handling=%s code=%s error=%s",
+            self.printer_id, handling, CloseCode.UNAVAILABLE, first_line(error),
         )
+        await self.close(code=CloseCode.UNAVAILABLE)
 
     async def close(self, code=None, reason=None):
         if self.closing:
@@ -273,12 +305,14 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         return await self.layer_call(self.channel_layer.group_add, self.group, self.channel_name)
 
     async def layer_call(self, method, *args):
-        """A channel-layer call that may fail (Redis restarting) without failing the agent:
-        wake-ups are only a shortcut, the sweep delivers from the database anyway."""
+        """A channel-layer call that may fail or hang (Redis restarting, stopped) without failing
+        or stalling the agent: wake-ups are only a shortcut, the sweep delivers from the database."""
         try:
-            await method(*args)
+            await notify.layer_call(method, *args)
         except Exception as error:
-            log.warning("printer=%s event=channel_layer_unavailable error=%r", self.printer_id, str(error))
+            log.warning(
+                "printer=%s event=channel_layer_unavailable error=%s", self.printer_id, str(error) or type(error).__name__
+            )
             return False
         return True
 
@@ -298,6 +332,12 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     # --- delivery ---------------------------------------------------------------------------
 
     async def deliver(self, resend_in_flight=False):
+        try:
+            await self._deliver(resend_in_flight)
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable("deliver", error)
+
+    async def _deliver(self, resend_in_flight=False):
         """Send this printer's deliverable jobs; after a (re)connect also re-send in-flight ones."""
         if self.printer_id is None or self.closing:
             return
@@ -388,7 +428,10 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.send_error("unknown_type", f"Unknown message type {kind!r}.", ref=kind if isinstance(kind, str) else None)
             return
-        await handler(self, content)
+        try:
+            await handler(self, content)
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable(kind, error)
 
     async def send_error(self, code, message, ref=None):
         await self.send_json(error_message(code, message, ref))
@@ -474,7 +517,10 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     # --- channel-layer events ---------------------------------------------------------------
 
     async def job_wakeup(self, event):
-        await self.deliver()
+        try:
+            await self.deliver()
+        except DATABASE_ERRORS as error:
+            await self.database_unavailable("wakeup", error)
 
     async def agent_job_cancelled(self, event):
         await self.send_json(cancel_message(event["job_id"]))
@@ -497,9 +543,30 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     Each event goes only to accounts that may see it on the pages: ``job.updated`` needs
     ``printing.view_printjob``, ``printer.updated`` ``printing.view_printer`` (the permissions are
     read when the socket opens; pages reconnect on every load).
+
+    Without a working channel layer the page would silently stop updating, so the link is
+    refused (or closed, if it fails later) instead: the page then shows its "live updates are
+    disconnected" banner, reconnects, and catches up once the layer answers again.
     """
 
     may_see_jobs = may_see_printers = False
+
+    @property
+    def channel_receive(self):
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        # Channels sets this when the consumer starts (no public hook for a failing receive).
+        async def receive_or_close():
+            try:
+                return await receive()
+            except Exception as error:
+                log.warning("event=staff_link_closed reason=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
+                await self.close(code=CloseCode.UNAVAILABLE)
+                await asyncio.Event().wait()  # until the client's disconnect ends this consumer
+
+        self._channel_receive = receive_or_close
 
     async def connect(self):
         user = self.scope.get("user")
@@ -510,13 +577,21 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if not (self.may_see_jobs or self.may_see_printers):
             await self.close(code=CloseCode.FORBIDDEN)
             return
-        await self.channel_layer.group_add(STAFF_GROUP, self.channel_name)
+        try:
+            await notify.layer_call(self.channel_layer.group_add, STAFF_GROUP, self.channel_name)
+        except Exception as error:
+            log.warning("event=staff_link_refused reason=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
+            await self.close(code=CloseCode.UNAVAILABLE)
+            return
         self.joined = True
         await self.accept()
 
     async def disconnect(self, code):
         if getattr(self, "joined", False):
-            await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
+            try:
+                await notify.layer_call(self.channel_layer.group_discard, STAFF_GROUP, self.channel_name)
+            except Exception as error:  # the membership expires by itself
+                log.warning("event=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
 
     async def receive(self, text_data=None, bytes_data=None):
         # Staff pages only listen; answer pings so clients can check the link.

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -282,7 +283,9 @@ class PrintJob(models.Model):
     # Cloud printers: the hand-out this job went out with (CloudPRNT jobToken, Epson printjobid).
     handout_token = models.CharField(max_length=40, blank=True, editable=False)
     error_message = models.CharField(_("error"), max_length=500, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    # The database's clock, not this process's: expiry compares it with the database's "now",
+    # whatever this server's wall clock did meanwhile (tests/test_clock_jumps.py).
+    created_at = models.DateTimeField(_("created at"), db_default=Now(), db_index=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

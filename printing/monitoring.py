@@ -12,7 +12,6 @@ import logging
 import os
 from datetime import UTC, datetime
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
@@ -21,13 +20,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from printing import selectors
+from printing import notify, selectors
 from printing.models import PrintJob
 
 log = logging.getLogger("cantina.printing")
 
-# A probe that hangs (an unreachable Redis) must not hang the monitoring request with it.
-CHANNEL_LAYER_TIMEOUT_SECONDS = 2.0
+# A probe that hangs (an unreachable Redis) must not hang the monitoring request with it; None
+# means settings.CANTINA_CHANNEL_LAYER_TIMEOUT, the limit of every channel-layer call.
+CHANNEL_LAYER_TIMEOUT_SECONDS = None
 
 
 def _read_process_started_at():
@@ -67,7 +67,8 @@ def channel_layer_reachable(timeout=None):
     if layer is None:
         return False
     try:
-        async_to_sync(_channel_layer_round_trip)(layer, timeout or CHANNEL_LAYER_TIMEOUT_SECONDS)
+        limit = timeout or CHANNEL_LAYER_TIMEOUT_SECONDS or settings.CANTINA_CHANNEL_LAYER_TIMEOUT
+        notify.run_layer_call(_channel_layer_round_trip, layer, limit)
     except Exception as error:
         log.warning("health check=channel_layer ok=false error=%s", type(error).__name__)
         return False

@@ -2,27 +2,74 @@
 
 A lost message here never loses a job: the database is the source of truth and each server
 process sweeps for pending jobs (see printing.consumers.AgentRegistry). So failures are logged,
-never raised into the request that confirmed the order.
+never raised into the request that confirmed the order, and every call gives up after
+CANTINA_CHANNEL_LAYER_TIMEOUT seconds: a Redis that hangs must not hang that request.
 """
 
+import asyncio
 import logging
+import os
+import time
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from printing.groups import STAFF_GROUP, printer_group
 
 log = logging.getLogger("cantina.printing")
 
+# After a failed send, this process skips sending for CANTINA_CHANNEL_LAYER_TIMEOUT seconds: one
+# confirmation sends several messages, and each would wait out the timeout on a Redis that hangs.
+_skip_until = 0.0
+
+
+async def layer_call(method, *args):
+    """Await a channel-layer call, raising TimeoutError after CANTINA_CHANNEL_LAYER_TIMEOUT s."""
+    async with asyncio.timeout(settings.CANTINA_CHANNEL_LAYER_TIMEOUT):
+        return await method(*args)
+
+
+def run_layer_call(method, *args):
+    """Run a channel-layer call from synchronous code; raises instead of hanging.
+
+    Code running in one of the server's threads (a view, a consumer's database call committing)
+    hands the call to the server's event loop. ``async_to_sync`` would wait for that loop forever
+    once it has stopped: during a SIGTERM such a thread then never ends and the process never
+    exits (found by tests/faults/test_rolling_restart.py). So the wait is bounded here, and a
+    stopped loop refuses at once.
+    """
+    loop = None
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
+        loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None:  # a management command, the maintenance thread: a loop of its own
+        return async_to_sync(layer_call)(method, *args)
+    if not loop.is_running():
+        raise RuntimeError("the server is shutting down (its event loop has stopped)")
+    future = asyncio.run_coroutine_threadsafe(layer_call(method, *args), loop)
+    try:
+        return future.result(settings.CANTINA_CHANNEL_LAYER_TIMEOUT + 1)
+    except TimeoutError:
+        future.cancel()
+        raise
+
 
 def _group_send(group, message):
+    global _skip_until
     layer = get_channel_layer()
     if layer is None:
         return
+    if time.monotonic() < _skip_until:
+        log.info("event=channel_layer_send_skipped group=%s type=%s", group, message.get("type"))
+        return
     try:
-        async_to_sync(layer.group_send)(group, message)
+        run_layer_call(layer.group_send, group, message)
     except Exception as error:  # the channel layer is optional for correctness, never for the caller
-        log.warning("event=channel_layer_send_failed group=%s error=%r", group, str(error))
+        _skip_until = time.monotonic() + settings.CANTINA_CHANNEL_LAYER_TIMEOUT
+        log.warning(
+            "event=channel_layer_send_failed group=%s error=%s skipping_for=%ss",
+            group, str(error) or type(error).__name__, settings.CANTINA_CHANNEL_LAYER_TIMEOUT,
+        )
 
 
 def job_wakeup(printer_id, job_id):

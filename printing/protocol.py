@@ -24,6 +24,9 @@ class CloseCode:
     REPLACED = 4409
     MESSAGE_TOO_BIG = 4413
     TOO_MANY_MESSAGES = 4429
+    # The database or the channel layer is not answering: try again shortly (an agent then gets
+    # its in-flight jobs again and re-acknowledges them; a staff page shows it is not live).
+    UNAVAILABLE = 4503
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
+from django.db.models.functions import Now
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -69,6 +70,21 @@ def _render_into(job, document):
     job.document = document
     job.content = render_text(document, spec)
     job.escpos = render_escpos(document, spec, copies=job.copies)
+
+
+def database_time_ago(age, *, now=None):
+    """The moment ``age`` ago on the database's clock (or before ``now``, when a test gives one).
+
+    Ages that several server processes compare (a job's, a printer's last sign of life) are read
+    and written on the one clock they share: a server whose wall clock jumps would otherwise
+    expire fresh jobs, or keep dead printers online (tests/test_clock_jumps.py).
+    """
+    if now is not None:
+        return now - age
+    return ExpressionWrapper(Now() - age, output_field=DateTimeField())
+
+
+# --- job creation --------------------------------------------------------------------------
 
 
 def jobs_create_for_order(*, order_id):
@@ -155,7 +171,6 @@ def jobs_create_missing(*, now=None):
     in between leaves a confirmed order that would never print, with nothing for staff to see.
     Each server process's sweep calls this; creating receipts is idempotent.
     """
-    now = now or timezone.now()
     # Orders no printer prints (e.g. no printer auto-prints scheduled orders) are not missing
     # anything: leave them out instead of re-examining them at every sweep.
     channels = {
@@ -168,8 +183,8 @@ def jobs_create_missing(*, now=None):
     order_ids = list(
         Order.objects.filter(
             channel__in=channels,
-            confirmed_at__gte=now - MISSING_RECEIPTS_WINDOW,
-            confirmed_at__lte=now - MISSING_RECEIPTS_GRACE,
+            confirmed_at__gte=database_time_ago(MISSING_RECEIPTS_WINDOW, now=now),
+            confirmed_at__lte=database_time_ago(MISSING_RECEIPTS_GRACE, now=now),
         )
         .exclude(status__in=[Order.Status.PENDING, Order.Status.CANCELLED])
         .exclude(Exists(receipts))
@@ -616,18 +631,17 @@ def job_set_priority(*, job_id, priority, requested_by=None):
 def jobs_expire(*, now=None):
     """Fail jobs that never printed within CANTINA_JOB_EXPIRY_HOURS (or, still queued, by their own
     ``expires_at``), with reason ``expired``."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS)
+    cutoff = database_time_ago(timedelta(hours=settings.CANTINA_JOB_EXPIRY_HOURS), now=now)
     expired = []
     # A job left "printing" by an agent that never came back needs a person as much as one
     # that never left the queue.
     stale = PrintJob.objects.queued().filter(created_at__lt=cutoff) | PrintJob.objects.filter(
-        status=Status.PENDING, expires_at__lte=now
+        status=Status.PENDING, expires_at__lte=now or Now()
     )
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
-                status=Status.FAILED, error_code="expired", finished_at=now,
+                status=Status.FAILED, error_code="expired", finished_at=now or Now(),
                 error_message=_("Not printed within %(hours)s hours") % {"hours": settings.CANTINA_JOB_EXPIRY_HOURS},
             ):
                 job.status = Status.FAILED
@@ -690,7 +704,7 @@ def printer_authenticate(token):
 def printer_connected(*, printer_id, channel_name):
     with transaction.atomic():
         Printer.objects.filter(pk=printer_id).update(
-            connected=True, connection_channel=channel_name, last_seen_at=timezone.now()
+            connected=True, connection_channel=channel_name, last_seen_at=Now()
         )
         _incident_close(printer_id, PrinterIncident.Reason.NO_AGENT)
         _notify_printer(printer_id)
@@ -701,7 +715,7 @@ def printer_disconnected(*, printer_id, channel_name):
     """Mark the printer offline, unless a newer connection already took it over."""
     with transaction.atomic():
         changed = Printer.objects.filter(pk=printer_id, connection_channel=channel_name).update(
-            connected=False, connection_channel="", last_seen_at=timezone.now()
+            connected=False, connection_channel="", last_seen_at=Now()
         )
         if changed:
             _incident_open(printer_id, PrinterIncident.Reason.NO_AGENT)
@@ -720,7 +734,7 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
             model_name=(model or "")[:80],
             agent_version=(agent_version or "")[:40],
             status_message=(message or "")[:200],
-            last_seen_at=timezone.now(),
+            last_seen_at=Now(),
         )
         if previous != status:
             _incidents_follow_status(printer_id, status)
@@ -732,7 +746,7 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
 def printers_touch(printer_ids):
     """Called by each process's sweep for the printers whose agents it holds."""
     if printer_ids:
-        Printer.objects.filter(pk__in=printer_ids).update(last_seen_at=timezone.now(), connected=True)
+        Printer.objects.filter(pk__in=printer_ids).update(last_seen_at=Now(), connected=True)
 
 
 def printers_mark_stale(*, now=None):
@@ -741,8 +755,8 @@ def printers_mark_stale(*, now=None):
     A live connection's process touches ``last_seen_at`` at every sweep, so a printer still
     marked connected but unseen for several sweeps has no connection anywhere.
     """
-    now = now or timezone.now()
-    cutoff = now - timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
+    unseen_for = timedelta(seconds=max(30, 5 * settings.CANTINA_SWEEP_INTERVAL))
+    cutoff = database_time_ago(unseen_for, now=now)
     # Cloud printers poll at their own interval: printing.cloud.services.cloud_printers_mark_stale.
     agents = Printer.objects.filter(transport=Printer.Transport.AGENT)
     stale = list(agents.filter(connected=True, last_seen_at__lt=cutoff).values_list("pk", flat=True))
@@ -753,7 +767,7 @@ def printers_mark_stale(*, now=None):
             ):
                 _incident_open(printer_id, PrinterIncident.Reason.NO_AGENT)
                 _notify_printer(printer_id)
-                log.info("printer=%s event=agent_lost reason=not_seen_since=%s", printer_id, cutoff.isoformat())
+                log.info("printer=%s event=agent_lost reason=not_seen_for=%ss", printer_id, int(unseen_for.total_seconds()))
     return stale
 
 

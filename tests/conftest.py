@@ -19,6 +19,9 @@ def _in_memory_channel_layer(settings):
     # Each test gets a fresh in-memory layer, whatever REDIS_URL the environment has.
     from channels.layers import channel_layers
 
+    from printing import notify
+
+    notify._skip_until = 0.0  # a test whose layer failed must not silence the next test's wake-ups
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "cantina.channel_layers.InMemoryChannelLayer"}}
     channel_layers.backends.clear()
     yield

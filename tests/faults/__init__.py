@@ -10,6 +10,14 @@ Scenarios (each marked ``faults`` and ``e2e``; about a minute each on two cores)
 4. test_network_cut      the agents' network cut and restored, through tests/faults/netproxy.py
 5. test_driver_kill      the process confirming orders killed -9 at random moments
 
+Round two (issue 19; sales also come over HTTP, tests/faults/seller.py):
+
+r2-1. test_redis_hang          Redis stopped (SIGSTOP) 20 s under two daphnes, then SIGCONT
+r2-2. test_redis_failover      the Redis primary killed; Sentinel promotes the replica
+r2-3. test_postgres_restart    a private PostgreSQL (tests/faults/servers.py) stopped fast, then
+                               immediate, for a few seconds each
+r2-6. test_rolling_restart     two daphnes behind a retrying proxy, each SIGTERMed and restarted
+
 Each prints and saves (artifacts/faults/<scenario>.json) the checker's counts and the recovery
 time, from the end of the last fault to an empty queue; a lost or duplicated receipt fails it.
 CANTINA_FAULT_SEED replays the random ones. The checker (checker.py) is tested on synthetic

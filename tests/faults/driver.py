@@ -7,7 +7,8 @@ order is created ``pending`` with items, then saved ``confirmed`` (the contract:
 receiver creates its print jobs after commit), in its own transaction. Channels alternate
 counter/scheduled. After each batch one JSON line ``{"order_id": channel, ...}`` is appended to
 ``--out`` and fsynced, so the test knows every confirmed order even if this process dies.
-Database errors (a locked SQLite file while a server is killed) are retried, never skipped.
+Database errors (a locked SQLite file while a server is killed, PostgreSQL restarting) are
+retried, never skipped.
 """
 
 import argparse
@@ -48,12 +49,12 @@ def confirm(order):
 
 
 def with_retries(action, attempts=20):
-    from django.db import OperationalError, close_old_connections
+    from django.db import InterfaceError, OperationalError, close_old_connections
 
     for attempt in range(attempts):
         try:
             return action()
-        except OperationalError as error:
+        except (OperationalError, InterfaceError) as error:  # a locked SQLite file, PostgreSQL restarting
             if attempt == attempts - 1:
                 raise
             print(f"driver: database error, retrying: {error}", file=sys.stderr, flush=True)

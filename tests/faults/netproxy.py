@@ -37,11 +37,17 @@ class _Link:
         await self.flowing.wait()
         if self.dead:
             return
-        try:
-            self.upstream_reader, self.upstream_writer = await asyncio.open_connection(
-                "127.0.0.1", self.proxy.next_target()
-            )
-        except OSError:
+        # A target that refuses the connection (a server restarting) is skipped for the next one,
+        # as a load balancer's retry does; only when every target refuses is the client reset.
+        for _ in range(len(self.proxy.target_ports)):
+            try:
+                self.upstream_reader, self.upstream_writer = await asyncio.open_connection(
+                    "127.0.0.1", self.proxy.next_target()
+                )
+                break
+            except OSError:
+                self.proxy.connect_failures += 1
+        else:
             self.abort_client()
             return
         self.tasks = [
@@ -104,6 +110,7 @@ class TcpProxy:
         self.target_ports = list(target_ports or [target_port])
         self.target_port = self.target_ports[0]
         self.connections_made = 0
+        self.connect_failures = 0  # connections a target refused (retried on the next target)
         self.port = port or free_port()
         self.links = []
         self.is_cut = False
@@ -141,6 +148,10 @@ class TcpProxy:
     @property
     def url(self):
         return f"ws://127.0.0.1:{self.port}/ws/agent/"
+
+    @property
+    def http_url(self):
+        return f"http://127.0.0.1:{self.port}"
 
     def cut(self):
         def do():
