@@ -143,6 +143,7 @@ class LocalJob:
     created_at: float = field(default_factory=time.monotonic)
     printing: bool = False
     cancelled: bool = False
+    outcome: tuple[str, str, str] | None = None  # (state, error_code, detail) once it is over
 
     async def notify(self, event: str, message: str) -> None:
         if self.on_event is not None:
@@ -642,6 +643,15 @@ class Agent:
     async def _print_local(self, job: LocalJob) -> None:
         """Print one local job: wait (up to LOCAL_WAIT_SECONDS) while the printer cannot print,
         journal ``started`` before the first byte, tell the client and then the server."""
+        try:
+            await self._print_local_locked(job)
+        finally:
+            # Told once the printer is free again: a client asking for the printer's status right
+            # after "printed" must not hear "printing".
+            if job.outcome is not None and not job.cancelled:
+                await self._finish_local(job, *job.outcome)
+
+    async def _print_local_locked(self, job: LocalJob) -> None:
         state, error_code, detail = FAILED, "", ""
         session = None
         async with self._printer_lock:
@@ -688,8 +698,7 @@ class Agent:
                     await asyncio.to_thread(session.close)
                 job.printing = False
                 self._local.pop(job.local_id, None)
-                if not job.cancelled:
-                    await self._finish_local(job, state, error_code, detail)
+                job.outcome = (state, error_code, detail)
 
     async def _open_ready(self) -> tuple[str, Session | None]:
         """(status, an open session) when the printer can print now, else (status, None)."""
