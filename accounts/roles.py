@@ -35,8 +35,14 @@ REPRINT_ANY_DAY = "printing.reprint_any_printjob"
 VIEW_DASHBOARD = "printing.view_dashboard"
 
 ATTENDANT_PERMISSIONS = [
-    SELL_AT_COUNTER, VIEW_ORDER, ADD_ORDER, CHANGE_ORDER, "orders.view_product",
-    VIEW_PRINTER, VIEW_PRINTJOB, REPRINT_TODAY,
+    SELL_AT_COUNTER,
+    VIEW_ORDER,
+    ADD_ORDER,
+    CHANGE_ORDER,
+    "orders.view_product",
+    VIEW_PRINTER,
+    VIEW_PRINTJOB,
+    REPRINT_TODAY,
 ]
 MANAGER_APPS = ["orders", "printing", "api", "webhooks", "axes"]
 
@@ -67,11 +73,11 @@ def roles_sync(apps):
         for dotted in role["permissions"]:
             app_label, codename = dotted.split(".", 1)
             wanted.update(
-                Permission.objects.filter(content_type__app_label=app_label, codename=codename).values_list("pk", flat=True)
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename).values_list(
+                    "pk", flat=True
+                )
             )
-        wanted.update(
-            Permission.objects.filter(content_type__app_label__in=role["apps"]).values_list("pk", flat=True)
-        )
+        wanted.update(Permission.objects.filter(content_type__app_label__in=role["apps"]).values_list("pk", flat=True))
         group.permissions.add(*wanted)
 
 

@@ -56,38 +56,75 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--server", help="ws:// or wss:// URL of the server's /ws/agent/ endpoint")
-    parser.add_argument("--token", help="this printer's agent token; prefer CANTINA_TOKEN or the config file "
-                                        "(a command line is visible to every user of the machine)")
-    parser.add_argument("--ca-file", dest="ca_file",
-                        help="PEM file of a private CA that signed the server's wss:// certificate")
+    parser.add_argument(
+        "--token",
+        help="this printer's agent token; prefer CANTINA_TOKEN or the config file "
+        "(a command line is visible to every user of the machine)",
+    )
+    parser.add_argument(
+        "--ca-file", dest="ca_file", help="PEM file of a private CA that signed the server's wss:// certificate"
+    )
     parser.add_argument("--printer", help="printer URL (see below; default fake://)")
     parser.add_argument("--profile", help="python-escpos printer profile, e.g. TM-T88V")
     parser.add_argument("--journal", help=f"journal file (default {default_journal_path()})")
     parser.add_argument("--log-file", dest="log_file", help="also log to this file (rotated)")
     parser.add_argument("--name", help="name this agent reports to the server")
-    parser.add_argument("--status-interval", dest="status_interval", type=float,
-                        help="seconds between printer status checks while idle (default 3)")
+    parser.add_argument(
+        "--status-interval",
+        dest="status_interval",
+        type=float,
+        help="seconds between printer status checks while idle (default 3)",
+    )
     local = parser.add_argument_group("local print server (web pages and apps on this PC)")
-    local.add_argument("--listen", action="append", nargs="?", const=DEFAULT_LISTEN, metavar="[HOST:]PORT",
-                       help=f"accept local WebSocket clients here (repeatable; alone: {DEFAULT_LISTEN})")
-    local.add_argument("--allow-origin", dest="allow_origin", action="append", metavar="ORIGIN",
-                       help="a web page origin allowed to print, e.g. https://pos.example.com (repeatable)")
-    local.add_argument("--local-token", dest="local_token",
-                       help="secret local clients must present (auth_token, token, or ?token= in the URL)")
-    local.add_argument("--queue-capacity", dest="queue_capacity", type=int,
-                       help="jobs the printer's queue holds before answering 'queue full' (default 100)")
+    local.add_argument(
+        "--listen",
+        action="append",
+        nargs="?",
+        const=DEFAULT_LISTEN,
+        metavar="[HOST:]PORT",
+        help=f"accept local WebSocket clients here (repeatable; alone: {DEFAULT_LISTEN})",
+    )
+    local.add_argument(
+        "--allow-origin",
+        dest="allow_origin",
+        action="append",
+        metavar="ORIGIN",
+        help="a web page origin allowed to print, e.g. https://pos.example.com (repeatable)",
+    )
+    local.add_argument(
+        "--local-token",
+        dest="local_token",
+        help="secret local clients must present (auth_token, token, or ?token= in the URL)",
+    )
+    local.add_argument(
+        "--queue-capacity",
+        dest="queue_capacity",
+        type=int,
+        help="jobs the printer's queue holds before answering 'queue full' (default 100)",
+    )
     local.add_argument("--shop-name", dest="shop_name", help="canteen name printed on Cantina Virtual receipts")
     parser.add_argument("--config", help="config file, TOML or JSON (default: user config dir)")
-    parser.add_argument("--save-config", dest="save_config", action="store_true",
-                        help="write the effective settings to the config file and exit")
+    parser.add_argument(
+        "--save-config",
+        dest="save_config",
+        action="store_true",
+        help="write the effective settings to the config file and exit",
+    )
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--list-printers", action="store_true", help="list printers this machine can see and exit")
     action.add_argument("--test-print", action="store_true", help="print a test page (no server needed) and exit")
-    action.add_argument("--check", action="store_true",
-                        help="connect to the server, authenticate, report the printer status; exit 0 or 1 "
-                             "(does not disturb a running agent)")
-    parser.add_argument("--allow-unknown", dest="allow_unknown", action="store_true",
-                        help="with --check: a printer whose status cannot be read (unknown) is not a failure")
+    action.add_argument(
+        "--check",
+        action="store_true",
+        help="connect to the server, authenticate, report the printer status; exit 0 or 1 "
+        "(does not disturb a running agent)",
+    )
+    parser.add_argument(
+        "--allow-unknown",
+        dest="allow_unknown",
+        action="store_true",
+        help="with --check: a printer whose status cannot be read (unknown) is not a failure",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--version", action="version", version=f"cantina-agent {__version__}")
     return parser
@@ -127,8 +164,9 @@ def setup_logging(verbose: bool, log_file: str | None = None, secrets: list[str]
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.handlers.RotatingFileHandler(
-            log_file, maxBytes=2 * 2**20, backupCount=5, encoding="utf-8"))
+        handlers.append(
+            logging.handlers.RotatingFileHandler(log_file, maxBytes=2 * 2**20, backupCount=5, encoding="utf-8")
+        )
     for handler in handlers:
         handler.setFormatter(formatter)
         if secrets:
@@ -185,9 +223,13 @@ def run_agent(settings: Settings) -> int:
     except JournalError as exc:
         raise ConfigError(str(exc)) from None
     agent = Agent(settings, printer, journal)
-    log.info("cantina agent %s: server %s, printer %s, journal %s",
-             __version__, settings.server_display if settings.server else "(none: local print server only)",
-             printer, journal_path)
+    log.info(
+        "cantina agent %s: server %s, printer %s, journal %s",
+        __version__,
+        settings.server_display if settings.server else "(none: local print server only)",
+        printer,
+        journal_path,
+    )
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -276,8 +318,11 @@ async def check(settings: Settings, *, allow_unknown: bool = False) -> int:
             print(f"printer {printer}: its status cannot be read; accepted because of --allow-unknown")
         else:
             printer_ok = False
-            log.error("printer %s: status unknown (it does not answer status queries, or is not a receipt "
-                      "printer); run --test-print to check it prints, then use --check --allow-unknown", printer)
+            log.error(
+                "printer %s: status unknown (it does not answer status queries, or is not a receipt "
+                "printer); run --test-print to check it prints, then use --check --allow-unknown",
+                printer,
+            )
     server = settings.server_display
     server_ok = False
     try:
@@ -287,8 +332,13 @@ async def check(settings: Settings, *, allow_unknown: bool = False) -> int:
         url = urlsplit(settings.server)
         check_url = urlunsplit(url._replace(query="&".join(filter(None, [url.query, "mode=check"]))))
         tls = tls_context(settings) if check_url.startswith("wss:") else None
-        async with connect(check_url, additional_headers=headers, open_timeout=10,
-                           user_agent_header=f"cantina-agent/{__version__} (check)", ssl=tls) as ws:
+        async with connect(
+            check_url,
+            additional_headers=headers,
+            open_timeout=10,
+            user_agent_header=f"cantina-agent/{__version__} (check)",
+            ssl=tls,
+        ) as ws:
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 5))
             except TimeoutError:

@@ -131,11 +131,11 @@ class LocalJob:
     """A job handed to this agent by a local client (the --listen WebSocket listeners)."""
 
     data: bytes
-    source: str                   # dialect: ticket-daemon, printerwebsocket, cantina-virtual
-    kind: str                     # document, raw, order
-    content: str = ""             # plain text, for the server's history
-    client_ref: str = ""          # the client's own id (ticket id, uid, order number)
-    origin: str = ""              # the browser Origin, "" for native clients
+    source: str  # dialect: ticket-daemon, printerwebsocket, cantina-virtual
+    kind: str  # document, raw, order
+    content: str = ""  # plain text, for the server's history
+    client_ref: str = ""  # the client's own id (ticket id, uid, order number)
+    origin: str = ""  # the browser Origin, "" for native clients
     label: str = ""
     # Called with ("printing" | "completed" | "failed", message); must not raise.
     on_event: Callable[[str, str], Awaitable[None]] | None = None
@@ -194,9 +194,16 @@ def job_bytes(order: dict[str, Any], profile: str | None) -> bytes:
 class Agent:
     """Connects to the server, prints jobs, reports their status. ``await run()``."""
 
-    def __init__(self, settings: Settings, printer: Printer, journal: Journal, *,
-                 backoff: Backoff | None = None, ping_interval: float = PING_INTERVAL,
-                 slow_retry: float = 60.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        printer: Printer,
+        journal: Journal,
+        *,
+        backoff: Backoff | None = None,
+        ping_interval: float = PING_INTERVAL,
+        slow_retry: float = 60.0,
+    ) -> None:
         self.settings = settings
         self.printer = printer
         self.journal = journal
@@ -271,17 +278,30 @@ class Agent:
         self._local[job.local_id] = job  # hold the place while the journal row is written
         try:
             await asyncio.to_thread(
-                self.journal.local_add, local_id=job.local_id, printer=self.settings.printer,
-                source=job.source, kind=job.kind, client_ref=job.client_ref[:200], origin=job.origin[:200],
-                content=job.content[:LOCAL_CONTENT_LIMIT], byte_count=len(job.data),
+                self.journal.local_add,
+                local_id=job.local_id,
+                printer=self.settings.printer,
+                source=job.source,
+                kind=job.kind,
+                client_ref=job.client_ref[:200],
+                origin=job.origin[:200],
+                content=job.content[:LOCAL_CONTENT_LIMIT],
+                byte_count=len(job.data),
                 sha256=hashlib.sha256(job.data).hexdigest(),
             )
         except JournalError:
             self._local.pop(job.local_id, None)
             raise
-        log.info("local job %s: queued from %s%s (%s, %d bytes, queue %d/%d)", job.local_id[:8], job.source,
-                 f" {job.origin}" if job.origin else "", job.label or job.kind, len(job.data),
-                 self.queue_current, self.queue_capacity)
+        log.info(
+            "local job %s: queued from %s%s (%s, %d bytes, queue %d/%d)",
+            job.local_id[:8],
+            job.source,
+            f" {job.origin}" if job.origin else "",
+            job.label or job.kind,
+            len(job.data),
+            self.queue_current,
+            self.queue_capacity,
+        )
         self._queue.put_nowait(job)
         return self.queue_current
 
@@ -297,16 +317,17 @@ class Agent:
             log.warning("job %s: interrupted (was printing when the agent stopped; not reprinting)", job_id)
         interrupted, dropped = await asyncio.to_thread(self.journal.local_recover, self.settings.printer)
         for local_id in interrupted:
-            log.warning("local job %s: interrupted (was printing when the agent stopped; not reprinting)",
-                        local_id[:8])
+            log.warning("local job %s: interrupted (was printing when the agent stopped; not reprinting)", local_id[:8])
         if dropped:
             log.warning("%d local job(s) were still queued when the agent stopped: not printed", len(dropped))
         pruned = await asyncio.to_thread(self.journal.prune)
         if pruned:
             log.info("journal: forgot %d old finished jobs", pruned)
         await self._refresh_status()
-        tasks = [asyncio.create_task(self._worker(), name="agent-worker"),
-                 asyncio.create_task(self._status_poller(), name="agent-status")]
+        tasks = [
+            asyncio.create_task(self._worker(), name="agent-worker"),
+            asyncio.create_task(self._status_poller(), name="agent-status"),
+        ]
         try:
             if self.settings.server:
                 await self._connection_loop()
@@ -332,8 +353,9 @@ class Agent:
     async def _finish_current_job(self, timeout: float = 30.0) -> None:
         """On shutdown, let a job that is already printing finish (and be journaled)."""
         deadline = time.monotonic() + timeout
-        while (any(job.printing for job in self._jobs.values()) or any(job.printing for job in self._local.values())) \
-                and time.monotonic() < deadline:
+        while (
+            any(job.printing for job in self._jobs.values()) or any(job.printing for job in self._local.values())
+        ) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
     async def _sleep_or_stop(self, seconds: float) -> None:
@@ -362,13 +384,17 @@ class Agent:
                 code, reason = attempt.result()
                 delay = self._delay_for_close(code, reason)
             except ConnectionClosed as exc:
-                delay = self._delay_for_close(exc.rcvd.code if exc.rcvd else None,
-                                              exc.rcvd.reason if exc.rcvd else "")
+                delay = self._delay_for_close(exc.rcvd.code if exc.rcvd else None, exc.rcvd.reason if exc.rcvd else "")
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 if status in (401, 403):
-                    log.error("server %s refused the connection (HTTP %d): token rejected or printer disabled; "
-                              "retrying in %.0f s", server, status, self.slow_retry)
+                    log.error(
+                        "server %s refused the connection (HTTP %d): token rejected or printer disabled; "
+                        "retrying in %.0f s",
+                        server,
+                        status,
+                        self.slow_retry,
+                    )
                     delay = self.slow_retry
                 else:
                     log.error("server %s answered HTTP %d: is the URL right (.../ws/agent/)?", server, status)
@@ -378,8 +404,12 @@ class Agent:
             except (TimeoutError, OSError, InvalidHandshake) as exc:
                 log.error("cannot reach server %s: %s", server, _describe(exc))
             except Exception as exc:  # a bug: say so, keep the agent alive
-                log.error("connection failed unexpectedly: %s: %s", type(exc).__name__, exc,
-                          exc_info=log.isEnabledFor(logging.DEBUG))
+                log.error(
+                    "connection failed unexpectedly: %s: %s",
+                    type(exc).__name__,
+                    exc,
+                    exc_info=log.isEnabledFor(logging.DEBUG),
+                )
             if self._stop.is_set():
                 break
             if time.monotonic() - started >= STABLE_CONNECTION:
@@ -393,16 +423,22 @@ class Agent:
         """Log why the server closed the connection; return a special delay or None."""
         server = self.settings.server_display
         if code == CLOSE_UNAUTHORIZED:
-            log.error("token rejected by %s (close 4401): check --token / CANTINA_TOKEN "
-                      "(`manage.py printer_token` issues a new one); retrying in %.0f s", server, self.slow_retry)
+            log.error(
+                "token rejected by %s (close 4401): check --token / CANTINA_TOKEN "
+                "(`manage.py printer_token` issues a new one); retrying in %.0f s",
+                server,
+                self.slow_retry,
+            )
             return self.slow_retry
         if code == CLOSE_PRINTER_DISABLED:
             log.error("printer is disabled on %s (close 4403); retrying in %.0f s", server, self.slow_retry)
             return self.slow_retry
         if code == CLOSE_REPLACED:
             delay = self.slow_retry / 2
-            log.error("another agent connected with this printer's token and took over (close 4409); "
-                      "retrying in %.0f s", delay)
+            log.error(
+                "another agent connected with this printer's token and took over (close 4409); retrying in %.0f s",
+                delay,
+            )
             return delay
         if code in (CLOSE_TOO_BIG, CLOSE_FLOODING):
             log.error("server closed the connection (%d %s)", code, reason)
@@ -417,10 +453,17 @@ class Agent:
         server = self.settings.server
         assert server, "connects only with a server (config.require_connection)"
         tls = tls_context(self.settings) if server.startswith("wss:") else None
-        async with connect(server, additional_headers=headers, open_timeout=10,
-                           ping_interval=20, ping_timeout=20, close_timeout=5,
-                           max_size=MAX_MESSAGE_SIZE,
-                           user_agent_header=f"cantina-agent/{__version__}", ssl=tls) as ws:
+        async with connect(
+            server,
+            additional_headers=headers,
+            open_timeout=10,
+            ping_interval=20,
+            ping_timeout=20,
+            close_timeout=5,
+            max_size=MAX_MESSAGE_SIZE,
+            user_agent_header=f"cantina-agent/{__version__}",
+            ssl=tls,
+        ) as ws:
             self._ws = ws
             log.info("connected to %s", self.settings.server_display)
             heartbeat = asyncio.create_task(self._heartbeat())
@@ -616,11 +659,18 @@ class Agent:
                     await asyncio.to_thread(_write, session, job.data)
                 except PrinterWriteError as exc:
                     await asyncio.to_thread(self.journal.mark_interrupted, job.job_id)
-                    log.error("job %s: failed (interrupted: printer connection broke while printing: %s; "
-                              "it may be partly printed, not reprinting)", job.job_id, exc)
-                    await self._send_status(job.job_id, "failed",
-                                            f"printer connection broke while printing ({exc}); may be partly printed",
-                                            "interrupted")
+                    log.error(
+                        "job %s: failed (interrupted: printer connection broke while printing: %s; "
+                        "it may be partly printed, not reprinting)",
+                        job.job_id,
+                        exc,
+                    )
+                    await self._send_status(
+                        job.job_id,
+                        "failed",
+                        f"printer connection broke while printing ({exc}); may be partly printed",
+                        "interrupted",
+                    )
                     self._status_wakeup.set()
                     return
                 try:
@@ -756,20 +806,27 @@ class Agent:
 
     async def _fail_retryable(self, job: Job, code: str, detail: str) -> None:
         self._jobs.pop(job.job_id, None)
-        log.warning("job %s: failed (%s: %s); the server resends it when the printer is ready",
-                    job.job_id, code, detail)
+        log.warning(
+            "job %s: failed (%s: %s); the server resends it when the printer is ready", job.job_id, code, detail
+        )
         await self._send_status(job.job_id, "failed", detail, code)
 
     async def _report_interrupted(self, job_id: int) -> None:
         await self._send_status(
-            job_id, "failed",
+            job_id,
+            "failed",
             "the agent stopped while printing this job; it may be partly printed (reprint it if needed)",
             "interrupted",
         )
 
     async def _send_status(self, job_id: int, status: str, message: str, error_code: str | None = None) -> None:
-        payload = {"type": "print_status", "timestamp": now_iso(), "job_id": job_id,
-                   "status": status, "message": message}
+        payload = {
+            "type": "print_status",
+            "timestamp": now_iso(),
+            "job_id": job_id,
+            "status": status,
+            "message": message,
+        }
         if error_code:
             payload["error_code"] = error_code
         if not await self._send(payload):
@@ -810,18 +867,20 @@ class Agent:
         await self._send_printer_info()
 
     async def _send_printer_info(self) -> None:
-        await self._send({
-            "type": "printer_info",
-            "timestamp": now_iso(),
-            "printer": {
-                "name": self.settings.name or str(self.printer),
-                "model": self.settings.profile or self.server_printer.get("profile") or "unknown",
-                "status": self.printer_status,
-                "agent_version": __version__,
-                "connection": self.printer.scheme,
-                "reads_status": self.printer.reads_status,
-            },
-        })
+        await self._send(
+            {
+                "type": "printer_info",
+                "timestamp": now_iso(),
+                "printer": {
+                    "name": self.settings.name or str(self.printer),
+                    "model": self.settings.profile or self.server_printer.get("profile") or "unknown",
+                    "status": self.printer_status,
+                    "agent_version": __version__,
+                    "connection": self.printer.scheme,
+                    "reads_status": self.printer.reads_status,
+                },
+            }
+        )
 
 
 def _write(session: Session, data: bytes) -> None:
@@ -879,5 +938,4 @@ def _describe(exc: BaseException) -> str:
     return text.replace("\n", " ")
 
 
-__all__ = ["Agent", "Backoff", "LocalJob", "QueueFull", "job_bytes", "local_job_message", "redact_url",
-           "tls_context"]
+__all__ = ["Agent", "Backoff", "LocalJob", "QueueFull", "job_bytes", "local_job_message", "redact_url", "tls_context"]

@@ -54,7 +54,7 @@ class Settings:
     log_file: str | None = None
     name: str | None = None
     status_interval: float = 3.0
-    listen: list[str] = field(default_factory=list)        # ["HOST:PORT", ...] local WebSocket listeners
+    listen: list[str] = field(default_factory=list)  # ["HOST:PORT", ...] local WebSocket listeners
     allow_origin: list[str] = field(default_factory=list)  # browser Origins allowed on the listeners
     local_token: str | None = None
     queue_capacity: int = 100
@@ -125,7 +125,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         else:
             data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from None
+        raise ConfigError(
+            f"config file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a table/object of settings")
     unknown = sorted(set(data) - set(FILE_KEYS))
@@ -186,7 +188,9 @@ def validate(settings: Settings) -> None:
         try:
             get_profile(settings.profile)
         except Exception:
-            raise ConfigError(f"unknown printer profile {settings.profile!r} (python-escpos profile names, e.g. TM-T88V)") from None
+            raise ConfigError(
+                f"unknown printer profile {settings.profile!r} (python-escpos profile names, e.g. TM-T88V)"
+            ) from None
     try:
         settings.status_interval = float(settings.status_interval)
     except (TypeError, ValueError):
@@ -211,7 +215,9 @@ def validate(settings: Settings) -> None:
             "CANTINA_LOCAL_TOKEN, or listen on 127.0.0.1 only"
         )
     settings.allow_origin = [normalize_origin(value) for value in settings.allow_origin]
-    if settings.local_token is not None and (len(settings.local_token) < 8 or any(c.isspace() for c in settings.local_token)):
+    if settings.local_token is not None and (
+        len(settings.local_token) < 8 or any(c.isspace() for c in settings.local_token)
+    ):
         raise ConfigError("local_token must be at least 8 characters, without spaces")
     try:
         settings.queue_capacity = int(settings.queue_capacity)
@@ -256,8 +262,14 @@ def normalize_origin(value: str) -> str:
     if text == "null":
         return text
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
-            or parts.query or parts.fragment or parts.username:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
         raise ConfigError(
             f"allowed origin {value!r} must look like http://HOST[:PORT] or https://HOST[:PORT] (no path)"
         )
@@ -283,7 +295,9 @@ def require_connection(settings: Settings, *, standalone_ok: bool = False) -> No
         return
     missing = []
     if not settings.server:
-        missing.append("--server / CANTINA_SERVER" + (" (or --listen for a local print server)" if standalone_ok else ""))
+        missing.append(
+            "--server / CANTINA_SERVER" + (" (or --listen for a local print server)" if standalone_ok else "")
+        )
     if not settings.token and not token_in_url(settings.server):
         missing.append("--token / CANTINA_TOKEN")
     if missing:
@@ -292,8 +306,11 @@ def require_connection(settings: Settings, *, standalone_ok: bool = False) -> No
 
 def save_settings(settings: Settings, path: Path) -> None:
     """Write the settings (token included) to ``path``, readable by the owner only."""
-    values = {key: value for key, value in asdict(settings).items()
-              if value is not None and value != [] and value != getattr(Settings, key, None)}
+    values = {
+        key: value
+        for key, value in asdict(settings).items()
+        if value is not None and value != [] and value != getattr(Settings, key, None)
+    }
     for key in ("server", "token", "printer"):
         if getattr(settings, key) is not None:
             values[key] = getattr(settings, key)

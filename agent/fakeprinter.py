@@ -63,8 +63,9 @@ class JobStore:
 
     _lock = threading.Lock()
 
-    def __init__(self, directory: Path, default_state: str = "ready", profile: str = "default",
-                 echo: bool = True) -> None:
+    def __init__(
+        self, directory: Path, default_state: str = "ready", profile: str = "default", echo: bool = True
+    ) -> None:
         self.directory = Path(directory)
         self.default_state = default_state
         self.profile = profile
@@ -81,8 +82,7 @@ class JobStore:
         return sorted(self.directory.glob("*.bin"))
 
     def _next_seq(self) -> int:
-        seqs = [int(m.group(1)) for p in self.directory.glob("*.bin")
-                if (m := re.search(r"-(\d+)\.bin$", p.name))]
+        seqs = [int(m.group(1)) for p in self.directory.glob("*.bin") if (m := re.search(r"-(\d+)\.bin$", p.name))]
         return max(seqs, default=0) + 1
 
     def save(self, data: bytes) -> Path:
@@ -164,8 +164,7 @@ class FakePrinterServer:
                 log.warning("offline: dropped %d bytes of job data", dropped)
             if job:
                 if self.store.state() in ("paper_out", "cover_open"):
-                    log.warning("job data received while %s (a real printer would hold it)",
-                                self.store.state())
+                    log.warning("job data received while %s (a real printer would hold it)", self.store.state())
                 await asyncio.to_thread(self.store.save, bytes(job))
         except ConnectionError:
             pass
@@ -182,15 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=9100, help="TCP port (default 9100; 0 picks a free one)")
     parser.add_argument("--out", required=True, help="directory for the received jobs")
-    parser.add_argument("--state", choices=STATES, default="ready",
-                        help="printer state unless DIR/state says otherwise (default ready)")
+    parser.add_argument(
+        "--state", choices=STATES, default="ready", help="printer state unless DIR/state says otherwise (default ready)"
+    )
     parser.add_argument("--profile", default="default", help="python-escpos profile for decoding text")
     parser.add_argument("--quiet", action="store_true", help="do not print receipts to the console")
     args = parser.parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s fakeprinter %(levelname)s %(message)s",
-                        stream=sys.stdout)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s fakeprinter %(levelname)s %(message)s", stream=sys.stdout
+    )
     store = JobStore(Path(args.out), args.state, args.profile, echo=not args.quiet)
     render_text(b"", args.profile)  # load python-escpos's code page tables now, not on the first job
     server = FakePrinterServer(store, args.host, args.port)
@@ -202,8 +203,9 @@ def main(argv: list[str] | None = None) -> int:
             log.error("cannot listen on %s:%s: %s", args.host, args.port, exc)
             raise SystemExit(2) from None
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        log.info("fake printer listening on %s:%d, writing jobs to %s (state: %s)",
-                 args.host, port, args.out, store.state())
+        log.info(
+            "fake printer listening on %s:%d, writing jobs to %s (state: %s)", args.host, port, args.out, store.state()
+        )
         sys.stdout.flush()
         await server.serve_forever()
 

@@ -125,8 +125,7 @@ class Journal:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, so every write is one
             # explicit, immediately durable transaction.
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10,
-                                       check_same_thread=False)
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA + _LOCAL_SCHEMA)
@@ -195,14 +194,16 @@ class Journal:
         Call once at startup, before printing anything: a job still ``started`` then was cut
         off by a crash or a power loss and may be half printed.
         """
-        ids = [row[0] for row in self._read(
-            "SELECT job_id FROM print_journal WHERE scope = ? AND state = 'started' ORDER BY job_id",
-            (self.scope,),
-        )]
+        ids = [
+            row[0]
+            for row in self._read(
+                "SELECT job_id FROM print_journal WHERE scope = ? AND state = 'started' ORDER BY job_id",
+                (self.scope,),
+            )
+        ]
         if ids:
             self._write(
-                "UPDATE print_journal SET state = 'interrupted', finished_at = ? "
-                "WHERE scope = ? AND state = 'started'",
+                "UPDATE print_journal SET state = 'interrupted', finished_at = ? WHERE scope = ? AND state = 'started'",
                 (time.time(), self.scope),
             )
         return ids
@@ -225,8 +226,19 @@ class Journal:
 
     # --- local jobs ------------------------------------------------------------------------
 
-    def local_add(self, *, local_id: str, printer: str, source: str, kind: str, client_ref: str,
-                  origin: str, content: str, byte_count: int, sha256: str) -> None:
+    def local_add(
+        self,
+        *,
+        local_id: str,
+        printer: str,
+        source: str,
+        kind: str,
+        client_ref: str,
+        origin: str,
+        content: str,
+        byte_count: int,
+        sha256: str,
+    ) -> None:
         """Record, durably, a local job accepted into the queue (nothing printed yet)."""
         self._write(
             "INSERT INTO local_job (local_id, printer, source, kind, client_ref, origin, content, state, "
@@ -236,10 +248,13 @@ class Journal:
 
     def local_started(self, local_id: str) -> None:
         """Before any byte of the job goes to the printer (fsynced, like ``mark_started``)."""
-        if self._write(
-            "UPDATE local_job SET state = 'started', started_at = ? WHERE local_id = ? AND state = 'queued'",
-            (time.time(), local_id),
-        ) != 1:
+        if (
+            self._write(
+                "UPDATE local_job SET state = 'started', started_at = ? WHERE local_id = ? AND state = 'queued'",
+                (time.time(), local_id),
+            )
+            != 1
+        ):
             raise JournalError(f"local job {local_id} is not queued in the journal")
 
     def local_finish(self, local_id: str, state: str, error_code: str = "", message: str = "") -> None:
@@ -259,16 +274,22 @@ class Journal:
         """
         rows = self._read(
             "SELECT local_id, state FROM local_job WHERE printer = ? AND state IN ('queued', 'started') "
-            "ORDER BY created_at", (printer,),
+            "ORDER BY created_at",
+            (printer,),
         )
         interrupted = [local_id for local_id, state in rows if state == STARTED]
         dropped = [local_id for local_id, state in rows if state == QUEUED]
         for local_id in interrupted:
-            self.local_finish(local_id, INTERRUPTED, "interrupted",
-                              "the agent stopped while printing this job; it may be partly printed")
+            self.local_finish(
+                local_id,
+                INTERRUPTED,
+                "interrupted",
+                "the agent stopped while printing this job; it may be partly printed",
+            )
         for local_id in dropped:
-            self.local_finish(local_id, FAILED, "agent_stopped",
-                              "the agent stopped before printing this job; nothing was printed")
+            self.local_finish(
+                local_id, FAILED, "agent_stopped", "the agent stopped before printing this job; nothing was printed"
+            )
         return interrupted, dropped
 
     def local_get(self, local_id: str) -> LocalEntry | None:
@@ -278,20 +299,26 @@ class Journal:
     def local_unreported(self, printer: str, *, after: LocalEntry | None = None, limit: int = 200) -> list[LocalEntry]:
         """Finished local jobs the server has not confirmed yet, oldest first (those after ``after``)."""
         since, since_id = (after.created_at, after.local_id) if after else (0.0, "")
-        return [LocalEntry(*row) for row in self._read(
-            f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE printer = ? AND reported = 0 "
-            "AND state IN ('completed', 'failed', 'interrupted') "
-            "AND (created_at > ? OR (created_at = ? AND local_id > ?)) ORDER BY created_at, local_id LIMIT ?",
-            (printer, since, since, since_id, limit),
-        )]
+        return [
+            LocalEntry(*row)
+            for row in self._read(
+                f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE printer = ? AND reported = 0 "
+                "AND state IN ('completed', 'failed', 'interrupted') "
+                "AND (created_at > ? OR (created_at = ? AND local_id > ?)) ORDER BY created_at, local_id LIMIT ?",
+                (printer, since, since, since_id, limit),
+            )
+        ]
 
     def local_mark_reported(self, local_id: str, state: str) -> None:
         """The server recorded the job in ``state`` (a later state is reported again)."""
         self._write("UPDATE local_job SET reported = 1 WHERE local_id = ? AND state = ?", (local_id, state))
 
     def entries(self) -> list[Entry]:
-        return [Entry(*row) for row in self._read(
-            "SELECT job_id, state, byte_count, sha256, started_at, finished_at "
-            "FROM print_journal WHERE scope = ? ORDER BY job_id",
-            (self.scope,),
-        )]
+        return [
+            Entry(*row)
+            for row in self._read(
+                "SELECT job_id, state, byte_count, sha256, started_at, finished_at "
+                "FROM print_journal WHERE scope = ? ORDER BY job_id",
+                (self.scope,),
+            )
+        ]

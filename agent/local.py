@@ -47,11 +47,11 @@ from agent.printers import BLOCKING_STATUSES, ERROR, PAPER_OUT, UNKNOWN, find_pr
 log = logging.getLogger("agent.local")
 
 TICKET_PATH = "/ws"
-MAX_MESSAGE_BYTES = 2 * 2**20        # answered with an error in the client's dialect
-HARD_MAX_MESSAGE_BYTES = 8 * 2**20   # beyond this the connection closes (1009)
+MAX_MESSAGE_BYTES = 2 * 2**20  # answered with an error in the client's dialect
+HARD_MAX_MESSAGE_BYTES = 8 * 2**20  # beyond this the connection closes (1009)
 MESSAGES_PER_SECOND, MESSAGE_BURST = 20.0, 60
 JOBS_PER_SECOND, JOB_BURST = 1.0, 30  # like ticket-daemon's 30 jobs a minute, with a burst of 30
-CLOSE_AFTER_REFUSED = 200             # messages refused in a row for flooding → close 1008
+CLOSE_AFTER_REFUSED = 200  # messages refused in a row for flooding → close 1008
 
 TICKET, CALL, CANTINA = "ticket-daemon", "printerwebsocket", "cantina-virtual"
 
@@ -139,8 +139,13 @@ class LocalServer:
         for host, port in self.settings.listen_addresses:
             try:
                 server = await serve(
-                    self._handle, host, port, process_request=self._process_request,
-                    max_size=HARD_MAX_MESSAGE_BYTES, ping_interval=20, ping_timeout=20,
+                    self._handle,
+                    host,
+                    port,
+                    process_request=self._process_request,
+                    max_size=HARD_MAX_MESSAGE_BYTES,
+                    ping_interval=20,
+                    ping_timeout=20,
                     server_header=f"cantina-agent/{__version__}",
                 )
             except OSError as exc:
@@ -149,8 +154,12 @@ class LocalServer:
             self.servers.append(server)
             actual = server.sockets[0].getsockname()[1] if server.sockets else port
             bound.append((host, actual))
-            log.info("local print server listening on ws://%s:%d (ticket-daemon on /ws, PrinterWebsocket "
-                     "and Cantina Virtual on any path; GET /health)", host if ":" not in host else f"[{host}]", actual)
+            log.info(
+                "local print server listening on ws://%s:%d (ticket-daemon on /ws, PrinterWebsocket "
+                "and Cantina Virtual on any path; GET /health)",
+                host if ":" not in host else f"[{host}]",
+                actual,
+            )
         if self.allowed_origins:
             log.info("browser pages allowed from: %s", ", ".join(sorted(self.allowed_origins)))
         else:
@@ -175,9 +184,14 @@ class LocalServer:
             return
         ours = self.agent.printer.url
         self.other_printers = [
-            {"name": printer.extra.get("name") or printer.url, "url": printer.url, "description": printer.description,
-             "is_default": bool(printer.extra.get("is_default"))}
-            for printer in found if printer.url != ours
+            {
+                "name": printer.extra.get("name") or printer.url,
+                "url": printer.url,
+                "description": printer.description,
+                "is_default": bool(printer.extra.get("is_default")),
+            }
+            for printer in found
+            if printer.url != ours
         ]
 
     # --- printers as clients see them -----------------------------------------------------
@@ -199,18 +213,40 @@ class LocalServer:
 
     def summary(self) -> dict[str, Any]:
         status = self.agent.printer_status
-        state = "ok" if status not in BLOCKING_STATUSES and status not in (ERROR, UNKNOWN) else (
-            "warning" if status == UNKNOWN else "error")
-        return {"status": state, "detected_count": 1 + len(self.other_printers), "thermal_count": 1,
-                "default_name": self.agent.printer_name}
+        state = (
+            "ok"
+            if status not in BLOCKING_STATUSES and status not in (ERROR, UNKNOWN)
+            else ("warning" if status == UNKNOWN else "error")
+        )
+        return {
+            "status": state,
+            "detected_count": 1 + len(self.other_printers),
+            "thermal_count": 1,
+            "default_name": self.agent.printer_name,
+        }
 
     def printer_details(self) -> list[dict[str, Any]]:
-        ours = {"name": self.agent.printer_name, "port": self.agent.printer.scheme, "driver": "cantina-agent",
-                "status": self.agent.printer_status, "is_default": True, "is_virtual": False,
-                "printer_type": "thermal"}
-        others = [{"name": p["name"], "port": p["url"].split(":", 1)[0], "driver": p["description"],
-                   "status": "unknown", "is_default": False, "is_virtual": False, "printer_type": "unknown"}
-                  for p in self.other_printers]
+        ours = {
+            "name": self.agent.printer_name,
+            "port": self.agent.printer.scheme,
+            "driver": "cantina-agent",
+            "status": self.agent.printer_status,
+            "is_default": True,
+            "is_virtual": False,
+            "printer_type": "thermal",
+        }
+        others = [
+            {
+                "name": p["name"],
+                "port": p["url"].split(":", 1)[0],
+                "driver": p["description"],
+                "status": "unknown",
+                "is_default": False,
+                "is_virtual": False,
+                "printer_type": "unknown",
+            }
+            for p in self.other_printers
+        ]
         return [ours, *others]
 
     def health(self) -> dict[str, Any]:
@@ -218,10 +254,16 @@ class LocalServer:
         printers = self.summary()
         return {
             "status": "degraded" if printers["status"] == "error" else "ok",
-            "queue": {"current": current, "capacity": capacity,
-                      "utilization": round(current / capacity * 100, 1) if capacity else 0.0},
-            "worker": {"running": self.agent.worker_running, "jobs_processed": self.agent.jobs_processed,
-                       "jobs_failed": self.agent.jobs_failed},
+            "queue": {
+                "current": current,
+                "capacity": capacity,
+                "utilization": round(current / capacity * 100, 1) if capacity else 0.0,
+            },
+            "worker": {
+                "running": self.agent.worker_running,
+                "jobs_processed": self.agent.jobs_processed,
+                "jobs_failed": self.agent.jobs_failed,
+            },
             "printers": printers,
             "printer": {"name": self.agent.printer_name, "status": self.agent.printer_status},
             "server": {"configured": bool(self.settings.server), "connected": self.agent.connected.is_set()},
@@ -245,7 +287,8 @@ class LocalServer:
             log.warning("refused a connection from origin %r (not in --allow-origin)", origin[:200])
             return connection.respond(
                 HTTPStatus.FORBIDDEN,
-                f"Origin {origin[:200]} is not allowed to print here: add it with --allow-origin.\n")
+                f"Origin {origin[:200]} is not allowed to print here: add it with --allow-origin.\n",
+            )
         return None
 
     def origin_allowed(self, origin: str) -> bool:
@@ -274,7 +317,9 @@ class LocalConnection:
         self.messages = Bucket(MESSAGES_PER_SECOND, MESSAGE_BURST)
         self.jobs = Bucket(JOBS_PER_SECOND, JOB_BURST)
         self.refused_in_a_row = 0
-        self.client = f"{ws.remote_address[0] if ws.remote_address else '?'}" + (f" {self.origin}" if self.origin else "")
+        self.client = f"{ws.remote_address[0] if ws.remote_address else '?'}" + (
+            f" {self.origin}" if self.origin else ""
+        )
 
     @property
     def default_dialect(self) -> str:
@@ -284,8 +329,13 @@ class LocalConnection:
         log.debug("local client connected: %s path %s", self.client, self.path)
         try:
             if self.path == TICKET_PATH:
-                await self.send({"tipo": "info", "status": "connected",
-                                 "mensaje": f"Connected to Cantina Print agent {__version__} (ticket-daemon protocol)"})
+                await self.send(
+                    {
+                        "tipo": "info",
+                        "status": "connected",
+                        "mensaje": f"Connected to Cantina Print agent {__version__} (ticket-daemon protocol)",
+                    }
+                )
             async for raw in self.ws:
                 try:
                     await self.on_message(raw)
@@ -318,8 +368,7 @@ class LocalConnection:
         self.refused_in_a_row = 0
         size = len(raw)
         if size > MAX_MESSAGE_BYTES:
-            await self.error(self.default_dialect, {},
-                             f"Message too big ({size} bytes; at most {MAX_MESSAGE_BYTES})")
+            await self.error(self.default_dialect, {}, f"Message too big ({size} bytes; at most {MAX_MESSAGE_BYTES})")
             return
         if isinstance(raw, bytes):
             try:
@@ -395,13 +444,28 @@ class LocalConnection:
             await self.on_ticket(message, ref or str(uuid.uuid4()))
         elif tipo == "status":
             current, capacity = self.agent.queue_current, self.agent.queue_capacity
-            await self.send(_omit_empty({"tipo": "status", "status": "ok", "current": current, "capacity": capacity,
-                                         "mensaje": f"Queue: {current}/{capacity}"}))
+            await self.send(
+                _omit_empty(
+                    {
+                        "tipo": "status",
+                        "status": "ok",
+                        "current": current,
+                        "capacity": capacity,
+                        "mensaje": f"Queue: {current}/{capacity}",
+                    }
+                )
+            )
         elif tipo == "ping":
             await self.send(_omit_empty({"tipo": "pong", "id": ref, "status": "ok"}))
         elif tipo == "get_printers":
-            await self.send({"tipo": "printers", "status": "ok", "printers": self.server.printer_details(),
-                             "summary": self.server.summary()})
+            await self.send(
+                {
+                    "tipo": "printers",
+                    "status": "ok",
+                    "printers": self.server.printer_details(),
+                    "summary": self.server.summary(),
+                }
+            )
         else:
             await self.error(TICKET, message, f"Unknown message type: {tipo}")
 
@@ -434,18 +498,35 @@ class LocalConnection:
             await acked.wait()
             if event == "completed":
                 elapsed = round((time.monotonic() - started) * 1000)
-                await self.send({"tipo": "result", "id": ref, "status": "success",
-                                 "mensaje": f"Print completed in {elapsed}ms"})
+                await self.send(
+                    {"tipo": "result", "id": ref, "status": "success", "mensaje": f"Print completed in {elapsed}ms"}
+                )
             else:
                 await self.send({"tipo": "result", "id": ref, "status": "error", "mensaje": f"Print failed: {detail}"})
 
-        job = LocalJob(rendered.data, TICKET, "document", content=rendered.text, client_ref=ref,
-                       origin=self.origin, label=f"ticket {ref}", on_event=on_event)
+        job = LocalJob(
+            rendered.data,
+            TICKET,
+            "document",
+            content=rendered.text,
+            client_ref=ref,
+            origin=self.origin,
+            label=f"ticket {ref}",
+            on_event=on_event,
+        )
         current = await self.queue(job, TICKET, message)
         if current is None:
             return
-        await self.send({"tipo": "ack", "id": ref, "status": "queued", "current": current,
-                         "capacity": self.agent.queue_capacity, "mensaje": "Job queued for printing"})
+        await self.send(
+            {
+                "tipo": "ack",
+                "id": ref,
+                "status": "queued",
+                "current": current,
+                "capacity": self.agent.queue_capacity,
+                "mensaje": "Job queued for printing",
+            }
+        )
         acked.set()
 
     # --- PrinterWebsocket -------------------------------------------------------------------
@@ -463,8 +544,14 @@ class LocalConnection:
             if not isinstance(name, str) or not name:
                 await self.error(CALL, message, "PrinterName not provided")
                 return
-            await self.send({"uid": uid, "status": "Printer status retrieved", "PrinterName": name,
-                             "status_code": self.call_status_code(name)})
+            await self.send(
+                {
+                    "uid": uid,
+                    "status": "Printer status retrieved",
+                    "PrinterName": name,
+                    "status_code": self.call_status_code(name),
+                }
+            )
         else:
             await self.error(CALL, message, f"Unknown call {call!r}")
 
@@ -509,8 +596,16 @@ class LocalConnection:
             else:
                 await self.send({"uid": uid, "status": "error", "message": detail, "status_code": CALL_ERROR})
 
-        job = LocalJob(data, CALL, "raw", content=raw_text(data), client_ref=str(uid or ""), origin=self.origin,
-                       label=f"raw print {uid}", on_event=on_event)
+        job = LocalJob(
+            data,
+            CALL,
+            "raw",
+            content=raw_text(data),
+            client_ref=str(uid or ""),
+            origin=self.origin,
+            label=f"raw print {uid}",
+            on_event=on_event,
+        )
         if await self.queue(job, CALL, message) is None:
             return
         await self.send({"uid": uid, "status": f"Printing job started on {name}", "status_code": PRINTING})
@@ -532,17 +627,21 @@ class LocalConnection:
         elif "commands" in message:
             kind = "document"
         else:
-            text = ("Unknown message type: send {\"tipo\": ...}" if self.path == TICKET_PATH else
-                    "Mensagem não reconhecida: envie um pedido (com \"items\"), um documento (com \"commands\"), "
-                    "{\"tipo\": ...} (ticket-daemon) ou {\"call\": ...} (PrinterWebsocket)")
+            text = (
+                'Unknown message type: send {"tipo": ...}'
+                if self.path == TICKET_PATH
+                else 'Mensagem não reconhecida: envie um pedido (com "items"), um documento (com "commands"), '
+                '{"tipo": ...} (ticket-daemon) ou {"call": ...} (PrinterWebsocket)'
+            )
             await self.error(self.default_dialect, message, text)
             return
         if not await self.admit(CANTINA, message):
             return
         try:
             if kind == "order":
-                rendered = await asyncio.to_thread(render_order, message, self.agent.printer_spec,
-                                                   shop_name=self.server.settings.shop_name)
+                rendered = await asyncio.to_thread(
+                    render_order, message, self.agent.printer_spec, shop_name=self.server.settings.shop_name
+                )
             else:
                 rendered = await asyncio.to_thread(render_document, message, self.agent.printer_spec)
         except (OrderError, DocumentError) as exc:
@@ -562,6 +661,14 @@ class LocalConnection:
             await self.send(reply)
 
         ref = str(reply_id if reply_id is not None else "")
-        job = LocalJob(rendered.data, CANTINA, kind, content=rendered.text, client_ref=ref or rendered.label,
-                       origin=self.origin, label=rendered.label, on_event=on_event)
+        job = LocalJob(
+            rendered.data,
+            CANTINA,
+            kind,
+            content=rendered.text,
+            client_ref=ref or rendered.label,
+            origin=self.origin,
+            label=rendered.label,
+            on_event=on_event,
+        )
         await self.queue(job, CANTINA, message)

@@ -231,8 +231,16 @@ class NetworkPrinter(Printer):
     scheme = "tcp"
     reads_status = True
 
-    def __init__(self, url: str, host: str, port: int, *, connect_timeout: float = 3.0,
-                 status_timeout: float = 2.0, write_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        host: str,
+        port: int,
+        *,
+        connect_timeout: float = 3.0,
+        status_timeout: float = 2.0,
+        write_timeout: float = 30.0,
+    ) -> None:
         super().__init__(url)
         self.host, self.port = host, port
         self.connect_timeout = connect_timeout
@@ -290,8 +298,9 @@ class _KeptOpenPrinter(Printer):
 class UsbPrinter(_KeptOpenPrinter):
     scheme = "usb"
 
-    def __init__(self, url: str, vendor_id: int, product_id: int, in_ep: int | None,
-                 out_ep: int | None, timeout: int = 5000) -> None:
+    def __init__(
+        self, url: str, vendor_id: int, product_id: int, in_ep: int | None, out_ep: int | None, timeout: int = 5000
+    ) -> None:
         super().__init__(url)
         self.vendor_id, self.product_id = vendor_id, product_id
         self.in_ep, self.out_ep, self.timeout = in_ep, out_ep, timeout
@@ -404,15 +413,15 @@ class CupsPrinter(Printer):
 
 # Spooler status bits (winspool.h) that say the printer cannot print now.
 _WIN32_STATUS = (
-    (0x00000010, PAPER_OUT),    # PRINTER_STATUS_PAPER_OUT
-    (0x00400000, COVER_OPEN),   # PRINTER_STATUS_DOOR_OPEN
-    (0x00000080, OFFLINE),      # PRINTER_STATUS_OFFLINE
-    (0x00001000, OFFLINE),      # PRINTER_STATUS_NOT_AVAILABLE
-    (0x00000001, OFFLINE),      # PRINTER_STATUS_PAUSED: the spooler would only hold the job
-    (0x00000008, ERROR),        # PRINTER_STATUS_PAPER_JAM
-    (0x00000040, ERROR),        # PRINTER_STATUS_PAPER_PROBLEM
-    (0x00100000, ERROR),        # PRINTER_STATUS_USER_INTERVENTION
-    (0x00000002, ERROR),        # PRINTER_STATUS_ERROR
+    (0x00000010, PAPER_OUT),  # PRINTER_STATUS_PAPER_OUT
+    (0x00400000, COVER_OPEN),  # PRINTER_STATUS_DOOR_OPEN
+    (0x00000080, OFFLINE),  # PRINTER_STATUS_OFFLINE
+    (0x00001000, OFFLINE),  # PRINTER_STATUS_NOT_AVAILABLE
+    (0x00000001, OFFLINE),  # PRINTER_STATUS_PAUSED: the spooler would only hold the job
+    (0x00000008, ERROR),  # PRINTER_STATUS_PAPER_JAM
+    (0x00000040, ERROR),  # PRINTER_STATUS_PAPER_PROBLEM
+    (0x00100000, ERROR),  # PRINTER_STATUS_USER_INTERVENTION
+    (0x00000002, ERROR),  # PRINTER_STATUS_ERROR
 )
 
 
@@ -614,7 +623,7 @@ def open_printer(url: str) -> Printer:
         return FakePrinter(url, _path_of(parts) or DEFAULT_FAKE_DIR)
     if scheme == "win32":
         # The name is everything after "win32://", spaces and slashes included (as Windows shows it).
-        name = unquote(url.strip()[len("win32://"):]) if url.strip().lower().startswith("win32://") else ""
+        name = unquote(url.strip()[len("win32://") :]) if url.strip().lower().startswith("win32://") else ""
         if not name:
             raise PrinterURLError(f"missing printer name in {url!r} (expected win32://NAME, see --list-printers)")
         return Win32Printer(url, name)
@@ -653,8 +662,13 @@ def find_printers() -> tuple[list[FoundPrinter], list[str]]:
             default = ""
         try:
             for name in win32_printer_names(win32print):
-                found.append(FoundPrinter(f"win32://{name}", "Windows printer" + (" (default)" if name == default else ""),
-                                          {"name": name, "is_default": name == default}))
+                found.append(
+                    FoundPrinter(
+                        f"win32://{name}",
+                        "Windows printer" + (" (default)" if name == default else ""),
+                        {"name": name, "is_default": name == default},
+                    )
+                )
         except Exception as exc:
             notes.append(f"Windows printers: cannot list them ({exc})")
     try:
@@ -666,14 +680,20 @@ def find_printers() -> tuple[list[FoundPrinter], list[str]]:
                 interface.bInterfaceClass == 7 for config in device for interface in config
             )
             try:
-                name = " ".join(filter(None, (usb.util.get_string(device, device.iManufacturer),
-                                              usb.util.get_string(device, device.iProduct))))
+                name = " ".join(
+                    filter(
+                        None,
+                        (
+                            usb.util.get_string(device, device.iManufacturer),
+                            usb.util.get_string(device, device.iProduct),
+                        ),
+                    )
+                )
             except Exception:  # strings need access rights to the device
                 name = ""
             if is_printer or name:
                 description = (name or "USB device") + ("" if is_printer else " (not a printer class)")
-                found.append(FoundPrinter(f"usb://{device.idVendor:04x}:{device.idProduct:04x}",
-                                          description))
+                found.append(FoundPrinter(f"usb://{device.idVendor:04x}:{device.idProduct:04x}", description))
     except ImportError:
         notes.append("USB: pyusb is not installed")
     except Exception as exc:  # usb.core.NoBackendError and permission problems
@@ -684,8 +704,7 @@ def find_printers() -> tuple[list[FoundPrinter], list[str]]:
         for port in list_ports.comports():
             if port.device.startswith(("/dev/ttyS",)) and port.description in ("n/a", ""):
                 continue  # built-in UARTs with nothing behind them
-            found.append(FoundPrinter(f"serial://{port.device}?baudrate=9600",
-                                      port.description or "serial port"))
+            found.append(FoundPrinter(f"serial://{port.device}?baudrate=9600", port.description or "serial port"))
     except ImportError:
         notes.append("serial: pyserial is not installed")
     if shutil.which("lpstat"):

@@ -25,8 +25,7 @@ from printing.receipts import (
 )
 from printing.rendering import render_escpos, render_text
 
-__all__ = ["DocumentError", "OrderError", "PrinterSpec", "Rendered", "is_order", "render_document",
-           "render_order"]
+__all__ = ["DocumentError", "OrderError", "PrinterSpec", "Rendered", "is_order", "render_document", "render_order"]
 
 MAX_ITEMS = 200
 MAX_QUANTITY = 999
@@ -45,8 +44,14 @@ PAYMENT_KEYS = ("payment_method", "payment", "pagamento", "forma_pagamento")
 NOTES_KEYS = ("notes", "observacoes", "observações", "obs")
 SCHEDULED_KEYS = ("scheduled_for", "retirada", "agendado_para", "pickup_time")
 CHANNELS = {
-    "counter": "counter", "balcao": "counter", "balcão": "counter", "presencial": "counter",
-    "scheduled": "scheduled", "agendado": "scheduled", "agendamento": "scheduled", "online": "scheduled",
+    "counter": "counter",
+    "balcao": "counter",
+    "balcão": "counter",
+    "presencial": "counter",
+    "scheduled": "scheduled",
+    "agendado": "scheduled",
+    "agendamento": "scheduled",
+    "online": "scheduled",
 }
 
 
@@ -57,8 +62,8 @@ class OrderError(ValueError):
 @dataclass(frozen=True)
 class Rendered:
     data: bytes  # ESC/POS for every copy
-    text: str    # plain text of one copy (what staff see in the server's history)
-    label: str   # short description for logs and replies, e.g. "pedido #42"
+    text: str  # plain text of one copy (what staff see in the server's history)
+    label: str  # short description for logs and replies, e.g. "pedido #42"
 
 
 def _first(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -139,14 +144,16 @@ def parse_order(message: dict[str, Any], *, now: datetime | None = None) -> Rece
         price = _first(raw, PRICE_KEYS)
         if price is None:
             raise OrderError(f'"{where}.price" é obrigatório (preço unitário)')
-        items.append(ReceiptItem(name=_text(name, f"{where}.name", 120), quantity=quantity,
-                                 unit_price=_money(price, f"{where}.price")))
+        items.append(
+            ReceiptItem(
+                name=_text(name, f"{where}.name", 120), quantity=quantity, unit_price=_money(price, f"{where}.price")
+            )
+        )
     total = sum((item.unit_price * item.quantity for item in items), Decimal("0.00"))
     given_total = _first(order, TOTAL_KEYS)
     if given_total is not None and _money(given_total, "total") != total:
         raise OrderError(
-            f'"total" {_money(given_total, "total")} não confere com a soma dos itens ({total}); '
-            "nada foi impresso"
+            f'"total" {_money(given_total, "total")} não confere com a soma dos itens ({total}); nada foi impresso'
         )
     customer = _first(order, CUSTOMER_KEYS)
     if isinstance(customer, dict):
@@ -187,6 +194,7 @@ def render_document(document: Any, printer: PrinterSpec) -> Rendered:
     canonical = validate_document(document)
     width = canonical["profile"].get("paper_width")
     if width and width != printer.paper_width:
-        printer = PrinterSpec(name=printer.name, paper_width=width, profile=printer.profile,
-                              has_cutter=printer.has_cutter)
+        printer = PrinterSpec(
+            name=printer.name, paper_width=width, profile=printer.profile, has_cutter=printer.has_cutter
+        )
     return Rendered(render_escpos(canonical, printer), render_text(canonical, printer), "documento")

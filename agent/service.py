@@ -24,15 +24,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cantina-agent install-service",
         description="Install the agent as a systemd service (Linux). Save the settings first with "
-                    "`cantina-agent --server … --printer … --save-config` (token from CANTINA_TOKEN).",
+        "`cantina-agent --server … --printer … --save-config` (token from CANTINA_TOKEN).",
     )
     parser.add_argument("--config", help=f"config file the service uses (default {default_config_path()})")
-    parser.add_argument("--user", action="store_true",
-                        help="a user service (~/.config/systemd/user) instead of a system one (/etc/systemd/system)")
+    parser.add_argument(
+        "--user",
+        action="store_true",
+        help="a user service (~/.config/systemd/user) instead of a system one (/etc/systemd/system)",
+    )
     parser.add_argument("--unit-dir", dest="unit_dir", help="write the unit here instead")
     parser.add_argument("--run-as", dest="run_as", help="system service: the user it runs as (default: you)")
-    parser.add_argument("--no-enable", dest="enable", action="store_false",
-                        help="write the unit only; do not run systemctl")
+    parser.add_argument(
+        "--no-enable", dest="enable", action="store_false", help="write the unit only; do not run systemctl"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the unit and the commands; change nothing")
     return parser
 
@@ -78,8 +82,9 @@ def unit_text(*, command: list[str], user: str | None, working_directory: str, u
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if not sys.platform.startswith("linux") and not args.dry_run and not args.unit_dir:
-        print("install-service writes systemd units (Linux). On Windows and macOS see agent/README.md.",
-              file=sys.stderr)
+        print(
+            "install-service writes systemd units (Linux). On Windows and macOS see agent/README.md.", file=sys.stderr
+        )
         return 1
     try:
         settings, config = load_settings({"config": args.config})
@@ -88,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = config.expanduser().resolve()
     if not config.exists():
-        print(f"note: {config} does not exist yet; create it with --save-config before starting the service",
-              file=sys.stderr)
+        print(
+            f"note: {config} does not exist yet; create it with --save-config before starting the service",
+            file=sys.stderr,
+        )
     elif not (settings.server or settings.listen):
         print(f"note: {config} sets neither a server nor --listen; the service would exit at once", file=sys.stderr)
     user_service = args.user
@@ -100,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         unit_dir = Path("/etc/systemd/system")
     run_as = args.run_as or os.environ.get("SUDO_USER") or os.environ.get("USER")
-    text = unit_text(command=command_line(config), user=run_as, working_directory=str(Path.home()),
-                     user_service=user_service)
+    text = unit_text(
+        command=command_line(config), user=run_as, working_directory=str(Path.home()), user_service=user_service
+    )
     unit_path = unit_dir / UNIT_NAME
     systemctl = ["systemctl", "--user"] if user_service else ["systemctl"]
     commands = [[*systemctl, "daemon-reload"], [*systemctl, "enable", "--now", UNIT_NAME]] if args.enable else []
@@ -115,15 +123,21 @@ def main(argv: list[str] | None = None) -> int:
         unit_dir.mkdir(parents=True, exist_ok=True)
         unit_path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        print(f"cannot write {unit_path}: {exc.strerror or exc}"
-              + ("" if user_service else " (run with sudo, or use --user)"), file=sys.stderr)
+        print(
+            f"cannot write {unit_path}: {exc.strerror or exc}"
+            + ("" if user_service else " (run with sudo, or use --user)"),
+            file=sys.stderr,
+        )
         return 1
     print(f"wrote {unit_path}")
     if not commands:
         return 0
     if shutil.which("systemctl") is None:
-        print("systemctl not found: this machine does not run systemd; start the agent another way "
-              f"(the unit is at {unit_path})", file=sys.stderr)
+        print(
+            "systemctl not found: this machine does not run systemd; start the agent another way "
+            f"(the unit is at {unit_path})",
+            file=sys.stderr,
+        )
         return 1
     for command in commands:
         print(f"running: {shlex.join(command)}")

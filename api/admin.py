@@ -12,11 +12,15 @@ from api.models import ApiKey, Scope
 
 class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        label=gettext_lazy("scopes"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("scopes"),
+        choices=Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
         initial=list(Scope.values),
     )
     allowed_origins = forms.CharField(
-        label=gettext_lazy("allowed web origins"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        label=gettext_lazy("allowed web origins"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("One per line, e.g. https://shop.example.com. Empty: no web page may use the key."),
     )
 
@@ -95,6 +99,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             services.apikey_revoke(api_key=api_key)
             self.log_change(request, api_key, _("Revoked the API key."))
         self.message_user(
-            request, ngettext("%(count)d key revoked.", "%(count)d keys revoked.", len(keys)) % {"count": len(keys)},
+            request,
+            ngettext("%(count)d key revoked.", "%(count)d keys revoked.", len(keys)) % {"count": len(keys)},
             messages.SUCCESS,
         )

@@ -18,6 +18,8 @@ class ApiConfig(AppConfig):
         from webhooks.services import events_purge, webhooks_deliver_due
 
         # One pass spends at most about one receiver timeout, so the other tasks never wait long.
-        register(Task("webhooks_deliver", partial(webhooks_deliver_due, budget_seconds=settings.CANTINA_WEBHOOK_TIMEOUT)))
+        register(
+            Task("webhooks_deliver", partial(webhooks_deliver_due, budget_seconds=settings.CANTINA_WEBHOOK_TIMEOUT))
+        )
         register(Task("webhook_events_purge", events_purge, every_seconds=3600))
         register(Task("idempotency_records_purge", records_purge, every_seconds=3600))

@@ -79,8 +79,11 @@ class ApiKeyAuth(HttpBearer):
         now = timezone.now()
         with transaction.atomic():
             key = next(
-                (key for key in ApiKey.objects.select_for_update().filter(key_prefix=token[:TOKEN_PREFIX_LENGTH])
-                 if key.matches(token)),
+                (
+                    key
+                    for key in ApiKey.objects.select_for_update().filter(key_prefix=token[:TOKEN_PREFIX_LENGTH])
+                    if key.matches(token)
+                ),
                 None,
             )
             if key is None:
@@ -89,7 +92,8 @@ class ApiKeyAuth(HttpBearer):
                 raise _unauthorized("revoked_key", _("This API key was revoked."))
             if not self.scopes & set(key.scopes):
                 raise ApiError(
-                    403, "insufficient_scope",
+                    403,
+                    "insufficient_scope",
                     _("This API key may not do this: it needs one of these scopes: %(scopes)s.")
                     % {"scopes": ", ".join(sorted(self.scopes))},
                     field="Authorization",
@@ -97,7 +101,8 @@ class ApiKeyAuth(HttpBearer):
             origin = request.headers.get("Origin")
             if origin and not same_origin(request, origin) and origin not in key.allowed_origins:
                 raise ApiError(
-                    403, "origin_not_allowed",
+                    403,
+                    "origin_not_allowed",
                     _("Web pages at %(origin)s may not use this API key.") % {"origin": origin},
                     field="Origin",
                 )
@@ -106,7 +111,8 @@ class ApiKeyAuth(HttpBearer):
             wait = spend_token(key, now)
             if wait:
                 raise ApiError(
-                    429, "rate_limited",
+                    429,
+                    "rate_limited",
                     _("Too many requests with this API key: try again in %(seconds)s s.") % {"seconds": wait},
                     headers={"Retry-After": str(wait)},
                 )

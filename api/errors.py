@@ -47,8 +47,9 @@ def problem(status, code, detail, errors=(), headers=None):
         "code": code,
         "errors": list(errors),
     }
-    response = JsonResponse(body, status=status, content_type="application/problem+json",
-                            json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(
+        body, status=status, content_type="application/problem+json", json_dumps_params={"ensure_ascii": False}
+    )
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -83,15 +84,19 @@ def install(api):
 
     @api.exception_handler(ValidationError)
     def validation_error(request, exc):
-        errors = [{"field": _field(error.get("loc", ())), "message": _message(error), "type": error.get("type", "")}
-                  for error in exc.errors]
+        errors = [
+            {"field": _field(error.get("loc", ())), "message": _message(error), "type": error.get("type", "")}
+            for error in exc.errors
+        ]
         fields = ", ".join(dict.fromkeys(error["field"] for error in errors))
         return problem(422, "invalid", _("Invalid request: check %(fields)s.") % {"fields": fields}, errors)
 
     @api.exception_handler(AuthenticationError)
     def authentication_error(request, exc):
         return problem(
-            401, "unauthorized", _("Send your API key as “Authorization: Bearer ck_…”."),
+            401,
+            "unauthorized",
+            _("Send your API key as “Authorization: Bearer ck_…”."),
             [{"field": "Authorization", "message": _("Missing API key.")}],
             {"WWW-Authenticate": 'Bearer realm="cantina"'},
         )
@@ -100,12 +105,20 @@ def install(api):
     def http_error(request, exc):
         cause = exc.__cause__
         if exc.status_code == 400 and isinstance(cause, RecursionError):
-            return problem(400, "bad_json", _("The body nests JSON arrays or objects too deeply."),
-                           [{"field": "body", "message": _("Not valid JSON.")}])
+            return problem(
+                400,
+                "bad_json",
+                _("The body nests JSON arrays or objects too deeply."),
+                [{"field": "body", "message": _("Not valid JSON.")}],
+            )
         if exc.status_code == 400 and isinstance(cause, ValueError):
             # JSONDecodeError, UnicodeDecodeError, and e.g. a number of over 4300 digits.
-            return problem(400, "bad_json", _("The body is not valid JSON: %(error)s") % {"error": cause},
-                           [{"field": "body", "message": _("Not valid JSON.")}])
+            return problem(
+                400,
+                "bad_json",
+                _("The body is not valid JSON: %(error)s") % {"error": cause},
+                [{"field": "body", "message": _("Not valid JSON.")}],
+            )
         return problem(exc.status_code, "http_error", str(exc))
 
     @api.exception_handler(Exception)

@@ -38,7 +38,8 @@ def fingerprint(request):
 def _replay(record, print_fingerprint):
     if record.fingerprint != print_fingerprint:
         raise ApiError(
-            422, "idempotency_key_reused",
+            422,
+            "idempotency_key_reused",
             _("This Idempotency-Key was already used for a different request: use a new key for a new request."),
             field=HEADER,
         )
@@ -70,14 +71,16 @@ def run(request, handler):
         return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
         raise ApiError(
-            400, "bad_idempotency_key",
+            400,
+            "bad_idempotency_key",
             _("The Idempotency-Key must have 1 to %(max)s characters.") % {"max": MAX_KEY_LENGTH},
             field=HEADER,
         )
     if not key.isprintable():
         # Control characters (a NUL fails in PostgreSQL) are no part of any key a client makes.
         raise ApiError(
-            400, "bad_idempotency_key",
+            400,
+            "bad_idempotency_key",
             _("The Idempotency-Key must not contain control characters: send a UUID, for example."),
             field=HEADER,
         )
@@ -89,7 +92,10 @@ def run(request, handler):
         with transaction.atomic():
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
-                    api_key_id=client.key_id, key=key, fingerprint=print_, method=request.method,
+                    api_key_id=client.key_id,
+                    key=key,
+                    fingerprint=print_,
+                    method=request.method,
                     path=request.path[:300],
                 )
             status, body, refresh = handler()

@@ -16,6 +16,7 @@ class ApiProblemMiddleware(MiddlewareMixin):
         if response.status_code == 404:
             return problem(404, "not_found", _("There is no such API route: see /api/v1/docs."))
         if response.status_code == 405:
-            return problem(405, "method_not_allowed",
-                           _("This route does not accept %(method)s.") % {"method": request.method})
+            return problem(
+                405, "method_not_allowed", _("This route does not accept %(method)s.") % {"method": request.method}
+            )
         return response

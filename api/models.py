@@ -39,11 +39,16 @@ class ApiKey(models.Model):
     key_prefix = models.CharField(_("key prefix"), max_length=TOKEN_PREFIX_LENGTH, db_index=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=all_scopes)
     printers = models.ManyToManyField(
-        Printer, blank=True, related_name="+", verbose_name=_("printers"),
+        Printer,
+        blank=True,
+        related_name="+",
+        verbose_name=_("printers"),
         help_text=_("The key sees and prints only on these printers; none selected means all."),
     )
     allowed_origins = models.JSONField(
-        _("allowed web origins"), default=default_origins, blank=True,
+        _("allowed web origins"),
+        default=default_origins,
+        blank=True,
         help_text=_("Web pages at these origins (e.g. https://shop.example.com) may call the API with this key."),
     )
     rate_per_minute = models.PositiveIntegerField(
@@ -112,7 +117,8 @@ class ApiOrder(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["api_key", "external_id"], condition=Q(external_id__isnull=False),
+                fields=["api_key", "external_id"],
+                condition=Q(external_id__isnull=False),
                 name="one_external_id_per_api_key",
             ),
         ]

@@ -95,9 +95,11 @@ def printer_dicts(client):
 
 def order_of_key(client, order_id):
     """An order created with this key (others are not its business), with items and receipts."""
-    receipts = PrintJob.objects.select_related("printer").only(
-        "pk", "kind", "status", "error_code", "error_message", "order_id", "printer__name", "printer_id"
-    ).order_by("id")
+    receipts = (
+        PrintJob.objects.select_related("printer")
+        .only("pk", "kind", "status", "error_code", "error_message", "order_id", "printer__name", "printer_id")
+        .order_by("id")
+    )
     if client.printer_ids is not None:
         receipts = receipts.filter(printer_id__in=client.printer_ids)
     return (

@@ -50,8 +50,9 @@ def apikey_create(*, name, scopes=None, printer_names=(), origins=(), rate_per_m
     if missing:
         raise ApiKeyError(_("There is no printer %(names)s.") % {"names": ", ".join(sorted(missing))})
     with transaction.atomic():
-        api_key = ApiKey(name=name, scopes=scopes, allowed_origins=origins_clean(origins),
-                         rate_per_minute=rate_per_minute)
+        api_key = ApiKey(
+            name=name, scopes=scopes, allowed_origins=origins_clean(origins), rate_per_minute=rate_per_minute
+        )
         key = api_key.issue()
         api_key.save()
         api_key.printers.set(printers)

@@ -25,11 +25,11 @@ errors.install(api)
 
 @api.exception_handler(RequestDataTooBig)
 def body_too_big(request, exc):
-    return errors.problem(413, "too_large", _("The request body is too large."),
-                          [{"field": "body", "message": _("Too large.")}])
+    return errors.problem(
+        413, "too_large", _("The request body is too large."), [{"field": "body", "message": _("Too large.")}]
+    )
 
 
 api.add_router("", router)
 
 urlpatterns = [path("v1/", api.urls)]
-

@@ -40,12 +40,16 @@ CAN_ORDER = ApiKeyAuth(Scope.ORDERS)
 CAN_READ_ORDERS = ApiKeyAuth(Scope.ORDERS, Scope.READ)
 ERRORS = {code: Problem for code in (400, 401, 403, 404, 409, 413, 422, 429)}
 IDEMPOTENT = {
-    "parameters": [{
-        "in": "header", "name": "Idempotency-Key", "required": False,
-        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-        "description": "Any unique string (a UUID): a retry with the same key and body gets the first "
-                       "response back and creates nothing; with another body it gets 422.",
-    }],
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "Any unique string (a UUID): a retry with the same key and body gets the first "
+            "response back and creates nothing; with another body it gets 422.",
+        }
+    ],
 }
 
 
@@ -53,11 +57,13 @@ def _printer_or_404(client, reference):
     printer = selectors.printer_find(client, reference)
     if printer is None:
         # Also for a printer outside the key's scope: the key learns nothing about it.
-        raise ApiError(404, "printer_not_found", _("There is no printer “%(printer)s”.") % {"printer": reference},
-                       field="printer")
+        raise ApiError(
+            404, "printer_not_found", _("There is no printer “%(printer)s”.") % {"printer": reference}, field="printer"
+        )
     if not printer.is_active:
-        raise ApiError(409, "printer_disabled", _("Printer “%(name)s” is disabled.") % {"name": printer.name},
-                       field="printer")
+        raise ApiError(
+            409, "printer_disabled", _("Printer “%(name)s” is disabled.") % {"name": printer.name}, field="printer"
+        )
     return printer
 
 
@@ -72,7 +78,8 @@ def _raw_bytes(payload):
         raise ApiError(422, "invalid", _("There is nothing to print: “raw” is empty."), field="raw")
     if len(data) > print_services.RAW_JOB_MAX_BYTES:
         raise ApiError(
-            413, "too_large",
+            413,
+            "too_large",
             _("“raw” is %(size)s bytes; at most %(max)s bytes can be printed at once.")
             % {"size": len(data), "max": print_services.RAW_JOB_MAX_BYTES},
             field="raw",
@@ -91,8 +98,14 @@ def _print_error(error):
     return ApiError(status, error.code, str(error))
 
 
-@router.post("/print-jobs", auth=CAN_PRINT, response={201: PrintJobOut, **ERRORS}, url_name="print_jobs",
-             summary="Print a document or raw bytes", openapi_extra=IDEMPOTENT)
+@router.post(
+    "/print-jobs",
+    auth=CAN_PRINT,
+    response={201: PrintJobOut, **ERRORS},
+    url_name="print_jobs",
+    summary="Print a document or raw bytes",
+    openapi_extra=IDEMPOTENT,
+)
 def print_job_create(request, payload: PrintJobIn):
     """Queue a job on a printer: a poster `document`, or `raw` base64 bytes with their `raw_format`.
 
@@ -100,8 +113,12 @@ def print_job_create(request, payload: PrintJobIn):
     """
     client = request.auth
     if (payload.document is None) == (payload.raw is None):
-        raise ApiError(422, "invalid", _("Send either “document” or “raw”, not both and not neither."),
-                       field="document" if payload.document is None else "raw")
+        raise ApiError(
+            422,
+            "invalid",
+            _("Send either “document” or “raw”, not both and not neither."),
+            field="document" if payload.document is None else "raw",
+        )
     if payload.raw is None and payload.raw_format is not None:
         raise ApiError(422, "invalid", _("“raw_format” goes with “raw”, not with a document."), field="raw_format")
     data = _raw_bytes(payload) if payload.raw is not None else None
@@ -169,8 +186,12 @@ def print_job_list(request, filters: Query[JobFilters]):
             reference = int(reference)
         printer = selectors.printer_find(client, reference)
         if printer is None:
-            raise ApiError(404, "printer_not_found", _("There is no printer “%(printer)s”.") % {"printer": reference},
-                           field="printer")
+            raise ApiError(
+                404,
+                "printer_not_found",
+                _("There is no printer “%(printer)s”.") % {"printer": reference},
+                field="printer",
+            )
         jobs = jobs.filter(printer=printer)
     if filters.since:
         jobs = jobs.filter(created_at__gte=filters.since)  # aware: see schemas.Moment
@@ -187,15 +208,22 @@ def print_job_list(request, filters: Query[JobFilters]):
         query = request.GET.copy()
         query["cursor"] = next_cursor
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-    return _json({
-        "items": [selectors.job_dict(request, job) for job in page],
-        "next_cursor": next_cursor,
-        "next": next_url,
-    })
+    return _json(
+        {
+            "items": [selectors.job_dict(request, job) for job in page],
+            "next_cursor": next_cursor,
+            "next": next_url,
+        }
+    )
 
 
-@router.get("/print-jobs/{job_id}", auth=CAN_READ_JOBS, response={200: PrintJobOut, **ERRORS},
-            url_name="print_job_detail", summary="A print job, with its history")
+@router.get(
+    "/print-jobs/{job_id}",
+    auth=CAN_READ_JOBS,
+    response={200: PrintJobOut, **ERRORS},
+    url_name="print_job_detail",
+    summary="A print job, with its history",
+)
 def print_job_detail(request, job_id: int):
     job = selectors.job_detail(request, request.auth, job_id)
     if job is None:
@@ -203,8 +231,13 @@ def print_job_detail(request, job_id: int):
     return _json(job)
 
 
-@router.post("/print-jobs/{job_id}/cancel", auth=CAN_PRINT, response={200: PrintJobOut, **ERRORS},
-             summary="Cancel a job that has not started printing", openapi_extra=IDEMPOTENT)
+@router.post(
+    "/print-jobs/{job_id}/cancel",
+    auth=CAN_PRINT,
+    response={200: PrintJobOut, **ERRORS},
+    summary="Cancel a job that has not started printing",
+    openapi_extra=IDEMPOTENT,
+)
 def print_job_cancel(request, job_id: int):
     client = request.auth
 
@@ -220,7 +253,13 @@ def print_job_cancel(request, job_id: int):
     return idempotency.run(request, cancel)
 
 
-@router.get("/printers", auth=CAN_READ_JOBS, url_name="printer_list", response={200: list[PrinterOut], **ERRORS}, summary="Printers")
+@router.get(
+    "/printers",
+    auth=CAN_READ_JOBS,
+    url_name="printer_list",
+    response={200: list[PrinterOut], **ERRORS},
+    summary="Printers",
+)
 def printer_list(request):
     """The printers this key may use, with their connection, paper/cover status and queue."""
     return _json(selectors.printer_dicts(request.auth))
@@ -230,8 +269,13 @@ class DuplicateExternalId(Exception):
     pass
 
 
-@router.post("/orders", auth=CAN_ORDER, response={201: OrderOut, 200: OrderOut, **ERRORS},
-             summary="Create (and confirm) an order", openapi_extra=IDEMPOTENT)
+@router.post(
+    "/orders",
+    auth=CAN_ORDER,
+    response={201: OrderOut, 200: OrderOut, **ERRORS},
+    summary="Create (and confirm) an order",
+    openapi_extra=IDEMPOTENT,
+)
 def order_create(request, payload: OrderIn):
     """Create an order; with `"confirm": true` its receipts print like a counter sale's.
 
@@ -242,12 +286,20 @@ def order_create(request, payload: OrderIn):
     for index, item in enumerate(payload.items):
         if item.product is not None:
             if item.name is not None or item.unit_price is not None:
-                raise ApiError(422, "invalid", _("An item is either a product or a name with a unit price."),
-                               field=f"items.{index}.product")
+                raise ApiError(
+                    422,
+                    "invalid",
+                    _("An item is either a product or a name with a unit price."),
+                    field=f"items.{index}.product",
+                )
             products.append((item.product, item.quantity))
         elif item.name is None or item.unit_price is None:
-            raise ApiError(422, "invalid", _("An item needs “product”, or “name” and “unit_price”."),
-                           field=f"items.{index}.{'name' if item.name is None else 'unit_price'}")
+            raise ApiError(
+                422,
+                "invalid",
+                _("An item needs “product”, or “name” and “unit_price”."),
+                field=f"items.{index}.{'name' if item.name is None else 'unit_price'}",
+            )
         else:
             lines.append((item.name, item.quantity, item.unit_price))
     scheduled_for = payload.scheduled_for
@@ -263,8 +315,13 @@ def order_create(request, payload: OrderIn):
             return 200, _order_body(request, client, order_id), None
         try:
             order = order_services.order_create(
-                channel=payload.channel, items=products, lines=lines, customer_name=payload.customer_name,
-                payment_method=payload.payment_method, scheduled_for=scheduled_for, notes=payload.notes,
+                channel=payload.channel,
+                items=products,
+                lines=lines,
+                customer_name=payload.customer_name,
+                payment_method=payload.payment_method,
+                scheduled_for=scheduled_for,
+                notes=payload.notes,
                 confirm=payload.confirm,
             )
         except order_services.OrderError as error:
@@ -293,8 +350,13 @@ def _order_body(request, client, order_id):
     return selectors.order_dict(request, selectors.order_of_key(client, order_id))
 
 
-@router.get("/orders/{order_id}", auth=CAN_READ_ORDERS, response={200: OrderOut, **ERRORS},
-            url_name="order_detail", summary="An order and its receipts' states")
+@router.get(
+    "/orders/{order_id}",
+    auth=CAN_READ_ORDERS,
+    response={200: OrderOut, **ERRORS},
+    url_name="order_detail",
+    summary="An order and its receipts' states",
+)
 def order_detail(request, order_id: int):
     order = selectors.order_of_key(request.auth, order_id)
     if order is None:

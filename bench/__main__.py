@@ -18,8 +18,9 @@ def run_at_revision(rev, json_path, quick, log):
     """Run this bench's command on a temporary ``git worktree`` of ``rev``; return its results."""
     with tempfile.TemporaryDirectory(prefix="cantina-bench-compare-") as tmp:
         tree = Path(tmp) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True,
-                       capture_output=True, text=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(tree), rev], cwd=REPO, check=True, capture_output=True, text=True
+        )
         try:
             venv = (REPO / ".venv").resolve()
             if venv.exists() and not (tree / ".venv").exists():
@@ -28,12 +29,15 @@ def run_at_revision(rev, json_path, quick, log):
             command = [sys.executable, "-m", "bench", "--json", str(json_path)] + (["--quick"] if quick else [])
             subprocess.run(command, cwd=tree, check=True, stdout=subprocess.DEVNULL)
         finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, capture_output=True, check=False)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(tree)], cwd=REPO, capture_output=True, check=False
+            )
     return json.loads(json_path.read_text())
 
 
 def comparison(before, after, rev):
     """Key figures of two runs side by side."""
+
     def figures(results):
         found = {}
         for row in results["rows"]:
@@ -44,8 +48,12 @@ def comparison(before, after, rev):
             elif measure == "latency" and row.get("rate") == 100:
                 found[f"{setup} p99 ms @100/s"] = row.get("p99_ms")
             elif measure == "idle":
-                found[f"{setup} connects/s ({row['agents']} agents, {row['processes']} proc)"] = row.get("connects_per_s")
-                found[f"{setup} idle CPU % ({row['agents']} agents, {row['processes']} proc)"] = row.get("server_cpu_pct")
+                found[f"{setup} connects/s ({row['agents']} agents, {row['processes']} proc)"] = row.get(
+                    "connects_per_s"
+                )
+                found[f"{setup} idle CPU % ({row['agents']} agents, {row['processes']} proc)"] = row.get(
+                    "server_cpu_pct"
+                )
         return found
 
     a, b = figures(before), figures(after)
@@ -61,27 +69,42 @@ def _interrupt(signum, frame):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="short run (about 2 minutes): fewer samples, 1,000 idle agents")
-    parser.add_argument("--json", default=str(DEFAULT_JSON), help=f"where to write the results (default {DEFAULT_JSON})")
+    parser.add_argument(
+        "--quick", action="store_true", help="short run (about 2 minutes): fewer samples, 1,000 idle agents"
+    )
+    parser.add_argument(
+        "--json", default=str(DEFAULT_JSON), help=f"where to write the results (default {DEFAULT_JSON})"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server logs, databases)")
-    parser.add_argument("--compare", metavar="REV",
-                        help="also run the bench on a git worktree of REV first, and print both with a comparison")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the servers during the saturation phase (needs: pip install py-spy)")
+    parser.add_argument(
+        "--compare",
+        metavar="REV",
+        help="also run the bench on a git worktree of REV first, and print both with a comparison",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the servers during the saturation phase (needs: pip install py-spy)",
+    )
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _interrupt)
     scale = runner.QUICK if args.quick else runner.FULL
     json_path = Path(args.json)
+
     def log(line):
         print(line, file=sys.stderr, flush=True)
 
     before = None
     if args.compare:
-        before = run_at_revision(args.compare, json_path.with_name(f"{json_path.stem}-{args.compare}.json"),
-                                 args.quick, log)
+        before = run_at_revision(
+            args.compare, json_path.with_name(f"{json_path.stem}-{args.compare}.json"), args.quick, log
+        )
     results = runner.run(
-        scale, json_path=json_path, log=log, keep_work_dir=args.keep,
+        scale,
+        json_path=json_path,
+        log=log,
+        keep_work_dir=args.keep,
         profile_dir=json_path.parent / f"{json_path.stem}-profile" if args.profile else None,
     )
     print()

@@ -37,7 +37,11 @@ class Agent:
     async def run(self):
         try:
             async with websockets.connect(
-                self.url, open_timeout=CONNECT_TIMEOUT, ping_interval=20, ping_timeout=20, close_timeout=2,
+                self.url,
+                open_timeout=CONNECT_TIMEOUT,
+                ping_interval=20,
+                ping_timeout=20,
+                close_timeout=2,
                 max_size=2**20,
             ) as websocket:
                 self.websocket = websocket
@@ -73,16 +77,28 @@ class Agent:
             order = message["order"]
             self.fleet.on_new_order(order, arrived, len(raw))
             if self.fleet.ack:
-                await websocket.send(json.dumps({
-                    "type": "print_status", "timestamp": now_iso(), "job_id": order["job_id"],
-                    "status": "completed", "message": "printed",
-                }))
+                await websocket.send(
+                    json.dumps(
+                        {
+                            "type": "print_status",
+                            "timestamp": now_iso(),
+                            "job_id": order["job_id"],
+                            "status": "completed",
+                            "message": "printed",
+                        }
+                    )
+                )
                 self.fleet.acks += 1
         elif kind == "welcome":
-            await websocket.send(json.dumps({
-                "type": "printer_info", "timestamp": now_iso(),
-                "printer": {"name": "bench", "model": "TM-T20III", "status": "ready", "agent_version": "bench"},
-            }))
+            await websocket.send(
+                json.dumps(
+                    {
+                        "type": "printer_info",
+                        "timestamp": now_iso(),
+                        "printer": {"name": "bench", "model": "TM-T20III", "status": "ready", "agent_version": "bench"},
+                    }
+                )
+            )
             self.welcomed.set()
         elif kind == "ping":
             await websocket.send(json.dumps({"type": "pong", "timestamp": now_iso()}))

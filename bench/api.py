@@ -73,7 +73,8 @@ def latency(api, count, stages=None):
         samples.append((time.perf_counter() - started) * 1000)
         if stages is not None:
             created, sent, printing, finished = (
-                _at(job[name]) for name in ("created_at", "sent_at", "started_at", "finished_at"))
+                _at(job[name]) for name in ("created_at", "sent_at", "started_at", "finished_at")
+            )
             stages.append(((sent - created) * 1000, (printing - sent) * 1000, (finished - printing) * 1000))
     return samples
 
@@ -108,10 +109,16 @@ def main(argv=None):
 
     with tempfile.TemporaryDirectory(prefix="cantina-bench-api-") as tmp:
         tmp = Path(tmp)
-        env = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "bench", "DJANGO_SECURE_SSL_REDIRECT": "false",
-               "DJANGO_SECURE_COOKIES": "false", "CANTINA_LOG_FILE": str(tmp / "server.log"),
-               "CANTINA_SWEEP_INTERVAL": "3", "CANTINA_API_BURST": "100000",
-               "CANTINA_API_RATE_PER_MINUTE": "6000000"}
+        env = {
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "bench",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_SECURE_COOKIES": "false",
+            "CANTINA_LOG_FILE": str(tmp / "server.log"),
+            "CANTINA_SWEEP_INTERVAL": "3",
+            "CANTINA_API_BURST": "100000",
+            "CANTINA_API_RATE_PER_MINUTE": "6000000",
+        }
         if args.database_url:
             env["DATABASE_URL"] = args.database_url
             # Django runs each sync view in a thread of its own under ASGI: connections kept for
@@ -123,8 +130,9 @@ def main(argv=None):
         key = server.manage("apikey_add", "bench").stdout.strip().splitlines()[-1]
         printer = FakePrinterProcess(tmp / "paper").start()
         server.start()
-        agent = AgentProcess(server.agent_url, token, printer.url, tmp / "agent" / "journal.sqlite3",
-                             tmp / "agent.log").start()
+        agent = AgentProcess(
+            server.agent_url, token, printer.url, tmp / "agent" / "journal.sqlite3", tmp / "agent.log"
+        ).start()
         try:
             wait_for(lambda: "connected to" in agent.log(), 30, message="the agent to connect")
             api = Api(server.port, key)
@@ -133,22 +141,31 @@ def main(argv=None):
             samples = latency(api, args.latency_jobs, stages)
             quantiles = statistics.quantiles(samples, n=20, method="inclusive")
             database = "PostgreSQL" if args.database_url else "SQLite"
-            print(f"POST → completed ({database}, fake printer, {len(samples)} jobs one at a time): "
-                  f"median {statistics.median(samples):.0f} ms, p95 {quantiles[18]:.0f} ms, max {max(samples):.0f} ms")
+            print(
+                f"POST → completed ({database}, fake printer, {len(samples)} jobs one at a time): "
+                f"median {statistics.median(samples):.0f} ms, p95 {quantiles[18]:.0f} ms, max {max(samples):.0f} ms"
+            )
             medians = [statistics.median(stage[i] for stage in stages) for i in range(3)]
-            print("  medians by stage (server clock): created → sent {:.0f} ms, sent → printing {:.0f} ms, "
-                  "printing → completed {:.0f} ms".format(*medians))
-            print(f"  load average while measuring: {open('/proc/loadavg').read().split()[0]} "
-                  f"on {os.cpu_count()} CPUs")
-            for name, body in (("document", {"printer": "Balcão", "document": DOCUMENT}),
-                               ("raw", {"printer": "Balcão", "raw": RAW, "raw_format": "zpl"})):
+            print(
+                "  medians by stage (server clock): created → sent {:.0f} ms, sent → printing {:.0f} ms, "
+                "printing → completed {:.0f} ms".format(*medians)
+            )
+            print(f"  load average while measuring: {open('/proc/loadavg').read().split()[0]} on {os.cpu_count()} CPUs")
+            for name, body in (
+                ("document", {"printer": "Balcão", "document": DOCUMENT}),
+                ("raw", {"printer": "Balcão", "raw": RAW, "raw_format": "zpl"}),
+            ):
                 rate, created, errors = throughput(server.port, key, args.requests, args.concurrency, body)
-                print(f"POST /api/v1/print-jobs ({name}, one daphne process, {args.concurrency} clients): "
-                      f"{rate:.0f} requests/s ({created} created, {len(errors)} errors {sorted(set(errors))})")
+                print(
+                    f"POST /api/v1/print-jobs ({name}, one daphne process, {args.concurrency} clients): "
+                    f"{rate:.0f} requests/s ({created} created, {len(errors)} errors {sorted(set(errors))})"
+                )
                 if errors:
                     log = (tmp / "server.log").read_text(errors="replace")
-                    print("  server errors:\n" + "\n".join(
-                        line for line in log.splitlines() if " ERROR " in line or "Error" in line)[-3000:])
+                    print(
+                        "  server errors:\n"
+                        + "\n".join(line for line in log.splitlines() if " ERROR " in line or "Error" in line)[-3000:]
+                    )
         finally:
             agent.stop()
             server.stop()

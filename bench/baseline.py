@@ -75,8 +75,14 @@ class Baseline(Confirmations):
         websocket = self.connections.get(printer_id)
         job_id = self.db.execute(
             "INSERT INTO job (printer_id, order_id, status, content, escpos, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (printer_id, order_id, "sent" if websocket else "pending", self.template["content"],
-             self.template["escpos"], time.time()),
+            (
+                printer_id,
+                order_id,
+                "sent" if websocket else "pending",
+                self.template["content"],
+                self.template["escpos"],
+                time.time(),
+            ),
         ).lastrowid
         if websocket is not None:
             order = dict(self.template, job_id=job_id, order_id=order_id)
@@ -88,9 +94,11 @@ class Baseline(Confirmations):
     async def jobs_done(self, first, last, expect, timeout=60):
         deadline = time.monotonic() + timeout
         while True:
-            by_status = dict(self.db.execute(
-                "SELECT status, count(*) FROM job WHERE order_id BETWEEN ? AND ? GROUP BY status", (first, last)
-            ).fetchall())
+            by_status = dict(
+                self.db.execute(
+                    "SELECT status, count(*) FROM job WHERE order_id BETWEEN ? AND ? GROUP BY status", (first, last)
+                ).fetchall()
+            )
             if by_status.get("completed", 0) >= expect or time.monotonic() > deadline:
                 last_finished = self.db.execute(
                     "SELECT max(finished_at) FROM job WHERE order_id BETWEEN ? AND ? AND status = 'completed'",
@@ -109,8 +117,9 @@ async def run(args):
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     # Same framing as daphne: no per-message compression, 1 MiB messages, pings every 20 s.
-    async with serve(baseline.agent, "127.0.0.1", args.port, compression=None, max_size=2**20,
-                     ping_interval=20, ping_timeout=30):
+    async with serve(
+        baseline.agent, "127.0.0.1", args.port, compression=None, max_size=2**20, ping_interval=20, ping_timeout=30
+    ):
         ControlServer(baseline.handlers(), loop, on_eof=stop.set).start()
         await stop.wait()
 

@@ -74,8 +74,14 @@ class Printer:
         return status, await self.reader.readexactly(length) if length else b""
 
     async def poll(self):
-        body = json.dumps({"printerMAC": self.mac, "statusCode": "200%20OK", "status": "23 6 0 0 0 0 0 0 0 ",
-                           "printingInProgress": False}).encode()
+        body = json.dumps(
+            {
+                "printerMAC": self.mac,
+                "statusCode": "200%20OK",
+                "status": "23 6 0 0 0 0 0 0 0 ",
+                "printingInProgress": False,
+            }
+        ).encode()
         return await self.request("POST", "/cloudprnt/", body)
 
     async def cycle(self):
@@ -168,9 +174,13 @@ print(json.dumps(created))
 async def main_async(args):
     raise_open_files_limit(args.printers * 2 + 200)
     work = Path(tempfile.mkdtemp(prefix="bench-cloud-"))
-    env = {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "bench-cloud-" + os.urandom(8).hex(),
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "CANTINA_LOG_LEVEL": "WARNING",
-           "CANTINA_CLOUD_CONFIRM_SECONDS": "3600"}
+    env = {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "bench-cloud-" + os.urandom(8).hex(),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CANTINA_LOG_LEVEL": "WARNING",
+        "CANTINA_CLOUD_CONFIRM_SECONDS": "3600",
+    }
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
         env["DATABASE_CONN_MAX_AGE"] = "60"
@@ -185,9 +195,11 @@ async def main_async(args):
         for printer in printers:
             await printer.connect(server.port)
         database = "PostgreSQL" if args.database_url else "SQLite"
-        print(f"{len(printers)} CloudPRNT printers connected to one daphne process ({database}); "
-              f"server pid {server.process.pid}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
-              flush=True)
+        print(
+            f"{len(printers)} CloudPRNT printers connected to one daphne process ({database}); "
+            f"server pid {server.process.pid}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+            flush=True,
+        )
 
         seconds = args.seconds or (8 if args.quick else 20)
         for interval in (5.0, 2.0, 1.0, 0.0):
@@ -196,9 +208,23 @@ async def main_async(args):
             if args.profile and interval == 2.0:
                 import subprocess
 
-                spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.process.pid), "--duration",
-                                        str(seconds - 1), "--format", "raw", "--output", args.profile, "--nonblocking"],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                spy = subprocess.Popen(
+                    [
+                        "py-spy",
+                        "record",
+                        "--pid",
+                        str(server.process.pid),
+                        "--duration",
+                        str(seconds - 1),
+                        "--format",
+                        "raw",
+                        "--output",
+                        args.profile,
+                        "--nonblocking",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             stats = await run_fleet(printers, seconds, interval)
             if spy is not None:
                 spy.wait(30)
@@ -207,9 +233,13 @@ async def main_async(args):
             # The machine is shared: polls per second of the server's own CPU is the figure that
             # does not depend on what else runs.
             server_cpu_s = cpu["server_cpu_pct"] / 100 * seconds
-            row = {"phase": f"polls, every {interval:g} s" if interval else "polls, back to back",
-                   "offered": offered, **stats, **cpu,
-                   "polls_per_server_cpu_s": round(stats["polls"] / server_cpu_s, 1) if server_cpu_s else None}
+            row = {
+                "phase": f"polls, every {interval:g} s" if interval else "polls, back to back",
+                "offered": offered,
+                **stats,
+                **cpu,
+                "polls_per_server_cpu_s": round(stats["polls"] / server_cpu_s, 1) if server_cpu_s else None,
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
 
@@ -218,7 +248,9 @@ async def main_async(args):
         rate = args.job_rate
         loop = asyncio.get_running_loop()
         meter = CpuMeter([server.process.pid]).start()
-        creator = loop.run_in_executor(None, lambda: server.manage.python(CREATE_JOBS.format(count=count, rate=rate), timeout=600))
+        creator = loop.run_in_executor(
+            None, lambda: server.manage.python(CREATE_JOBS.format(count=count, rate=rate), timeout=600)
+        )
         slack = max(12, 2 * args.latency_interval)  # the last job's printer polls once more at least
         fleet = asyncio.ensure_future(run_fleet(printers, count / rate + slack, args.latency_interval))
         created = await creator
@@ -245,14 +277,20 @@ async def main_async(args):
             return round(1000 * value, 1) if value is not None else None
 
         row = {
-            "phase": f"poll → job latency, polls every {args.latency_interval:g} s, {rate:g} jobs/s", "jobs_created": len(created),
+            "phase": f"poll → job latency, polls every {args.latency_interval:g} s, {rate:g} jobs/s",
+            "jobs_created": len(created),
             "jobs_printed": len(to_confirmed),
-            "commit_to_handout_p50_ms": ms(to_handout, 50), "commit_to_handout_p99_ms": ms(to_handout, 99),
+            "commit_to_handout_p50_ms": ms(to_handout, 50),
+            "commit_to_handout_p99_ms": ms(to_handout, 99),
             "commit_to_handout_max_ms": ms(to_handout, 100),
-            "handout_poll_answer_p50_ms": ms(handout_answer, 50), "handout_poll_answer_p99_ms": ms(handout_answer, 99),
-            "commit_to_fetched_p50_ms": ms(to_fetched, 50), "commit_to_confirmed_p99_ms": ms(to_confirmed, 99),
-            "background_polls_per_s": stats["polls_per_s"], "poll_answer_p50_ms": stats["answer_p50_ms"],
-            "errors": stats["errors"], **cpu,
+            "handout_poll_answer_p50_ms": ms(handout_answer, 50),
+            "handout_poll_answer_p99_ms": ms(handout_answer, 99),
+            "commit_to_fetched_p50_ms": ms(to_fetched, 50),
+            "commit_to_confirmed_p99_ms": ms(to_confirmed, 99),
+            "background_polls_per_s": stats["polls_per_s"],
+            "poll_answer_p50_ms": stats["answer_p50_ms"],
+            "errors": stats["errors"],
+            **cpu,
         }
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -264,8 +302,9 @@ async def main_async(args):
     print("\nTraceback lines in the server log:", server.log().count("Traceback"))
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "cloud-latest.json").write_text(json.dumps({"rows": rows, "cpus": os.cpu_count(),
-                                                         "machine_busy_s": machine_busy_seconds()}, indent=2))
+    (out / "cloud-latest.json").write_text(
+        json.dumps({"rows": rows, "cpus": os.cpu_count(), "machine_busy_s": machine_busy_seconds()}, indent=2)
+    )
     return rows
 
 
@@ -278,7 +317,9 @@ def parser():
     parser.add_argument("--jobs", type=int, default=0, help="jobs queued in the latency phase")
     parser.add_argument("--job-rate", type=float, default=10.0, help="jobs queued per second in the latency phase")
     parser.add_argument("--latency-interval", type=float, default=5.0, help="poll interval in the latency phase")
-    parser.add_argument("--profile", default="", help="py-spy the server (raw stacks) during the 2 s phase into this file")
+    parser.add_argument(
+        "--profile", default="", help="py-spy the server (raw stacks) during the 2 s phase into this file"
+    )
     return parser
 
 

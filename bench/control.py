@@ -104,8 +104,12 @@ class Confirmations:
             scheduled.append(at)
             tasks.append(asyncio.ensure_future(self.confirm(order_id, printer_id)))
         await asyncio.gather(*tasks)
-        return {"scheduled_ns": scheduled, "errors": self.errors[:5], "error_count": len(self.errors),
-                "max_start_lag_ms": behind * 1000}
+        return {
+            "scheduled_ns": scheduled,
+            "errors": self.errors[:5],
+            "error_count": len(self.errors),
+            "max_start_lag_ms": behind * 1000,
+        }
 
     async def confirm_flat_out(self, pairs, concurrency, duration):
         """Closed loop: ``concurrency`` confirmations in flight until ``duration`` s or no pairs left."""
@@ -123,8 +127,13 @@ class Confirmations:
                 confirmed += 1
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return {"started_at": started_wall, "confirm_seconds": time.monotonic() - started,
-                "confirmed": confirmed - len(self.errors), "errors": self.errors[:5], "error_count": len(self.errors)}
+        return {
+            "started_at": started_wall,
+            "confirm_seconds": time.monotonic() - started,
+            "confirmed": confirmed - len(self.errors),
+            "errors": self.errors[:5],
+            "error_count": len(self.errors),
+        }
 
 
 class CommandFailed(RuntimeError):
@@ -152,8 +161,14 @@ class Controlled:
     def start(self):
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=log, text=True, bufsize=1,
+                self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                bufsize=1,
             )
         threading.Thread(target=self._read, name=f"bench-{self.name}", daemon=True).start()
         return self
@@ -161,7 +176,7 @@ class Controlled:
     def _read(self):
         for line in self.process.stdout:
             if line.startswith(REPLY_PREFIX):
-                reply = json.loads(line[len(REPLY_PREFIX):])
+                reply = json.loads(line[len(REPLY_PREFIX) :])
                 with self.arrived:
                     self.replies[reply["id"]] = reply
                     self.arrived.notify_all()
@@ -177,7 +192,9 @@ class Controlled:
             while message_id not in self.replies:
                 left = deadline - time.monotonic()
                 if self.process.poll() is not None:
-                    raise CommandFailed(f"{self.name} exited ({self.process.returncode}) during {cmd}; log: {self.log_path}")
+                    raise CommandFailed(
+                        f"{self.name} exited ({self.process.returncode}) during {cmd}; log: {self.log_path}"
+                    )
                 if left <= 0:
                     raise CommandFailed(f"{self.name}: {cmd} timed out after {timeout}s")
                 self.arrived.wait(min(left, 0.5))

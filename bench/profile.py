@@ -25,9 +25,25 @@ class Recording:
     def __init__(self, pid, seconds, output):
         self.output = Path(output)
         self.process = subprocess.Popen(
-            [py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-             "--format", "raw", "--function", "--gil", "--output", str(self.output)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [
+                py_spy(),
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--function",
+                "--gil",
+                "--output",
+                str(self.output),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
     def wait(self, timeout=120):

@@ -27,19 +27,32 @@ from printing.rendering import render_escpos, render_png
 BRASILIA = timezone(timedelta(hours=-3))
 
 TYPICAL = ReceiptOrder(
-    number="042", channel="counter", customer_name="Maria da Conceição",
+    number="042",
+    channel="counter",
+    customer_name="Maria da Conceição",
     created_at=datetime(2026, 11, 29, 12, 30, tzinfo=BRASILIA),
-    items=(ReceiptItem("Pão de queijo", 2, Decimal("4.50")), ReceiptItem("Suco de laranja", 1, Decimal("6.00")),
-           ReceiptItem("Coxinha", 3, Decimal("7.25"))),
-    total=Decimal("36.75"), payment_method="Pix", notes="Sem cebola",
+    items=(
+        ReceiptItem("Pão de queijo", 2, Decimal("4.50")),
+        ReceiptItem("Suco de laranja", 1, Decimal("6.00")),
+        ReceiptItem("Coxinha", 3, Decimal("7.25")),
+    ),
+    total=Decimal("36.75"),
+    payment_method="Pix",
+    notes="Sem cebola",
 )
 CHINESE = ReceiptOrder(
-    number="456", channel="scheduled", customer_name="王小明",
+    number="456",
+    channel="scheduled",
+    customer_name="王小明",
     created_at=datetime(2026, 11, 29, 10, 30, tzinfo=BRASILIA),
     scheduled_for=datetime(2026, 11, 29, 11, 0, tzinfo=BRASILIA),
-    items=(ReceiptItem("珍珠奶茶 大杯 正常冰 正常糖", 1, Decimal("25.00")), ReceiptItem("芒果冰沙", 2, Decimal("18.00")),
-           ReceiptItem("鸡蛋仔", 1, Decimal("12.00"))),
-    total=Decimal("73.00"), notes="少冰，半糖，谢谢",
+    items=(
+        ReceiptItem("珍珠奶茶 大杯 正常冰 正常糖", 1, Decimal("25.00")),
+        ReceiptItem("芒果冰沙", 2, Decimal("18.00")),
+        ReceiptItem("鸡蛋仔", 1, Decimal("12.00")),
+    ),
+    total=Decimal("73.00"),
+    notes="少冰，半糖，谢谢",
 )
 CHINESE_SHOP = ShopInfo("招财猫饮品店", "人民路 88 号", "谢谢惠顾，欢迎再来")
 SHOP = ShopInfo("Cantina Escola Sol", "Rua das Flores, 123 - Centro", "Obrigado e bom apetite!")

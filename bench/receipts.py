@@ -22,12 +22,19 @@ def measure(runs):
     shop = ShopInfo("Cantina Escola Sol", "Rua das Flores, 123 - Centro", "Obrigado e bom apetite!")
     printers = (PrinterSpec("Balcão", paper_width=58), PrinterSpec("Cozinha", paper_width=80))
     order = ReceiptOrder(
-        number="042", channel="counter", customer_name="Maria da Conceição",
+        number="042",
+        channel="counter",
+        customer_name="Maria da Conceição",
         created_at=datetime(2025, 3, 5, 12, 30, tzinfo=timezone(timedelta(hours=-3))),
-        items=(ReceiptItem("Pão de queijo", 2, Decimal("4.50")),
-               ReceiptItem("Suco de laranja natural com acerola e hortelã (500 ml)", 1, Decimal("12.00")),
-               ReceiptItem("Coxinha", 10, Decimal("123.45"))),
-        total=Decimal("1255.50"), payment_method="Pix", order_id=7, notes="Sem cebola",
+        items=(
+            ReceiptItem("Pão de queijo", 2, Decimal("4.50")),
+            ReceiptItem("Suco de laranja natural com acerola e hortelã (500 ml)", 1, Decimal("12.00")),
+            ReceiptItem("Coxinha", 10, Decimal("123.45")),
+        ),
+        total=Decimal("1255.50"),
+        payment_method="Pix",
+        order_id=7,
+        notes="Sem cebola",
     )
     for printer in printers:
         render_html(order_receipt(order, printer, shop), printer)  # warm caches

@@ -65,18 +65,48 @@ def render(results):
             if row["rate"] == 100:
                 ok = row["p99_ms"] is not None and row["p99_ms"] <= TARGET_P99_MS and not row["missing"]
                 target = "met" if ok else f"missed by {_num((row['p99_ms'] or 0) - TARGET_P99_MS)} ms"
-            table.append([
-                f"{row['rate']}/s", SETUPS[setup],
-                f"{_num(row['p50_ms'])} / {_num(row['p99_ms'])}", f"{_num(b.get('p50_ms'))} / {_num(b.get('p99_ms'))}",
-                f"{_ratio(row['p50_ms'], b.get('p50_ms'))} / {_ratio(row['p99_ms'], b.get('p99_ms'))}",
-                _cpu(row), f"{row['missing']}", target,
-            ])
+            table.append(
+                [
+                    f"{row['rate']}/s",
+                    SETUPS[setup],
+                    f"{_num(row['p50_ms'])} / {_num(row['p99_ms'])}",
+                    f"{_num(b.get('p50_ms'))} / {_num(b.get('p99_ms'))}",
+                    f"{_ratio(row['p50_ms'], b.get('p50_ms'))} / {_ratio(row['p99_ms'], b.get('p99_ms'))}",
+                    _cpu(row),
+                    f"{row['missing']}",
+                    target,
+                ]
+            )
     for rate, b in sorted(base.items()):
-        table.append([f"{rate}/s", SETUPS["baseline"], f"{_num(b['p50_ms'])} / {_num(b['p99_ms'])}", "", "",
-                      _cpu(b), f"{b['missing']}", ""])
-    out += ["Latency, confirm → new_order at the agent (ms), open loop at a fixed offered rate",
-            *_table(["rate", "setup", "p50 / p99", "baseline p50 / p99", "ratio p50 / p99", "CPU (others)",
-                     "missing", f"target p99 ≤ {TARGET_P99_MS:.0f} ms @100/s"], table), ""]
+        table.append(
+            [
+                f"{rate}/s",
+                SETUPS["baseline"],
+                f"{_num(b['p50_ms'])} / {_num(b['p99_ms'])}",
+                "",
+                "",
+                _cpu(b),
+                f"{b['missing']}",
+                "",
+            ]
+        )
+    out += [
+        "Latency, confirm → new_order at the agent (ms), open loop at a fixed offered rate",
+        *_table(
+            [
+                "rate",
+                "setup",
+                "p50 / p99",
+                "baseline p50 / p99",
+                "ratio p50 / p99",
+                "CPU (others)",
+                "missing",
+                f"target p99 ≤ {TARGET_P99_MS:.0f} ms @100/s",
+            ],
+            table,
+        ),
+        "",
+    ]
 
     b = _find(rows, setup="baseline", measure="throughput") or {}
     table = []
@@ -88,16 +118,52 @@ def render(results):
         if setup != "two_process":
             value = row["jobs_per_s"] or 0
             target = "met" if value >= TARGET_THROUGHPUT else f"missed: {value / TARGET_THROUGHPUT:.0%} of it"
-        table.append([SETUPS[setup], _num(row["jobs_per_s"]), _num(b.get("jobs_per_s")),
-                      _ratio(row["jobs_per_s"], b.get("jobs_per_s"), 3), _num(row["confirms_per_s"]),
-                      f"{row['completed']}/{row['confirmed']}", _cpu(row), _num(row.get("cpu_ms_per_job"), 2), target])
+        table.append(
+            [
+                SETUPS[setup],
+                _num(row["jobs_per_s"]),
+                _num(b.get("jobs_per_s")),
+                _ratio(row["jobs_per_s"], b.get("jobs_per_s"), 3),
+                _num(row["confirms_per_s"]),
+                f"{row['completed']}/{row['confirmed']}",
+                _cpu(row),
+                _num(row.get("cpu_ms_per_job"), 2),
+                target,
+            ]
+        )
     if b:
-        table.append([SETUPS["baseline"], _num(b["jobs_per_s"]), "", "", _num(b["confirms_per_s"]),
-                      f"{b['completed']}/{b['confirmed']}", _cpu(b), _num(b.get("cpu_ms_per_job"), 2), ""])
-    out += [f"Throughput at saturation, confirm → job completed in the database ({scale['saturation_concurrency']}"
-            " confirmations in flight per process)",
-            *_table(["setup", "jobs/s", "baseline jobs/s", "ratio", "confirms/s", "completed", "CPU (others)",
-                     "CPU ms/job", f"target ≥ {TARGET_THROUGHPUT:.0f}/s in 1 process"], table), ""]
+        table.append(
+            [
+                SETUPS["baseline"],
+                _num(b["jobs_per_s"]),
+                "",
+                "",
+                _num(b["confirms_per_s"]),
+                f"{b['completed']}/{b['confirmed']}",
+                _cpu(b),
+                _num(b.get("cpu_ms_per_job"), 2),
+                "",
+            ]
+        )
+    out += [
+        f"Throughput at saturation, confirm → job completed in the database ({scale['saturation_concurrency']}"
+        " confirmations in flight per process)",
+        *_table(
+            [
+                "setup",
+                "jobs/s",
+                "baseline jobs/s",
+                "ratio",
+                "confirms/s",
+                "completed",
+                "CPU (others)",
+                "CPU ms/job",
+                f"target ≥ {TARGET_THROUGHPUT:.0f}/s in 1 process",
+            ],
+            table,
+        ),
+        "",
+    ]
 
     table = []
     for setup in (*setups, "baseline"):
@@ -112,17 +178,40 @@ def render(results):
                 else:
                     target = "met"
             is_base = setup == "baseline"
-            table.append([
-                SETUPS[setup] + (f" ({row['processes']} processes)" if row["processes"] > 1 else ""),
-                f"{row['agents']:,}", f"{row['open']:,}", _num(row["rss_mb"]),
-                "" if is_base else _ratio(row["rss_mb"], b.get("rss_mb")), _num(row["kb_per_agent"]),
-                _num(row["connects_per_s"]), "" if is_base else _ratio(row["connects_per_s"], b.get("connects_per_s"), 2),
-                _cpu(row), target,
-            ])
+            table.append(
+                [
+                    SETUPS[setup] + (f" ({row['processes']} processes)" if row["processes"] > 1 else ""),
+                    f"{row['agents']:,}",
+                    f"{row['open']:,}",
+                    _num(row["rss_mb"]),
+                    "" if is_base else _ratio(row["rss_mb"], b.get("rss_mb")),
+                    _num(row["kb_per_agent"]),
+                    _num(row["connects_per_s"]),
+                    "" if is_base else _ratio(row["connects_per_s"], b.get("connects_per_s"), 2),
+                    _cpu(row),
+                    target,
+                ]
+            )
     if table:
-        out += ["Idle agents held (pinging every 8 s like the real agent); RSS from /proc/<pid>/status",
-                *_table(["setup", "agents", "open", "RSS MB", "ratio", "KB/agent", "connects/s", "ratio",
-                         "idle CPU (others)", f"target 5,000 < {TARGET_IDLE_MB:.0f} MB"], table), ""]
+        out += [
+            "Idle agents held (pinging every 8 s like the real agent); RSS from /proc/<pid>/status",
+            *_table(
+                [
+                    "setup",
+                    "agents",
+                    "open",
+                    "RSS MB",
+                    "ratio",
+                    "KB/agent",
+                    "connects/s",
+                    "ratio",
+                    "idle CPU (others)",
+                    f"target 5,000 < {TARGET_IDLE_MB:.0f} MB",
+                ],
+                table,
+            ),
+            "",
+        ]
 
     for row in skipped:
         out.append(f"skipped: {SETUPS.get(row['setup'], row['setup'])}: {row['reason']}")

@@ -73,8 +73,17 @@ class Scale:
 
 
 FULL = Scale()
-QUICK = Scale(warmup_seconds=0.5, latency_seconds=3.0, latency_max_jobs=150, saturation_seconds=2.5, idle_counts=(1000,),
-              idle_setups=("memory",), idle_hold_seconds=4.0, drain_timeout=30.0, connect_timeout=45.0)
+QUICK = Scale(
+    warmup_seconds=0.5,
+    latency_seconds=3.0,
+    latency_max_jobs=150,
+    saturation_seconds=2.5,
+    idle_counts=(1000,),
+    idle_setups=("memory",),
+    idle_hold_seconds=4.0,
+    drain_timeout=30.0,
+    connect_timeout=45.0,
+)
 
 
 def percentile(values, p):
@@ -223,8 +232,11 @@ print(json.dumps(printers))
         for index in range(count):
             port = free_port()
             server = Controlled(
-                f"{setup}-server-{index + 1}", [PYTHON, "-m", "bench.server", "--port", str(port)],
-                env=env, cwd=REPO, log_path=self.work / setup / f"server-{index + 1}.log",
+                f"{setup}-server-{index + 1}",
+                [PYTHON, "-m", "bench.server", "--port", str(port)],
+                env=env,
+                cwd=REPO,
+                log_path=self.work / setup / f"server-{index + 1}.log",
             ).start()
             self.reaper.add(server.stop)
             server.port = port
@@ -245,12 +257,14 @@ print(json.dumps(printers))
         count = warm + min(int(rate * scale.latency_seconds), scale.latency_max_jobs)
         order_ids = await servers[0].acall("orders_create", count=count, seed=rate, timeout=180)
         pairs = [(order_id, self.rng.choice(printer_ids)) for order_id in order_ids]
-        parts = [pairs[index::len(servers)] for index in range(len(servers))]
+        parts = [pairs[index :: len(servers)] for index in range(len(servers))]
         meter = CpuMeter([server.pid for server in servers]).start()
-        results = await asyncio.gather(*(
-            server.acall("confirm_at_rate", pairs=part, rate=rate / len(servers), timeout=count / rate * 4 + 120)
-            for server, part in zip(servers, parts, strict=True)
-        ))
+        results = await asyncio.gather(
+            *(
+                server.acall("confirm_at_rate", pairs=part, rate=rate / len(servers), timeout=count / rate * 4 + 120)
+                for server, part in zip(servers, parts, strict=True)
+            )
+        )
         missing = await fleet.wait_arrivals(order_ids, scale.drain_timeout)
         usage = meter.stop()
         scheduled = {}
@@ -263,17 +277,28 @@ print(json.dumps(printers))
         )
         errors = sum(result["error_count"] for result in results)
         row = self.record(
-            setup=setup, measure="latency", rate=rate, agents=len(printer_ids),
-            p50_ms=_round(percentile(latencies, 50)), p99_ms=_round(percentile(latencies, 99)),
-            max_ms=_round(max(latencies) if latencies else None), samples=len(latencies), missing=missing,
-            duplicates=fleet.duplicates, confirm_errors=errors,
-            completed=done["by_status"].get("completed", 0), jobs=count,
-            max_start_lag_ms=_round(max(result["max_start_lag_ms"] for result in results)), **usage,
+            setup=setup,
+            measure="latency",
+            rate=rate,
+            agents=len(printer_ids),
+            p50_ms=_round(percentile(latencies, 50)),
+            p99_ms=_round(percentile(latencies, 99)),
+            max_ms=_round(max(latencies) if latencies else None),
+            samples=len(latencies),
+            missing=missing,
+            duplicates=fleet.duplicates,
+            confirm_errors=errors,
+            completed=done["by_status"].get("completed", 0),
+            jobs=count,
+            max_start_lag_ms=_round(max(result["max_start_lag_ms"] for result in results)),
+            **usage,
         )
         if errors:
             row["error_sample"] = [error for result in results for error in result["errors"]][:3]
-        self.log(f"  latency @{rate}/s: p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms"
-                 f" ({len(latencies)} samples, {missing} missing, server CPU {usage['server_cpu_pct']}%)")
+        self.log(
+            f"  latency @{rate}/s: p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms"
+            f" ({len(latencies)} samples, {missing} missing, server CPU {usage['server_cpu_pct']}%)"
+        )
         return row
 
     async def throughput(self, setup, servers, fleet, printer_ids, orders_per_second):
@@ -281,14 +306,21 @@ print(json.dumps(printers))
         count = int(scale.saturation_seconds * orders_per_second)
         order_ids = await servers[0].acall("orders_create", count=count, seed=7, timeout=300)
         pairs = [(order_id, self.rng.choice(printer_ids)) for order_id in order_ids]
-        parts = [pairs[index::len(servers)] for index in range(len(servers))]
+        parts = [pairs[index :: len(servers)] for index in range(len(servers))]
         recordings = self.profile_start(setup, servers, scale.saturation_seconds)
         meter = CpuMeter([server.pid for server in servers]).start()
-        results = await asyncio.gather(*(
-            server.acall("confirm_flat_out", pairs=part, concurrency=scale.saturation_concurrency,
-                         duration=scale.saturation_seconds, timeout=scale.saturation_seconds + 120)
-            for server, part in zip(servers, parts, strict=True)
-        ))
+        results = await asyncio.gather(
+            *(
+                server.acall(
+                    "confirm_flat_out",
+                    pairs=part,
+                    concurrency=scale.saturation_concurrency,
+                    duration=scale.saturation_seconds,
+                    timeout=scale.saturation_seconds + 120,
+                )
+                for server, part in zip(servers, parts, strict=True)
+            )
+        )
         confirmed = sum(result["confirmed"] for result in results)
         done = await servers[0].acall(
             "jobs_done", first=min(order_ids), last=max(order_ids), expect=confirmed, timeout=scale.drain_timeout + 30
@@ -299,16 +331,26 @@ print(json.dumps(printers))
         seconds = (done["last_finished_at"] or started) - started
         confirm_seconds = max(result["confirm_seconds"] for result in results)
         row = self.record(
-            setup=setup, measure="throughput", agents=len(printer_ids), concurrency=scale.saturation_concurrency,
-            jobs_per_s=_round(completed / seconds if seconds > 0 else None), completed=completed, confirmed=confirmed,
-            seconds=_round(seconds), confirms_per_s=_round(confirmed / confirm_seconds),
-            not_completed=confirmed - completed, duplicates=fleet.duplicates,
+            setup=setup,
+            measure="throughput",
+            agents=len(printer_ids),
+            concurrency=scale.saturation_concurrency,
+            jobs_per_s=_round(completed / seconds if seconds > 0 else None),
+            completed=completed,
+            confirmed=confirmed,
+            seconds=_round(seconds),
+            confirms_per_s=_round(confirmed / confirm_seconds),
+            not_completed=confirmed - completed,
+            duplicates=fleet.duplicates,
             confirm_errors=sum(result["error_count"] for result in results),
             # Server CPU (all its processes) per completed job: confirm, render, claim, send, acknowledge.
-            cpu_ms_per_job=_round(1000 * usage["server_cpu_seconds"] / completed if completed else None), **usage,
+            cpu_ms_per_job=_round(1000 * usage["server_cpu_seconds"] / completed if completed else None),
+            **usage,
         )
-        self.log(f"  throughput: {row['jobs_per_s']} jobs/s ({completed} jobs completed in {row['seconds']} s,"
-                 f" server CPU {usage['server_cpu_pct']}%)")
+        self.log(
+            f"  throughput: {row['jobs_per_s']} jobs/s ({completed} jobs completed in {row['seconds']} s,"
+            f" server CPU {usage['server_cpu_pct']}%)"
+        )
         await self.profile_finish(setup, recordings)
         return row
 
@@ -342,7 +384,9 @@ print(json.dumps(printers))
         try:
             for count in counts:
                 open_before = fleet.open_count()
-                seconds, complete = await fleet.connect(targets_for(connected, count), timeout=self.scale.connect_timeout)
+                seconds, complete = await fleet.connect(
+                    targets_for(connected, count), timeout=self.scale.connect_timeout
+                )
                 connected = count
                 newly_open = fleet.open_count() - open_before
                 meter = CpuMeter(pids).start()
@@ -350,18 +394,28 @@ print(json.dumps(printers))
                 usage = meter.stop()
                 rss = sum(rss_mb(pid) for pid in pids)
                 row = self.record(
-                    setup=setup, measure="idle", agents=count, processes=len(pids), open=fleet.open_count(),
-                    failures=fleet.failures(), connect_seconds=_round(seconds),
-                    connects_per_s=_round(newly_open / seconds if seconds else None), rss_mb=_round(rss),
+                    setup=setup,
+                    measure="idle",
+                    agents=count,
+                    processes=len(pids),
+                    open=fleet.open_count(),
+                    failures=fleet.failures(),
+                    connect_seconds=_round(seconds),
+                    connects_per_s=_round(newly_open / seconds if seconds else None),
+                    rss_mb=_round(rss),
                     rss_before_mb=_round(rss0),
                     kb_per_agent=_round((rss - rss0) * 1024 / fleet.open_count()) if fleet.open_count() else None,
                     marginal_kb_per_agent=_round((rss - previous_rss) * 1024 / newly_open) if newly_open > 0 else None,
-                    hold_seconds=self.scale.idle_hold_seconds, connect_timed_out=not complete, **usage,
+                    hold_seconds=self.scale.idle_hold_seconds,
+                    connect_timed_out=not complete,
+                    **usage,
                 )
                 previous_rss = rss
-                self.log(f"  idle {count}: {row['open']} open, RSS {row['rss_mb']} MB"
-                         f" ({row['kb_per_agent']} KB/agent), {row['connects_per_s']} connects/s,"
-                         f" idle server CPU {usage['server_cpu_pct']}%")
+                self.log(
+                    f"  idle {count}: {row['open']} open, RSS {row['rss_mb']} MB"
+                    f" ({row['kb_per_agent']} KB/agent), {row['connects_per_s']} connects/s,"
+                    f" idle server CPU {usage['server_cpu_pct']}%"
+                )
         finally:
             await fleet.close()
 
@@ -391,8 +445,10 @@ print(json.dumps(printers))
         fleet = Fleet(ack=True, keepalive=True)
         try:
             urls = [f"ws://127.0.0.1:{server.port}/ws/agent/" for server in servers]
-            await fleet.connect([(urls[index % processes], token) for index, (_, token) in
-                                 enumerate(printers[: scale.agents])], timeout=scale.connect_timeout)
+            await fleet.connect(
+                [(urls[index % processes], token) for index, (_, token) in enumerate(printers[: scale.agents])],
+                timeout=scale.connect_timeout,
+            )
             if fleet.open_count() < scale.agents:
                 raise RuntimeError(f"only {fleet.open_count()} of {scale.agents} agents connected: {fleet.failures()}")
             for rate in scale.rates:
@@ -415,9 +471,12 @@ print(json.dumps(printers))
                 self.reaper.add(daphne.stop)
                 daphnes.append(daphne.start(timeout=90))
             try:
+
                 def targets(start, stop):
-                    return [(f"ws://127.0.0.1:{daphnes[index % processes].port}/ws/agent/", printers[index][1])
-                            for index in range(start, stop)]
+                    return [
+                        (f"ws://127.0.0.1:{daphnes[index % processes].port}/ws/agent/", printers[index][1])
+                        for index in range(start, stop)
+                    ]
 
                 await self.idle(setup, [daphne.process.pid for daphne in daphnes], targets, idle_counts)
             finally:
@@ -427,8 +486,13 @@ print(json.dumps(printers))
     def record_payload(self, setup, fleet):
         sizes = fleet.payload_bytes
         if sizes:
-            self.record(setup=setup, measure="payload", bytes_min=min(sizes), bytes_max=max(sizes),
-                        bytes_mean=_round(sum(sizes) / len(sizes)))
+            self.record(
+                setup=setup,
+                measure="payload",
+                bytes_min=min(sizes),
+                bytes_max=max(sizes),
+                bytes_mean=_round(sum(sizes) / len(sizes)),
+            )
 
     async def baseline(self):
         scale = self.scale
@@ -457,17 +521,35 @@ print(json.dumps(printers))
             # A fresh process, as for the project's idle rows: its RSS is not the jobs' leftovers.
             server, url = self.start_baseline(var, "idle")
             try:
-                await self.idle("baseline", [server.pid], lambda start, stop: [(url, token) for token, _ in tokens[start:stop]],
-                                scale.idle_counts)
+                await self.idle(
+                    "baseline",
+                    [server.pid],
+                    lambda start, stop: [(url, token) for token, _ in tokens[start:stop]],
+                    scale.idle_counts,
+                )
             finally:
                 server.stop()
 
     def start_baseline(self, var, name):
         port = free_port()
         server = Controlled(
-            "baseline", [PYTHON, "-m", "bench.baseline", "--port", str(port), "--db", str(var / f"{name}.sqlite3"),
-                         "--tokens", str(var / "tokens.json"), "--payload", str(var / "payload.json")],
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=REPO, log_path=var / f"{name}.log",
+            "baseline",
+            [
+                PYTHON,
+                "-m",
+                "bench.baseline",
+                "--port",
+                str(port),
+                "--db",
+                str(var / f"{name}.sqlite3"),
+                "--tokens",
+                str(var / "tokens.json"),
+                "--payload",
+                str(var / "payload.json"),
+            ],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            cwd=REPO,
+            log_path=var / f"{name}.log",
         ).start()
         self.reaper.add(server.stop)
         server.call("ping", timeout=60)
@@ -488,9 +570,17 @@ print(json.dumps(printers))
 
 def synthetic_payload():
     """Only if no project setup ran: a payload of a typical receipt's size."""
-    return {"job_id": 0, "order_id": 0, "type": "order_receipt", "content": "x" * 900,
-            "escpos": "A" * 1800, "copies": 1, "priority": 1, "order_info": None,
-            "printer_config": {"paper_width": 80, "printer_type": "thermal", "profile": "", "has_cutter": True}}
+    return {
+        "job_id": 0,
+        "order_id": 0,
+        "type": "order_receipt",
+        "content": "x" * 900,
+        "escpos": "A" * 1800,
+        "copies": 1,
+        "priority": 1,
+        "order_info": None,
+        "printer_config": {"paper_width": 80, "printer_type": "thermal", "profile": "", "has_cutter": True},
+    }
 
 
 def _round(value, digits=2):
@@ -501,10 +591,16 @@ def git_commit():
     """The commit measured, with "+dirty" when the tree has uncommitted changes (BENCH_COMMIT
     names it when the bench runs from an exported tree without .git)."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except OSError:
         commit, dirty = "", ""
     if not commit:
@@ -523,7 +619,9 @@ def run(scale=FULL, json_path=None, log=print, keep_work_dir=False, profile_dir=
     with open("/proc/loadavg") as loadavg:
         load_average = [float(value) for value in loadavg.read().split()[:3]]
     if load_average[0] > 0.5:
-        log(f"note: the machine is busy (load average {load_average[0]:.1f}); figures will be lower than on an idle machine")
+        log(
+            f"note: the machine is busy (load average {load_average[0]:.1f}); figures will be lower than on an idle machine"
+        )
     work = Path(tempfile.mkdtemp(prefix="cantina-bench-"))
     bench = Bench(scale, work, log=log, profile_dir=profile_dir)
     started = time.monotonic()
@@ -547,8 +645,11 @@ def run(scale=FULL, json_path=None, log=print, keep_work_dir=False, profile_dir=
             "seconds": round(time.monotonic() - started, 1),
             "scale": asdict(scale),
             "setups": {name: SETUPS[name] for name in (*scale.setups, "baseline")},
-            "targets": {"p99_ms_at_100_per_s": TARGET_P99_MS, "jobs_per_s_one_process": TARGET_THROUGHPUT,
-                        "mb_for_5000_idle_agents": TARGET_IDLE_MB},
+            "targets": {
+                "p99_ms_at_100_per_s": TARGET_P99_MS,
+                "jobs_per_s_one_process": TARGET_THROUGHPUT,
+                "mb_for_5000_idle_agents": TARGET_IDLE_MB,
+            },
         },
         "rows": bench.rows,
     }

@@ -31,10 +31,18 @@ from decimal import Decimal
 from bench.control import Confirmations
 
 MENU = [
-    ("Pão de queijo", "4.50"), ("Coxinha de frango", "7.25"), ("Suco de laranja natural", "6.00"),
-    ("Açaí na tigela 300 ml", "14.90"), ("Misto-quente", "8.00"), ("Maçã", "2.50"),
-    ("Água sem gás", "3.00"), ("Pastel de palmito", "7.50"), ("Vitamina de banana", "7.00"),
-    ("Bolo de cenoura c/ chocolate", "5.50"), ("Esfiha de carne", "6.50"), ("Café com leite", "4.00"),
+    ("Pão de queijo", "4.50"),
+    ("Coxinha de frango", "7.25"),
+    ("Suco de laranja natural", "6.00"),
+    ("Açaí na tigela 300 ml", "14.90"),
+    ("Misto-quente", "8.00"),
+    ("Maçã", "2.50"),
+    ("Água sem gás", "3.00"),
+    ("Pastel de palmito", "7.50"),
+    ("Vitamina de banana", "7.00"),
+    ("Bolo de cenoura c/ chocolate", "5.50"),
+    ("Esfiha de carne", "6.50"),
+    ("Café com leite", "4.00"),
 ]
 CUSTOMERS = ["Ana Luíza", "João Pedro", "Maria Conceição", "Lucas Araújo", "Júlia Gonçalves", "Caio Simões"]
 
@@ -48,8 +56,12 @@ def orders_create(count, seed):
     rng = random.Random(seed)
     with transaction.atomic():
         orders = Order.objects.bulk_create(
-            Order(customer_name=rng.choice(CUSTOMERS), channel=Order.Channel.COUNTER, status=Order.Status.PENDING,
-                  number=f"B{seed % 100:02d}{index:05d}")
+            Order(
+                customer_name=rng.choice(CUSTOMERS),
+                channel=Order.Channel.COUNTER,
+                status=Order.Status.PENDING,
+                number=f"B{seed % 100:02d}{index:05d}",
+            )
             for index in range(count)
         )
         items = []
@@ -75,7 +87,9 @@ def confirm_for_printer(order_id, printer_id):
         printer = Printer.objects.get(pk=printer_id)
         with transaction.atomic():
             services._job_create(
-                printer=printer, kind=PrintJob.Kind.ORDER_RECEIPT, order=order,
+                printer=printer,
+                kind=PrintJob.Kind.ORDER_RECEIPT,
+                order=order,
                 priority=services.PRIORITY_BY_CHANNEL.get(order.channel, 5),
                 build=lambda job: services._order_document(job, order, reprint=False),
             )

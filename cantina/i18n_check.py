@@ -46,11 +46,31 @@ PORTUGUESE_SOURCES = ("printing/receipts.py", "printing/rendering/")
 PORTUGUESE_LETTERS = re.compile(r"[ãõçÃÕÇáéíóúâêôàÁÉÍÓÚÂÊÔÀ]")
 # Top-level directories never scanned for messages (tools, tests, build output, the agent, which
 # runs without Django).
-NOT_SCANNED = {".git", ".venv", "venv", "var", "artifacts", "tests", "bench", "agent", "locale", "static",
-               "node_modules", "dev", ".ci", "__pycache__", ".pytest_cache", ".hypothesis", ".mypy_cache",
-               ".ruff_cache", "mutants"}
+NOT_SCANNED = {
+    ".git",
+    ".venv",
+    "venv",
+    "var",
+    "artifacts",
+    "tests",
+    "bench",
+    "agent",
+    "locale",
+    "static",
+    "node_modules",
+    "dev",
+    ".ci",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    "mutants",
+}
 
-PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[-#0+]*\d*(?:\.\d+)?[sdifr]|%[-#0+]*\d*(?:\.\d+)?[sdifr]|\{[A-Za-z_0-9]*\}")
+PLACEHOLDER = re.compile(
+    r"%\([A-Za-z_][A-Za-z0-9_]*\)[-#0+]*\d*(?:\.\d+)?[sdifr]|%[-#0+]*\d*(?:\.\d+)?[sdifr]|\{[A-Za-z_0-9]*\}"
+)
 
 
 @dataclass
@@ -93,11 +113,18 @@ def parse_po(text: str) -> list[Entry]:
         if "msgid" in fields:
             plural_keys = sorted((k for k in fields if k.startswith("msgstr[")), key=lambda k: int(k[7:-1]))
             msgstr = [fields[k] for k in plural_keys] if plural_keys else [fields.get("msgstr", "")]
-            entries.append(Entry(
-                msgid=fields["msgid"], msgctxt=fields.get("msgctxt"), msgid_plural=fields.get("msgid_plural"),
-                msgstr=msgstr, flags=meta["flags"], references=meta["references"], comments=meta["comments"],
-                obsolete=meta["obsolete"],
-            ))
+            entries.append(
+                Entry(
+                    msgid=fields["msgid"],
+                    msgctxt=fields.get("msgctxt"),
+                    msgid_plural=fields.get("msgid_plural"),
+                    msgstr=msgstr,
+                    flags=meta["flags"],
+                    references=meta["references"],
+                    comments=meta["comments"],
+                    obsolete=meta["obsolete"],
+                )
+            )
         fields, key = {}, None
         meta = {"flags": set(), "references": [], "comments": [], "obsolete": False}
 
@@ -127,7 +154,9 @@ def parse_po(text: str) -> list[Entry]:
             keyword, _, value = line.partition(" ")
             if keyword in {"msgctxt", "msgid"} and any(k.startswith("msgstr") for k in fields):
                 flush()
-            if keyword not in {"msgctxt", "msgid", "msgid_plural", "msgstr"} and not re.fullmatch(r"msgstr\[\d+\]", keyword):
+            if keyword not in {"msgctxt", "msgid", "msgid_plural", "msgstr"} and not re.fullmatch(
+                r"msgstr\[\d+\]", keyword
+            ):
                 raise ValueError(f"unknown keyword {keyword!r}")
             key = keyword
             fields[key] = ast.literal_eval(value)
@@ -171,8 +200,13 @@ def extract_messages(root: Path = ROOT) -> dict:
         (copy / "locale").mkdir()
         env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
         result = subprocess.run(
-            [sys.executable, "-m", "django", "makemessages", "--all", "--keep-pot", "--no-wrap"], check=False,
-            cwd=copy, env=env, capture_output=True, text=True, timeout=300,
+            [sys.executable, "-m", "django", "makemessages", "--all", "--keep-pot", "--no-wrap"],
+            check=False,
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         pot = copy / "locale" / "django.pot"
         if result.returncode != 0 or not pot.exists():
@@ -182,9 +216,16 @@ def extract_messages(root: Path = ROOT) -> dict:
 
 # Django's translation functions → (position of msgctxt, msgid, msgid_plural) in their arguments.
 GETTEXT_CALLS = {
-    "_": (None, 0, None), "gettext": (None, 0, None), "gettext_lazy": (None, 0, None),
-    "gettext_noop": (None, 0, None), "pgettext": (0, 1, None), "pgettext_lazy": (0, 1, None),
-    "ngettext": (None, 0, 1), "ngettext_lazy": (None, 0, 1), "npgettext": (0, 1, 2), "npgettext_lazy": (0, 1, 2),
+    "_": (None, 0, None),
+    "gettext": (None, 0, None),
+    "gettext_lazy": (None, 0, None),
+    "gettext_noop": (None, 0, None),
+    "pgettext": (0, 1, None),
+    "pgettext_lazy": (0, 1, None),
+    "ngettext": (None, 0, 1),
+    "ngettext_lazy": (None, 0, 1),
+    "npgettext": (0, 1, 2),
+    "npgettext_lazy": (0, 1, 2),
 }
 
 
@@ -224,8 +265,9 @@ def extract_python_calls(root: Path = ROOT) -> dict:
                     msgctxt, msgid, msgid_plural = values
                     assert msgid is not None  # every GETTEXT_CALLS entry has a msgid position
                     reference = f"{path.relative_to(root).as_posix()}:{node.lineno}"
-                    entry = messages.setdefault((msgctxt, msgid), Entry(msgid=msgid, msgctxt=msgctxt,
-                                                                        msgid_plural=msgid_plural))
+                    entry = messages.setdefault(
+                        (msgctxt, msgid), Entry(msgid=msgid, msgctxt=msgctxt, msgid_plural=msgid_plural)
+                    )
                     entry.references.append(reference)
                     if PLACEHOLDER.search(msgid):
                         entry.flags.add("python-format")
@@ -236,8 +278,13 @@ def project_messages(root: Path = ROOT) -> tuple[dict, bool]:
     """All messages of the project (code + the Portuguese catalogue), and whether the code was scanned."""
     messages = {}
     for key, entry in read_catalogue(catalogue_path("pt-br", root)).items():
-        messages[key] = Entry(msgid=entry.msgid, msgctxt=entry.msgctxt, msgid_plural=entry.msgid_plural,
-                              flags=entry.flags - {"fuzzy"}, references=entry.references)
+        messages[key] = Entry(
+            msgid=entry.msgid,
+            msgctxt=entry.msgctxt,
+            msgid_plural=entry.msgid_plural,
+            flags=entry.flags - {"fuzzy"},
+            references=entry.references,
+        )
     for key, entry in extract_python_calls(root).items():
         messages.setdefault(key, entry)
     scanned = gettext_available()
@@ -280,8 +327,10 @@ def placeholder_problems(entry: Entry) -> list[str]:
             problems.append(f"msgstr[{index}] has {sorted(extra)}, not in the msgid")
     # The last form (the general plural; the only one in Chinese) must carry every placeholder.
     if placeholders(entry.msgstr[-1]) != placeholders(entry.msgid_plural):
-        problems.append(f"msgstr[{len(entry.msgstr) - 1}] has {placeholders(entry.msgstr[-1])}, "
-                        f"not {placeholders(entry.msgid_plural)}")
+        problems.append(
+            f"msgstr[{len(entry.msgstr) - 1}] has {placeholders(entry.msgstr[-1])}, "
+            f"not {placeholders(entry.msgid_plural)}"
+        )
     return problems
 
 
@@ -303,7 +352,8 @@ def check(root: Path = ROOT, languages=None) -> Report:
     for language in languages or CATALOGUES:
         catalogue = read_catalogue(catalogue_path(language, root))
         report.missing[language] = [
-            entry for key, entry in messages.items()
+            entry
+            for key, entry in messages.items()
             if needs_translation(language, entry) and not (key in catalogue and catalogue[key].translated)
         ]
         report.placeholders[language] = [
@@ -362,22 +412,29 @@ def add_missing(report: Report, root: Path = ROOT) -> dict:
 
 def main(argv=None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(prog="python -m cantina.i18n_check", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--add-missing", action="store_true",
-                        help="append empty entries for the messages each catalogue lacks, to fill in")
-    parser.add_argument("--language", action="append", choices=sorted(CATALOGUES),
-                        help="check only this language (repeatable)")
+    parser.add_argument(
+        "--add-missing",
+        action="store_true",
+        help="append empty entries for the messages each catalogue lacks, to fill in",
+    )
+    parser.add_argument(
+        "--language", action="append", choices=sorted(CATALOGUES), help="check only this language (repeatable)"
+    )
     parser.add_argument("--unused", action="store_true", help="also list catalogue entries no longer in the code")
     args = parser.parse_args(argv)
 
     report = check(root, languages=args.language)
     if not report.scanned:
-        print("warning: GNU gettext (xgettext) is not installed: checked only the messages of the "
-              "Portuguese catalogue, not the code (apt-get install gettext)")
+        print(
+            "warning: GNU gettext (xgettext) is not installed: checked only the messages of the "
+            "Portuguese catalogue, not the code (apt-get install gettext)"
+        )
     for language in report.missing:
         missing, wrong, unused = report.missing[language], report.placeholders[language], report.unused[language]
         where = catalogue_path(language, root).relative_to(root)
-        print(f"{language} ({where}): {len(missing)} missing, {len(wrong)} with wrong placeholders, "
-              f"{len(unused)} unused")
+        print(
+            f"{language} ({where}): {len(missing)} missing, {len(wrong)} with wrong placeholders, {len(unused)} unused"
+        )
         for entry in missing:
             print(f"  missing: {entry.label()}  ({' '.join(entry.references[:3])})")
         for entry, problem in wrong:
@@ -388,8 +445,10 @@ def main(argv=None, root: Path = ROOT) -> int:
     if args.add_missing:
         for language, count in add_missing(report, root).items():
             if count:
-                print(f"{language}: appended {count} empty entr{'y' if count == 1 else 'ies'} to "
-                      f"{catalogue_path(language, root).relative_to(root)}")
+                print(
+                    f"{language}: appended {count} empty entr{'y' if count == 1 else 'ies'} to "
+                    f"{catalogue_path(language, root).relative_to(root)}"
+                )
     return 0 if report.ok else 1
 
 

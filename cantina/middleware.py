@@ -54,7 +54,9 @@ class DatabaseUnavailableMiddleware(MiddlewareMixin):
             return None
         log.warning(
             "event=database_unavailable method=%s path=%s error=%s",
-            request.method, request.path, str(exception).strip().splitlines()[0] if str(exception).strip() else type(exception).__name__,
+            request.method,
+            request.path,
+            str(exception).strip().splitlines()[0] if str(exception).strip() else type(exception).__name__,
         )
         message = _("The database is not answering right now, so nothing was saved. Try again in a few seconds.")
         if wants_json(request):

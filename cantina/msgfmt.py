@@ -43,7 +43,11 @@ def parse_po(text):
             entry[key] += ast.literal_eval(line)
         else:
             key, _, value = line.partition(" ")
-            if key == "msgctxt" or (key == "msgid" and "msgstr" in entry) or (key == "msgid" and any(k.startswith("msgstr[") for k in entry)):
+            if (
+                key == "msgctxt"
+                or (key == "msgid" and "msgstr" in entry)
+                or (key == "msgid" and any(k.startswith("msgstr[") for k in entry))
+            ):
                 flush()
             entry[key] = ast.literal_eval(value)
     flush()

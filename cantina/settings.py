@@ -135,9 +135,7 @@ def database_from_url(url):
 
     scheme = urlsplit(url).scheme
     if scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
-        raise ImproperlyConfigured(
-            f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or url!r}."
-        )
+        raise ImproperlyConfigured(f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or url!r}.")
     # Without the pool (DATABASE_POOL_SIZE=0), PostgreSQL connections are kept (with a health
     # check) instead of opened per query: a new connection with a password login per database
     # call was most of the two-process cost.
@@ -319,7 +317,10 @@ if not DEBUG:
     # check --deploy warns about both being off; off is this project's deliberate default.
     SILENCED_SYSTEM_CHECKS = [
         check
-        for check, enabled in (("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS), ("security.W021", SECURE_HSTS_PRELOAD))
+        for check, enabled in (
+            ("security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+            ("security.W021", SECURE_HSTS_PRELOAD),
+        )
         if not enabled
     ]
     # The TLS proxy (deploy/nginx-cantina.conf) sets X-Forwarded-Proto; daphne only listens on
@@ -411,9 +412,7 @@ CANTINA_WEBHOOK_TIMEOUT = env_int("CANTINA_WEBHOOK_TIMEOUT", 5, minimum=1)
 
 LOG_LEVEL = env_str("CANTINA_LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-    raise ImproperlyConfigured(
-        f"CANTINA_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}."
-    )
+    raise ImproperlyConfigured(f"CANTINA_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {LOG_LEVEL!r}.")
 # Several daphne processes must not rotate one file under each other: "{pid}" in the name
 # gives each process its own file.
 LOG_FILE = env_str("CANTINA_LOG_FILE").replace("{pid}", str(os.getpid()))

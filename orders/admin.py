@@ -69,8 +69,15 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = [OrderItemInline]
     fields = [
-        "number", "customer_name", "channel", "status", "payment_method", "scheduled_for", "notes",
-        "created_at", "confirmed_at",
+        "number",
+        "customer_name",
+        "channel",
+        "status",
+        "payment_method",
+        "scheduled_for",
+        "notes",
+        "created_at",
+        "confirmed_at",
     ]
     readonly_fields = ["number", "created_at", "confirmed_at"]
     actions = ["confirm_orders", "cancel_orders"]

@@ -44,7 +44,8 @@ def check_day_in_range(day):
     """Days near the ends of the calendar overflow the day's bounds and the previous/next links."""
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         raise ValidationError(
-            _("Choose a day between the years %(min)s and %(max)s."), code="out_of_range",
+            _("Choose a day between the years %(min)s and %(max)s."),
+            code="out_of_range",
             params={"min": MIN_YEAR, "max": MAX_YEAR},
         )
     return day
@@ -101,8 +102,12 @@ class ScheduledOrderForm(CartForm):
     """A phone order: who, when it is picked up, what, and whether it prints right away."""
 
     customer_name = forms.CharField(label=_("Customer name"), max_length=120)
-    pickup_day = forms.DateField(label=_("Pickup day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    pickup_time = forms.TimeField(label=_("Pickup time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    pickup_day = forms.DateField(
+        label=_("Pickup day"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    pickup_time = forms.TimeField(
+        label=_("Pickup time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
     payment_method = forms.ChoiceField(
         label=_("Payment"),
         choices=[("", _("On pickup")), *Order.PaymentMethod.choices],
@@ -128,7 +133,9 @@ class ScheduledOrderForm(CartForm):
 
 
 class DayForm(forms.Form):
-    day = forms.DateField(label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    day = forms.DateField(
+        label=_("Day"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def clean_day(self):
         day = self.cleaned_data["day"]

@@ -85,21 +85,13 @@ class Order(models.Model):
 
     number = models.CharField(_("number"), max_length=20, blank=True, db_index=True, editable=False)
     customer_name = models.CharField(_("customer"), max_length=120, blank=True)
-    channel = models.CharField(
-        _("channel"), max_length=10, choices=Channel.choices, default=Channel.COUNTER
-    )
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
-    payment_method = models.CharField(
-        _("payment method"), max_length=10, choices=PaymentMethod.choices, blank=True
-    )
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.COUNTER)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    payment_method = models.CharField(_("payment method"), max_length=10, choices=PaymentMethod.choices, blank=True)
     scheduled_for = models.DateTimeField(_("pickup time"), null=True, blank=True, db_index=True)
     notes = models.TextField(_("notes"), blank=True)
     # Cash sales: what the customer handed over (the change is derived: received − total).
-    amount_received = models.DecimalField(
-        _("amount received"), max_digits=10, decimal_places=2, null=True, blank=True
-    )
+    amount_received = models.DecimalField(_("amount received"), max_digits=10, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True, db_index=True)
 
@@ -161,7 +153,11 @@ class Order(models.Model):
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
     product = models.ForeignKey(
-        Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_items",
+        Product,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="order_items",
         verbose_name=_("product"),
     )
     # Snapshots: a receipt shows what was sold, even after the product is renamed or repriced.

@@ -124,7 +124,12 @@ def order_create(
             order.save(update_fields=["status"])
     log.info(
         "order=%s number=%s channel=%s status=%s lines=%s by=%s",
-        order.pk, order.number, channel, order.status, len(quantities) + len(lines), username(created_by) or "-",
+        order.pk,
+        order.number,
+        channel,
+        order.status,
+        len(quantities) + len(lines),
+        username(created_by) or "-",
     )
     return order
 
@@ -138,7 +143,9 @@ def _amount_received(value, *, payment_method, total):
     try:
         received = Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
-        raise OrderError(_("The amount received is not a number: %(value)s") % {"value": value}, "bad_received") from None
+        raise OrderError(
+            _("The amount received is not a number: %(value)s") % {"value": value}, "bad_received"
+        ) from None
     if not received.is_finite() or received < 0 or received >= Decimal("100000000"):
         raise OrderError(_("The amount received is not a number: %(value)s") % {"value": value}, "bad_received")
     received = received.quantize(Decimal("0.01"))
@@ -201,14 +208,23 @@ def order_edit(*, order_id, items=None, scheduled_for=None, notes=None, user=Non
         if quantities is not None:
             order.items.all().delete()
             OrderItem.objects.bulk_create(
-                OrderItem(order=order, product=products[pk], name=products[pk].name, quantity=quantity,
-                          unit_price=products[pk].price)
+                OrderItem(
+                    order=order,
+                    product=products[pk],
+                    name=products[pk].name,
+                    quantity=quantity,
+                    unit_price=products[pk].price,
+                )
                 for pk, quantity in quantities.items()
             )
         # Saved even when only items changed: post_save tells the other tablets.
         order.save(update_fields=fields or ["status"])
-    log.info("order=%s event=edited fields=%s by=%s", order.pk, ",".join(fields + (["items"] if items else [])),
-             username(user) or "-")
+    log.info(
+        "order=%s event=edited fields=%s by=%s",
+        order.pk,
+        ",".join(fields + (["items"] if items else [])),
+        username(user) or "-",
+    )
     return order
 
 

@@ -38,7 +38,8 @@ def counter(request):
                 payment_method=form.cleaned_data["payment_method"],
                 amount_received=(
                     form.cleaned_data["amount_received"]
-                    if form.cleaned_data["payment_method"] == Order.PaymentMethod.CASH else None
+                    if form.cleaned_data["payment_method"] == Order.PaymentMethod.CASH
+                    else None
                 ),
                 confirm=True,
                 created_by=request.user,
@@ -154,27 +155,21 @@ def order_confirm(request, order_id):
 @permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_mark_ready(request, order_id):
-    return _order_action(
-        request, order_id, services.order_mark_ready, _("Order %(number)s is ready for pickup.")
-    )
+    return _order_action(request, order_id, services.order_mark_ready, _("Order %(number)s is ready for pickup."))
 
 
 @staff_required
 @permission_required(roles.CHANGE_ORDER, raise_exception=True)
 @require_POST
 def order_mark_delivered(request, order_id):
-    return _order_action(
-        request, order_id, services.order_mark_delivered, _("Order %(number)s delivered.")
-    )
+    return _order_action(request, order_id, services.order_mark_delivered, _("Order %(number)s delivered."))
 
 
 @staff_required
 @permission_required(roles.CANCEL_ORDER, raise_exception=True)
 @require_POST
 def order_cancel(request, order_id):
-    return _order_action(
-        request, order_id, services.order_cancel, _("Order %(number)s cancelled.")
-    )
+    return _order_action(request, order_id, services.order_cancel, _("Order %(number)s cancelled."))
 
 
 def _order_action(request, order_id, action, success_message):
@@ -212,7 +207,6 @@ def _cart_lines(form):
     ]
 
 
-
 @staff_required
 @require_POST
 def product_sold_out(request, product_id):
@@ -243,15 +237,22 @@ def scheduled_edit(request, order_id):
     pickup = timezone.localtime(order.scheduled_for)
     form = ScheduledOrderForm(
         request.POST if request.method == "POST" else None,
-        initial={"customer_name": order.customer_name, "pickup_day": pickup.date(),
-                 "pickup_time": pickup.time().replace(second=0, microsecond=0), "notes": order.notes},
+        initial={
+            "customer_name": order.customer_name,
+            "pickup_day": pickup.date(),
+            "pickup_time": pickup.time().replace(second=0, microsecond=0),
+            "notes": order.notes,
+        },
     )
     form.fields["payment_method"].required = False
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             order = services.order_edit(
-                order_id=order.pk, items=data["items"], scheduled_for=data["scheduled_for"], notes=data["notes"],
+                order_id=order.pk,
+                items=data["items"],
+                scheduled_for=data["scheduled_for"],
+                notes=data["notes"],
                 user=request.user,
             )
         except OrderError as error:
@@ -259,11 +260,28 @@ def scheduled_edit(request, order_id):
         else:
             messages.success(request, _("Order %(number)s saved.") % {"number": order.number})
             return redirect(_scheduled_url(order))
-    cart_lines = _cart_lines(form) if form.is_bound else [
-        {"product": item.product_id, "quantity": item.quantity, "name": item.name, "price": str(item.unit_price),
-         "active": True}
-        for item in order.items.all() if item.product_id
-    ]
-    return render(request, "orders/scheduled_form.html", {
-        "form": form, "order": order, "categories": selectors.products_for_sale(), "cart_lines": cart_lines,
-    })
+    cart_lines = (
+        _cart_lines(form)
+        if form.is_bound
+        else [
+            {
+                "product": item.product_id,
+                "quantity": item.quantity,
+                "name": item.name,
+                "price": str(item.unit_price),
+                "active": True,
+            }
+            for item in order.items.all()
+            if item.product_id
+        ]
+    )
+    return render(
+        request,
+        "orders/scheduled_form.html",
+        {
+            "form": form,
+            "order": order,
+            "categories": selectors.products_for_sale(),
+            "cart_lines": cart_lines,
+        },
+    )

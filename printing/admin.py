@@ -149,11 +149,18 @@ class PrinterForm(forms.ModelForm):
 
     # Not required in the form: a form that does not show them keeps an agent printer.
     transport = forms.ChoiceField(
-        label=gettext_lazy("connection"), choices=Printer.Transport.choices, required=False,
-        help_text=gettext_lazy("How the printer gets its jobs: through the Cantina agent, or by polling the server itself."),
+        label=gettext_lazy("connection"),
+        choices=Printer.Transport.choices,
+        required=False,
+        help_text=gettext_lazy(
+            "How the printer gets its jobs: through the Cantina agent, or by polling the server itself."
+        ),
     )
     poll_interval = forms.IntegerField(
-        label=gettext_lazy("poll interval (seconds)"), min_value=1, max_value=3600, required=False,
+        label=gettext_lazy("poll interval (seconds)"),
+        min_value=1,
+        max_value=3600,
+        required=False,
         help_text=gettext_lazy("How often the printer asks for jobs; it shows offline after three missed polls."),
     )
 
@@ -228,7 +235,13 @@ class PrinterForm(forms.ModelForm):
 class PrinterAdmin(admin.ModelAdmin):
     form = PrinterForm
     list_display = [
-        "name", "location", "connection", "printer_status", "last_seen", "queued_jobs", "agent_token",
+        "name",
+        "location",
+        "connection",
+        "printer_status",
+        "last_seen",
+        "queued_jobs",
+        "agent_token",
     ]
     list_filter = ["is_active", "connected", "status", "paper_width"]
     search_fields = ["name", "location", "model_name"]
@@ -248,14 +261,25 @@ class PrinterAdmin(admin.ModelAdmin):
             gettext_lazy("Agent"),
             {
                 "fields": [
-                    "connection", "printer_status", "status_message", "last_seen", "model_name", "agent_version",
+                    "connection",
+                    "printer_status",
+                    "status_message",
+                    "last_seen",
+                    "model_name",
+                    "agent_version",
                     "agent_token",
                 ]
             },
         ),
     ]
     readonly_fields = [
-        "connection", "printer_status", "status_message", "last_seen", "model_name", "agent_version", "agent_token",
+        "connection",
+        "printer_status",
+        "status_message",
+        "last_seen",
+        "model_name",
+        "agent_version",
+        "agent_token",
         "cloud_setup",
     ]
 
@@ -304,14 +328,21 @@ class PrinterAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("printer settings"))
     def cloud_setup(self, printer):
         if printer.pk is None or not printer.is_cloud:
-            return _("Choose Star CloudPRNT or Epson Server Direct Print, save, then type these settings into the printer.")
+            return _(
+                "Choose Star CloudPRNT or Epson Server Direct Print, save, then type these settings into the printer."
+            )
         request = getattr(_current_request, "value", None)
         url = cloud_server_url(request, printer) if request is not None else CLOUD_PATHS[printer.transport]
         return format_html(
             "{}: <code>{}</code><br>{}: <code>{}</code><br>{}: {}<br>{}: {}",
-            _("Server URL"), url, _("User name"), cloud_user_name(printer), _("Password"),
+            _("Server URL"),
+            url,
+            _("User name"),
+            cloud_user_name(printer),
+            _("Password"),
             _("the printer's secret, shown once when issued (“Issue a new agent token” gives a new one)"),
-            _("Polling interval"), _("%(seconds)s s") % {"seconds": printer.poll_interval},
+            _("Polling interval"),
+            _("%(seconds)s s") % {"seconds": printer.poll_interval},
         )
 
     def get_fieldsets(self, request, obj=None):
@@ -339,7 +370,8 @@ class PrinterAdmin(admin.ModelAdmin):
         token = issue_secret(obj)
         self.log_change(request, obj, _("Issued a new agent token."))
         self.message_user(
-            request, _("The printer “%(name)s” was added. Its agent token is below.") % {"name": obj.name},
+            request,
+            _("The printer “%(name)s” was added. Its agent token is below.") % {"name": obj.name},
             messages.SUCCESS,
         )
         return self.token_response(request, [(obj, token)], added=True)
@@ -446,9 +478,14 @@ class PrinterAdmin(admin.ModelAdmin):
             "printer_placeholder": AGENT_PRINTER_PLACEHOLDER,
             "issued": [
                 {"printer": printer, "token": token, "command": agent_command(request, token)}
-                if not printer.is_cloud else
-                {"printer": printer, "token": token, "cloud": True, "url": cloud_server_url(request, printer),
-                 "user": cloud_user_name(printer)}
+                if not printer.is_cloud
+                else {
+                    "printer": printer,
+                    "token": token,
+                    "cloud": True,
+                    "url": cloud_server_url(request, printer),
+                    "user": cloud_user_name(printer),
+                }
                 for printer, token in issued
             ],
             "media": self.media,
@@ -502,7 +539,15 @@ def job_outcome_message(job_id, error):
 class PrintJobAdmin(admin.ModelAdmin):
     form = PrintJobForm
     list_display = [
-        "id", "created_at", "printer", "order_link", "kind", "job_status", "priority", "attempts", "short_error",
+        "id",
+        "created_at",
+        "printer",
+        "order_link",
+        "kind",
+        "job_status",
+        "priority",
+        "attempts",
+        "short_error",
         "finished_at",
     ]
     list_display_links = ["id", "created_at"]
@@ -514,8 +559,21 @@ class PrintJobAdmin(admin.ModelAdmin):
     inlines = [PrintJobEventInline]
     actions = ["retry_failed", "cancel", "reprint"]
     fieldsets = [
-        (None, {"fields": ["printer_link", "order_link", "kind", "source", "job_status", "priority", "copies",
-                           "requested_by"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "printer_link",
+                    "order_link",
+                    "kind",
+                    "source",
+                    "job_status",
+                    "priority",
+                    "copies",
+                    "requested_by",
+                ]
+            },
+        ),
         (gettext_lazy("Delivery"), {"fields": ["attempts", "max_retries", "error_code", "error_message"]}),
         (gettext_lazy("Times"), {"fields": ["created_at", "sent_at", "started_at", "finished_at"]}),
         (gettext_lazy("Receipt"), {"fields": ["receipt_preview", "plain_text"]}),
@@ -523,9 +581,24 @@ class PrintJobAdmin(admin.ModelAdmin):
     ]
     # Everything that belongs to the state machine is read-only; see get_readonly_fields.
     readonly_fields = [
-        "printer_link", "order_link", "kind", "source", "job_status", "copies", "requested_by", "attempts", "max_retries",
-        "error_code", "error_message", "created_at", "sent_at", "started_at", "finished_at", "receipt_preview",
-        "plain_text", "document_json",
+        "printer_link",
+        "order_link",
+        "kind",
+        "source",
+        "job_status",
+        "copies",
+        "requested_by",
+        "attempts",
+        "max_retries",
+        "error_code",
+        "error_message",
+        "created_at",
+        "sent_at",
+        "started_at",
+        "finished_at",
+        "receipt_preview",
+        "plain_text",
+        "document_json",
     ]
 
     @property
@@ -564,7 +637,9 @@ class PrintJobAdmin(admin.ModelAdmin):
         # Never obj.save(): it would write back a status the agent may have changed meanwhile.
         if change and "priority" in form.changed_data:
             try:
-                services.job_set_priority(job_id=obj.pk, priority=form.cleaned_data["priority"], requested_by=request.user)
+                services.job_set_priority(
+                    job_id=obj.pk, priority=form.cleaned_data["priority"], requested_by=request.user
+                )
             except PrintError as error:
                 self.message_user(request, str(error), messages.ERROR)
 
@@ -720,10 +795,15 @@ class PrintingOrderAdmin(OrderAdmin):
         return super().media + ADMIN_MEDIA
 
     def get_queryset(self, request):
-        return super().get_queryset(request).with_total().annotate(
-            jobs_total=Count("print_jobs"),
-            jobs_printed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.COMPLETED)),
-            jobs_failed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.FAILED)),
+        return (
+            super()
+            .get_queryset(request)
+            .with_total()
+            .annotate(
+                jobs_total=Count("print_jobs"),
+                jobs_printed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.COMPLETED)),
+                jobs_failed=Count("print_jobs", filter=Q(print_jobs__status=PrintJob.Status.FAILED)),
+            )
         )
 
     def save_related(self, request, form, formsets, change):
@@ -732,14 +812,18 @@ class PrintingOrderAdmin(OrderAdmin):
         items_changed = any(
             formset.has_changed() for formset in formsets if getattr(formset, "model", None) is not PrintJob
         )
-        if change and items_changed and PrintJob.objects.filter(
-            order=order, kind__in=[PrintJob.Kind.ORDER_RECEIPT, PrintJob.Kind.KITCHEN_TICKET]
-        ).exists():
+        if (
+            change
+            and items_changed
+            and PrintJob.objects.filter(
+                order=order, kind__in=[PrintJob.Kind.ORDER_RECEIPT, PrintJob.Kind.KITCHEN_TICKET]
+            ).exists()
+        ):
             # The paper at the counter (and in the kitchen) shows the old items: say so, loudly.
             self.message_user(
                 request,
                 format_html(
-                    "{} <a href=\"{}\">{}</a>",
+                    '{} <a href="{}">{}</a>',
                     _("Order #%(number)s was already printed with other items: reprint it so the paper matches.")
                     % {"number": order.number},
                     reverse("admin:orders_order_changelist") + f"?id__exact={order.pk}",
@@ -789,7 +873,8 @@ class PrintingOrderAdmin(OrderAdmin):
                         "Order #%(number)s: reprint queued (job %(ids)s).",
                         "Order #%(number)s: reprints queued (jobs %(ids)s).",
                         len(jobs),
-                    ) % {"number": order.number, "ids": ", ".join(f"#{job.pk}" for job in jobs)},
+                    )
+                    % {"number": order.number, "ids": ", ".join(f"#{job.pk}" for job in jobs)},
                     messages.SUCCESS,
                 )
 

@@ -38,7 +38,7 @@ def raster_fonts(app_configs, **kwargs):
         Error(
             message,
             hint=f"Install fonts-dejavu-core and fonts-wqy-microhei (apt-get install), or set {name} "
-                 "to a TrueType font file.",
+            "to a TrueType font file.",
             id="cantina.E001" if name == "CANTINA_FONT_LATIN" else "cantina.E002",
         )
         for name, message in font_problems()

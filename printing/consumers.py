@@ -243,7 +243,11 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await self.close(code=CloseCode.UNAUTHORIZED)
             return
         if not printer["is_active"]:
-            log.info("printer=%s event=agent_rejected reason=printer_disabled code=%s", printer["id"], CloseCode.PRINTER_DISABLED)
+            log.info(
+                "printer=%s event=agent_rejected reason=printer_disabled code=%s",
+                printer["id"],
+                CloseCode.PRINTER_DISABLED,
+            )
             await self.close(code=CloseCode.PRINTER_DISABLED)
             return
         self.printer = printer
@@ -261,7 +265,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         )
         # Older connections of this printer, in this process or another, close with 4409 (the
         # sweep closes them too, from the database, should this message be lost).
-        await self.layer_call(self.channel_layer.group_send, self.group, {"type": "agent.replaced", "channel": self.channel_name})
+        await self.layer_call(
+            self.channel_layer.group_send, self.group, {"type": "agent.replaced", "channel": self.channel_name}
+        )
         registry.add(self)
         await self.send_json(welcome_message(self.printer))
         await self.deliver(resend_in_flight=True)
@@ -276,7 +282,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
                 printer_id=self.printer_id, channel_name=self.channel_name
             )
         except DATABASE_ERRORS as error:  # printers_mark_stale marks it offline later
-            log.warning("printer=%s event=agent_disconnected database=unavailable error=%s", self.printer_id, first_line(error))
+            log.warning(
+                "printer=%s event=agent_disconnected database=unavailable error=%s", self.printer_id, first_line(error)
+            )
 
     async def database_unavailable(self, handling, error):
         """The database failed while handling an agent message (PostgreSQL restarting).
@@ -288,7 +296,10 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         """
         log.warning(
             "printer=%s event=agent_closed reason=database_unavailable handling=%s code=%s error=%s",
-            self.printer_id, handling, CloseCode.UNAVAILABLE, first_line(error),
+            self.printer_id,
+            handling,
+            CloseCode.UNAVAILABLE,
+            first_line(error),
         )
         await self.close(code=CloseCode.UNAVAILABLE)
 
@@ -311,7 +322,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await notify.layer_call(method, *args)
         except Exception as error:
             log.warning(
-                "printer=%s event=channel_layer_unavailable error=%s", self.printer_id, str(error) or type(error).__name__
+                "printer=%s event=channel_layer_unavailable error=%s",
+                self.printer_id,
+                str(error) or type(error).__name__,
             )
             return False
         return True
@@ -398,7 +411,12 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if text_data is not None and size * 4 > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
             size = len(text_data.encode("utf-8"))
         if size > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
-            log.warning("printer=%s event=agent_closed reason=message_too_big bytes=%s code=%s", self.printer_id, size, CloseCode.MESSAGE_TOO_BIG)
+            log.warning(
+                "printer=%s event=agent_closed reason=message_too_big bytes=%s code=%s",
+                self.printer_id,
+                size,
+                CloseCode.MESSAGE_TOO_BIG,
+            )
             await self.close(code=CloseCode.MESSAGE_TOO_BIG)
             return
         content = None
@@ -408,7 +426,11 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             except ValueError:
                 content = INVALID_JSON
         if not self.solicited(content) and not self.limiter.allow():
-            log.warning("printer=%s event=agent_closed reason=too_many_messages code=%s", self.printer_id, CloseCode.TOO_MANY_MESSAGES)
+            log.warning(
+                "printer=%s event=agent_closed reason=too_many_messages code=%s",
+                self.printer_id,
+                CloseCode.TOO_MANY_MESSAGES,
+            )
             await self.close(code=CloseCode.TOO_MANY_MESSAGES)
             return
         if text_data is None:
@@ -421,12 +443,14 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
 
     async def receive_json(self, content, **kwargs):
         if not isinstance(content, dict):
-            await self.send_error("bad_message", "A message must be a JSON object with a \"type\".")
+            await self.send_error("bad_message", 'A message must be a JSON object with a "type".')
             return
         kind = content.get("type")
         handler = self.handlers.get(kind) if isinstance(kind, str) else None
         if handler is None:
-            await self.send_error("unknown_type", f"Unknown message type {kind!r}.", ref=kind if isinstance(kind, str) else None)
+            await self.send_error(
+                "unknown_type", f"Unknown message type {kind!r}.", ref=kind if isinstance(kind, str) else None
+            )
             return
         try:
             await handler(self, content)
@@ -448,17 +472,20 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     async def on_printer_info(self, content):
         info = content.get("printer")
         if not isinstance(info, dict):
-            await self.send_error("bad_message", "printer_info needs a \"printer\" object.")
+            await self.send_error("bad_message", 'printer_info needs a "printer" object.')
             return
         status = info.get("status", Printer.Status.UNKNOWN)
         if not isinstance(status, str) or status not in Printer.Status.values:
             await self.send_error(
-                "bad_message", f"Unknown printer status {status!r}; use one of {', '.join(Printer.Status.values)}.",
+                "bad_message",
+                f"Unknown printer status {status!r}; use one of {', '.join(Printer.Status.values)}.",
             )
             return
         fields = {key: info.get(key) for key in ("model", "agent_version", "message")}
         if any(value is not None and not isinstance(value, str) for value in fields.values()):
-            await self.send_error("bad_message", "printer_info fields model, agent_version and message must be strings.")
+            await self.send_error(
+                "bad_message", "printer_info fields model, agent_version and message must be strings."
+            )
             return
         previous, current = await database_sync_to_async(services.printer_report)(
             printer_id=self.printer_id, status=status, **{k: v or "" for k, v in fields.items()}
@@ -470,17 +497,17 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         job_id = content.get("job_id")
         status = content.get("status")
         if isinstance(job_id, bool) or not isinstance(job_id, int):
-            await self.send_error("bad_message", "print_status needs an integer \"job_id\".", ref=job_id)
+            await self.send_error("bad_message", 'print_status needs an integer "job_id".', ref=job_id)
             return
         if status not in AGENT_REPORTED_STATUSES:
             await self.send_error(
-                "bad_message", "print_status \"status\" must be received, printing, completed or failed.", ref=job_id
+                "bad_message", 'print_status "status" must be received, printing, completed or failed.', ref=job_id
             )
             return
         error_code = content.get("error_code") or ""
         message = content.get("message") or ""
         if not isinstance(error_code, str) or not isinstance(message, str):
-            await self.send_error("bad_message", "\"error_code\" and \"message\" must be strings.", ref=job_id)
+            await self.send_error("bad_message", '"error_code" and "message" must be strings.', ref=job_id)
             return
         outcome = await database_sync_to_async(services.job_mark_status)(
             job_id=job_id, printer_id=self.printer_id, status=status, error_code=error_code, message=message
@@ -502,9 +529,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         job_id, status, error_code = await database_sync_to_async(local_jobs.local_job_record)(
             printer_id=self.printer_id, report=report
         )
-        await self.send_json(local_job_recorded_message(
-            local_id=report.local_id, job_id=job_id, status=status, error_code=error_code
-        ))
+        await self.send_json(
+            local_job_recorded_message(local_id=report.local_id, job_id=job_id, status=status, error_code=error_code)
+        )
 
     handlers = {
         "ping": on_ping,
@@ -562,7 +589,10 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             try:
                 return await receive()
             except Exception as error:
-                log.warning("event=staff_link_closed reason=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
+                log.warning(
+                    "event=staff_link_closed reason=channel_layer_unavailable error=%s",
+                    str(error) or type(error).__name__,
+                )
                 await self.close(code=CloseCode.UNAVAILABLE)
                 await asyncio.Event().wait()  # until the client's disconnect ends this consumer
 
@@ -580,7 +610,9 @@ class StaffConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         try:
             await notify.layer_call(self.channel_layer.group_add, STAFF_GROUP, self.channel_name)
         except Exception as error:
-            log.warning("event=staff_link_refused reason=channel_layer_unavailable error=%s", str(error) or type(error).__name__)
+            log.warning(
+                "event=staff_link_refused reason=channel_layer_unavailable error=%s", str(error) or type(error).__name__
+            )
             await self.close(code=CloseCode.UNAVAILABLE)
             return
         self.joined = True

@@ -33,7 +33,17 @@ MAX_BARCODE_LENGTH = 80
 MAX_PIXEL_WIDTH = 4096
 
 COMMAND_TYPES = (
-    "text", "separator", "table", "feed", "qr", "barcode", "image", "cut", "pulse", "beep", "raw",
+    "text",
+    "separator",
+    "table",
+    "feed",
+    "qr",
+    "barcode",
+    "image",
+    "cut",
+    "pulse",
+    "beep",
+    "raw",
 )
 ALIGNMENTS = ("left", "center", "right")
 
@@ -53,12 +63,22 @@ BARCODE_SYMBOLOGIES = {
     "codabar": ("NW7", r"[A-Da-d][0-9$+\-./:]+[A-Da-d]", "A-D, then digits and $+-./:, then A-D"),
 }
 BARCODE_ALIASES = {
-    "upc": "upca", "upca": "upca", "upce": "upce",
-    "ean13": "ean13", "ean": "ean13", "jan13": "ean13", "jan": "ean13",
-    "ean8": "ean8", "jan8": "ean8",
-    "code39": "code39", "code128": "code128",
-    "itf": "itf", "itf14": "itf", "interleaved2of5": "itf",
-    "codabar": "codabar", "nw7": "codabar",
+    "upc": "upca",
+    "upca": "upca",
+    "upce": "upce",
+    "ean13": "ean13",
+    "ean": "ean13",
+    "jan13": "ean13",
+    "jan": "ean13",
+    "ean8": "ean8",
+    "jan8": "ean8",
+    "code39": "code39",
+    "code128": "code128",
+    "itf": "itf",
+    "itf14": "itf",
+    "interleaved2of5": "itf",
+    "codabar": "codabar",
+    "nw7": "codabar",
 }
 HRI_POSITIONS = {"none": "none", "off": "none", "above": "above", "below": "below", "both": "both"}
 
@@ -79,8 +99,17 @@ UNSAFE_RAW_SEQUENCES = {
 }
 
 # Size names poster's renderer tolerates although its schema wants "WxH": printed N x N, with a warning.
-SIZE_NAMES = {"normal": 1, "single": 1, "double": 2, "triple": 3, "quad": 4, "penta": 5, "hexa": 6,
-              "hepta": 7, "octa": 8}
+SIZE_NAMES = {
+    "normal": 1,
+    "single": 1,
+    "double": 2,
+    "triple": 3,
+    "quad": 4,
+    "penta": 5,
+    "hexa": 6,
+    "hepta": 7,
+    "octa": 8,
+}
 # QR circle modules need room to be readable: poster draws them only above this pixel width.
 QR_CIRCLE_MIN_PIXEL_WIDTH = 257
 
@@ -98,8 +127,7 @@ class DocumentError(ValueError):
     ``index`` is the command's position (0-based) and ``field`` the offending field, when known.
     """
 
-    def __init__(self, message: str, *, index: int | None = None, field: str | None = None,
-                 command: str | None = None):
+    def __init__(self, message: str, *, index: int | None = None, field: str | None = None, command: str | None = None):
         self.index = index
         self.field = field
         self.command = command
@@ -122,8 +150,7 @@ class DocumentWarning(str):
     field: str | None
     command: str | None
 
-    def __new__(cls, message: str, *, index: int | None = None, field: str | None = None,
-                command: str | None = None):
+    def __new__(cls, message: str, *, index: int | None = None, field: str | None = None, command: str | None = None):
         if index is not None:
             prefix = f"command {index} ({command}): " if command else f"command {index}: "
         else:
@@ -136,8 +163,9 @@ class DocumentWarning(str):
 class _Fields:
     """Reads one command's fields, turning every problem into a precise DocumentError."""
 
-    def __init__(self, data: dict, index: int | None, command: str | None, prefix: str = "",
-                 warnings: list | None = None):
+    def __init__(
+        self, data: dict, index: int | None, command: str | None, prefix: str = "", warnings: list | None = None
+    ):
         self.data = data
         self.index = index
         self.command = command
@@ -150,8 +178,7 @@ class _Fields:
 
     def warn(self, field: str, message: str) -> None:
         path = f"{self.prefix}{field}"
-        self.warnings.append(DocumentWarning(f'"{path}" {message}', index=self.index, field=path,
-                                             command=self.command))
+        self.warnings.append(DocumentWarning(f'"{path}" {message}', index=self.index, field=path, command=self.command))
 
     def nested(self, field: str, value: Any) -> _Fields:
         if not isinstance(value, dict):
@@ -166,19 +193,43 @@ class _Fields:
         return names[0], None
 
     @overload
-    def string(self, *names: str, default: str, required: bool = False,
-               max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str: ...
+    def string(
+        self,
+        *names: str,
+        default: str,
+        required: bool = False,
+        max_length: int = MAX_TEXT_LENGTH,
+        allow_numbers: bool = False,
+    ) -> str: ...
 
     @overload
-    def string(self, *names: str, default: None = None, required: Literal[True],
-               max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str: ...
+    def string(
+        self,
+        *names: str,
+        default: None = None,
+        required: Literal[True],
+        max_length: int = MAX_TEXT_LENGTH,
+        allow_numbers: bool = False,
+    ) -> str: ...
 
     @overload
-    def string(self, *names: str, default: None = None, required: bool = False,
-               max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str | None: ...
+    def string(
+        self,
+        *names: str,
+        default: None = None,
+        required: bool = False,
+        max_length: int = MAX_TEXT_LENGTH,
+        allow_numbers: bool = False,
+    ) -> str | None: ...
 
-    def string(self, *names: str, default: str | None = None, required: bool = False,
-               max_length: int = MAX_TEXT_LENGTH, allow_numbers: bool = False) -> str | None:
+    def string(
+        self,
+        *names: str,
+        default: str | None = None,
+        required: bool = False,
+        max_length: int = MAX_TEXT_LENGTH,
+        allow_numbers: bool = False,
+    ) -> str | None:
         name, value = self.get(*names)
         if value is None:
             if required:
@@ -207,19 +258,38 @@ class _Fields:
         return value
 
     @overload
-    def integer(self, *names: str, default: int, minimum: int | None = None,
-                maximum: int | None = None, required: bool = False) -> int: ...
+    def integer(
+        self, *names: str, default: int, minimum: int | None = None, maximum: int | None = None, required: bool = False
+    ) -> int: ...
 
     @overload
-    def integer(self, *names: str, default: None = None, minimum: int | None = None,
-                maximum: int | None = None, required: Literal[True]) -> int: ...
+    def integer(
+        self,
+        *names: str,
+        default: None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        required: Literal[True],
+    ) -> int: ...
 
     @overload
-    def integer(self, *names: str, default: None = None, minimum: int | None = None,
-                maximum: int | None = None, required: bool = False) -> int | None: ...
+    def integer(
+        self,
+        *names: str,
+        default: None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        required: bool = False,
+    ) -> int | None: ...
 
-    def integer(self, *names: str, default: int | None = None, minimum: int | None = None,
-                maximum: int | None = None, required: bool = False) -> int | None:
+    def integer(
+        self,
+        *names: str,
+        default: int | None = None,
+        minimum: int | None = None,
+        maximum: int | None = None,
+        required: bool = False,
+    ) -> int | None:
         name, value = self.get(*names)
         if value is None:
             if required:
@@ -316,8 +386,7 @@ def _text(fields: _Fields) -> dict:
     if content is None:
         raise fields.error("content", "is required")
     if isinstance(content, (str, int, float)) and not isinstance(content, bool):
-        inner = _Fields({"text": content}, fields.index, fields.command, fields.prefix + name + ".",
-                        fields.warnings)
+        inner = _Fields({"text": content}, fields.index, fields.command, fields.prefix + name + ".", fields.warnings)
     else:
         inner = fields.nested(name, content)
     text = clean_text(inner.string("text", required=True, allow_numbers=True))
@@ -396,11 +465,15 @@ def _table(fields: _Fields) -> dict:
     normalized_columns = []
     for number, column in enumerate(columns):
         column_fields = definition_fields.nested(f"{columns_name}[{number}]", column)
-        normalized_columns.append({
-            "name": clean_text(column_fields.string("name", "header", default="", max_length=200, allow_numbers=True)),
-            "width": column_fields.integer("width", required=True, minimum=1, maximum=255),
-            "align": column_fields.choice("align", choices=ALIGNMENTS, default="center"),
-        })
+        normalized_columns.append(
+            {
+                "name": clean_text(
+                    column_fields.string("name", "header", default="", max_length=200, allow_numbers=True)
+                ),
+                "width": column_fields.integer("width", required=True, minimum=1, maximum=255),
+                "align": column_fields.choice("align", choices=ALIGNMENTS, default="center"),
+            }
+        )
     rows_name, rows = fields.get("rows")
     if rows is None:
         rows = []
@@ -456,11 +529,13 @@ def _qr(fields: _Fields) -> dict:
     data = fields.string("data", required=True, max_length=QR_CAPACITY["L"])
     if data == "":
         raise fields.error("data", "must not be empty")
-    correction = fields.choice("correction", "error_correction", "ec",
-                               choices={"l": "L", "m": "M", "q": "Q", "h": "H"}, default="M")
+    correction = fields.choice(
+        "correction", "error_correction", "ec", choices={"l": "L", "m": "M", "q": "Q", "h": "H"}, default="M"
+    )
     if len(data.encode("utf-8")) > QR_CAPACITY[correction]:
-        raise fields.error("data", f"is too long for a QR code with correction {correction} "
-                                   f"(at most {QR_CAPACITY[correction]} bytes)")
+        raise fields.error(
+            "data", f"is too long for a QR code with correction {correction} (at most {QR_CAPACITY[correction]} bytes)"
+        )
     size_name, size = fields.get("size")
     pixel_width = fields.integer("pixel_width", default=None, minimum=1, maximum=MAX_PIXEL_WIDTH)
     if pixel_width is None and size is not None:
@@ -471,8 +546,9 @@ def _qr(fields: _Fields) -> dict:
     logo = fields.string("logo", default=None, max_length=MAX_IMAGE_BASE64)
     circle_shape = fields.boolean("circle_shape", default=False)
     if circle_shape and (pixel_width or 256) < QR_CIRCLE_MIN_PIXEL_WIDTH:
-        fields.warn("circle_shape", f"needs a pixel_width of at least {QR_CIRCLE_MIN_PIXEL_WIDTH}; "
-                                    "printed with square modules")
+        fields.warn(
+            "circle_shape", f"needs a pixel_width of at least {QR_CIRCLE_MIN_PIXEL_WIDTH}; printed with square modules"
+        )
         circle_shape = False
     normalized = {
         "data": data,
@@ -520,23 +596,34 @@ def _image(fields: _Fields) -> dict:
     code = fields.string("code", "data", "base64", required=True, max_length=MAX_IMAGE_BASE64)
     return {
         "code": code,
-        "format": fields.choice("format", choices={"png": "png", "jpg": "jpg", "jpeg": "jpg", "bmp": "bmp",
-                                                   "gif": "gif"}, default=None),
+        "format": fields.choice(
+            "format", choices={"png": "png", "jpg": "jpg", "jpeg": "jpg", "bmp": "bmp", "gif": "gif"}, default=None
+        ),
         "pixel_width": fields.integer("pixel_width", "width", default=None, minimum=1, maximum=MAX_PIXEL_WIDTH),
         "align": fields.choice("align", choices=ALIGNMENTS, default="center"),
         "threshold": fields.integer("threshold", default=128, minimum=0, maximum=255),
-        "dithering": fields.choice("dithering", choices={"threshold": "threshold", "none": "threshold",
-                                                         "atkinson": "atkinson", "floyd_steinberg": "atkinson",
-                                                         "floyd-steinberg": "atkinson"}, default="atkinson"),
-        "scaling": fields.choice("scaling", choices={"bilinear": "bilinear", "nns": "nns", "nearest": "nns"},
-                                 default="bilinear"),
+        "dithering": fields.choice(
+            "dithering",
+            choices={
+                "threshold": "threshold",
+                "none": "threshold",
+                "atkinson": "atkinson",
+                "floyd_steinberg": "atkinson",
+                "floyd-steinberg": "atkinson",
+            },
+            default="atkinson",
+        ),
+        "scaling": fields.choice(
+            "scaling", choices={"bilinear": "bilinear", "nns": "nns", "nearest": "nns"}, default="bilinear"
+        ),
     }
 
 
 def _cut(fields: _Fields) -> dict:
     return {
-        "mode": fields.choice("mode", choices={"full": "full", "partial": "partial", "part": "partial"},
-                              default="partial"),
+        "mode": fields.choice(
+            "mode", choices={"full": "full", "partial": "partial", "part": "partial"}, default="partial"
+        ),
         "feed": fields.integer("feed", "lines", default=2, minimum=0, maximum=255),
     }
 
@@ -598,8 +685,17 @@ def _raw(fields: _Fields) -> dict:
 
 
 _NORMALIZERS = {
-    "text": _text, "separator": _separator, "table": _table, "feed": _feed, "qr": _qr,
-    "barcode": _barcode, "image": _image, "cut": _cut, "pulse": _pulse, "beep": _beep, "raw": _raw,
+    "text": _text,
+    "separator": _separator,
+    "table": _table,
+    "feed": _feed,
+    "qr": _qr,
+    "barcode": _barcode,
+    "image": _image,
+    "cut": _cut,
+    "pulse": _pulse,
+    "beep": _beep,
+    "raw": _raw,
 }
 
 
@@ -668,15 +764,17 @@ def check_document(document: Any) -> tuple[dict, list[DocumentWarning]]:
         if not isinstance(kind, str) or kind.strip().lower() not in _NORMALIZERS:
             raise DocumentError(
                 f'"type" must be one of {", ".join(COMMAND_TYPES)}, got {_json(kind)}',
-                index=index, field="type",
+                index=index,
+                field="type",
             )
         kind = kind.strip().lower()
         data = command.get("data")
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise DocumentError(f'"data" must be an object, got {_type_name(data)}',
-                                index=index, field="data", command=kind)
+            raise DocumentError(
+                f'"data" must be an object, got {_type_name(data)}', index=index, field="data", command=kind
+            )
         normalized.append({"type": kind, "data": _NORMALIZERS[kind](_Fields(data, index, kind, warnings=warnings))})
     result = {"version": version, "profile": _profile(document.get("profile")), "commands": normalized}
     if isinstance(document.get("debug_log"), bool):

@@ -32,9 +32,9 @@ class KitchenItem:
 @dataclass(frozen=True)
 class KitchenOrder:
     number: str
-    channel: str                   # "counter" | "scheduled"
+    channel: str  # "counter" | "scheduled"
     customer_name: str
-    created_at: datetime           # timezone-aware
+    created_at: datetime  # timezone-aware
     items: tuple[KitchenItem, ...]
     scheduled_for: datetime | None = None
     notes: str = ""
@@ -58,8 +58,11 @@ def kitchen_ticket(order: KitchenOrder, printer: PrinterSpec, *, station: str = 
         _separator("="),
     ]
     if order.channel == "scheduled" and order.scheduled_for is not None:
-        commands.append(_field(_("Retirada"), format_short_datetime(order.scheduled_for),
-                               value_align="right", bold=True, size="1x2"))
+        commands.append(
+            _field(
+                _("Retirada"), format_short_datetime(order.scheduled_for), value_align="right", bold=True, size="1x2"
+            )
+        )
     else:
         commands.append(_field(_("Data"), format_datetime(order.created_at), value_align="right"))
     if order.customer_name.strip():

@@ -133,8 +133,14 @@ def local_job_record(*, printer_id, report):
                 local_id=report.local_id,
                 source=source,
                 content=report.content,
-                document={"local": {"source": report.source, "kind": report.kind, "client_ref": report.client_ref,
-                                    "origin": report.origin}},
+                document={
+                    "local": {
+                        "source": report.source,
+                        "kind": report.kind,
+                        "client_ref": report.client_ref,
+                        "origin": report.origin,
+                    }
+                },
                 copies=1,
                 attempts=1,
                 max_retries=0,
@@ -151,12 +157,21 @@ def local_job_record(*, printer_id, report):
                 PrintJob.Status.COMPLETED: _("Printed"),
             }
             events = report.events or ((status, finished_at, report.message),)
-            PrintJobEvent.objects.bulk_create([
-                PrintJobEvent(job=job, status=event_status, at=at or now,
-                              message=(message if event_status == PrintJob.Status.FAILED and message
-                                       else labels.get(event_status, message))[:500])
-                for event_status, at, message in events
-            ])
+            PrintJobEvent.objects.bulk_create(
+                [
+                    PrintJobEvent(
+                        job=job,
+                        status=event_status,
+                        at=at or now,
+                        message=(
+                            message
+                            if event_status == PrintJob.Status.FAILED and message
+                            else labels.get(event_status, message)
+                        )[:500],
+                    )
+                    for event_status, at, message in events
+                ]
+            )
             services.job_notify_staff(job.pk)
     except IntegrityError:  # the same report through another connection, at the same moment
         return (
@@ -164,7 +179,12 @@ def local_job_record(*, printer_id, report):
             .values_list("pk", "status", "error_code")
             .get()
         )
-    log.info("job=%s printer=%s kind=local source=%s status=%s%s", job.pk, printer_id, report.source, status,
-             f" error_code={report.error_code}" if report.error_code else "")
+    log.info(
+        "job=%s printer=%s kind=local source=%s status=%s%s",
+        job.pk,
+        printer_id,
+        report.source,
+        status,
+        f" error_code={report.error_code}" if report.error_code else "",
+    )
     return job.pk, job.status, job.error_code
-

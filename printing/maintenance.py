@@ -114,4 +114,3 @@ def start_in_process():
         _started.update(pid=os.getpid(), thread=thread)
         log.info("event=maintenance_started interval=%ss", settings.CANTINA_SWEEP_INTERVAL)
         return thread
-

@@ -37,7 +37,7 @@ def normalize_mac(value):
     digits = re.sub(r"[^0-9a-fA-F]", "", str(value or "")).lower()
     if len(digits) != 12 or re.sub(r"[0-9a-fA-F:.\-\s]", "", str(value)):
         return ""
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def hash_token(token):
@@ -121,7 +121,8 @@ class Printer(models.Model):
     )
 
     has_drawer = models.BooleanField(
-        _("has cash drawer"), default=False,
+        _("has cash drawer"),
+        default=False,
         help_text=_("A cash drawer is plugged into this printer: cash sales open it."),
     )
     kitchen_channels = ChannelSetField(
@@ -134,23 +135,34 @@ class Printer(models.Model):
         ),
     )
     kitchen_categories = models.JSONField(
-        _("kitchen categories"), default=list, blank=True,
-        help_text=_("Product categories on this printer's kitchen tickets, e.g. [\"Lanches\", \"Bebidas\"]."),
+        _("kitchen categories"),
+        default=list,
+        blank=True,
+        help_text=_('Product categories on this printer\'s kitchen tickets, e.g. ["Lanches", "Bebidas"].'),
     )
     transport = models.CharField(
-        _("connection"), max_length=12, choices=Transport.choices, default=Transport.AGENT,
+        _("connection"),
+        max_length=12,
+        choices=Transport.choices,
+        default=Transport.AGENT,
         help_text=_("How the printer gets its jobs: through the Cantina agent, or by polling the server itself."),
     )
     mac = models.CharField(
-        _("MAC address"), max_length=17, blank=True,
+        _("MAC address"),
+        max_length=17,
+        blank=True,
         help_text=_("Star CloudPRNT printers: the MAC address the printer reports, e.g. 00:11:62:AA:BB:CC."),
     )
     device_id = models.CharField(
-        _("device ID"), max_length=30, blank=True,
+        _("device ID"),
+        max_length=30,
+        blank=True,
         help_text=_("Epson Server Direct Print printers: the ID typed into the printer's settings."),
     )
     poll_interval = models.PositiveSmallIntegerField(
-        _("poll interval (seconds)"), default=5, validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        _("poll interval (seconds)"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
         help_text=_("How often the printer asks for jobs; it shows offline after three missed polls."),
     )
     # HTTP Digest (Epson): MD5(device ID ":" realm ":" secret), set with the secret; never the secret.
@@ -165,9 +177,7 @@ class Printer(models.Model):
     connected = models.BooleanField(_("connected"), default=False)
     connection_channel = models.CharField(max_length=200, blank=True, editable=False)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.UNKNOWN
-    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.UNKNOWN)
     status_message = models.CharField(_("status detail"), max_length=200, blank=True)
     model_name = models.CharField(_("model"), max_length=80, blank=True)
     agent_version = models.CharField(_("agent version"), max_length=40, blank=True)
@@ -186,6 +196,7 @@ class Printer(models.Model):
 
     def prints_kitchen_tickets_for(self, channel):
         return channel in normalize_channels(self.kitchen_channels)
+
     @property
     def is_cloud(self):
         return self.transport != self.Transport.AGENT
@@ -260,9 +271,7 @@ class PrintJob(models.Model):
     objects = PrintJobQuerySet.as_manager()
 
     printer = models.ForeignKey(Printer, on_delete=models.PROTECT, related_name="jobs", verbose_name=_("printer"))
-    order = models.ForeignKey(
-        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="print_jobs"
-    )
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="print_jobs")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ORDER_RECEIPT)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     document = models.JSONField(_("document"), default=dict, blank=True)
@@ -272,13 +281,13 @@ class PrintJob(models.Model):
         _("copies"), default=1, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
     priority = models.PositiveSmallIntegerField(
-        _("priority"), default=5, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        _("priority"),
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text=_("1 prints first."),
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    max_retries = models.PositiveSmallIntegerField(
-        _("max retries"), default=default_max_retries
-    )
+    max_retries = models.PositiveSmallIntegerField(_("max retries"), default=default_max_retries)
     error_code = models.CharField(_("error code"), max_length=40, blank=True)
     # Cloud printers: the hand-out this job went out with (CloudPRNT jobToken, Epson printjobid).
     handout_token = models.CharField(max_length=40, blank=True, editable=False)
@@ -290,7 +299,11 @@ class PrintJob(models.Model):
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("requested by"),
     )
     title = models.CharField(_("title"), max_length=120, blank=True)
@@ -299,9 +312,14 @@ class PrintJob(models.Model):
     # Local jobs: printed by the agent for a client on its own PC (agent --listen), then reported.
     local_id = models.CharField(_("local job id"), max_length=64, blank=True, editable=False)
     source = models.CharField(
-        _("source"), max_length=200, blank=True, editable=False,
-        help_text=_("Where a local job came from: the client's protocol, reference and web page origin; "
-                    "for the print API, the app that sent it."),
+        _("source"),
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "Where a local job came from: the client's protocol, reference and web page origin; "
+            "for the print API, the app that sent it."
+        ),
     )
 
     class Meta:
@@ -320,9 +338,7 @@ class PrintJob(models.Model):
                 condition=Q(kind__in=["order_receipt", "kitchen_ticket"]),
                 name="one_receipt_per_order_and_printer",
             ),
-            models.CheckConstraint(
-                condition=Q(priority__gte=1) & Q(priority__lte=10), name="job_priority_1_to_10"
-            ),
+            models.CheckConstraint(condition=Q(priority__gte=1) & Q(priority__lte=10), name="job_priority_1_to_10"),
             # An agent reports a local job until the server confirms it: recorded once.
             models.UniqueConstraint(
                 fields=["printer", "local_id"], condition=Q(kind="local"), name="one_local_job_per_local_id"

@@ -68,7 +68,9 @@ def _group_send(group, message):
         _skip_until = time.monotonic() + settings.CANTINA_CHANNEL_LAYER_TIMEOUT
         log.warning(
             "event=channel_layer_send_failed group=%s error=%s skipping_for=%ss",
-            group, str(error) or type(error).__name__, settings.CANTINA_CHANNEL_LAYER_TIMEOUT,
+            group,
+            str(error) or type(error).__name__,
+            settings.CANTINA_CHANNEL_LAYER_TIMEOUT,
         )
 
 

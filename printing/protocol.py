@@ -103,8 +103,14 @@ def cancel_message(job_id):
 
 def local_job_recorded_message(*, local_id, job_id, status, error_code):
     """The server's receipt for an agent's ``local_job`` report: the agent stops re-sending it."""
-    return {"type": "local_job_recorded", "local_id": local_id, "job_id": job_id, "status": status,
-            "error_code": error_code or None, "timestamp": now_iso()}
+    return {
+        "type": "local_job_recorded",
+        "local_id": local_id,
+        "job_id": job_id,
+        "status": status,
+        "error_code": error_code or None,
+        "timestamp": now_iso(),
+    }
 
 
 def error_message(code, message, ref=None):

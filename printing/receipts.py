@@ -80,10 +80,10 @@ CENT = Decimal("0.01")
 @dataclass(frozen=True)
 class PrinterSpec:
     name: str
-    paper_width: int = 80          # 58 or 80 (mm)
-    profile: str = ""              # python-escpos capability profile name; "" = default
+    paper_width: int = 80  # 58 or 80 (mm)
+    profile: str = ""  # python-escpos capability profile name; "" = default
     has_cutter: bool = True
-    raster_only: bool = False      # print everything as raster images (no usable code pages)
+    raster_only: bool = False  # print everything as raster images (no usable code pages)
 
     @property
     def columns(self) -> int:
@@ -117,14 +117,14 @@ class ReceiptItem:
 @dataclass(frozen=True)
 class ReceiptOrder:
     number: str
-    channel: str                   # "counter" | "scheduled"
+    channel: str  # "counter" | "scheduled"
     customer_name: str
-    created_at: datetime           # timezone-aware
+    created_at: datetime  # timezone-aware
     items: tuple[ReceiptItem, ...]
     total: Decimal
     scheduled_for: datetime | None = None
     notes: str = ""
-    payment_method: str = ""       # display label, already translated
+    payment_method: str = ""  # display label, already translated
     order_id: int | None = None
     amount_received: Decimal | None = None  # cash sales: handed over by the customer
 
@@ -154,23 +154,34 @@ def format_short_datetime(moment: datetime, language: str | None = None) -> str:
 
 # -- document building blocks --------------------------------------------------------------------
 
-def _style(*, bold: bool = False, size: str = "1x1", inverse: bool = False, font: str = "A",
-           underline: str = "0pt") -> dict:
+
+def _style(
+    *, bold: bool = False, size: str = "1x1", inverse: bool = False, font: str = "A", underline: str = "0pt"
+) -> dict:
     return {"bold": bold, "size": size, "underline": underline, "inverse": inverse, "font": font}
 
 
 def _text(text: str, *, align: str = "left", **style) -> dict:
-    return {"type": "text", "data": {"content": {"text": text, "align": align, "content_style": _style(**style)},
-                                     "label": None, "new_line": True}}
+    return {
+        "type": "text",
+        "data": {
+            "content": {"text": text, "align": align, "content_style": _style(**style)},
+            "label": None,
+            "new_line": True,
+        },
+    }
 
 
 def _field(label: str, value: str, *, value_align: str = "left", **value_style) -> dict:
     """``Label: value``; with value_align="right" the value goes to the right edge."""
-    return {"type": "text", "data": {
-        "content": {"text": value, "align": value_align, "content_style": _style(**value_style)},
-        "label": {"text": label, "label_style": _style(), "separator": ": ", "align": "left"},
-        "new_line": True,
-    }}
+    return {
+        "type": "text",
+        "data": {
+            "content": {"text": value, "align": value_align, "content_style": _style(**value_style)},
+            "label": {"text": label, "label_style": _style(), "separator": ": ", "align": "left"},
+            "new_line": True,
+        },
+    }
 
 
 def _separator(char: str = "-") -> dict:
@@ -182,8 +193,10 @@ def _feed(lines: int = 1) -> dict:
 
 
 def _qr(data: str, pixel_width: int) -> dict:
-    return {"type": "qr", "data": {"data": data, "human_text": "", "pixel_width": pixel_width,
-                                   "correction": "M", "align": "center"}}
+    return {
+        "type": "qr",
+        "data": {"data": data, "human_text": "", "pixel_width": pixel_width, "correction": "M", "align": "center"},
+    }
 
 
 def _cut() -> dict:
@@ -191,9 +204,11 @@ def _cut() -> dict:
 
 
 def _document(printer: PrinterSpec, commands: list[dict]) -> dict:
-    document = {"version": "1.0", "profile": {"model": printer.profile or "default",
-                                              "paper_width": printer.paper_width},
-                "commands": commands}
+    document = {
+        "version": "1.0",
+        "profile": {"model": printer.profile or "default", "paper_width": printer.paper_width},
+        "commands": commands,
+    }
     return validate_document(document)  # canonical and checked: a builder bug fails here, not at print
 
 
@@ -229,15 +244,26 @@ def _items_table(items: tuple[ReceiptItem, ...], columns: int) -> dict:
         for quantity, item, unit, total in zip(quantities, items, units, totals, strict=True):
             rows.append([quantity, item.name, total])
             rows.append(["", _("un. %(price)s") % {"price": unit}, ""])
-    return {"type": "table", "data": {
-        "definition": {"columns": definition}, "show_headers": True, "rows": rows,
-        "options": {"header_bold": True, "word_wrap": True, "column_spacing": 1, "align": "left",
-                    "auto_reduce": True},
-    }}
+    return {
+        "type": "table",
+        "data": {
+            "definition": {"columns": definition},
+            "show_headers": True,
+            "rows": rows,
+            "options": {
+                "header_bold": True,
+                "word_wrap": True,
+                "column_spacing": 1,
+                "align": "left",
+                "auto_reduce": True,
+            },
+        },
+    }
 
 
-def order_receipt(order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, reprint: bool = False,
-                  job_id: int | None = None) -> dict:
+def order_receipt(
+    order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, reprint: bool = False, job_id: int | None = None
+) -> dict:
     """The receipt of one order, as a canonical document for ``printer``."""
     columns = printer.columns
     commands: list[dict] = []
@@ -255,8 +281,15 @@ def order_receipt(order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, 
     if order.channel == "scheduled":
         commands.append(_field(_("Canal"), _("Agendado"), value_align="right"))
         if order.scheduled_for is not None:
-            commands.append(_field(_("Retirada"), format_short_datetime(order.scheduled_for),
-                                   value_align="right", bold=True, size="1x2"))
+            commands.append(
+                _field(
+                    _("Retirada"),
+                    format_short_datetime(order.scheduled_for),
+                    value_align="right",
+                    bold=True,
+                    size="1x2",
+                )
+            )
     else:
         commands.append(_field(_("Canal"), _("Balcão"), value_align="right"))
     if order.customer_name.strip():
@@ -272,8 +305,9 @@ def order_receipt(order: ReceiptOrder, printer: PrinterSpec, shop: ShopInfo, *, 
         commands.append(_field(_("Pagamento"), order.payment_method, value_align="right"))
         if order.amount_received is not None:
             commands.append(_field(_("Recebido"), format_money(order.amount_received), value_align="right"))
-            commands.append(_field(_("Troco"), format_money(order.amount_received - order.total),
-                                   value_align="right", bold=True))
+            commands.append(
+                _field(_("Troco"), format_money(order.amount_received - order.total), value_align="right", bold=True)
+            )
     elif order.channel == "scheduled":
         # The counter must know the money is still due when the customer comes.
         commands.append(_field(_("Pagamento"), _("a pagar na retirada"), value_align="right", bold=True))
@@ -304,8 +338,11 @@ def test_page(printer: PrinterSpec, shop: ShopInfo, *, now: datetime) -> dict:
         _text(printer.name, align="center", bold=True),
         _separator("="),
         _field(_("Impressora"), printer.name, value_align="right"),
-        _field(_("Papel"), _("%(width)s mm, %(columns)s colunas (fonte B: %(columns_b)s)") % {
-            "width": printer.paper_width, "columns": shape.columns, "columns_b": shape.columns_b}),
+        _field(
+            _("Papel"),
+            _("%(width)s mm, %(columns)s colunas (fonte B: %(columns_b)s)")
+            % {"width": printer.paper_width, "columns": shape.columns, "columns_b": shape.columns_b},
+        ),
         _field(_("Perfil"), printer.profile or _("padrão"), value_align="right"),
         _field(_("Guilhotina"), yes if printer.has_cutter else no, value_align="right"),
         _field(_("Página de código"), f"{code_page} (ESC t {code_page_number})", value_align="right"),

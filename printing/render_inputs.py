@@ -31,8 +31,7 @@ def shop_info():
 
 def receipt_order(order):
     items = tuple(
-        ReceiptItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price)
-        for item in order.items.all()
+        ReceiptItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price) for item in order.items.all()
     )
     return ReceiptOrder(
         number=order.number,
@@ -53,10 +52,7 @@ def kitchen_order(order, categories):
     """The order's lines of ``categories`` for a kitchen ticket (category read from the product)."""
     from printing.kitchen import KitchenOrder, kitchen_items
 
-    lines = [
-        (item.name, item.quantity, item.product.category if item.product_id else "")
-        for item in order.items.all()
-    ]
+    lines = [(item.name, item.quantity, item.product.category if item.product_id else "") for item in order.items.all()]
     return KitchenOrder(
         number=order.number,
         channel=order.channel,

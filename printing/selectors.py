@@ -32,8 +32,18 @@ STATUS_LABELS = dict(Status.choices)
 # values(): every transition sends a summary, and a whole row would also load and decode the
 # job's document, text and ESC/POS, which a summary never shows.
 _JOB_SUMMARY_FIELDS = (
-    "pk", "order_id", "order__number", "printer_id", "printer__name", "kind", "status", "attempts",
-    "error_code", "error_message", "created_at", "finished_at",
+    "pk",
+    "order_id",
+    "order__number",
+    "printer_id",
+    "printer__name",
+    "kind",
+    "status",
+    "attempts",
+    "error_code",
+    "error_message",
+    "created_at",
+    "finished_at",
 )
 
 
@@ -115,11 +125,7 @@ def printer_summaries(printer_ids=None):
 
 def job_payloads(job_ids):
     """``new_order`` payloads of these jobs, in the order given (missing ones left out)."""
-    jobs = (
-        PrintJob.objects.filter(pk__in=job_ids)
-        .select_related("printer", "order")
-        .prefetch_related("order__items")
-    )
+    jobs = PrintJob.objects.filter(pk__in=job_ids).select_related("printer", "order").prefetch_related("order__items")
     by_id = {job.pk: job for job in jobs}
     return [job_payload(by_id[job_id]) for job_id in job_ids if job_id in by_id]
 
@@ -206,8 +212,9 @@ def _today(now):
     day_filter = {"created_at__gte": str(start), "created_at__lt": str(end)}
     durations = [
         (finished - created).total_seconds()
-        for created, finished in jobs.filter(status=Status.COMPLETED, finished_at__isnull=False)
-        .values_list("created_at", "finished_at")
+        for created, finished in jobs.filter(status=Status.COMPLETED, finished_at__isnull=False).values_list(
+            "created_at", "finished_at"
+        )
     ]
     average = round(sum(durations) / len(durations), 1) if durations else None
     return {
@@ -317,6 +324,7 @@ def dashboard_data(now):
 
 # --- printer-down alarm ----------------------------------------------------------------------
 
+
 def _alarm_advice(reason):
     from printing.models import PrinterIncident
 
@@ -348,16 +356,18 @@ def printer_alarms(now=None):
     ):
         if not normalize_channels(incident.printer.auto_print):
             continue  # a printer that prints nothing by itself is not an emergency
-        alarms.append({
-            "id": incident.pk,
-            "printer_id": incident.printer_id,
-            "printer": incident.printer.name,
-            "reason": incident.reason,
-            "reason_label": str(incident.get_reason_display()),
-            "advice": _alarm_advice(incident.reason),
-            "since": incident.started_at.isoformat(),
-            "seconds": int((now - incident.started_at).total_seconds()),
-        })
+        alarms.append(
+            {
+                "id": incident.pk,
+                "printer_id": incident.printer_id,
+                "printer": incident.printer.name,
+                "reason": incident.reason,
+                "reason_label": str(incident.get_reason_display()),
+                "advice": _alarm_advice(incident.reason),
+                "since": incident.started_at.isoformat(),
+                "seconds": int((now - incident.started_at).total_seconds()),
+            }
+        )
     return alarms
 
 

@@ -101,15 +101,17 @@ def jobs_create_for_order(*, order_id):
     created = []
     # Choose on two columns first: a school with many printers should not load them all.
     matching = [
-        pk for pk, channels in Printer.objects.filter(is_active=True).values_list("pk", "auto_print")
+        pk
+        for pk, channels in Printer.objects.filter(is_active=True).values_list("pk", "auto_print")
         if order.channel in normalize_channels(channels)
     ]
     if not matching:
         return []
     order_kinds = [PrintJob.Kind.ORDER_RECEIPT, PrintJob.Kind.KITCHEN_TICKET]
     already = set(
-        PrintJob.objects.filter(order=order, printer_id__in=matching, kind__in=order_kinds)
-        .values_list("printer_id", flat=True)
+        PrintJob.objects.filter(order=order, printer_id__in=matching, kind__in=order_kinds).values_list(
+            "printer_id", flat=True
+        )
     )
     printers = Printer.objects.filter(pk__in=set(matching) - already).order_by("id")
     # All of an order's receipts or none: an order without any is one whose confirmation was cut
@@ -174,7 +176,8 @@ def jobs_create_missing(*, now=None):
     # Orders no printer prints (e.g. no printer auto-prints scheduled orders) are not missing
     # anything: leave them out instead of re-examining them at every sweep.
     channels = {
-        channel for printer in Printer.objects.filter(is_active=True).only("auto_print")
+        channel
+        for printer in Printer.objects.filter(is_active=True).only("auto_print")
         for channel in normalize_channels(printer.auto_print)
     }
     if not channels:
@@ -201,13 +204,12 @@ def jobs_create_missing(*, now=None):
 
 
 def _order_document(job, order, *, reprint):
-    return order_receipt(
-        receipt_order(order), printer_spec(job.printer), shop_info(), reprint=reprint, job_id=job.pk
-    )
+    return order_receipt(receipt_order(order), printer_spec(job.printer), shop_info(), reprint=reprint, job_id=job.pk)
 
 
-def _job_create(*, printer, kind, build=None, raw=None, order=None, priority=5, copies=None, requested_by=None,
-                message="", **fields):
+def _job_create(
+    *, printer, kind, build=None, raw=None, order=None, priority=5, copies=None, requested_by=None, message="", **fields
+):
     """Create a pending job. ``build(job)`` returns the document to render; ``raw`` is instead
     ``(content, bytes)`` sent to the printer untouched."""
     if raw is not None:
@@ -254,8 +256,9 @@ def _ensure_active(printer):
         raise PrintError(_("Printer “%(name)s” is disabled.") % {"name": printer.name}, "printer_disabled")
 
 
-def job_create_document(*, printer, document, copies=1, priority=5, requested_by=None, title="", source="",
-                        expires_at=None):
+def job_create_document(
+    *, printer, document, copies=1, priority=5, requested_by=None, title="", source="", expires_at=None
+):
     """Queue a poster-format document (validated; raises DocumentError with a precise message).
 
     Not called by the staff pages: it is the entry point of the print API (issue "Print API").
@@ -283,8 +286,9 @@ def job_create_document(*, printer, document, copies=1, priority=5, requested_by
 RAW_JOB_MAX_BYTES = 1024 * 1024
 
 
-def job_create_raw(*, printer, data, raw_format, copies=1, priority=5, requested_by=None, title="", source="",
-                   expires_at=None):
+def job_create_raw(
+    *, printer, data, raw_format, copies=1, priority=5, requested_by=None, title="", source="", expires_at=None
+):
     """Queue bytes that go to the printer untouched (ESC/POS, TSPL, ZPL or plain text), ``copies`` times.
 
     The agent prints a job's ``escpos`` bytes as they are, so nothing here interprets them.
@@ -337,7 +341,8 @@ def job_reprint(*, job_id, requested_by=None, force=False):
             _(
                 "The original receipt (job #%(id)s) is still waiting to print: a reprint now would print it "
                 "twice. Wait until it is printed or failed."
-            ) % {"id": original.pk},
+            )
+            % {"id": original.pk},
             "original_waiting",
         )
     _require_active(original.printer)
@@ -362,7 +367,11 @@ def order_reprint(*, order_id, requested_by=None, force=False):
     if not jobs:
         raise PrintError(_("This order has not been printed yet."), "not_printed")
     if not force:
-        waiting = PrintJob.objects.filter(pk__in=jobs, status__in=PrintJob.QUEUED_STATUSES).values_list("pk", flat=True).first()
+        waiting = (
+            PrintJob.objects.filter(pk__in=jobs, status__in=PrintJob.QUEUED_STATUSES)
+            .values_list("pk", flat=True)
+            .first()
+        )
         if waiting is not None:
             job_reprint(job_id=waiting, requested_by=requested_by)  # raises original_waiting
     return [job_reprint(job_id=job_id, requested_by=requested_by, force=force) for job_id in jobs]
@@ -471,7 +480,8 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_t
         if PrintJob.objects.filter(pk__in=candidates, status=Status.PENDING).update(**updates) != len(candidates):
             claimed = list(
                 PrintJob.objects.filter(pk__in=candidates, status=Status.SENT, sent_at=now)
-                .order_by("priority", "id").values_list("pk", flat=True)
+                .order_by("priority", "id")
+                .values_list("pk", flat=True)
             )
         sent_message = _("Handed out to the printer") if handout_token else _("Sent to the agent")
         events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=sent_message, at=now) for job_id in claimed]
@@ -538,14 +548,18 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
         _job_event(job_id, new_status, event_message, summary=summary)
         transaction.on_commit(partial(notify.staff_job_updated, summary))
     log.info(
-        "job=%s printer=%s status=%s%s", job_id, printer_id, new_status,
+        "job=%s printer=%s status=%s%s",
+        job_id,
+        printer_id,
+        new_status,
         f" error_code={error_code}" if error_code else "",
     )
     # Answered here, in the same database call, so that the consumer claims only when there is
     # something to claim (a claim per acknowledgement otherwise, nearly always empty).
-    pending = new_status in PrintJob.TERMINAL_STATUSES and PrintJob.objects.filter(
-        printer_id=printer_id, status=Status.PENDING
-    ).exists()
+    pending = (
+        new_status in PrintJob.TERMINAL_STATUSES
+        and PrintJob.objects.filter(printer_id=printer_id, status=Status.PENDING).exists()
+    )
     return StatusOutcome(ok=True, changed=True, status=new_status, pending=pending)
 
 
@@ -575,9 +589,9 @@ def job_cancel(*, job_id, requested_by=None):
 def jobs_cancel_for_order(*, order_id):
     """A cancelled order's receipts that have not started printing are not printed."""
     cancelled = []
-    for job_id in PrintJob.objects.filter(
-        order_id=order_id, status__in=PrintJob.CANCELLABLE_STATUSES
-    ).values_list("pk", flat=True):
+    for job_id in PrintJob.objects.filter(order_id=order_id, status__in=PrintJob.CANCELLABLE_STATUSES).values_list(
+        "pk", flat=True
+    ):
         try:
             cancelled.append(job_cancel(job_id=job_id).pk)
         except PrintError:
@@ -595,8 +609,13 @@ def job_retry(*, job_id, requested_by=None):
             raise PrintError(_("Only failed jobs can be retried."), "not_retryable")
         _require_active(job.printer)
         PrintJob.objects.filter(pk=job.pk, status=Status.FAILED).update(
-            status=Status.PENDING, attempts=0, error_code="", error_message="",
-            sent_at=None, started_at=None, finished_at=None,
+            status=Status.PENDING,
+            attempts=0,
+            error_code="",
+            error_message="",
+            sent_at=None,
+            started_at=None,
+            finished_at=None,
         )
         job.status = Status.PENDING
         who = username(requested_by)
@@ -641,7 +660,9 @@ def jobs_expire(*, now=None):
     for job in stale.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
-                status=Status.FAILED, error_code="expired", finished_at=now or Now(),
+                status=Status.FAILED,
+                error_code="expired",
+                finished_at=now or Now(),
                 error_message=_("Not printed within %(hours)s hours") % {"hours": settings.CANTINA_JOB_EXPIRY_HOURS},
             ):
                 job.status = Status.FAILED
@@ -684,9 +705,7 @@ def printer_authenticate(token):
     if not token or len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
         return None
     # A cloud printer's secret is not an agent token: an agent holding it would take its jobs.
-    for printer in Printer.objects.filter(
-        token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT
-    ):
+    for printer in Printer.objects.filter(token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT):
         if printer.token_matches(token):
             return {
                 "id": printer.pk,
@@ -767,7 +786,9 @@ def printers_mark_stale(*, now=None):
             ):
                 _incident_open(printer_id, PrinterIncident.Reason.NO_AGENT)
                 _notify_printer(printer_id)
-                log.info("printer=%s event=agent_lost reason=not_seen_for=%ss", printer_id, int(unseen_for.total_seconds()))
+                log.info(
+                    "printer=%s event=agent_lost reason=not_seen_for=%ss", printer_id, int(unseen_for.total_seconds())
+                )
     return stale
 
 

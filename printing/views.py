@@ -44,9 +44,11 @@ def _render_page(request, template, region_templates, context):
 @require_GET
 def printers(request):
     queued = PrintJob.objects.queued().select_related("order").order_by("priority", "id")
-    printer_list = list(Printer.objects.order_by("-is_active", "name").prefetch_related(
-        Prefetch("jobs", queryset=queued, to_attr="queued_jobs")
-    ))
+    printer_list = list(
+        Printer.objects.order_by("-is_active", "name").prefetch_related(
+            Prefetch("jobs", queryset=queued, to_attr="queued_jobs")
+        )
+    )
     for printer in printer_list:
         printer.queued_shown = printer.queued_jobs[:QUEUED_SHOWN]
     return _render_page(
@@ -236,7 +238,6 @@ def _ids(values):
     return ids
 
 
-
 @never_cache
 @staff_required
 @permission_required(roles.VIEW_PRINTER, raise_exception=True)
@@ -269,11 +270,22 @@ def day_close(request):
             with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
                 document = day_close_document(report, printer_spec(printer), settings.CANTINA_SHOP_NAME)
             job = services.job_create_document(
-                printer=printer, document=document, requested_by=request.user, title=_("Day close"),
+                printer=printer,
+                document=document,
+                requested_by=request.user,
+                title=_("Day close"),
             )
-            messages.success(request, _("Day close queued on “%(printer)s” (job #%(id)s).") % {"printer": printer.name, "id": job.pk})
+            messages.success(
+                request, _("Day close queued on “%(printer)s” (job #%(id)s).") % {"printer": printer.name, "id": job.pk}
+            )
         return redirect(f"{reverse('printing:day_close')}?day={day.isoformat()}")
-    return render(request, "printing/day_close.html", {
-        "report": report, "printers": printers, "is_today": day == timezone.localdate(),
-        "day_form": DayForm(initial={"day": day}),
-    })
+    return render(
+        request,
+        "printing/day_close.html",
+        {
+            "report": report,
+            "printers": printers,
+            "is_today": day == timezone.localdate(),
+            "day_form": DayForm(initial={"day": day}),
+        },
+    )

@@ -9,9 +9,7 @@ import pytest
 # PostgreSQL, fonts, gettext, the shared poster examples) fails the run instead: CI installs
 # them all (./dev), so such a skip means CI tests less than it claims. Other skips (openssl,
 # systemd-analyze: optional tools) stay skips, and every skip is listed by name at the end.
-REQUIRED_SERVICE_SKIP = re.compile(
-    r"redis|chromium|postgres|pg_ctlcluster|font|gettext|poster examples", re.IGNORECASE
-)
+REQUIRED_SERVICE_SKIP = re.compile(r"redis|chromium|postgres|pg_ctlcluster|font|gettext|poster examples", re.IGNORECASE)
 
 
 def in_ci():

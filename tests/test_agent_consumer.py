@@ -99,7 +99,11 @@ async def test_welcome_carries_the_printer_config():
     communicator = await connect(token)
     welcome = await receive(communicator, "welcome")
     assert welcome["printer"] == {
-        "id": printer.pk, "name": "Balcão", "paper_width": 58, "profile": "TM-T20II", "has_cutter": False,
+        "id": printer.pk,
+        "name": "Balcão",
+        "paper_width": 58,
+        "profile": "TM-T20II",
+        "has_cutter": False,
     }
     assert welcome["server_info"]["capabilities"] == ["order_print", "receipt_print", "status_update"]
     assert welcome["timestamp"]
@@ -120,9 +124,7 @@ async def test_pending_jobs_are_delivered_on_connect_in_priority_order():
 
     @database_sync_to_async
     def job_ids():
-        return {
-            order.pk: PrintJob.objects.get(order=order).pk for order in (scheduled, counter)
-        }
+        return {order.pk: PrintJob.objects.get(order=order).pk for order in (scheduled, counter)}
 
     ids = await job_ids()
     communicator = await connect(token)
@@ -193,7 +195,9 @@ async def test_retryable_failure_requeues_the_job_until_the_printer_is_ready():
     await receive(communicator, "welcome")
     await confirm_order()
     job_id = (await receive(communicator, "new_order"))["order"]["job_id"]
-    await send(communicator, type="print_status", job_id=job_id, status="failed", error_code="paper_out", message="Sem papel")
+    await send(
+        communicator, type="print_status", job_id=job_id, status="failed", error_code="paper_out", message="Sem papel"
+    )
     await send(communicator, type="ping")
     await receive(communicator, "pong")
     assert (await job_state(job_id))[0] == "pending"
@@ -358,7 +362,11 @@ async def test_printer_info_updates_the_printer():
     printer, token = await create_printer()
     communicator = await connect(token)
     await receive(communicator, "welcome")
-    await send(communicator, type="printer_info", printer={"name": "x", "model": "TM-T20III", "status": "paper_low", "agent_version": "1.2"})
+    await send(
+        communicator,
+        type="printer_info",
+        printer={"name": "x", "model": "TM-T20III", "status": "paper_low", "agent_version": "1.2"},
+    )
     await send(communicator, type="ping")
     await receive(communicator, "pong")
 
@@ -366,7 +374,12 @@ async def test_printer_info_updates_the_printer():
     def state():
         return Printer.objects.values("status", "model_name", "agent_version", "connected").get(pk=printer.pk)
 
-    assert await state() == {"status": "paper_low", "model_name": "TM-T20III", "agent_version": "1.2", "connected": True}
+    assert await state() == {
+        "status": "paper_low",
+        "model_name": "TM-T20III",
+        "agent_version": "1.2",
+        "connected": True,
+    }
     await communicator.disconnect()
 
 
@@ -385,12 +398,15 @@ async def closed_with(communicator):
     return message["code"]
 
 
-@pytest.mark.parametrize("flood", [
-    '{"type":"ping"}',
-    '{"type":"pong"}',  # no ping was sent: nothing to answer
-    '{"type":"print_status","job_id":1,"status":"completed"}',  # not a job of this connection
-    "not json",
-])
+@pytest.mark.parametrize(
+    "flood",
+    [
+        '{"type":"ping"}',
+        '{"type":"pong"}',  # no ping was sent: nothing to answer
+        '{"type":"print_status","job_id":1,"status":"completed"}',  # not a job of this connection
+        "not json",
+    ],
+)
 async def test_flooding_with_unsolicited_messages_closes_with_4429(settings, flood):
     settings.CANTINA_AGENT_MAX_MESSAGES_PER_SECOND = 5  # bursts up to 40
     _, token = await create_printer()
@@ -467,7 +483,6 @@ async def test_check_mode_proves_the_token_without_replacing_the_live_agent():
     await send(live, type="ping")
     await receive(live, "pong")
     await live.disconnect()
-
 
 
 async def test_agent_ping_delivers_a_job_whose_wakeup_never_came(settings):

@@ -80,13 +80,16 @@ def test_a_counter_sale_confirms_and_queues_its_receipts_while_the_channel_layer
     client.force_login(attendant_user)
     notify._skip_until, hanging_layer.calls[:] = 0.0, []  # what setting up the printers sent
 
-    response = finishes(lambda: client.post("/", {"product": [products[0].pk], "quantity": [2], "payment_method": "cash"}))
+    response = finishes(
+        lambda: client.post("/", {"product": [products[0].pk], "quantity": [2], "payment_method": "cash"})
+    )
 
     assert response.status_code == 302
     order = Order.objects.get()
     assert order.status == Order.Status.CONFIRMED
     assert sorted(PrintJob.objects.filter(order=order).values_list("printer__name", "status")) == [
-        ("Balcão", "pending"), ("Cozinha", "pending"),
+        ("Balcão", "pending"),
+        ("Cozinha", "pending"),
     ]
     # Two wake-ups and their staff updates: after the first send timed out, the others were
     # skipped at once instead of each waiting out the timeout.
@@ -131,8 +134,9 @@ async def test_the_staff_live_link_is_refused_while_the_channel_layer_hangs(hang
         return f"sessionid={client.cookies['sessionid'].value}".encode()
 
     communicator = WebsocketCommunicator(
-        application, "/ws/staff/",
-        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", await session_cookie())]
+        application,
+        "/ws/staff/",
+        headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", await session_cookie())],
     )
     connected, code = await communicator.connect(timeout=30)
 

@@ -22,15 +22,24 @@ print(json.dumps({"config": settings.CHANNEL_LAYERS["default"]["CONFIG"],
 
 
 def settings_with(tmp_path, **env):
-    base = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "cantina.settings",
-            "CANTINA_VAR_DIR": str(tmp_path)}
-    return subprocess.run([sys.executable, "-c", SHOW], cwd=REPO, env={**base, **env}, capture_output=True,
-                          text=True, timeout=60)
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": "cantina.settings",
+        "CANTINA_VAR_DIR": str(tmp_path),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", SHOW], cwd=REPO, env={**base, **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_sentinels_configure_channels_redis_to_follow_the_primary(tmp_path):
-    result = settings_with(tmp_path, REDIS_SENTINELS="10.0.0.5:26379, sentinel-b:26380", REDIS_SENTINEL_MASTER="cantina",
-                           CANTINA_CHANNEL_LAYER_TIMEOUT="2")
+    result = settings_with(
+        tmp_path,
+        REDIS_SENTINELS="10.0.0.5:26379, sentinel-b:26380",
+        REDIS_SENTINEL_MASTER="cantina",
+        CANTINA_CHANNEL_LAYER_TIMEOUT="2",
+    )
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["pool"] == "SentinelConnectionPool"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-PROBE = '''
+PROBE = """
 import pytest
 
 def test_needs_redis():
@@ -20,7 +20,7 @@ def test_needs_chromium():
 @pytest.mark.skipif(True, reason="openssl not installed")
 def test_optional_tool():
     pass
-'''
+"""
 
 
 def run_probe(tmp_path, ci):
@@ -29,9 +29,24 @@ def run_probe(tmp_path, ci):
     if ci:
         env["CI"] = "true"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.ci_skips", "-p", "no:django", "-p", "no:cacheprovider",
-         "-q", "test_probe.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.ci_skips",
+            "-p",
+            "no:django",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "test_probe.py",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

@@ -64,13 +64,15 @@ def test_two_daphne_under_a_burst_of_confirmations_stay_within_the_pool_bound(tm
         manage = servers[0].manage
         manage.add_printer("Balcão")  # auto-prints counter orders: each confirmation renders a receipt
         order_ids = manage.create_pending_orders(CONFIRMATIONS)
-        browsers = [StaffBrowser(servers[n % 2].http_url).login(*manage.create_staff(f"staff{n}"))
-                    for n in range(IN_FLIGHT)]
+        browsers = [
+            StaffBrowser(servers[n % 2].http_url).login(*manage.create_staff(f"staff{n}")) for n in range(IN_FLIGHT)
+        ]
 
         # The test's own reads are named, and not counted: only the servers' connections are.
         database = Database(f"{url}?application_name=cantina_test")
-        count_sql = (f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' "
-                     "AND application_name <> 'cantina_test'")
+        count_sql = (
+            f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name <> 'cantina_test'"
+        )
         peak = [0]
         done = threading.Event()
 

@@ -26,8 +26,13 @@ def test_the_nginx_site_passes_nginx_t(tmp_path):
     _ca, cert, key = make_certificate(tmp_path / "tls")
     (tmp_path / "static").mkdir()
     main = write_nginx_config(
-        tmp_path / "nginx", http_port=8080, https_port=8443, upstream_ports=[8001, 8002],
-        cert=cert, key=key, static_dir=tmp_path / "static",
+        tmp_path / "nginx",
+        http_port=8080,
+        https_port=8443,
+        upstream_ports=[8001, 8002],
+        cert=cert,
+        key=key,
+        static_dir=tmp_path / "static",
     )
 
     result = subprocess.run(nginx_command(tmp_path / "nginx", main, "-t"), capture_output=True, text=True, timeout=60)

@@ -48,7 +48,7 @@ def dev_functions(tmp_path):
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "STUB": str(tmp_path), "HOME": str(tmp_path)}
         if ci:
             env["CI"] = "true"
-        script = f'source {tmp_path / "functions.sh"}; require_packages {" ".join(packages)}'
+        script = f"source {tmp_path / 'functions.sh'}; require_packages {' '.join(packages)}"
         result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
         calls = (tmp_path / "calls").read_text().splitlines()
         return result.returncode, result.stdout + result.stderr, calls
@@ -62,8 +62,9 @@ def test_nothing_is_installed_when_every_package_is_there(dev_functions):
 
 
 def test_missing_packages_are_installed_after_apt_get_update(dev_functions):
-    status, _output, calls = dev_functions("nginx", "redis-server", installed=["redis-server"],
-                                           installable=["nginx"], ci=True)
+    status, _output, calls = dev_functions(
+        "nginx", "redis-server", installed=["redis-server"], installable=["nginx"], ci=True
+    )
     assert status == 0
     assert [call.split()[1] for call in calls] == ["update", "install"]
     assert calls[1].endswith(" nginx")
@@ -88,8 +89,14 @@ def test_dev_test_requires_the_services_its_tests_start():
     line = next(line for line in source.splitlines() if line.strip().startswith("require_packages "))
     # gettext only for the translation checker's extraction (tests/test_i18n_check.py): the
     # catalogues themselves are compiled by cantina.msgfmt.
-    for package in ("redis-server", "chromium", "nginx", "systemd", "fonts-dejavu-core", "fonts-wqy-microhei", "gettext"):
+    for package in (
+        "redis-server",
+        "chromium",
+        "nginx",
+        "systemd",
+        "fonts-dejavu-core",
+        "fonts-wqy-microhei",
+        "gettext",
+    ):
         assert package in line.split()
     assert "|| return 1" in line
-
-

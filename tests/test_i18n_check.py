@@ -18,12 +18,12 @@ needs_gettext = pytest.mark.skipif(
     not i18n_check.gettext_available(), reason="GNU gettext is not installed (apt-get install gettext); CI installs it"
 )
 
-HEADER = textwrap.dedent('''\
+HEADER = textwrap.dedent("""\
     msgid ""
     msgstr ""
     "Content-Type: text/plain; charset=UTF-8\\n"
     "Plural-Forms: {plural}\\n"
-    ''')
+    """)
 
 
 def write_catalogue(root, language, entries, plural="nplurals=2; plural=(n != 1);"):
@@ -37,7 +37,8 @@ def write_catalogue(root, language, entries, plural="nplurals=2; plural=(n != 1)
 def project(tmp_path):
     """A tiny project: one module with three messages, four catalogues that translate them all."""
     (tmp_path / "shop").mkdir()
-    (tmp_path / "shop" / "views.py").write_text(textwrap.dedent('''\
+    (tmp_path / "shop" / "views.py").write_text(
+        textwrap.dedent("""\
         from django.utils.translation import gettext as _, ngettext, pgettext
 
         def page(count, number):
@@ -45,8 +46,9 @@ def project(tmp_path):
                     pgettext("printer state", "online"),
                     ngettext("%(count)d job", "%(count)d jobs", count) % {"count": count},
                     f"*** {_('REIMPRESSÃO')} ***"]
-        '''))
-    common = '''
+        """)
+    )
+    common = """
         msgctxt "printer state"
         msgid "online"
         msgstr "{online}"
@@ -61,21 +63,44 @@ def project(tmp_path):
         #, python-format
         msgid "Order %(number)s confirmed."
         msgstr "{confirmed}"
-    '''
-    write_catalogue(tmp_path, "pt-br", common.format(
-        online="online", reprint="REIMPRESSÃO", confirmed="Pedido %(number)s confirmado.",
-        plural='msgstr[0] "%(count)d impressão"\n        msgstr[1] "%(count)d impressões"'))
-    write_catalogue(tmp_path, "es", common.format(
-        online="en línea", reprint="REIMPRESIÓN", confirmed="Pedido %(number)s confirmado.",
-        plural='msgstr[0] "%(count)d impresión"\n        msgstr[1] "%(count)d impresiones"'))
-    write_catalogue(tmp_path, "zh-hans", common.format(
-        online="在线", reprint="重印", confirmed="订单 %(number)s 已确认。",
-        plural='msgstr[0] "%(count)d 个任务"'), plural="nplurals=1; plural=0;")
+    """
+    write_catalogue(
+        tmp_path,
+        "pt-br",
+        common.format(
+            online="online",
+            reprint="REIMPRESSÃO",
+            confirmed="Pedido %(number)s confirmado.",
+            plural='msgstr[0] "%(count)d impressão"\n        msgstr[1] "%(count)d impressões"',
+        ),
+    )
+    write_catalogue(
+        tmp_path,
+        "es",
+        common.format(
+            online="en línea",
+            reprint="REIMPRESIÓN",
+            confirmed="Pedido %(number)s confirmado.",
+            plural='msgstr[0] "%(count)d impresión"\n        msgstr[1] "%(count)d impresiones"',
+        ),
+    )
+    write_catalogue(
+        tmp_path,
+        "zh-hans",
+        common.format(
+            online="在线", reprint="重印", confirmed="订单 %(number)s 已确认。", plural='msgstr[0] "%(count)d 个任务"'
+        ),
+        plural="nplurals=1; plural=0;",
+    )
     # English is the source language: only the Portuguese message id needs an entry.
-    write_catalogue(tmp_path, "en", '''
+    write_catalogue(
+        tmp_path,
+        "en",
+        """
         msgid "REIMPRESSÃO"
         msgstr "REPRINT"
-    ''')
+    """,
+    )
     return tmp_path
 
 
@@ -106,7 +131,9 @@ def test_fuzzy_and_half_translated_plurals_count_as_missing(project):
 
 @needs_gettext
 def test_a_new_message_in_the_code_is_missing_everywhere_until_translated(project):
-    (project / "shop" / "forms.py").write_text('from django.utils.translation import gettext_lazy as _\nLABEL = _("Pickup day")\n')
+    (project / "shop" / "forms.py").write_text(
+        'from django.utils.translation import gettext_lazy as _\nLABEL = _("Pickup day")\n'
+    )
     (project / "templates").mkdir()
     (project / "templates" / "page.html").write_text('{% load i18n %}<p>{% translate "Tap the products" %}</p>\n')
     report = i18n_check.check(project)
@@ -143,14 +170,15 @@ def test_placeholders_and_markup_must_match_the_msgid(msgid, msgstr, problem):
 
 
 def test_a_chinese_plural_has_one_form_with_every_placeholder():
-    entry = i18n_check.Entry(msgid="%(count)d job (%(ids)s)", msgid_plural="%(count)d jobs (%(ids)s)",
-                             msgstr=["%(count)d 个任务"])
+    entry = i18n_check.Entry(
+        msgid="%(count)d job (%(ids)s)", msgid_plural="%(count)d jobs (%(ids)s)", msgstr=["%(count)d 个任务"]
+    )
     assert i18n_check.placeholder_problems(entry) == ["msgstr[0] has ['%(count)d'], not ['%(count)d', '%(ids)s']"]
 
 
 def test_add_missing_appends_empty_entries_to_fill_in(project):
     (project / "shop" / "more.py").write_text(
-        'from django.utils.translation import gettext as _, ngettext\n'
+        "from django.utils.translation import gettext as _, ngettext\n"
         'A = _("Pickup day")\nB = ngettext("%(n)d order", "%(n)d orders", 2)\n'
     )
     report = i18n_check.check(project)
@@ -217,8 +245,12 @@ def test_cantina_msgfmt_compiles_what_gettext_reads(tmp_path, language):
         else:
             assert [catalogue._catalog[(key, index)] for index in range(len(entry.msgstr))] == entry.msgstr
     if shutil.which("msgfmt"):
-        result = subprocess.run(["msgfmt", "--check", "-o", str(tmp_path / "gnu.mo"), str(source)],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["msgfmt", "--check", "-o", str(tmp_path / "gnu.mo"), str(source)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         with open(tmp_path / "gnu.mo", "rb") as compiled:
             gnu = gettext.GNUTranslations(compiled)._catalog
@@ -227,6 +259,12 @@ def test_cantina_msgfmt_compiles_what_gettext_reads(tmp_path, language):
 
 
 def test_the_sweep_runs_as_a_module():
-    result = subprocess.run([sys.executable, "-m", "cantina.i18n_check", "--help"], cwd=REPO,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "cantina.i18n_check", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0 and "--add-missing" in result.stdout

@@ -76,7 +76,9 @@ def test_retryable_failure_puts_the_job_back_in_the_queue_with_one_more_attempt(
 
 
 @pytest.mark.parametrize("error_code", RETRYABLE)
-def test_a_retried_job_waits_while_the_printer_is_not_ready_then_goes_out_with_the_same_id(printer, queued_job, error_code):
+def test_a_retried_job_waits_while_the_printer_is_not_ready_then_goes_out_with_the_same_id(
+    printer, queued_job, error_code
+):
     claim(printer)
     report(queued_job, "failed", error_code)
 

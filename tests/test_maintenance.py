@@ -102,7 +102,9 @@ def test_command_once_reports_a_failed_task(monkeypatch):
         raise RuntimeError("no such table")
 
     monkeypatch.setattr(maintenance, "MAINTENANCE_TASKS", [maintenance.Task("broken", broken)])
-    with pytest.raises(CommandError, match="Maintenance task\\(s\\) failed: broken: no such table.*migrations are applied"):
+    with pytest.raises(
+        CommandError, match="Maintenance task\\(s\\) failed: broken: no such table.*migrations are applied"
+    ):
         call_command("printing_maintenance", "--once")
 
 

@@ -74,7 +74,9 @@ def start_agent_on(server, tmp_path, children, name="Balcão"):
     fake = FakePrinterProcess(tmp_path / "paper").start()
     children.append(fake)
     token = server.manage.add_printer(name)
-    agent = AgentProcess(server.agent_url, token, fake.url, tmp_path / "journal.sqlite3", tmp_path / "agent.log").start()
+    agent = AgentProcess(
+        server.agent_url, token, fake.url, tmp_path / "journal.sqlite3", tmp_path / "agent.log"
+    ).start()
     children.append(agent)
     wait_for(lambda: "server welcomes" in agent.log(), 20, message="the agent to connect")
     return fake, agent
@@ -131,7 +133,9 @@ def test_order_confirmed_through_process_b_prints_on_the_agent_of_process_a(tmp_
 @pytest.mark.e2e
 @pytest.mark.redis
 @requires_redis
-def test_after_redis_restarts_a_connected_agent_still_gets_its_jobs_within_10_seconds(tmp_path, children, postgres_url, redis):
+def test_after_redis_restarts_a_connected_agent_still_gets_its_jobs_within_10_seconds(
+    tmp_path, children, postgres_url, redis
+):
     # The production sweep interval (3 s): the wake-up is lost, the sweep finds the job.
     server_a, server_b = start_two_servers(tmp_path, children, postgres_url, redis.url, sweep_interval=3)
     fake, agent = start_agent_on(server_a, tmp_path, children)
@@ -320,8 +324,9 @@ def test_after_redis_restarts_a_connected_agent_still_hears_a_cancellation(tmp_p
             await asyncio.to_thread(redis.start)
             # The restarted Redis has no groups: wait until the consumer has joined its group
             # again (the condition itself, polled, not a guess of how long that takes).
-            await asyncio.to_thread(wait_for, lambda: printer_groups_in(redis.url), 60, 0.1,
-                                    "the consumer to join its printer group again")
+            await asyncio.to_thread(
+                wait_for, lambda: printer_groups_in(redis.url), 60, 0.1, "the consumer to join its printer group again"
+            )
             await asyncio.to_thread(server_b.manage.confirm_orders, 1)
             job_id = (await next_message("new_order", 10))["order"]["job_id"]  # not acknowledged: it waits
             await asyncio.to_thread(

@@ -9,7 +9,9 @@ from printing.models import PrintJob
 pytestmark = pytest.mark.django_db
 
 
-def test_confirmed_order_creates_one_job_per_auto_printing_printer(make_printer, make_order, django_capture_on_commit_callbacks):
+def test_confirmed_order_creates_one_job_per_auto_printing_printer(
+    make_printer, make_order, django_capture_on_commit_callbacks
+):
     counter = make_printer("Balcão")
     kitchen = make_printer("Cozinha", paper_width=58)
     with django_capture_on_commit_callbacks(execute=True):
@@ -25,7 +27,9 @@ def test_confirmed_order_creates_one_job_per_auto_printing_printer(make_printer,
     assert list(job.events.values_list("status", flat=True)) == ["pending"]
 
 
-def test_saving_a_confirmed_order_again_creates_no_more_jobs(make_printer, make_order, django_capture_on_commit_callbacks):
+def test_saving_a_confirmed_order_again_creates_no_more_jobs(
+    make_printer, make_order, django_capture_on_commit_callbacks
+):
     make_printer()
     with django_capture_on_commit_callbacks(execute=True):
         order = make_order(status="confirmed")
@@ -47,7 +51,9 @@ def test_unconfirmed_order_creates_no_job(make_printer, make_order, django_captu
     assert PrintJob.objects.count() == 0
 
 
-def test_order_created_directly_as_confirmed_with_only_required_fields_prints(make_printer, django_capture_on_commit_callbacks):
+def test_order_created_directly_as_confirmed_with_only_required_fields_prints(
+    make_printer, django_capture_on_commit_callbacks
+):
     make_printer()
     with django_capture_on_commit_callbacks(execute=True):
         order = Order.objects.create(customer_name="Bia", channel="counter", status="confirmed")
@@ -87,7 +93,9 @@ def test_committed_confirmation_creates_the_job(make_printer, make_order):
     assert PrintJob.objects.filter(order=order).count() == 1
 
 
-def test_inactive_printer_and_printer_not_auto_printing_the_channel_get_no_job(make_printer, make_order, django_capture_on_commit_callbacks):
+def test_inactive_printer_and_printer_not_auto_printing_the_channel_get_no_job(
+    make_printer, make_order, django_capture_on_commit_callbacks
+):
     make_printer("Desligada", is_active=False)
     make_printer("Só agendados", auto_print=["scheduled"])
     counter_only = make_printer("Só balcão", auto_print="counter")
@@ -114,7 +122,9 @@ def test_job_creation_service_is_idempotent(make_printer, make_order, django_cap
     assert PrintJob.objects.filter(order=order).count() == 1
 
 
-def test_receipt_prints_in_the_canteen_language_whatever_the_staff_language(make_printer, make_order, django_capture_on_commit_callbacks, settings):
+def test_receipt_prints_in_the_canteen_language_whatever_the_staff_language(
+    make_printer, make_order, django_capture_on_commit_callbacks, settings
+):
     from django.utils import translation
 
     make_printer()
@@ -129,7 +139,9 @@ def test_receipt_prints_in_the_canteen_language_whatever_the_staff_language(make
     assert "ORDER" in content and "Cash" in content
 
 
-def test_cancelling_a_confirmed_order_cancels_its_unprinted_receipts(make_printer, make_order, django_capture_on_commit_callbacks):
+def test_cancelling_a_confirmed_order_cancels_its_unprinted_receipts(
+    make_printer, make_order, django_capture_on_commit_callbacks
+):
     make_printer("Balcão")
     make_printer("Cozinha")
     with django_capture_on_commit_callbacks(execute=True):

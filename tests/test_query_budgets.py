@@ -42,7 +42,9 @@ def test_confirming_a_counter_order_with_its_receipt(printer, make_order, django
 
 
 @pytest.mark.parametrize("jobs", [1, services.DELIVERY_BATCH])
-def test_claiming_jobs_costs_the_same_for_one_or_a_whole_batch(printer, make_order, jobs, django_assert_max_num_queries):
+def test_claiming_jobs_costs_the_same_for_one_or_a_whole_batch(
+    printer, make_order, jobs, django_assert_max_num_queries
+):
     for _ in range(jobs):
         make_order()
     with django_assert_max_num_queries(CLAIM_JOBS):

@@ -49,7 +49,9 @@ def test_production_settings_pass_the_deploy_checks(tmp_path):
             "REDIS_URL": "redis://127.0.0.1:6379/0",
             "CANTINA_VAR_DIR": str(tmp_path),
         },
-        "--deploy", "--fail-level", "WARNING",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -62,7 +64,9 @@ def test_production_on_sqlite_and_in_memory_layer_is_warned_about(tmp_path):
             "DJANGO_ALLOWED_HOSTS": "print.example.com",
             "CANTINA_VAR_DIR": str(tmp_path),
         },
-        "--deploy", "--fail-level", "WARNING",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
     )
     assert result.returncode != 0
     assert "cantina.W001" in result.stderr and "cantina.W002" in result.stderr
@@ -84,8 +88,14 @@ def production_settings(tmp_path, **overrides):
         "getattr(settings, name, None) for name in ('SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', "
         "'SECURE_HSTS_PRELOAD', 'SILENCED_SYSTEM_CHECKS', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE')}))"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "cantina.settings",
-           "CANTINA_VAR_DIR": str(tmp_path), **PRODUCTION, **overrides}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": "cantina.settings",
+        "CANTINA_VAR_DIR": str(tmp_path),
+        **PRODUCTION,
+        **overrides,
+    }
     return subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -96,7 +106,10 @@ def test_hsts_is_on_for_a_day_without_subdomains_or_preload_by_default(tmp_path)
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert (values["SECURE_HSTS_SECONDS"], values["SECURE_HSTS_INCLUDE_SUBDOMAINS"], values["SECURE_HSTS_PRELOAD"]) == (
-        86400, False, False)
+        86400,
+        False,
+        False,
+    )
     assert values["SECURE_SSL_REDIRECT"] is True and values["SESSION_COOKIE_SECURE"] is True
     # Deliberately off: check --deploy must not nag about them (and still passes, see above).
     assert sorted(values["SILENCED_SYSTEM_CHECKS"]) == ["security.W005", "security.W021"]
@@ -106,20 +119,28 @@ def test_hsts_subdomains_and_preload_are_the_operators_choice(tmp_path):
     import json
 
     result = production_settings(
-        tmp_path, DJANGO_SECURE_HSTS_SECONDS="63072000", DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
+        tmp_path,
+        DJANGO_SECURE_HSTS_SECONDS="63072000",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
         DJANGO_SECURE_HSTS_PRELOAD="true",
     )
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert (values["SECURE_HSTS_SECONDS"], values["SECURE_HSTS_INCLUDE_SUBDOMAINS"], values["SECURE_HSTS_PRELOAD"]) == (
-        63072000, True, True)
+        63072000,
+        True,
+        True,
+    )
     assert values["SILENCED_SYSTEM_CHECKS"] == []
 
 
-@pytest.mark.parametrize("overrides", [
-    {"DJANGO_SECURE_HSTS_PRELOAD": "true"},
-    {"DJANGO_SECURE_HSTS_PRELOAD": "true", "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "true"},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"DJANGO_SECURE_HSTS_PRELOAD": "true"},
+        {"DJANGO_SECURE_HSTS_PRELOAD": "true", "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "true"},
+    ],
+)
 def test_preload_without_what_the_preload_list_requires_is_refused(tmp_path, overrides):
     result = production_settings(tmp_path, **overrides)
     assert result.returncode != 0
@@ -131,8 +152,13 @@ def database_settings(tmp_path, **overrides):
         "import json, django; from django.conf import settings; django.setup(); d = settings.DATABASES['default'];"
         "print(json.dumps({'CONN_MAX_AGE': d['CONN_MAX_AGE'], 'pool': d.get('OPTIONS', {}).get('pool')}))"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "cantina.settings",
-           "CANTINA_VAR_DIR": str(tmp_path), **overrides}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": "cantina.settings",
+        "CANTINA_VAR_DIR": str(tmp_path),
+        **overrides,
+    }
     return subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -142,8 +168,13 @@ def test_a_postgresql_pool_bounds_each_process_connections(tmp_path):
     default = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"])
     assert default.returncode == 0, default.stderr
     assert json.loads(default.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 10, "timeout": 10}}
-    sized = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"], DATABASE_POOL_SIZE="8",
-                              DATABASE_CONN_MAX_AGE="0", DATABASE_POOL_TIMEOUT="3")
+    sized = database_settings(
+        tmp_path,
+        DATABASE_URL=PRODUCTION["DATABASE_URL"],
+        DATABASE_POOL_SIZE="8",
+        DATABASE_CONN_MAX_AGE="0",
+        DATABASE_POOL_TIMEOUT="3",
+    )
     assert json.loads(sized.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 8, "timeout": 3}}
     without = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"], DATABASE_POOL_SIZE="0")
     assert json.loads(without.stdout) == {"CONN_MAX_AGE": 60, "pool": None}
@@ -151,14 +182,24 @@ def test_a_postgresql_pool_bounds_each_process_connections(tmp_path):
     assert json.loads(sqlite.stdout)["pool"] is None
 
 
-@pytest.mark.parametrize("overrides, expected", [
-    ({"DATABASE_POOL_SIZE": "8"}, "DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL"),
-    ({"DATABASE_POOL_SIZE": "8", "DATABASE_URL": "postgres://u:p@h/d", "DATABASE_CONN_MAX_AGE": "60"},
-     "DATABASE_CONN_MAX_AGE keeps connections outside the pool"),
-    ({"DATABASE_URL": "postgres://u:p@h/d", "DATABASE_CONN_MAX_AGE": "60"},
-     "or set DATABASE_POOL_SIZE=0 to do without the pool"),
-    ({"DATABASE_POOL_SIZE": "many", "DATABASE_URL": "postgres://u:p@h/d"}, "DATABASE_POOL_SIZE must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [
+        ({"DATABASE_POOL_SIZE": "8"}, "DATABASE_POOL_SIZE needs a PostgreSQL DATABASE_URL"),
+        (
+            {"DATABASE_POOL_SIZE": "8", "DATABASE_URL": "postgres://u:p@h/d", "DATABASE_CONN_MAX_AGE": "60"},
+            "DATABASE_CONN_MAX_AGE keeps connections outside the pool",
+        ),
+        (
+            {"DATABASE_URL": "postgres://u:p@h/d", "DATABASE_CONN_MAX_AGE": "60"},
+            "or set DATABASE_POOL_SIZE=0 to do without the pool",
+        ),
+        (
+            {"DATABASE_POOL_SIZE": "many", "DATABASE_URL": "postgres://u:p@h/d"},
+            "DATABASE_POOL_SIZE must be a whole number",
+        ),
+    ],
+)
 def test_a_pool_that_cannot_work_is_refused_clearly(tmp_path, overrides, expected):
     result = database_settings(tmp_path, **overrides)
     assert result.returncode != 0

@@ -161,7 +161,9 @@ async def test_behind_a_tls_proxy_only_the_https_origin_is_accepted(settings):
     cookie = await session_cookie()
     proxied = [(b"x-forwarded-proto", b"https")]
 
-    communicator, connected = await open_socket(cookie, origin=b"https://print.example.com", host=b"print.example.com", extra=proxied)
+    communicator, connected = await open_socket(
+        cookie, origin=b"https://print.example.com", host=b"print.example.com", extra=proxied
+    )
     assert connected
     await communicator.disconnect()
 
@@ -186,6 +188,10 @@ async def test_csrf_trusted_origins_are_accepted_exactly(settings):
         communicator, connected = await open_socket(cookie, origin=origin)
         assert connected, origin
         await communicator.disconnect()
-    for origin in (b"http://caixa.example.com", b"https://caixa.example.com:8443", b"https://cantina.example.org.evil.test"):
+    for origin in (
+        b"http://caixa.example.com",
+        b"https://caixa.example.com:8443",
+        b"https://cantina.example.org.evil.test",
+    ):
         communicator, connected = await open_socket(cookie, origin=origin)
         assert not connected, origin

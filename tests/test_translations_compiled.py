@@ -76,8 +76,14 @@ def test_the_check_runs_with_the_documented_commands(tmp_path):
         f"settings.LOCALE_PATHS = [{str(locale_copy)!r}];"
         "from django.core.management import call_command; call_command('check')"
     )
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DJANGO_SETTINGS_MODULE": "cantina.settings",
-           "CANTINA_VAR_DIR": str(tmp_path / "var")}
-    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "cantina.settings",
+        "CANTINA_VAR_DIR": str(tmp_path / "var"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "cantina.E003" in result.stderr and "pt_BR" in result.stderr

@@ -67,7 +67,9 @@ class DjangoClientTransport:
         headers = dict(headers or {})
         content_type = headers.pop("Content-Type", "application/octet-stream")
         meta = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()}
-        response = self.client.generic(method, target, data=body or b"", content_type=content_type, **meta, **self.extra)
+        response = self.client.generic(
+            method, target, data=body or b"", content_type=content_type, **meta, **self.extra
+        )
         return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
 
     def close(self):
@@ -86,21 +88,23 @@ class CloudPrntPrinter:
     path: str = "/cloudprnt/"
     supported: tuple = ("image/png", "text/plain")
     status_code: str = "200 OK"
-    printed: list = field(default_factory=list)      # (media type, bytes) actually printed
-    current: dict | None = None                      # the job being handled (lost on restart)
+    printed: list = field(default_factory=list)  # (media type, bytes) actually printed
+    current: dict | None = None  # the job being handled (lost on restart)
     log: list = field(default_factory=list)
 
     def headers(self, **extra):
         return {"Authorization": basic("printer", self.secret), **extra}
 
     def poll(self):
-        body = json.dumps({
-            "status": "23 6 0 0 0 0 0 0 0 ",
-            "printerMAC": self.mac,
-            "statusCode": self.status_code.replace(" ", "%20"),
-            "printingInProgress": self.current is not None,
-            "clientAction": None,
-        }).encode()
+        body = json.dumps(
+            {
+                "status": "23 6 0 0 0 0 0 0 0 ",
+                "printerMAC": self.mac,
+                "statusCode": self.status_code.replace(" ", "%20"),
+                "printingInProgress": self.current is not None,
+                "clientAction": None,
+            }
+        ).encode()
         status, _headers, data = self.transport.request(
             "POST", self.path, body=body, headers=self.headers(**{"Content-Type": "application/json"})
         )
@@ -164,7 +168,7 @@ class EpsonSdpPrinter:
     name: str = "TM-m30"
     path: str = "/epson/sdp/"
     use_digest: bool = True
-    result_code: str = ""          # "" prints; e.g. "EPTR_REC_EMPTY" fails with paper out
+    result_code: str = ""  # "" prints; e.g. "EPTR_REC_EMPTY" fails with paper out
     printed: list = field(default_factory=list)  # <epos-print> elements printed
     nonce: str | None = None
     nonce_count: int = 0
@@ -228,19 +232,28 @@ class EpsonSdpPrinter:
             parameter = ET.SubElement(epos, "Parameter")
             ET.SubElement(parameter, "devid").text = "local_printer"
             ET.SubElement(parameter, "printjobid").text = job_id
-            response = ET.SubElement(ET.SubElement(epos, "PrintResponse"), "response", {
-                "xmlns": "http://www.epson-pos.com/schemas/2011/03/epos-print",
-                "success": "true" if success else "false", "code": code,
-                "status": "251658262" if success else "252313624", "battery": "0",
-            })
+            response = ET.SubElement(
+                ET.SubElement(epos, "PrintResponse"),
+                "response",
+                {
+                    "xmlns": "http://www.epson-pos.com/schemas/2011/03/epos-print",
+                    "success": "true" if success else "false",
+                    "code": code,
+                    "status": "251658262" if success else "252313624",
+                    "battery": "0",
+                },
+            )
             response.text = None
         xml = '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode")
-        return self.post_raw({"ConnectionType": "SetResponse", "ID": self.device_id, "Name": self.name,
-                              "ResponseFile": xml})
+        return self.post_raw(
+            {"ConnectionType": "SetResponse", "ID": self.device_id, "Name": self.name, "ResponseFile": xml}
+        )
 
     def set_status(self, asb: int):
-        xml = ('<?xml version="1.0" encoding="utf-8"?><statusmonitor Version="1.00">'
-               f'<printerstatus devicename="local_printer" asbstatus="0x{asb:08X}"/></statusmonitor>')
+        xml = (
+            '<?xml version="1.0" encoding="utf-8"?><statusmonitor Version="1.00">'
+            f'<printerstatus devicename="local_printer" asbstatus="0x{asb:08X}"/></statusmonitor>'
+        )
         return self.post_raw({"ConnectionType": "SetStatus", "ID": self.device_id, "Status": xml})
 
     def post_raw(self, form):

@@ -36,30 +36,75 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 # target: (module path, functions (Class.method or function), fast tests that guard them)
-SERVER_TESTS = ["tests/contract/test_delivery_rules.py", "tests/contract/test_job_states.py",
-                "tests/contract/test_close_codes.py", "tests/contract/test_agent_protocol.py",
-                "tests/test_agent_consumer.py", "tests/test_job_retries_and_expiry.py", "tests/test_rules.py"]
-AGENT_TESTS = ["tests/contract/test_delivery_rule_7_agent_journal.py", "tests/agent/test_agent_journal.py",
-               "tests/agent/test_agent_client.py"]
+SERVER_TESTS = [
+    "tests/contract/test_delivery_rules.py",
+    "tests/contract/test_job_states.py",
+    "tests/contract/test_close_codes.py",
+    "tests/contract/test_agent_protocol.py",
+    "tests/test_agent_consumer.py",
+    "tests/test_job_retries_and_expiry.py",
+    "tests/test_rules.py",
+]
+AGENT_TESTS = [
+    "tests/contract/test_delivery_rule_7_agent_journal.py",
+    "tests/agent/test_agent_journal.py",
+    "tests/agent/test_agent_client.py",
+]
 TARGETS = {
-    "services": ("printing/services.py", [
-        "_job_create", "job_reprint", "_record", "jobs_claim", "job_mark_status", "job_cancel", "job_retry",
-        "printer_set_active", "printer_revoke_token",
-    ], SERVER_TESTS),
-    "consumers": ("printing/consumers.py", [
-        "AgentRegistry.sweep", "AgentConsumer.verdict", "AgentConsumer.deliver",
-        "AgentConsumer.on_printer_info", "AgentConsumer.agent_recheck", "AgentConsumer.agent_replaced",
-        "AgentConsumer.job_wakeup",
-    ], SERVER_TESTS),
+    "services": (
+        "printing/services.py",
+        [
+            "_job_create",
+            "job_reprint",
+            "_record",
+            "jobs_claim",
+            "job_mark_status",
+            "job_cancel",
+            "job_retry",
+            "printer_set_active",
+            "printer_revoke_token",
+        ],
+        SERVER_TESTS,
+    ),
+    "consumers": (
+        "printing/consumers.py",
+        [
+            "AgentRegistry.sweep",
+            "AgentConsumer.verdict",
+            "AgentConsumer.deliver",
+            "AgentConsumer.on_printer_info",
+            "AgentConsumer.agent_recheck",
+            "AgentConsumer.agent_replaced",
+            "AgentConsumer.job_wakeup",
+        ],
+        SERVER_TESTS,
+    ),
     "client": ("agent/client.py", ["Agent._on_new_order", "Agent._print", "Agent._on_cancel"], AGENT_TESTS),
-    "journal": ("agent/journal.py", [
-        "Journal.get", "Journal.mark_started", "Journal.mark_completed", "Journal.mark_interrupted",
-        "Journal.recover",
-    ], AGENT_TESTS),
+    "journal": (
+        "agent/journal.py",
+        [
+            "Journal.get",
+            "Journal.mark_started",
+            "Journal.mark_completed",
+            "Journal.mark_interrupted",
+            "Journal.recover",
+        ],
+        AGENT_TESTS,
+    ),
 }
 
-FLIPS = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Lt: ast.GtE, ast.GtE: ast.Lt, ast.Gt: ast.LtE,
-         ast.LtE: ast.Gt, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+FLIPS = {
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.GtE,
+    ast.GtE: ast.Lt,
+    ast.Gt: ast.LtE,
+    ast.LtE: ast.Gt,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
 
 
 @dataclass
@@ -78,8 +123,12 @@ def _is_logging(node: ast.AST) -> bool:
     call = node.value if isinstance(node, (ast.Expr, ast.Await)) else node
     if isinstance(call, ast.Await):
         call = call.value
-    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-            and isinstance(call.func.value, ast.Name) and call.func.value.id in {"log", "logging", "logger"})
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Name)
+        and call.func.value.id in {"log", "logging", "logger"}
+    )
 
 
 def _points(function: Function):
@@ -102,7 +151,9 @@ def _points(function: Function):
             yield node, ("boolop",), f"{type(node.op).__name__} -> {'Or' if isinstance(node.op, ast.And) else 'And'}"
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             yield node, ("not",), "not x -> x"
-        elif isinstance(node, (ast.If, ast.While)) and not isinstance(node.test, (ast.Compare, ast.UnaryOp, ast.BoolOp)):
+        elif isinstance(node, (ast.If, ast.While)) and not isinstance(
+            node.test, (ast.Compare, ast.UnaryOp, ast.BoolOp)
+        ):
             yield node, ("negate",), "condition negated"
         elif isinstance(node, ast.Constant) and isinstance(node.value, int):  # bool is an int too
             new = (not node.value) if isinstance(node.value, bool) else node.value + 1
@@ -175,24 +226,40 @@ def mutated_source(source: str, function: Function, index: int) -> str:
     start = min([function.lineno] + [d.lineno for d in function.decorator_list]) - 1
     indent = " " * function.col_offset
     new = "".join(indent + line + "\n" for line in ast.unparse(_apply(function, index)).splitlines())
-    return "".join(lines[:start]) + new + "".join(lines[function.end_lineno:])
+    return "".join(lines[:start]) + new + "".join(lines[function.end_lineno :])
 
 
 def run_tests(workdir: Path, tests: list[str], timeout: float) -> str:
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not faults and not browser",
-               "-W", "ignore", *tests]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "not faults and not browser",
+        "-W",
+        "ignore",
+        *tests,
+    ]
     env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1"}
     try:
-        result = subprocess.run(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                timeout=timeout)
+        result = subprocess.run(
+            command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return "timeout"
-    return "survived" if result.returncode == 0 else ("killed" if result.returncode == 1 else f"error{result.returncode}")
+    return (
+        "survived" if result.returncode == 0 else ("killed" if result.returncode == 1 else f"error{result.returncode}")
+    )
 
 
 def copy_repository(destination: Path) -> None:
-    ignore = shutil.ignore_patterns(".git", "var", "artifacts", "__pycache__", ".pytest_cache", "*.sqlite3",
-                                    "bench", ".hypothesis", "mutants")
+    ignore = shutil.ignore_patterns(
+        ".git", "var", "artifacts", "__pycache__", ".pytest_cache", "*.sqlite3", "bench", ".hypothesis", "mutants"
+    )
     shutil.copytree(REPO, destination, ignore=ignore, symlinks=True)
 
 
@@ -201,7 +268,9 @@ def main(argv=None) -> int:
     parser.add_argument("--target", action="append", choices=sorted(TARGETS), help="default: all")
     parser.add_argument("--tests", nargs="+", help="test files to run instead of the target's")
     parser.add_argument("--timeout", type=float, default=240, help="seconds per mutant (a timeout kills it)")
-    parser.add_argument("--function", action="append", help="only these functions (e.g. jobs_claim, AgentConsumer.deliver)")
+    parser.add_argument(
+        "--function", action="append", help="only these functions (e.g. jobs_claim, AgentConsumer.deliver)"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--json", help="write every result to this file")
     args = parser.parse_args(argv)
@@ -237,8 +306,11 @@ def main(argv=None) -> int:
                 outcome = run_tests(workdir, tests, args.timeout)
                 (workdir / path).write_text(source)
                 results.append((mutant, outcome))
-                print(f"[{target} {number}/{len(mutants)}] {outcome:8} {path}:{mutant.line} {mutant.function}: "
-                      f"{mutant.description} ({time.monotonic() - began:.0f} s)", flush=True)
+                print(
+                    f"[{target} {number}/{len(mutants)}] {outcome:8} {path}:{mutant.line} {mutant.function}: "
+                    f"{mutant.description} ({time.monotonic() - began:.0f} s)",
+                    flush=True,
+                )
 
     print("\nScore (killed / mutants; a timeout counts as killed but is listed: on a loaded machine it may")
     print("be a slow run of a survivor, so run it again with a longer --timeout and --function):")
@@ -246,8 +318,9 @@ def main(argv=None) -> int:
         mine = [outcome for m, outcome in results if m.target == target]
         killed = sum(outcome != "survived" for outcome in mine)
         timeouts = sum(outcome == "timeout" for outcome in mine)
-        print(f"  {TARGETS[target][0]:24} {killed}/{len(mine)} = {killed / max(1, len(mine)):.0%}"
-              f" ({timeouts} by timeout)")
+        print(
+            f"  {TARGETS[target][0]:24} {killed}/{len(mine)} = {killed / max(1, len(mine)):.0%} ({timeouts} by timeout)"
+        )
     total_killed = sum(outcome != "survived" for _, outcome in results)
     print(f"  {'total':24} {total_killed}/{len(results)} = {total_killed / max(1, len(results)):.0%}")
     survivors = [m for m, outcome in results if outcome == "survived"]
@@ -261,8 +334,7 @@ def main(argv=None) -> int:
         for m in timed_out:
             print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            [m.__dict__ | {"outcome": outcome} for m, outcome in results], indent=1))
+        Path(args.json).write_text(json.dumps([m.__dict__ | {"outcome": outcome} for m, outcome in results], indent=1))
     return 0
 
 

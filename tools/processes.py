@@ -84,7 +84,9 @@ class Manage:
     def add_printer(self, name, *options):
         return self("printer_add", name, *options).stdout.strip().splitlines()[-1]
 
-    def confirm_orders(self, count=1, channel="counter", items=(("Pão de queijo", 2, "4.50"), ("Suco de laranja", 1, "6.00"))):
+    def confirm_orders(
+        self, count=1, channel="counter", items=(("Pão de queijo", 2, "4.50"), ("Suco de laranja", 1, "6.00"))
+    ):
         """Confirm ``count`` orders in a separate process; return their ids."""
         return self.python(
             f"""
@@ -167,9 +169,22 @@ class DaphneServer:
     def start(self, timeout=30):
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "--websocket_timeout", "-1",
-             "cantina.asgi:application"],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                PYTHON,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--websocket_timeout",
+                "-1",
+                "cantina.asgi:application",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         wait_for(lambda: self.healthy() or self.process.poll() is not None, timeout, message="daphne to start")
@@ -229,9 +244,21 @@ class RedisServer:
         if self.binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for(lambda: port_open(self.port), 10, message="redis-server to listen")
         return self
@@ -276,9 +303,7 @@ class ChildProcess:
 
     def start(self):
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                self.args, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
+            self.process = subprocess.Popen(self.args, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         return self
 
     def kill(self):
@@ -351,8 +376,11 @@ class PostgresCluster:
     ADMIN_URL = "postgres://cantina:cantina@127.0.0.1:5432/postgres"
 
     def __init__(self):
-        versions = sorted(os.listdir("/usr/lib/postgresql"), key=lambda v: int(v) if v.isdigit() else 0) \
-            if os.path.isdir("/usr/lib/postgresql") else []
+        versions = (
+            sorted(os.listdir("/usr/lib/postgresql"), key=lambda v: int(v) if v.isdigit() else 0)
+            if os.path.isdir("/usr/lib/postgresql")
+            else []
+        )
         self.version = versions[-1] if versions else "15"
 
     @staticmethod
@@ -381,7 +409,10 @@ class PostgresCluster:
         env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
         result = subprocess.run(
             ["psql", self.ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
-            capture_output=True, text=True, timeout=60, env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
         )
         if result.returncode != 0:
             raise AssertionError(f"psql {sql!r} failed:\n{result.stderr}")
@@ -418,7 +449,9 @@ class StaffBrowser:
 
         data = urlencode({"csrfmiddlewaretoken": self._csrf_token(), **fields}).encode()
         request = urllib.request.Request(
-            self.base_url + path, data=data, headers={"X-CSRFToken": self._csrf_token(), "Referer": self.base_url + path}
+            self.base_url + path,
+            data=data,
+            headers={"X-CSRFToken": self._csrf_token(), "Referer": self.base_url + path},
         )
         with self.opener.open(request, timeout=10) as response:
             return response.status, response.geturl(), response.read().decode("utf-8", errors="replace")

@@ -8,7 +8,15 @@ from webhooks.models import WebhookDelivery, WebhookSubscription
 
 class WebhookDeliveryInline(admin.TabularInline):
     model = WebhookDelivery
-    readonly_fields = ("event", "attempts", "last_attempt_at", "last_status_code", "last_error", "delivered_at", "failed_at")
+    readonly_fields = (
+        "event",
+        "attempts",
+        "last_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "failed_at",
+    )
     fields = readonly_fields
     extra = 0
     max_num = 0
@@ -42,16 +50,35 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = [
-        "event_type", "subscription", "state", "attempts", "last_attempt_at", "last_status_code", "last_error",
+        "event_type",
+        "subscription",
+        "state",
+        "attempts",
+        "last_attempt_at",
+        "last_status_code",
+        "last_error",
         "next_attempt_at",
     ]
-    list_filter = ["subscription", "event__type", ("delivered_at", admin.EmptyFieldListFilter),
-                   ("failed_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        "subscription",
+        "event__type",
+        ("delivered_at", admin.EmptyFieldListFilter),
+        ("failed_at", admin.EmptyFieldListFilter),
+    ]
     list_select_related = ["event", "subscription"]
     search_fields = ["event__id", "event__type", "subscription__url"]
     readonly_fields = [
-        "event", "event_type", "event_data", "subscription", "attempts", "next_attempt_at", "last_attempt_at",
-        "last_status_code", "last_error", "delivered_at", "failed_at",
+        "event",
+        "event_type",
+        "event_data",
+        "subscription",
+        "attempts",
+        "next_attempt_at",
+        "last_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "failed_at",
     ]
     actions = ["retry_now"]
 
@@ -70,6 +97,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def retry_now(self, request, queryset):
         count = sum(services.delivery_retry(delivery_id=pk) for pk in queryset.values_list("pk", flat=True))
         self.message_user(
-            request, ngettext("%(count)d delivery will be retried.", "%(count)d deliveries will be retried.", count)
-            % {"count": count}, messages.SUCCESS,
+            request,
+            ngettext("%(count)d delivery will be retried.", "%(count)d deliveries will be retried.", count)
+            % {"count": count},
+            messages.SUCCESS,
         )

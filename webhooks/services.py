@@ -49,7 +49,8 @@ class WebhookError(Exception):
 
 def _subscriptions_wanting(event_type):
     return [
-        pk for pk, events in WebhookSubscription.objects.filter(active=True).values_list("pk", "events")
+        pk
+        for pk, events in WebhookSubscription.objects.filter(active=True).values_list("pk", "events")
         if WebhookSubscription(events=events).wants(event_type)
     ]
 
@@ -175,8 +176,13 @@ def webhooks_deliver_due(*, now=None, limit=100, budget_seconds=None):
                 updates["next_attempt_at"] = retry_at
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**updates)
         log.info(
-            "webhook=%s event=%s type=%s attempt=%s status=%s%s", delivery.subscription_id, event.id, event.type,
-            updates["attempts"], status, " delivered" if "delivered_at" in updates else f" error={updates['last_error']!r}",
+            "webhook=%s event=%s type=%s attempt=%s status=%s%s",
+            delivery.subscription_id,
+            event.id,
+            event.type,
+            updates["attempts"],
+            status,
+            " delivered" if "delivered_at" in updates else f" error={updates['last_error']!r}",
         )
     return delivered
 

@@ -25,5 +25,8 @@ def money_format():
     """The shop's currency prefix and the active language's separators, for the page script that
     adds up the cart (it must write money exactly as the ``money`` filter does)."""
     symbol = settings.CANTINA_CURRENCY_SYMBOL
-    return {"prefix": f"{symbol} " if len(symbol) > 1 else symbol,
-            "decimal": get_format("DECIMAL_SEPARATOR"), "thousands": get_format("THOUSAND_SEPARATOR")}
+    return {
+        "prefix": f"{symbol} " if len(symbol) > 1 else symbol,
+        "decimal": get_format("DECIMAL_SEPARATOR"),
+        "thousands": get_format("THOUSAND_SEPARATOR"),
+    }

@@ -60,7 +60,7 @@ def new_nonce(now=None):
 
 
 def nonce_state(nonce, now=None):
-    """"ok", "stale" (well signed but old: the client retries at once) or "bad"."""
+    """ "ok", "stale" (well signed but old: the client retries at once) or "bad"."""
     stamp, _, signature = (nonce or "").partition(".")
     if not stamp.isdigit() or not hmac.compare_digest(signature, _nonce_signature(stamp)):
         return "bad"

@@ -27,7 +27,7 @@ class ProtocolError(ValueError):
 @dataclass(frozen=True)
 class Poll:
     mac: str
-    status_code: str          # e.g. "200 OK" ("" when the printer sent none)
+    status_code: str  # e.g. "200 OK" ("" when the printer sent none)
     printing_in_progress: bool
     client_action: list
 

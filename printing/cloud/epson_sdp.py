@@ -56,7 +56,7 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True)
 class JobResult:
-    job_token: str     # the printjobid ("" when the printer's answer names none)
+    job_token: str  # the printjobid ("" when the printer's answer names none)
     success: bool
     error_code: str = ""
     message: str = ""
@@ -152,7 +152,8 @@ def parse_response_file(xml: str) -> tuple[list[JobResult], str]:
         if error_code is None and asb:
             status, _detail = asb_status(asb)
             error_code = {
-                PrinterStatus.PAPER_OUT: "paper_out", PrinterStatus.COVER_OPEN: "cover_open",
+                PrinterStatus.PAPER_OUT: "paper_out",
+                PrinterStatus.COVER_OPEN: "cover_open",
                 PrinterStatus.OFFLINE: "offline",
             }.get(status)
         results.append(JobResult(token, False, error_code or "printer_error", f"ePOS-Print {code or 'error'}"[:200]))

@@ -58,5 +58,4 @@ def render_for_epson(job):
         from printing.rendering import render_image
 
         return render_epos_xml_picture(render_image(job.document, spec), spec, copies=max(1, job.copies))
-    return render_epos_xml(job.document, spec, copies=max(1, job.copies),
-                           invalid_image_text=_labels()["invalid_image"])
+    return render_epos_xml(job.document, spec, copies=max(1, job.copies), invalid_image_text=_labels()["invalid_image"])

@@ -83,9 +83,11 @@ def cloud_printer_poll(*, printer, status=None, message=""):
             updates.update(status=status, status_message=(message or "")[:200], status_reported_at=now)
     elif printer.status in Printer.BLOCKING_STATUSES | {Printer.Status.UNKNOWN}:
         reported = printer.status_reported_at
-        if printer.status in {Printer.Status.OFFLINE, Printer.Status.UNKNOWN} or reported is None or (
-            now - reported
-        ) >= timedelta(seconds=settings.CANTINA_CLOUD_RETRY_SECONDS):
+        if (
+            printer.status in {Printer.Status.OFFLINE, Printer.Status.UNKNOWN}
+            or reported is None
+            or (now - reported) >= timedelta(seconds=settings.CANTINA_CLOUD_RETRY_SECONDS)
+        ):
             updates.update(status=Printer.Status.READY, status_message="")
     seen = printer.last_seen_at
     # Written every other poll or so: offline is three missed polls, so it never shows falsely.
@@ -185,7 +187,10 @@ def cloud_job_confirm(*, printer, token, success, error_code="", message=""):
         services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="completed", message=message)
     else:
         services.job_mark_status(
-            job_id=job.pk, printer_id=printer.pk, status="failed", error_code=error_code or "error",
+            job_id=job.pk,
+            printer_id=printer.pk,
+            status="failed",
+            error_code=error_code or "error",
             message=message,
         )
     return job.pk
@@ -230,15 +235,20 @@ def cloud_jobs_interrupt(*, now=None):
     """Fail ``interrupted`` the jobs handed out to cloud printers and never confirmed in time."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.CANTINA_CLOUD_CONFIRM_SECONDS)
-    overdue = PrintJob.objects.filter(
-        status__in=PrintJob.IN_FLIGHT_STATUSES, sent_at__lt=cutoff
-    ).exclude(printer__transport=Printer.Transport.AGENT)
+    overdue = PrintJob.objects.filter(status__in=PrintJob.IN_FLIGHT_STATUSES, sent_at__lt=cutoff).exclude(
+        printer__transport=Printer.Transport.AGENT
+    )
     failed = []
-    reason = _("Handed out to the printer but never confirmed: it may have printed. Check the paper, then retry or reprint.")
+    reason = _(
+        "Handed out to the printer but never confirmed: it may have printed. Check the paper, then retry or reprint."
+    )
     for job in overdue.only("pk", "status", "printer_id"):
         with transaction.atomic():
             if PrintJob.objects.filter(pk=job.pk, status=job.status).update(
-                status=Status.FAILED, error_code="interrupted", error_message=reason[:500], finished_at=now,
+                status=Status.FAILED,
+                error_code="interrupted",
+                error_message=reason[:500],
+                finished_at=now,
             ):
                 job.status = Status.FAILED
                 services._record(job, Status.FAILED, reason)

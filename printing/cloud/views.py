@@ -25,8 +25,18 @@ log = logging.getLogger("cantina.printing.cloud")
 
 # What a poll reads of its printer (the rest of the row, e.g. the paper settings, is not needed).
 POLL_FIELDS = (
-    "pk", "transport", "mac", "device_id", "token_hash", "digest_ha1", "is_active", "status", "connected",
-    "last_seen_at", "poll_interval", "status_reported_at",
+    "pk",
+    "transport",
+    "mac",
+    "device_id",
+    "token_hash",
+    "digest_ha1",
+    "is_active",
+    "status",
+    "connected",
+    "last_seen_at",
+    "poll_interval",
+    "status_reported_at",
 )
 BASIC_CHALLENGE = 'Basic realm="Cantina Print", charset="UTF-8"'
 XML = "text/xml; charset=utf-8"
@@ -41,7 +51,11 @@ class Refused(Exception):
 def _refusal(request, error, *, xml=False):
     log.warning(
         "event=cloud_request_refused path=%s method=%s status=%s error=%s reason=%s",
-        request.path, request.method, error.status, error.code, str(error)[:200],
+        request.path,
+        request.method,
+        error.status,
+        error.code,
+        str(error)[:200],
     )
     if xml:
         response = HttpResponse(str(error), status=error.status, content_type="text/plain; charset=utf-8")
@@ -60,9 +74,15 @@ def _require_https(request):
     try:
         request.get_host()
     except DisallowedHost:
-        raise Refused(400, "bad_host", "This host name is not in DJANGO_ALLOWED_HOSTS: use the server's name in the printer's URL.") from None
+        raise Refused(
+            400,
+            "bad_host",
+            "This host name is not in DJANGO_ALLOWED_HOSTS: use the server's name in the printer's URL.",
+        ) from None
     if not settings.DEBUG and not request.is_secure():
-        raise Refused(403, "https_required", "Use https:// for this URL: printers send their secret with every request.")
+        raise Refused(
+            403, "https_required", "Use https:// for this URL: printers send their secret with every request."
+        )
 
 
 def _body(request):
@@ -157,8 +177,9 @@ def _cloudprnt_fetch(request):
     printer = _cloudprnt_printer(request, request.GET.get("mac", ""))
     media_type = request.GET.get("type", "")
     if media_type not in media_types():
-        raise Refused(415, "unsupported_media_type",
-                      f"type must be one of {', '.join(media_types())}, not {media_type[:60]!r}.")
+        raise Refused(
+            415, "unsupported_media_type", f"type must be one of {', '.join(media_types())}, not {media_type[:60]!r}."
+        )
     job = cloud.cloud_job_fetch(printer=printer, token=request.GET.get("token", ""))
     from printing.cloud import rendering
 
@@ -171,8 +192,11 @@ def _cloudprnt_confirm(request):
     printer = _cloudprnt_printer(request, request.GET.get("mac", ""))
     result = cloudprnt.confirmation_result(request.GET.get("code", ""))
     job_id = cloud.cloud_job_confirm(
-        printer=printer, token=request.GET.get("token", ""), success=result.success,
-        error_code=result.error_code, message=result.message,
+        printer=printer,
+        token=request.GET.get("token", ""),
+        success=result.success,
+        error_code=result.error_code,
+        message=result.message,
     )
     return JsonResponse({"ok": True, "job_id": job_id})
 
@@ -187,14 +211,22 @@ def _epson_printer(request, device_id):
         user = params.get("username", "")
         printer = (
             Printer.objects.filter(device_id=user, transport=Printer.Transport.EPSON_SDP).only(*POLL_FIELDS).first()
-            if user else None
+            if user
+            else None
         )
         verdict = auth.digest_verify(
-            params, ha1=printer.digest_ha1 if printer else "", method=request.method, path=request.path,
+            params,
+            ha1=printer.digest_ha1 if printer else "",
+            method=request.method,
+            path=request.path,
         )
         if verdict == "stale":
-            raise Refused(401, "unauthorized", "The nonce is old: authenticate again.",
-                          [auth.digest_challenge(stale=True), BASIC_CHALLENGE])
+            raise Refused(
+                401,
+                "unauthorized",
+                "The nonce is old: authenticate again.",
+                [auth.digest_challenge(stale=True), BASIC_CHALLENGE],
+            )
         if verdict != "ok":
             raise Refused(401, "unauthorized", "Unknown printer or wrong secret.", challenges)
         if device_id and device_id != printer.device_id:
@@ -205,7 +237,8 @@ def _epson_printer(request, device_id):
         raise Refused(401, "unauthorized", "Authenticate with the printer's device ID and secret.", challenges)
     printer = (
         Printer.objects.filter(device_id=device_id, transport=Printer.Transport.EPSON_SDP).only(*POLL_FIELDS).first()
-        if device_id else None
+        if device_id
+        else None
     )
     if printer is None or not printer.token_matches(password):
         raise Refused(401, "unauthorized", "Unknown printer or wrong secret.", challenges)
@@ -261,8 +294,11 @@ def _epson_set_response(printer, response_file):
         cloud.cloud_job_confirm(printer=printer, token="", success=False, error_code="bad_data", message=complaint)
     for result in results:
         cloud.cloud_job_confirm(
-            printer=printer, token=result.job_token, success=result.success,
-            error_code=result.error_code, message=result.message,
+            printer=printer,
+            token=result.job_token,
+            success=result.success,
+            error_code=result.error_code,
+            message=result.message,
         )
         if not result.success and result.error_code in RETRYABLE_ERROR_CODES:
             cloud.cloud_printer_status_learnt(printer=printer)

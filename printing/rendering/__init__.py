@@ -17,9 +17,19 @@ from .to_html import PREVIEW_CSS
 MAX_COPIES = 99
 
 __all__ = [
-    "render_escpos", "render_text", "render_html", "render_image", "render_png", "code_page_info",
-    "printer_geometry", "font_problems",
-    "profile_names", "CHINESE_PROFILES", "PREVIEW_CSS", "DocumentError", "geometry",
+    "render_escpos",
+    "render_text",
+    "render_html",
+    "render_image",
+    "render_png",
+    "code_page_info",
+    "printer_geometry",
+    "font_problems",
+    "profile_names",
+    "CHINESE_PROFILES",
+    "PREVIEW_CSS",
+    "DocumentError",
+    "geometry",
 ]
 
 
@@ -92,17 +102,22 @@ def render_text(document, printer) -> str:
     def image_ok(block: layout.Picture) -> bool:
         return images.decode_image(block.code) is not None
 
-    return to_text.render(layout.layout(document, shape, plain=True), shape.columns,
-                          image_text=labels["image"], invalid_image_text=labels["invalid_image"],
-                          image_ok=image_ok)
+    return to_text.render(
+        layout.layout(document, shape, plain=True),
+        shape.columns,
+        image_text=labels["image"],
+        invalid_image_text=labels["invalid_image"],
+        image_ok=image_ok,
+    )
 
 
 def render_html(document, printer, *, include_css: bool = True) -> str:
     """A safe HTML fragment previewing one copy at the printer's true column width."""
     document = validate_document(document)
     shape = printer_geometry(printer)
-    return to_html.render(layout.layout(document, shape, plain=False), shape, printer, _labels(),
-                          include_css=include_css)
+    return to_html.render(
+        layout.layout(document, shape, plain=False), shape, printer, _labels(), include_css=include_css
+    )
 
 
 def code_page_info(printer, code_table: str | None = None) -> tuple[str, int]:

@@ -66,8 +66,9 @@ def _load(path: str, size: float) -> ImageFont.FreeTypeFont:
     try:
         return ImageFont.truetype(path, size)
     except OSError as error:
-        raise FontError(f"font {path!r} cannot be loaded ({error}); install it or set "
-                        "CANTINA_FONT_LATIN / CANTINA_FONT_CJK") from None
+        raise FontError(
+            f"font {path!r} cannot be loaded ({error}); install it or set CANTINA_FONT_LATIN / CANTINA_FONT_CJK"
+        ) from None
 
 
 def _mask_key(font: ImageFont.FreeTypeFont, char: str) -> tuple:

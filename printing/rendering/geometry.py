@@ -49,7 +49,7 @@ def known_profile(name: str) -> bool:
 
 
 def _code_page_key(name: str) -> str:
-    """"PC850", "cp-850" and "CP850" all name the same page; "WPC1252" is CP1252."""
+    """ "PC850", "cp-850" and "CP850" all name the same page; "WPC1252" is CP1252."""
     key = re.sub(r"[^0-9A-Z]", "", name.upper())
     return re.sub(r"^(WPC|PC|CP|WCP)", "CP", key)
 
@@ -58,16 +58,16 @@ def _code_page_key(name: str) -> str:
 class Geometry:
     """Everything the renderers need to know about one (paper width, profile) pair."""
 
-    profile_name: str          # python-escpos profile used ("default" when unknown or empty)
-    paper_width: int           # 58 or 80
-    columns: int               # font A, normal width
-    columns_b: int             # font B, normal width (== columns when the profile has no font B)
+    profile_name: str  # python-escpos profile used ("default" when unknown or empty)
+    paper_width: int  # 58 or 80
+    columns: int  # font A, normal width
+    columns_b: int  # font B, normal width (== columns when the profile has no font B)
     has_font_b: bool
-    dots: int                  # printable width in dots
+    dots: int  # printable width in dots
     dpi: int
     chinese: bool
-    profile_data: dict         # python-escpos profile data with media width/dpi filled in
-    code_pages: dict           # code page name -> ESC t number, as python-escpos emits it
+    profile_data: dict  # python-escpos profile data with media width/dpi filled in
+    code_pages: dict  # code page name -> ESC t number, as python-escpos emits it
 
     def supports(self, feature: str) -> bool:
         return bool(self.profile_data["features"].get(feature))
@@ -117,9 +117,16 @@ def geometry(paper_width: int, profile: str = "") -> Geometry:
     if not code_pages:
         code_pages = {"CP437": 0}
     return Geometry(
-        profile_name=name, paper_width=paper, columns=columns, columns_b=columns_b,
-        has_font_b=has_font_b, dots=dots, dpi=dpi, chinese=name in CHINESE_PROFILES,
-        profile_data=data, code_pages=code_pages,
+        profile_name=name,
+        paper_width=paper,
+        columns=columns,
+        columns_b=columns_b,
+        has_font_b=has_font_b,
+        dots=dots,
+        dpi=dpi,
+        chinese=name in CHINESE_PROFILES,
+        profile_data=data,
+        code_pages=code_pages,
     )
 
 

@@ -29,8 +29,13 @@ QR_CORRECTION = {
 }
 # Canonical symbology -> python-barcode name (UPC-E has no software renderer).
 SOFTWARE_BARCODES = {
-    "upca": "upca", "ean13": "ean13", "ean8": "ean8", "code39": "code39",
-    "code128": "code128", "itf": "itf", "codabar": "codabar",
+    "upca": "upca",
+    "ean13": "ean13",
+    "ean8": "ean8",
+    "code39": "code39",
+    "code128": "code128",
+    "itf": "itf",
+    "codabar": "codabar",
 }
 MIN_NATIVE_MODULE_WIDTH = 2  # GS w accepts 2..6 on most printers
 # Rough module counts, to keep a barcode inside the paper.
@@ -96,8 +101,9 @@ def barcode_module_width(symbology: str, data: str, width: int, dots: int) -> in
 
 
 @lru_cache(maxsize=128)
-def barcode_image(symbology: str, data: str, module_width: int, height: int, text: bool,
-                  dpi: int) -> Image.Image | None:
+def barcode_image(
+    symbology: str, data: str, module_width: int, height: int, text: bool, dpi: int
+) -> Image.Image | None:
     """The barcode drawn by python-barcode at the printer's resolution, or None if it can't."""
     name = SOFTWARE_BARCODES.get(symbology)
     if name is None:
@@ -109,15 +115,17 @@ def barcode_image(symbology: str, data: str, module_width: int, height: int, tex
         return _thin_barcode_image(name, data, height, text)
     try:
         code = barcode.get_barcode_class(name)(data, writer=ImageWriter())
-        image = code.render(writer_options={
-            "module_width": module_width * millimetres_per_dot,
-            "module_height": height * millimetres_per_dot,
-            "quiet_zone": 1,
-            "font_size": 8 if text else 0,
-            "text_distance": 4,
-            "write_text": text,
-            "dpi": dpi,
-        })
+        image = code.render(
+            writer_options={
+                "module_width": module_width * millimetres_per_dot,
+                "module_height": height * millimetres_per_dot,
+                "quiet_zone": 1,
+                "font_size": 8 if text else 0,
+                "text_distance": 4,
+                "write_text": text,
+                "dpi": dpi,
+            }
+        )
     except Exception:  # python-barcode raises many kinds of errors on data it dislikes
         return None
     return image.convert("L").point(lambda value: 255 if value >= 128 else 0).convert("1")
@@ -178,8 +186,7 @@ def decode_image(code: str) -> Image.Image | None:
         if image.format not in IMAGE_FORMATS:
             return None
         width, height = image.size
-        if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE
-                and width * height <= MAX_IMAGE_PIXELS):
+        if not (0 < width <= MAX_IMAGE_SIDE and 0 < height <= MAX_IMAGE_SIDE and width * height <= MAX_IMAGE_PIXELS):
             return None
         image.load()
     except Exception:  # Pillow raises many kinds of errors on corrupt data
@@ -188,8 +195,9 @@ def decode_image(code: str) -> Image.Image | None:
 
 
 @lru_cache(maxsize=16)
-def print_image(code: str, pixel_width: int | None, dots: int, threshold: int, dithering: str,
-                scaling: str) -> Image.Image | None:
+def print_image(
+    code: str, pixel_width: int | None, dots: int, threshold: int, dithering: str, scaling: str
+) -> Image.Image | None:
     """The document image as printed: scaled to fit ``dots``, grey, then 1-bit (0 = black)."""
     image = decode_image(code)
     if image is None:
@@ -238,8 +246,9 @@ def _in_finder(x: int, y: int, count: int) -> bool:
 
 
 @lru_cache(maxsize=32)
-def styled_qr_image(data: str, correction: str, module_size: int, logo: str = "", circle_shape: bool = False,
-                    border: int = 2) -> Image.Image:
+def styled_qr_image(
+    data: str, correction: str, module_size: int, logo: str = "", circle_shape: bool = False, border: int = 2
+) -> Image.Image:
     """A QR code drawn as an image: round modules (finder patterns stay square so scanners lock
     on) and/or a logo in the middle, covering at most a fifth of the side (a twenty-fifth of the
     area, well within any correction level's budget)."""
@@ -269,7 +278,11 @@ def styled_qr_image(data: str, correction: str, module_size: int, logo: str = ""
             rgba = picture.convert("RGBA")
             picture = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             picture.alpha_composite(rgba)
-        mark = picture.convert("L").resize((width, height), Image.Resampling.BILINEAR).convert("1", dither=Image.Dither.FLOYDSTEINBERG)
+        mark = (
+            picture.convert("L")
+            .resize((width, height), Image.Resampling.BILINEAR)
+            .convert("1", dither=Image.Dither.FLOYDSTEINBERG)
+        )
         pad = module_size
         left, top = (side - width) // 2, (side - height) // 2
         draw.rectangle((left - pad, top - pad, left + width + pad - 1, top + height + pad - 1), fill=1)

@@ -32,8 +32,14 @@ class Style:
     @classmethod
     def from_document(cls, style: dict) -> Style:
         width, height = (int(part) for part in style["size"].split("x"))
-        return cls(bold=style["bold"], width=width, height=height,
-                   underline=int(style["underline"][0]), inverse=style["inverse"], font=style["font"])
+        return cls(
+            bold=style["bold"],
+            width=width,
+            height=height,
+            underline=int(style["underline"][0]),
+            inverse=style["inverse"],
+            font=style["font"],
+        )
 
 
 NORMAL = Style()
@@ -86,8 +92,8 @@ class Barcode:
     hri_position: str
     hri_font: str
     align: str
-    module_width: int = 2   # dots per narrow bar, chosen so the code fits the paper
-    native: bool = True     # False: too wide for the printer's narrowest native bars, print an image
+    module_width: int = 2  # dots per narrow bar, chosen so the code fits the paper
+    native: bool = True  # False: too wide for the printer's narrowest native bars, print an image
 
 
 @dataclass(frozen=True)
@@ -253,8 +259,7 @@ class _UnitMetrics(Metrics):
 def _fit_cell(text: str, width: int, word_wrap: bool) -> list[str]:
     if not word_wrap:
         text = text.replace("\n", " ")
-    lines = ["".join(segment.text for segment in line)
-             for line in wrap([Segment(text, NORMAL)], _UnitMetrics(width))]
+    lines = ["".join(segment.text for segment in line) for line in wrap([Segment(text, NORMAL)], _UnitMetrics(width))]
     return (lines[:1] if not word_wrap else lines) or [""]
 
 
@@ -291,11 +296,11 @@ def fit_columns(widths: list[int], spacing: int, columns: int, auto_reduce: bool
 def table_lines(data: dict, metrics: Metrics) -> list[Line]:
     columns = data["definition"]["columns"]
     options = data["options"]
-    widths, spacing = fit_columns([column["width"] for column in columns], options["column_spacing"],
-                                  metrics.columns, options["auto_reduce"])
+    widths, spacing = fit_columns(
+        [column["width"] for column in columns], options["column_spacing"], metrics.columns, options["auto_reduce"]
+    )
     total = sum(widths) + spacing * (len(widths) - 1)
-    offset = {"left": 0, "center": (metrics.columns - total) // 2, "right": metrics.columns - total}[
-        options["align"]]
+    offset = {"left": 0, "center": (metrics.columns - total) // 2, "right": metrics.columns - total}[options["align"]]
     rows: list[tuple[list[str], Style]] = []
     if data["show_headers"] and any(column["name"] for column in columns):
         rows.append(([column["name"] for column in columns], BOLD if options["header_bold"] else NORMAL))
@@ -397,19 +402,46 @@ def layout(document: dict, geometry: Geometry, *, plain: bool) -> list[Group]:
             group.blocks.append(Feed(data["lines"]))
         elif kind == "qr":
             logo, circle = data.get("logo", ""), data.get("circle_shape", False)
-            group.blocks.append(QR(data["data"], data["correction"], data["pixel_width"], data["align"],
-                                   logo, circle, native=native_qr and not logo and not circle))
+            group.blocks.append(
+                QR(
+                    data["data"],
+                    data["correction"],
+                    data["pixel_width"],
+                    data["align"],
+                    logo,
+                    circle,
+                    native=native_qr and not logo and not circle,
+                )
+            )
             if data["human_text"]:
                 human = [Segment(data["human_text"], NORMAL)]
                 group.blocks.extend(Line(tuple(line), data["align"]) for line in wrap(human, metrics))
         elif kind == "barcode":
             module_width, native = barcode_fit(index, data, geometry.dots)
-            group.blocks.append(Barcode(data["symbology"], data["data"], data["width"], data["height"],
-                                        data["hri_position"], data["hri_font"], data["align"],
-                                        module_width, native))
+            group.blocks.append(
+                Barcode(
+                    data["symbology"],
+                    data["data"],
+                    data["width"],
+                    data["height"],
+                    data["hri_position"],
+                    data["hri_font"],
+                    data["align"],
+                    module_width,
+                    native,
+                )
+            )
         elif kind == "image":
-            group.blocks.append(Picture(data["code"], data["pixel_width"], data["align"], data["threshold"],
-                                        data["dithering"], data["scaling"]))
+            group.blocks.append(
+                Picture(
+                    data["code"],
+                    data["pixel_width"],
+                    data["align"],
+                    data["threshold"],
+                    data["dithering"],
+                    data["scaling"],
+                )
+            )
         elif kind == "cut":
             group.blocks.append(Cut(data["mode"], data["feed"]))
         elif kind == "pulse":
@@ -436,7 +468,9 @@ def barcode_fit(index: int, data: dict, dots: int) -> tuple[int, bool]:
     raise DocumentError(
         f'"data" makes a {data["symbology"]} barcode of {modules} bars, wider than the paper\'s {dots} dots '
         f"even at 1 dot per bar; shorten it or use a QR code",
-        index=index, field="data", command="barcode",
+        index=index,
+        field="data",
+        command="barcode",
     )
 
 

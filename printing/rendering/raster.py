@@ -22,7 +22,7 @@ from . import fonts, images
 from . import layout as blocks
 from .geometry import Geometry
 
-LINE_GAP_RATIO = 4       # a line gap of a quarter of font A's height (6 dots for 24-dot glyphs)
+LINE_GAP_RATIO = 4  # a line gap of a quarter of font A's height (6 dots for 24-dot glyphs)
 FONT_B_HEIGHT_RATIO = 17 / 9  # Epson font B: 9 x 17 dots
 
 
@@ -114,7 +114,8 @@ def line_image(line: blocks.Line, cells: Cells) -> Image.Image:
         return strip
     total = sum(metrics.cost(segment.text, segment.style) for segment in line.segments)
     offset = {"left": 0, "center": (metrics.capacity - total) // 2, "right": metrics.capacity - total}.get(
-        line.align, 0)
+        line.align, 0
+    )
     x_units = max(0, offset)
     for segment in line.segments:
         _place_segment(strip, segment, parts, x_units, content_height, cells)
@@ -153,13 +154,15 @@ def stack(parts: list[Image.Image], dots: int) -> Image.Image:
 
 def barcode_picture(block: blocks.Barcode, geometry: Geometry) -> Image.Image | None:
     """The barcode as an image at its fitted bar width, or None when it can't be drawn."""
-    return images.barcode_image(block.symbology, block.data, block.module_width, block.height,
-                                block.hri_position != "none", geometry.dpi)
+    return images.barcode_image(
+        block.symbology, block.data, block.module_width, block.height, block.hri_position != "none", geometry.dpi
+    )
 
 
 def picture_or_none(block: blocks.Picture, geometry: Geometry) -> Image.Image | None:
-    return images.print_image(block.code, block.pixel_width, geometry.dots, block.threshold,
-                              block.dithering, block.scaling)
+    return images.print_image(
+        block.code, block.pixel_width, geometry.dots, block.threshold, block.dithering, block.scaling
+    )
 
 
 def png_bytes(image: Image.Image) -> bytes:

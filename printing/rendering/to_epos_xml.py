@@ -20,8 +20,14 @@ from .geometry import printer_geometry
 
 EPOS_PRINT_NAMESPACE = "http://www.epson-pos.com/schemas/2011/03/epos-print"
 EPOS_BARCODE_TYPES = {
-    "upca": "upc_a", "upce": "upc_e", "ean13": "ean13", "ean8": "ean8",
-    "code39": "code39", "code128": "code128", "itf": "itf", "codabar": "codabar",
+    "upca": "upc_a",
+    "upce": "upc_e",
+    "ean13": "ean13",
+    "ean8": "ean8",
+    "code39": "code39",
+    "code128": "code128",
+    "itf": "itf",
+    "codabar": "codabar",
 }
 EPOS_QR_LEVELS = {"L": "level_l", "M": "level_m", "Q": "level_q", "H": "level_h"}
 TEAR_OFF_FEED = 4
@@ -48,9 +54,15 @@ class EposWriter:
     def text(self, text: str, style: blocks.Style, **extra):
         font = "font_b" if style.font == "B" and self.geometry.has_font_b else "font_a"
         self.element(
-            "text", self._printable(text), font=font, width=max(1, min(8, style.width)),
-            height=max(1, min(8, style.height)), em=_bool(style.bold), ul=_bool(style.underline > 0),
-            reverse=_bool(style.inverse), **extra,
+            "text",
+            self._printable(text),
+            font=font,
+            width=max(1, min(8, style.width)),
+            height=max(1, min(8, style.height)),
+            em=_bool(style.bold),
+            ul=_bool(style.underline > 0),
+            reverse=_bool(style.inverse),
+            **extra,
         )
 
     def _printable(self, text: str) -> str:
@@ -59,7 +71,7 @@ class EposWriter:
 
     def line(self, line: blocks.Line):
         if line.align == "spread":
-            left, right = line.segments[: line.split], line.segments[line.split:]
+            left, right = line.segments[: line.split], line.segments[line.split :]
             used = sum(self.metrics.cost(segment.text, segment.style) for segment in line.segments)
             gap = " " * max(1, (self.metrics.capacity - used) // self.metrics.unit_a)
             parts = [*left, blocks.Segment(gap, blocks.NORMAL), *right]
@@ -79,8 +91,9 @@ class EposWriter:
         width, height = placed.size
         # Pillow's "1" mode stores white as 1; ePOS-Print rasters print 1 as black.
         packed = bytes(255 - byte for byte in placed.convert("1").tobytes())
-        self.element("image", base64.b64encode(packed).decode("ascii"), width=width, height=height,
-                     color="color_1", mode="mono")
+        self.element(
+            "image", base64.b64encode(packed).decode("ascii"), width=width, height=height, color="color_1", mode="mono"
+        )
 
     def placeholder(self, text: str):
         self.line(blocks.Line((blocks.Segment(text, blocks.NORMAL),), "center"))
@@ -88,8 +101,15 @@ class EposWriter:
     def qr(self, block: blocks.QR):
         size = images.qr_module_size(block.data, block.correction, block.pixel_width, self.geometry.dots)
         self.element("text", align=block.align)
-        self.element("symbol", block.data, type="qrcode_model_2", level=EPOS_QR_LEVELS[block.correction],
-                     width=max(3, min(16, size)), height=0, size=0)
+        self.element(
+            "symbol",
+            block.data,
+            type="qrcode_model_2",
+            level=EPOS_QR_LEVELS[block.correction],
+            width=max(3, min(16, size)),
+            height=0,
+            size=0,
+        )
         self.element("feed")
 
     def barcode(self, block: blocks.Barcode):
@@ -99,15 +119,20 @@ class EposWriter:
         width = images.barcode_module_width(block.symbology, block.data, block.width, self.geometry.dots)
         self.element("text", align=block.align)
         self.element(
-            "barcode", data, type=EPOS_BARCODE_TYPES[block.symbology], hri=block.hri_position,
+            "barcode",
+            data,
+            type=EPOS_BARCODE_TYPES[block.symbology],
+            hri=block.hri_position,
             font="font_b" if str(block.hri_font).upper() == "B" else "font_a",
-            width=max(2, min(6, width)), height=max(1, min(255, block.height)),
+            width=max(2, min(6, width)),
+            height=max(1, min(255, block.height)),
         )
         self.element("feed")
 
     def picture(self, block: blocks.Picture, placeholder: str):
-        picture = images.print_image(block.code, block.pixel_width, self.geometry.dots, block.threshold,
-                                     block.dithering, block.scaling)
+        picture = images.print_image(
+            block.code, block.pixel_width, self.geometry.dots, block.threshold, block.dithering, block.scaling
+        )
         if picture is None:
             self.placeholder(placeholder)
         else:

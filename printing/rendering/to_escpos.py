@@ -26,9 +26,9 @@ from .geometry import Geometry
 FS = b"\x1c"
 CHINESE_ON = FS + b"&"
 CHINESE_OFF = FS + b"."
-CUT_FULL = GS + b"VA\x00"     # function B: feed to the cutter, then cut
+CUT_FULL = GS + b"VA\x00"  # function B: feed to the cutter, then cut
 CUT_PARTIAL = GS + b"VB\x00"
-TEAR_OFF_FEED = 4             # lines to bring the last printed line past the tear bar
+TEAR_OFF_FEED = 4  # lines to bring the last printed line past the tear bar
 QR_LEVELS = {"L": QR_ECLEVEL_L, "M": QR_ECLEVEL_M, "Q": QR_ECLEVEL_Q, "H": QR_ECLEVEL_H}
 
 # python-escpos builds a character map per code page and per printer; they only depend on the
@@ -41,8 +41,11 @@ _PRINTABLE: dict[tuple[str, str], bool] = {}
 def _is_chinese(char: str) -> bool:
     code = ord(char)
     return (
-        0x3000 <= code <= 0x30FF or 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF
-        or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF
+        0x3000 <= code <= 0x30FF
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
     )
 
 
@@ -65,7 +68,7 @@ def raster_bytes(image, fragment_height: int = RASTER_FRAGMENT_HEIGHT) -> bytes:
     for top in range(0, image.height, fragment_height):
         rows = min(fragment_height, image.height - top)
         out += GS + b"v0\x00" + width_bytes.to_bytes(2, "little") + rows.to_bytes(2, "little")
-        out += ink[top * width_bytes: (top + rows) * width_bytes]
+        out += ink[top * width_bytes : (top + rows) * width_bytes]
     return bytes(out)
 
 
@@ -106,9 +109,7 @@ class EscposWriter:
         return known
 
     def needs_raster(self, line: blocks.Line) -> bool:
-        return self.raster_only or not all(
-            self.printable(char) for segment in line.segments for char in segment.text
-        )
+        return self.raster_only or not all(self.printable(char) for segment in line.segments for char in segment.text)
 
     def add_strip(self, image):
         self.strips.append(image)
@@ -197,7 +198,7 @@ class EscposWriter:
         self.flush_strips()
         if line.align == "spread":
             self.set_align("left")
-            left, right = line.segments[: line.split], line.segments[line.split:]
+            left, right = line.segments[: line.split], line.segments[line.split :]
             used = sum(self.metrics.cost(segment.text, segment.style) for segment in line.segments)
             for segment in left:
                 self.set_style(segment.style)
@@ -271,9 +272,15 @@ class EscposWriter:
             self.set_align(block.align)
             try:
                 self.escpos._hw_barcode(
-                    data, name, height=block.height, width=width,
+                    data,
+                    name,
+                    height=block.height,
+                    width=width,
                     pos={"none": "OFF", "above": "ABOVE", "below": "BELOW", "both": "BOTH"}[block.hri_position],
-                    font=block.hri_font, align_ct=False, function_type=function, check=True,
+                    font=block.hri_font,
+                    align_ct=False,
+                    function_type=function,
+                    check=True,
                 )
                 self.escpos._raw(b"\n")
                 return
@@ -286,8 +293,9 @@ class EscposWriter:
             self.image(picture, block.align)
 
     def picture(self, block: blocks.Picture, placeholder: str):
-        picture = images.print_image(block.code, block.pixel_width, self.geometry.dots, block.threshold,
-                                     block.dithering, block.scaling)
+        picture = images.print_image(
+            block.code, block.pixel_width, self.geometry.dots, block.threshold, block.dithering, block.scaling
+        )
         if picture is None:
             self.placeholder(placeholder)
         else:
@@ -319,7 +327,7 @@ class EscposWriter:
         if block.on_time is None and block.off_time is None:
             self.escpos.cashdraw(2 if block.pin == 0 else 5)
             return
-        on = min(255, max(1, -(-(block.on_time or 100) // 2)))   # ESC p counts in 2 ms steps
+        on = min(255, max(1, -(-(block.on_time or 100) // 2)))  # ESC p counts in 2 ms steps
         off = min(255, max(on, -(-(block.off_time or 100) // 2)))
         self.escpos.cashdraw([27, 112, block.pin, on, off])
 
@@ -345,15 +353,17 @@ class ImageCollector(EscposWriter):
         self.sent.append(placed)
 
 
-def render(groups: list[blocks.Group], geometry: Geometry, printer, code_table: str | None,
-           invalid_image_text: str) -> bytes:
+def render(
+    groups: list[blocks.Group], geometry: Geometry, printer, code_table: str | None, invalid_image_text: str
+) -> bytes:
     writer = EscposWriter(geometry, printer, code_table)
     _run(writer, groups, invalid_image_text)
     return writer.output()
 
 
-def render_image(groups: list[blocks.Group], geometry: Geometry, printer, code_table: str | None,
-                 invalid_image_text: str):
+def render_image(
+    groups: list[blocks.Group], geometry: Geometry, printer, code_table: str | None, invalid_image_text: str
+):
     """One copy as a single 1-bit image ``geometry.dots`` wide: exactly the pictures a raster_only
     printer gets, stacked (cuts, drawer pulses, beeps and raw bytes leave no trace)."""
     writer = ImageCollector(geometry, printer, code_table)
@@ -385,4 +395,3 @@ def _run(writer: EscposWriter, groups: list[blocks.Group], invalid_image_text: s
             elif isinstance(block, blocks.Raw):
                 writer.raw(block)
     writer.finish()
-

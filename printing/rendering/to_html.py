@@ -57,8 +57,10 @@ class HtmlWriter:
             # The width sets the font size (so columns stay true); the glyphs are then stretched
             # vertically into a line as tall as the height asks for.
             ratio = style.height / style.width
-            css.append(f"display:inline-block;font-size:{scale * style.width:.3g}em;"
-                       f"line-height:{1.25 * ratio:.3g};transform:scaleY({ratio:.3g})")
+            css.append(
+                f"display:inline-block;font-size:{scale * style.width:.3g}em;"
+                f"line-height:{1.25 * ratio:.3g};transform:scaleY({ratio:.3g})"
+            )
         attributes = ""
         if classes:
             attributes += f' class="{" ".join(classes)}"'
@@ -69,15 +71,17 @@ class HtmlWriter:
     def line(self, line: blocks.Line) -> str:
         if line.align == "spread":
             left = "".join(self.span(segment) for segment in line.segments[: line.split])
-            right = "".join(self.span(segment) for segment in line.segments[line.split:])
+            right = "".join(self.span(segment) for segment in line.segments[line.split :])
             return f'<div class="cp-line cp-spread"><span>{left}</span><span>{right}</span></div>'
         content = "".join(self.span(segment) for segment in line.segments)
         return f'<div class="cp-line cp-{line.align}">{content}</div>'
 
     def picture(self, image, align: str, alt: str) -> str:
         percent = min(100.0, 100.0 * image.width / self.geometry.dots)
-        return (f'<div class="cp-graphic cp-{align}"><img src="{images.png_data_uri(image)}" '
-                f'alt="{escape(alt)}" style="width:{percent:.4g}%"></div>')
+        return (
+            f'<div class="cp-graphic cp-{align}"><img src="{images.png_data_uri(image)}" '
+            f'alt="{escape(alt)}" style="width:{percent:.4g}%"></div>'
+        )
 
     def note(self, text: str, title: str = "") -> str:
         title_attribute = f' title="{escape(title)}"' if title else ""
@@ -95,9 +99,11 @@ class HtmlWriter:
                 return self.picture(raster.qr_picture(block, self.geometry), block.align, f"QR: {block.data}")
             qr = images.qr_image(block.data, block.correction, size)
             percent = min(100.0, 100.0 * qr.width / self.geometry.dots)
-            return (f'<div class="cp-graphic cp-{block.align}"><img src="'
-                    f'{images.qr_data_uri(block.data, block.correction, size)}" alt="QR: {escape(block.data)}" '
-                    f'style="width:{percent:.4g}%"></div>')
+            return (
+                f'<div class="cp-graphic cp-{block.align}"><img src="'
+                f'{images.qr_data_uri(block.data, block.correction, size)}" alt="QR: {escape(block.data)}" '
+                f'style="width:{percent:.4g}%"></div>'
+            )
         if isinstance(block, blocks.Barcode):
             # The bar width the paper gets (1-dot bars when too wide for native ones).
             bars = raster.barcode_picture(block, self.geometry)
@@ -105,8 +111,9 @@ class HtmlWriter:
                 return self.note(f"[{block.symbology.upper()}: {block.data}]")
             return self.picture(bars, block.align, f"{block.symbology.upper()}: {block.data}")
         if isinstance(block, blocks.Picture):
-            picture = images.print_image(block.code, block.pixel_width, self.geometry.dots, block.threshold,
-                                         block.dithering, block.scaling)
+            picture = images.print_image(
+                block.code, block.pixel_width, self.geometry.dots, block.threshold, block.dithering, block.scaling
+            )
             if picture is None:
                 return f'<div class="cp-missing">{escape(labels["invalid_image"])}</div>'
             return self.picture(picture, block.align, labels["image"])

@@ -18,14 +18,13 @@ def _place(text: str, columns: int, align: str) -> str:
     return text
 
 
-def render(groups: list[blocks.Group], columns: int, *, image_text: str, invalid_image_text: str,
-           image_ok) -> str:
+def render(groups: list[blocks.Group], columns: int, *, image_text: str, invalid_image_text: str, image_ok) -> str:
     out: list[str] = []
 
     def add(line: blocks.Line):
         if line.align == "spread":
             left = "".join(segment.text for segment in line.segments[: line.split])
-            right = "".join(segment.text for segment in line.segments[line.split:])
+            right = "".join(segment.text for segment in line.segments[line.split :])
             gap = max(1, columns - blocks.text_width(left) - blocks.text_width(right))
             out.append(left + " " * gap + right)
         else:

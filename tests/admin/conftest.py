@@ -71,8 +71,11 @@ def make_job(db, django_capture_on_commit_callbacks):
                     services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="printing")
                 if status in {"completed", "failed"}:
                     services.job_mark_status(
-                        job_id=job.pk, printer_id=printer.pk, status=status,
-                        error_code=error_code if status == "failed" else "", message="",
+                        job_id=job.pk,
+                        printer_id=printer.pk,
+                        status=status,
+                        error_code=error_code if status == "failed" else "",
+                        message="",
                     )
         job.refresh_from_db()
         assert job.status == status

@@ -8,9 +8,7 @@ ORDERS_URL = reverse("admin:orders_order_changelist")
 
 
 def post_action(client, url, action, objects, **extra):
-    return client.post(
-        url, {"action": action, "_selected_action": [obj.pk for obj in objects], **extra}, follow=True
-    )
+    return client.post(url, {"action": action, "_selected_action": [obj.pk for obj in objects], **extra}, follow=True)
 
 
 def messages_of(response):

@@ -18,10 +18,16 @@ CHANGELIST = "/admin/api/apikey/"
 def test_adding_a_key_shows_it_once_on_a_page_nobody_caches(manager_client, make_printer):
     printer = make_printer("Balcão")
 
-    response = manager_client.post(f"{CHANGELIST}add/", {
-        "name": "Loja online", "scopes": ["print", "read"], "printers": [printer.pk],
-        "allowed_origins": "https://shop.example.com\n", "rate_per_minute": "",
-    })
+    response = manager_client.post(
+        f"{CHANGELIST}add/",
+        {
+            "name": "Loja online",
+            "scopes": ["print", "read"],
+            "printers": [printer.pk],
+            "allowed_origins": "https://shop.example.com\n",
+            "rate_per_minute": "",
+        },
+    )
 
     assert response.status_code == 200, response.content
     assert "no-store" in response["Cache-Control"]
@@ -45,8 +51,9 @@ def test_the_list_shows_prefix_and_last_use_never_the_key(manager_client):
 
 
 def test_a_bad_origin_is_refused_with_a_message(manager_client):
-    response = manager_client.post(f"{CHANGELIST}add/", {"name": "Loja", "scopes": ["print"],
-                                                          "allowed_origins": "shop.example.com/path"})
+    response = manager_client.post(
+        f"{CHANGELIST}add/", {"name": "Loja", "scopes": ["print"], "allowed_origins": "shop.example.com/path"}
+    )
 
     assert response.status_code == 200
     assert "is not a web origin" in response.content.decode()

@@ -11,11 +11,21 @@ from tests.admin.helpers import ORDERS_URL, messages_of, post_action
 
 def order_form(**fields):
     data = {
-        "customer_name": "Bia", "channel": "counter", "status": "pending", "payment_method": "",
-        "scheduled_for_0": "", "scheduled_for_1": "", "notes": "",
-        "items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0, "items-MIN_NUM_FORMS": 0, "items-MAX_NUM_FORMS": 1000,
-        "print_jobs-TOTAL_FORMS": 0, "print_jobs-INITIAL_FORMS": 0,
-        "print_jobs-MIN_NUM_FORMS": 0, "print_jobs-MAX_NUM_FORMS": 0,
+        "customer_name": "Bia",
+        "channel": "counter",
+        "status": "pending",
+        "payment_method": "",
+        "scheduled_for_0": "",
+        "scheduled_for_1": "",
+        "notes": "",
+        "items-TOTAL_FORMS": 0,
+        "items-INITIAL_FORMS": 0,
+        "items-MIN_NUM_FORMS": 0,
+        "items-MAX_NUM_FORMS": 1000,
+        "print_jobs-TOTAL_FORMS": 0,
+        "print_jobs-INITIAL_FORMS": 0,
+        "print_jobs-MIN_NUM_FORMS": 0,
+        "print_jobs-MAX_NUM_FORMS": 0,
     }
     data.update(fields)
     return data
@@ -43,7 +53,8 @@ def test_adding_a_confirmed_order_prints_a_receipt_with_the_inline_items(logged_
     make_printer("Balcão")
     pao = products[0]
     data = order_form(
-        status="confirmed", **{"items-TOTAL_FORMS": 2},
+        status="confirmed",
+        **{"items-TOTAL_FORMS": 2},
         **item_rows(
             {"product": pao.pk, "quantity": 3, "name": "", "unit_price": ""},
             {"product": "", "quantity": 1, "name": "Bolo de fubá", "unit_price": "5.00"},
@@ -55,7 +66,8 @@ def test_adding_a_confirmed_order_prints_a_receipt_with_the_inline_items(logged_
     assert response.status_code == 302, response.context and response.context["adminform"].errors
     order = Order.objects.get()
     assert list(order.items.values_list("name", "quantity", "unit_price")) == [
-        ("Pão de queijo", 3, pao.price), ("Bolo de fubá", 1, 5),
+        ("Pão de queijo", 3, pao.price),
+        ("Bolo de fubá", 1, 5),
     ]
     job = PrintJob.objects.get(order=order)
     assert "Pão de queijo" in job.content and "Bolo de fubá" in job.content
@@ -85,7 +97,9 @@ def test_confirming_an_order_while_adding_an_item_prints_all_its_items(logged_in
 
 @pytest.mark.django_db
 def test_an_item_needs_a_product_or_a_name_and_price(logged_in_manager):
-    data = order_form(**{"items-TOTAL_FORMS": 1}, **item_rows({"product": "", "quantity": 2, "name": "", "unit_price": ""}))
+    data = order_form(
+        **{"items-TOTAL_FORMS": 1}, **item_rows({"product": "", "quantity": 2, "name": "", "unit_price": ""})
+    )
 
     response = logged_in_manager.post(reverse("admin:orders_order_add"), data)
 
@@ -97,7 +111,9 @@ def test_an_item_needs_a_product_or_a_name_and_price(logged_in_manager):
 
 
 @pytest.mark.django_db
-def test_order_page_shows_its_print_jobs(logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks):
+def test_order_page_shows_its_print_jobs(
+    logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks
+):
     make_printer("Balcão")
     make_printer("Cozinha")
     with django_capture_on_commit_callbacks(execute=True):
@@ -140,7 +156,9 @@ def test_order_list_shows_totals_and_print_state_in_a_fixed_number_of_queries(
 
 
 @pytest.mark.django_db
-def test_reprint_receipts_action_reprints_printed_orders_only(logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks):
+def test_reprint_receipts_action_reprints_printed_orders_only(
+    logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks
+):
     make_printer("Balcão")
     with django_capture_on_commit_callbacks(execute=True):
         printed = make_order()
@@ -157,7 +175,9 @@ def test_reprint_receipts_action_reprints_printed_orders_only(logged_in_manager,
 
 
 @pytest.mark.django_db
-def test_staff_without_order_permissions_cannot_reprint(staff_client, make_printer, make_order, django_capture_on_commit_callbacks):
+def test_staff_without_order_permissions_cannot_reprint(
+    staff_client, make_printer, make_order, django_capture_on_commit_callbacks
+):
     make_printer("Balcão")
     with django_capture_on_commit_callbacks(execute=True):
         order = make_order()
@@ -169,7 +189,9 @@ def test_staff_without_order_permissions_cannot_reprint(staff_client, make_print
 
 
 @pytest.mark.django_db
-def test_confirm_action_confirms_through_the_service_and_prints(logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks):
+def test_confirm_action_confirms_through_the_service_and_prints(
+    logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks
+):
     make_printer("Balcão")
     pending = make_order(status="pending")
     cancelled = make_order(status="cancelled")
@@ -198,7 +220,9 @@ def test_cancel_action_cancels_through_the_service(logged_in_manager, make_order
     assert messages_of(response) == [f"Order {order.number} cancelled."]
 
 
-def test_changing_the_items_of_a_printed_order_asks_for_a_reprint(logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks):
+def test_changing_the_items_of_a_printed_order_asks_for_a_reprint(
+    logged_in_manager, make_printer, make_order, django_capture_on_commit_callbacks
+):
     """Issue 17: a confirmed order's items cannot change silently: a visible "reimprimir" prompt."""
     make_printer("Balcão")
     with django_capture_on_commit_callbacks(execute=True):
@@ -207,15 +231,22 @@ def test_changing_the_items_of_a_printed_order_asks_for_a_reprint(logged_in_mana
     data = order_form(
         status="confirmed",
         **{"items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1},
-        **item_rows({"id": item.pk, "order": order.pk, "product": "", "quantity": 3, "name": "Coxinha", "unit_price": "7.25"}),
+        **item_rows(
+            {"id": item.pk, "order": order.pk, "product": "", "quantity": 3, "name": "Coxinha", "unit_price": "7.25"}
+        ),
     )
     response = logged_in_manager.post(reverse("admin:orders_order_change", args=[order.pk]), data, follow=True)
     warnings = [m for m in messages_of(response) if "reprint" in m.lower() or "reimprim" in m.lower()]
     assert len(warnings) == 1 and f"#{order.number}" in warnings[0]
 
     # Only the notes changed: the paper still matches, no prompt.
-    data = order_form(status="confirmed", notes="troco para 50",
-                      **{"items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1},
-                      **item_rows({"id": item.pk, "order": order.pk, "product": "", "quantity": 3, "name": "Coxinha", "unit_price": "7.25"}))
+    data = order_form(
+        status="confirmed",
+        notes="troco para 50",
+        **{"items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1},
+        **item_rows(
+            {"id": item.pk, "order": order.pk, "product": "", "quantity": 3, "name": "Coxinha", "unit_price": "7.25"}
+        ),
+    )
     response = logged_in_manager.post(reverse("admin:orders_order_change", args=[order.pk]), data, follow=True)
     assert not [m for m in messages_of(response) if "reimprim" in m.lower() or "reprint" in m.lower()]

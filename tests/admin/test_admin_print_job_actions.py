@@ -30,7 +30,12 @@ def order_job(make_printer, make_order, django_capture_on_commit_callbacks):
 def history_form(job):
     """The management form of the read-only history inline, as the browser posts it."""
     events = job.events.count()
-    return {"events-TOTAL_FORMS": events, "events-INITIAL_FORMS": events, "events-MIN_NUM_FORMS": 0, "events-MAX_NUM_FORMS": 1000}
+    return {
+        "events-TOTAL_FORMS": events,
+        "events-INITIAL_FORMS": events,
+        "events-MIN_NUM_FORMS": 0,
+        "events-MAX_NUM_FORMS": 1000,
+    }
 
 
 def listed(response):
@@ -48,7 +53,9 @@ def test_jobs_can_be_filtered_by_status_printer_kind_and_date(manager_client, ma
 
     assert listed(manager_client.get(JOBS_URL, {"status__exact": "failed"})) == [failed.pk]
     assert listed(manager_client.get(JOBS_URL, {"printer__id__exact": cozinha.pk})) == [completed.pk]
-    assert listed(manager_client.get(JOBS_URL, {"kind__exact": "test_page"})) == sorted([failed.pk, completed.pk, pending.pk])
+    assert listed(manager_client.get(JOBS_URL, {"kind__exact": "test_page"})) == sorted(
+        [failed.pk, completed.pk, pending.pk]
+    )
     assert listed(manager_client.get(JOBS_URL, {"kind__exact": "reprint"})) == []
     start, end = today_bounds()
     assert len(listed(manager_client.get(JOBS_URL, {"created_at__gte": str(start), "created_at__lt": str(end)}))) == 3
@@ -123,7 +130,10 @@ def test_jobs_cannot_be_added_and_only_finished_ones_deleted(manager_client, mak
 
     assert manager_client.get(reverse("admin:printing_printjob_add")).status_code == 403
     assert manager_client.get(reverse("admin:printing_printjob_delete", args=[queued.pk])).status_code == 403
-    assert manager_client.post(reverse("admin:printing_printjob_delete", args=[finished.pk]), {"post": "yes"}).status_code == 302
+    assert (
+        manager_client.post(reverse("admin:printing_printjob_delete", args=[finished.pk]), {"post": "yes"}).status_code
+        == 302
+    )
     assert 'value="delete_selected"' not in manager_client.get(JOBS_URL).content.decode()
     assert list(PrintJob.objects.values_list("pk", flat=True)) == [queued.pk]
 
@@ -142,7 +152,10 @@ def test_retry_puts_failed_jobs_back_in_the_queue_and_refuses_others(manager_cli
     assert (failed.status, failed.attempts, failed.error_code) == ("pending", 0, "")
     assert completed.status == "completed"
     assert failed.events.last().message == "Retried by marta"
-    assert messages_of(response) == [f"Job #{completed.pk}: Only failed jobs can be retried.", f"Queued again: 1 job (#{failed.pk})."]
+    assert messages_of(response) == [
+        f"Job #{completed.pk}: Only failed jobs can be retried.",
+        f"Queued again: 1 job (#{failed.pk}).",
+    ]
 
 
 def test_cancel_stops_queued_and_sent_jobs_and_refuses_finished_ones(manager_client, make_job, make_printer):
@@ -154,7 +167,9 @@ def test_cancel_stops_queued_and_sent_jobs_and_refuses_finished_ones(manager_cli
     response = post_action(manager_client, JOBS_URL, "cancel", [completed, sent, queued])
 
     assert dict(PrintJob.objects.values_list("pk", "status")) == {
-        completed.pk: "completed", sent.pk: "cancelled", queued.pk: "cancelled",
+        completed.pk: "completed",
+        sent.pk: "cancelled",
+        queued.pk: "cancelled",
     }
     assert messages_of(response) == [
         f"Job #{completed.pk} cannot be cancelled: it is printed.",
@@ -162,13 +177,19 @@ def test_cancel_stops_queued_and_sent_jobs_and_refuses_finished_ones(manager_cli
     ]
 
 
-def test_reprint_queues_a_reprint_job_and_refuses_jobs_without_an_order(manager_client, order_job, make_job, make_printer):
+def test_reprint_queues_a_reprint_job_and_refuses_jobs_without_an_order(
+    manager_client, order_job, make_job, make_printer
+):
     test_page = make_job(make_printer("Cozinha"), "completed")
 
     response = post_action(manager_client, JOBS_URL, "reprint", [order_job, test_page])
 
     reprint = PrintJob.objects.get(kind=PrintJob.Kind.REPRINT)
-    assert (reprint.order_id, reprint.printer_id, reprint.status) == (order_job.order_id, order_job.printer_id, "pending")
+    assert (reprint.order_id, reprint.printer_id, reprint.status) == (
+        order_job.order_id,
+        order_job.printer_id,
+        "pending",
+    )
     assert reprint.requested_by.username == "marta"
     assert messages_of(response) == [
         f"Job #{test_page.pk}: Only order receipts can be reprinted.",

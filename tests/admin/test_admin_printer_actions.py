@@ -39,7 +39,9 @@ def test_it_lists_printers_with_connection_status_and_queued_jobs(manager_client
     assert f"printer__id__exact={balcao.pk}&amp;status__in=pending,sent,printing" in html
 
 
-def test_printer_list_query_count_does_not_grow_with_printers(manager_client, make_printer, make_job, django_assert_max_num_queries):
+def test_printer_list_query_count_does_not_grow_with_printers(
+    manager_client, make_printer, make_job, django_assert_max_num_queries
+):
     make_job(make_printer("P1"), "pending")
     manager_client.get(PRINTERS_URL)  # warm up sessions, content types
     with django_assert_max_num_queries(12) as few:
@@ -73,7 +75,8 @@ def test_print_test_page_on_a_disabled_printer_reports_the_refusal(manager_clien
 
 
 def test_disable_and_enable_actions_go_through_the_service_and_tell_the_live_agent(
-        manager_client, make_printer, caplog, monkeypatch, django_capture_on_commit_callbacks):
+    manager_client, make_printer, caplog, monkeypatch, django_capture_on_commit_callbacks
+):
     # The admin message says the agent is disconnected: the action asks the printer's live
     # connection to re-check, which closes it with 4403 (tests/contract/test_close_codes.py).
     printer = make_printer("Balcão")
@@ -100,7 +103,12 @@ def test_disable_and_enable_actions_go_through_the_service_and_tell_the_live_age
 def test_unticking_active_in_the_change_form_disables_through_the_service(manager_client, make_printer, caplog):
     printer = make_printer("Balcão")
     form = {
-        "name": "Balcão", "location": "", "paper_width": 80, "profile": "", "has_cutter": "on", "copies": 1,
+        "name": "Balcão",
+        "location": "",
+        "paper_width": 80,
+        "profile": "",
+        "has_cutter": "on",
+        "copies": 1,
         "auto_print": ["counter"],
     }
     with caplog.at_level("INFO", logger="cantina.printing"):
@@ -140,7 +148,12 @@ def test_issue_token_action_shows_the_new_token_once_with_the_agent_command(mana
     assert "--token" not in html
     assert all(token not in message for message in messages_of(response))
     # Shown once: nothing else shows it again.
-    for url in (PRINTERS_URL, change_url(printer), reverse("admin:index"), reverse("admin:printing_printer_history", args=[printer.pk])):
+    for url in (
+        PRINTERS_URL,
+        change_url(printer),
+        reverse("admin:index"),
+        reverse("admin:printing_printer_history", args=[printer.pk]),
+    ):
         assert token not in manager_client.get(url).content.decode()
 
 
@@ -176,8 +189,14 @@ def test_change_page_button_confirms_then_issues_a_token(manager_client, make_pr
 
 def test_adding_a_printer_in_the_admin_leads_to_its_token(manager_client):
     form = {
-        "name": "Cozinha", "location": "Fundos", "paper_width": 58, "profile": "TM-T20II", "has_cutter": "on",
-        "copies": 1, "is_active": "on", "auto_print": ["counter", "scheduled"],
+        "name": "Cozinha",
+        "location": "Fundos",
+        "paper_width": 58,
+        "profile": "TM-T20II",
+        "has_cutter": "on",
+        "copies": 1,
+        "is_active": "on",
+        "auto_print": ["counter", "scheduled"],
     }
 
     response = manager_client.post(reverse("admin:printing_printer_add"), form)
@@ -193,7 +212,8 @@ def test_adding_a_printer_in_the_admin_leads_to_its_token(manager_client):
 
 
 def test_revoke_token_action_blocks_the_token_and_tells_the_live_agent(
-        manager_client, make_printer, monkeypatch, django_capture_on_commit_callbacks):
+    manager_client, make_printer, monkeypatch, django_capture_on_commit_callbacks
+):
     # The live connection re-checks and closes with 4401 (tests/contract/test_close_codes.py).
     printer = make_printer("Balcão")
     rechecks = []
@@ -227,7 +247,9 @@ def test_non_staff_users_are_sent_to_the_login_page(customer_client, make_printe
 def test_staff_without_printer_permissions_is_forbidden(staff_client, make_printer):
     printer = make_printer("Balcão")
 
-    assert staff_client.post(PRINTERS_URL, {"action": "issue_token", "_selected_action": [printer.pk]}).status_code == 403
+    assert (
+        staff_client.post(PRINTERS_URL, {"action": "issue_token", "_selected_action": [printer.pk]}).status_code == 403
+    )
     assert staff_client.get(token_url(printer)).status_code == 403
     assert staff_client.post(token_url(printer)).status_code == 403
     assert services.printer_authenticate(printer.token) is not None

@@ -81,8 +81,14 @@ def test_health_shows_no_secrets(client, settings):
     assert settings.SECRET_KEY not in body
     assert str(settings.DATABASES["default"]["NAME"]) not in body
     assert set(response.json()) == {
-        "status", "database", "channel_layer", "channel_layer_backend", "printers", "jobs_pending",
-        "oldest_pending_seconds", "printer_alarms",
+        "status",
+        "database",
+        "channel_layer",
+        "channel_layer_backend",
+        "printers",
+        "jobs_pending",
+        "oldest_pending_seconds",
+        "printer_alarms",
     }
 
 
@@ -152,6 +158,10 @@ def test_health_follows_a_real_redis_and_leaves_no_key_behind(client, settings, 
         started = time.monotonic()
         response = client.get("/health")
         assert time.monotonic() - started < settings.CANTINA_CHANNEL_LAYER_TIMEOUT + 1
-        assert (response.status_code, response.json()["status"], response.json()["channel_layer"]) == (503, "degraded", False)
+        assert (response.status_code, response.json()["status"], response.json()["channel_layer"]) == (
+            503,
+            "degraded",
+            False,
+        )
     finally:
         redis.stop()

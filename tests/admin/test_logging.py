@@ -47,7 +47,9 @@ def job_lines(caplog, job_id):
 
 
 @pytest.mark.django_db
-def test_every_job_transition_logs_exactly_one_key_value_line(make_printer, make_order, caplog, django_capture_on_commit_callbacks):
+def test_every_job_transition_logs_exactly_one_key_value_line(
+    make_printer, make_order, caplog, django_capture_on_commit_callbacks
+):
     printer = make_printer("Balcão")
     caplog.set_level(logging.INFO, logger="cantina")
 
@@ -58,9 +60,9 @@ def test_every_job_transition_logs_exactly_one_key_value_line(make_printer, make
     def report(job, status, error_code=""):
         committed(services.job_mark_status, job_id=job.pk, printer_id=printer.pk, status=status, error_code=error_code)
 
-    order = committed(make_order)                                                            # pending
+    order = committed(make_order)  # pending
     receipt = PrintJob.objects.get(order=order)
-    committed(services.jobs_claim, printer_id=printer.pk)                                    # sent
+    committed(services.jobs_claim, printer_id=printer.pk)  # sent
     report(receipt, "printing")
     report(receipt, "printing")  # repeated: no transition, no line
     report(receipt, "completed")
@@ -68,7 +70,7 @@ def test_every_job_transition_logs_exactly_one_key_value_line(make_printer, make
 
     test_page = committed(services.job_create_test_page, printer=printer)
     committed(services.jobs_claim, printer_id=printer.pk)
-    report(test_page, "failed", "paper_out")                                                 # back to pending
+    report(test_page, "failed", "paper_out")  # back to pending
     committed(services.printer_report, printer_id=printer.pk, status="ready")
     committed(services.jobs_claim, printer_id=printer.pk)
     report(test_page, "failed", "bad_data")
@@ -84,8 +86,13 @@ def test_every_job_transition_logs_exactly_one_key_value_line(make_printer, make
         lines = job_lines(caplog, job.pk)
         assert [re.search(r" status=(\w+)", line).group(1) for line in lines] == events
     assert len(job_lines(caplog, test_page.pk)) == 7
-    assert job_lines(caplog, test_page.pk)[2] == f"job={test_page.pk} printer={printer.pk} status=pending error_code=paper_out"
-    assert job_lines(caplog, reprint.pk)[-1] == f"job={reprint.pk} printer={printer.pk} status=failed error_code=expired"
+    assert (
+        job_lines(caplog, test_page.pk)[2]
+        == f"job={test_page.pk} printer={printer.pk} status=pending error_code=paper_out"
+    )
+    assert (
+        job_lines(caplog, reprint.pk)[-1] == f"job={reprint.pk} printer={printer.pk} status=failed error_code=expired"
+    )
     cantina_lines = [r.getMessage() for r in caplog.records if r.name.startswith("cantina")]
     assert cantina_lines and all(KEY_VALUE_LINE.match(line) for line in cantina_lines), cantina_lines
 
@@ -143,7 +150,9 @@ async def test_agent_connect_and_disconnect_log_one_line_each_without_the_token(
     welcome = await agent.receive_json_from(timeout=5)
     assert welcome["type"] == "welcome"
     await agent.disconnect()
-    intruder = WebsocketCommunicator(application, "/ws/agent/", headers=[(b"authorization", b"Token not-" + token.encode())])
+    intruder = WebsocketCommunicator(
+        application, "/ws/agent/", headers=[(b"authorization", b"Token not-" + token.encode())]
+    )
     await intruder.connect()
     assert (await intruder.receive_output(timeout=5))["code"] == 4401
     await intruder.disconnect()

@@ -25,6 +25,7 @@ def known_day(make_printer, make_job):
     balcao = make_printer("Balcão")
     cozinha = make_printer("Cozinha")
     make_printer("Velha", is_active=False)
+
     def at(job, created, seconds_to_finish=None):
         finished = created + timedelta(seconds=seconds_to_finish) if seconds_to_finish is not None else None
         PrintJob.objects.filter(pk=job.pk).update(created_at=created, **({"finished_at": finished} if finished else {}))
@@ -57,13 +58,22 @@ def test_todays_jobs_are_counted_by_state_on_the_local_date(manager_client, know
     assert settings.TIME_ZONE == "America/Sao_Paulo"
     assert today["date"] == known_day["start"].date().isoformat()
     assert {row["status"]: row["count"] for row in today["by_status"]} == {
-        "pending": 1, "sent": 0, "printing": 0, "completed": 2, "failed": 1, "cancelled": 1,
+        "pending": 1,
+        "sent": 0,
+        "printing": 0,
+        "completed": 2,
+        "failed": 1,
+        "cancelled": 1,
     }
     assert today["total"] == 5
     assert today["average_seconds_to_print"] == 15.0
     assert data["queue"]["pending"] == 1 and data["queue"]["in_flight"] == 0
     created = PrintJob.objects.get(pk=known_day["jobs"]["pending"].pk).created_at
-    assert (before - created).total_seconds() - 1 <= data["queue"]["oldest_pending_seconds"] <= (after - created).total_seconds() + 1
+    assert (
+        (before - created).total_seconds() - 1
+        <= data["queue"]["oldest_pending_seconds"]
+        <= (after - created).total_seconds() + 1
+    )
 
 
 def test_recent_failures_show_their_reasons_newest_first(manager_client, known_day):
@@ -82,12 +92,21 @@ def test_printers_and_connected_agents_come_from_the_database(manager_client, kn
 
     printers = {p["name"]: p for p in data["printers"]}
     assert list(printers) == ["Balcão", "Cozinha", "Velha"]
-    assert (printers["Balcão"]["connected"], printers["Balcão"]["status"], printers["Balcão"]["queued"]) == (True, "ready", 1)
-    assert (printers["Cozinha"]["connection_label"], printers["Cozinha"]["status_label"]) == ("Not connected", "Paper out")
+    assert (printers["Balcão"]["connected"], printers["Balcão"]["status"], printers["Balcão"]["queued"]) == (
+        True,
+        "ready",
+        1,
+    )
+    assert (printers["Cozinha"]["connection_label"], printers["Cozinha"]["status_label"]) == (
+        "Not connected",
+        "Paper out",
+    )
     assert printers["Cozinha"]["status_message"] == "Sem papel"
     assert printers["Velha"]["connection_label"] == "Disabled"
     assert (data["printers_connected"], data["printers_active"]) == (1, 2)
-    assert [(a["name"], a["model_name"], a["agent_version"]) for a in data["agents"]] == [("Balcão", "TM-T20III", "1.0.0")]
+    assert [(a["name"], a["model_name"], a["agent_version"]) for a in data["agents"]] == [
+        ("Balcão", "TM-T20III", "1.0.0")
+    ]
     assert data["agents"][0]["last_seen"]["iso"] is not None
 
 
@@ -137,7 +156,7 @@ def test_the_page_renders_the_figures_inside_the_admin(manager_client, known_day
     assert "Dados inválidos" in html and "Sem papel" in html and "TM-T20III" in html
     assert "1 of 2 connected" in html
     assert "InMemoryChannelLayer" in html
-    assert "<script src=\"http" not in html and "<link rel=\"stylesheet\" href=\"http" not in html
+    assert '<script src="http' not in html and '<link rel="stylesheet" href="http' not in html
 
 
 def test_printer_names_are_escaped_on_the_page(manager_client, make_printer):

@@ -63,7 +63,11 @@ def test_the_dashboard_follows_new_jobs_and_agents_without_a_reload(server, page
     page.wait_for_function("() => document.querySelector(\"[data-field='today.total']\").textContent === '2'")
     with connect(f"{server.agent_url}?token={token}") as agent:
         assert json.loads(agent.recv(timeout=10))["type"] == "welcome"
-        agent.send(json.dumps({"type": "printer_info", "printer": {"model": "TM-T20III", "status": "ready", "agent_version": "9.9"}}))
+        agent.send(
+            json.dumps(
+                {"type": "printer_info", "printer": {"model": "TM-T20III", "status": "ready", "agent_version": "9.9"}}
+            )
+        )
         page.locator("#dashboard-agents td", has_text="TM-T20III").wait_for()
 
         assert page.evaluate("window.cantinaLoaded") is True

@@ -59,9 +59,16 @@ class FakeServer:
             await ws.close(self.close_with, "test close")
             return
         self.ws = ws
-        await ws.send(json.dumps({"type": "welcome", "message": "hi", "timestamp": "t",
-                                  "printer": {"id": 1, "name": "Balcão", "paper_width": 80,
-                                              "profile": "TM-T88V", "has_cutter": True}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "welcome",
+                    "message": "hi",
+                    "timestamp": "t",
+                    "printer": {"id": 1, "name": "Balcão", "paper_width": 80, "profile": "TM-T88V", "has_cutter": True},
+                }
+            )
+        )
         try:
             async for raw in ws:
                 self.received.append(json.loads(raw))
@@ -77,35 +84,56 @@ class FakeServer:
     async def send_job(self, job_id: int, data: bytes = b"", *, copies: int = 1, **extra) -> None:
         import base64
 
-        order = {"job_id": job_id, "order_id": 1000 + job_id, "type": "order_receipt",
-                 "content": f"receipt {job_id}\n", "copies": copies, "priority": 1,
-                 "order_info": {"id": 1000 + job_id, "number": f"A-{job_id:04d}", "status": "confirmed",
-                                "total_amount": "1.00", "customer_name": "Ana"},
-                 "printer_config": {"paper_width": 80, "printer_type": "thermal"}}
+        order = {
+            "job_id": job_id,
+            "order_id": 1000 + job_id,
+            "type": "order_receipt",
+            "content": f"receipt {job_id}\n",
+            "copies": copies,
+            "priority": 1,
+            "order_info": {
+                "id": 1000 + job_id,
+                "number": f"A-{job_id:04d}",
+                "status": "confirmed",
+                "total_amount": "1.00",
+                "customer_name": "Ana",
+            },
+            "printer_config": {"paper_width": 80, "printer_type": "thermal"},
+        }
         if data:
             order["escpos"] = base64.b64encode(data).decode()
         order.update(extra)
         await self.send({"type": "new_order", "timestamp": "t", "order": order})
 
     def statuses(self, job_id: int) -> list[tuple[str, str | None]]:
-        return [(m["status"], m.get("error_code")) for m in self.received
-                if m.get("type") == "print_status" and m.get("job_id") == job_id]
+        return [
+            (m["status"], m.get("error_code"))
+            for m in self.received
+            if m.get("type") == "print_status" and m.get("job_id") == job_id
+        ]
 
     def printer_infos(self) -> list[str]:
         return [m["printer"]["status"] for m in self.received if m.get("type") == "printer_info"]
 
     async def wait_status(self, job_id: int, status: str, timeout: float = 10.0) -> list:
-        await wait_for_async(lambda: any(s == status for s, _ in self.statuses(job_id)), timeout,
-                         message=f"job {job_id} {status}; got {self.statuses(job_id)}")
+        await wait_for_async(
+            lambda: any(s == status for s, _ in self.statuses(job_id)),
+            timeout,
+            message=f"job {job_id} {status}; got {self.statuses(job_id)}",
+        )
         return self.statuses(job_id)
 
 
 def agent_env(tmp_path: Path, **extra) -> dict:
     """Environment for an agent subprocess, isolated from the user's config and state."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANTINA_")}
-    env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
-               XDG_STATE_HOME=str(tmp_path / "home" / ".state"), PYTHONPATH=str(REPO),
-               PYTHONUNBUFFERED="1")
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_CONFIG_HOME=str(tmp_path / "home" / ".config"),
+        XDG_STATE_HOME=str(tmp_path / "home" / ".state"),
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+    )
     env.update(extra)
     return env
 

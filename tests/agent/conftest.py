@@ -32,8 +32,13 @@ async def fake_server():
 @pytest.fixture
 def make_settings(tmp_path):
     def make(server: str, printer: str, **overrides) -> Settings:
-        values = dict(server=server, token="secret-token-123", printer=printer,
-                      journal=str(tmp_path / "journal.sqlite3"), status_interval=0.1)
+        values = dict(
+            server=server,
+            token="secret-token-123",
+            printer=printer,
+            journal=str(tmp_path / "journal.sqlite3"),
+            status_interval=0.1,
+        )
         values.update(overrides)
         return Settings(**values)
 
@@ -52,8 +57,9 @@ async def run_agent(make_settings):
     async def start(server_url: str, printer_url: str, printer=None, **overrides):
         settings = make_settings(server_url, printer_url, **overrides)
         journal = Journal(settings.journal, settings.journal_scope)
-        agent = Agent(settings, printer or open_printer(printer_url), journal,
-                      backoff=Backoff(base=0.05, cap=0.5), slow_retry=0.5)
+        agent = Agent(
+            settings, printer or open_printer(printer_url), journal, backoff=Backoff(base=0.05, cap=0.5), slow_retry=0.5
+        )
         task = asyncio.create_task(agent.run())
         running.append((agent, task, journal))
         return agent

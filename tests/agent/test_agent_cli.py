@@ -17,8 +17,14 @@ TOKEN = "tok-7f3a9c1e5b"
 
 
 def run_cli(tmp_path, *args, timeout=60, **env):
-    return subprocess.run([PYTHON, "-m", "agent", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=tmp_path, env=agent_env(tmp_path, **env))
+    return subprocess.run(
+        [PYTHON, "-m", "agent", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=tmp_path,
+        env=agent_env(tmp_path, **env),
+    )
 
 
 def assert_one_clear_line(stderr: str, *needles: str) -> None:
@@ -29,15 +35,25 @@ def assert_one_clear_line(stderr: str, *needles: str) -> None:
         assert needle in lines[0], lines[0]
 
 
-@pytest.mark.parametrize("args, env, needle", [
-    (["--server", "http://localhost:8000/", "--token", TOKEN], {}, "ws:// or wss://"),
-    (["--server", "ws://localhost:8000/ws/agent/"], {}, "missing --token"),
-    (["--token", TOKEN], {}, "missing --server"),
-    (["--printer", "lpt1://x"], {"CANTINA_SERVER": "ws://h/ws/agent/", "CANTINA_TOKEN": TOKEN}, "unsupported printer"),
-    ([], {"CANTINA_CONFIG": "/nonexistent/agent.toml"}, "does not exist"),
-    (["--check", "--profile", "NoSuchModel"], {"CANTINA_SERVER": "ws://h/ws/agent/", "CANTINA_TOKEN": TOKEN},
-     "unknown printer profile"),
-])
+@pytest.mark.parametrize(
+    "args, env, needle",
+    [
+        (["--server", "http://localhost:8000/", "--token", TOKEN], {}, "ws:// or wss://"),
+        (["--server", "ws://localhost:8000/ws/agent/"], {}, "missing --token"),
+        (["--token", TOKEN], {}, "missing --server"),
+        (
+            ["--printer", "lpt1://x"],
+            {"CANTINA_SERVER": "ws://h/ws/agent/", "CANTINA_TOKEN": TOKEN},
+            "unsupported printer",
+        ),
+        ([], {"CANTINA_CONFIG": "/nonexistent/agent.toml"}, "does not exist"),
+        (
+            ["--check", "--profile", "NoSuchModel"],
+            {"CANTINA_SERVER": "ws://h/ws/agent/", "CANTINA_TOKEN": TOKEN},
+            "unknown printer profile",
+        ),
+    ],
+)
 def test_bad_config_exits_2_with_one_clear_line(tmp_path, args, env, needle):
     result = run_cli(tmp_path, *args, **env)
     assert result.returncode == 2
@@ -75,8 +91,18 @@ def test_list_printers_shows_the_configured_one(tmp_path):
 
 def test_save_config_then_run_from_it(tmp_path):
     config = tmp_path / "cfg" / "agent.json"
-    saved = run_cli(tmp_path, "--save-config", "--config", str(config), "--server", "ws://h:1/ws/agent/",
-                    "--token", TOKEN, "--printer", "tcp://10.1.1.1:9100")
+    saved = run_cli(
+        tmp_path,
+        "--save-config",
+        "--config",
+        str(config),
+        "--server",
+        "ws://h:1/ws/agent/",
+        "--token",
+        TOKEN,
+        "--printer",
+        "tcp://10.1.1.1:9100",
+    )
     assert saved.returncode == 0, saved.stderr
     assert json.loads(config.read_text())["printer"] == "tcp://10.1.1.1:9100"
     assert TOKEN not in saved.stderr
@@ -102,8 +128,15 @@ class ScriptedServer:
 
 async def start_agent(tmp_path, *args, **env):
     return await asyncio.create_subprocess_exec(
-        PYTHON, "-m", "agent", *args, cwd=tmp_path, env=agent_env(tmp_path, **env),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        PYTHON,
+        "-m",
+        "agent",
+        *args,
+        cwd=tmp_path,
+        env=agent_env(tmp_path, **env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def read_lines_until(stream, needle: str, timeout: float = 20) -> list[str]:
@@ -133,8 +166,9 @@ async def test_wrong_token_gives_one_clear_line_and_slow_retry(tmp_path):
     server = ScriptedServer(close_code=4401)
     async with serve(server.handler, "127.0.0.1", 0) as ws_server:
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}/ws/agent/"
-        process = await start_agent(tmp_path, "--printer", f"fake://{tmp_path / 'out'}",
-                                    CANTINA_SERVER=url, CANTINA_TOKEN=TOKEN)
+        process = await start_agent(
+            tmp_path, "--printer", f"fake://{tmp_path / 'out'}", CANTINA_SERVER=url, CANTINA_TOKEN=TOKEN
+        )
         lines = await read_lines_until(process.stderr, "token rejected")
         await asyncio.sleep(1.0)  # a fast retry loop would show up here
         rest = await stop(process)
@@ -151,8 +185,17 @@ async def test_unreachable_printer_is_one_clear_line_and_the_agent_keeps_running
     server = ScriptedServer()
     async with serve(server.handler, "127.0.0.1", 0) as ws_server:
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}/ws/agent/"
-        process = await start_agent(tmp_path, "--server", url, "--token", TOKEN,
-                                    "--printer", f"tcp://127.0.0.1:{unused_tcp_port}", "--status-interval", "0.1")
+        process = await start_agent(
+            tmp_path,
+            "--server",
+            url,
+            "--token",
+            TOKEN,
+            "--printer",
+            f"tcp://127.0.0.1:{unused_tcp_port}",
+            "--status-interval",
+            "0.1",
+        )
         lines = await read_lines_until(process.stderr, "offline")
         await wait_for_async(lambda: any(m["type"] == "printer_info" for m in server.received))
         await asyncio.sleep(0.5)  # several status polls: the line must not repeat
@@ -167,8 +210,15 @@ async def test_unreachable_printer_is_one_clear_line_and_the_agent_keeps_running
 
 @pytest.mark.asyncio
 async def test_unreachable_server_is_one_line_per_attempt_without_traceback(tmp_path, unused_tcp_port):
-    process = await start_agent(tmp_path, "--server", f"ws://127.0.0.1:{unused_tcp_port}/ws/agent/",
-                                "--token", TOKEN, "--printer", f"fake://{tmp_path / 'out'}")
+    process = await start_agent(
+        tmp_path,
+        "--server",
+        f"ws://127.0.0.1:{unused_tcp_port}/ws/agent/",
+        "--token",
+        TOKEN,
+        "--printer",
+        f"fake://{tmp_path / 'out'}",
+    )
     lines = await read_lines_until(process.stderr, "cannot reach server")
     rest = await stop(process)
     stderr = "".join(lines) + rest
@@ -182,8 +232,9 @@ async def test_check_reports_server_and_printer_and_exits_0(tmp_path):
     server = ScriptedServer()
     async with serve(server.handler, "127.0.0.1", 0) as ws_server:
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}/ws/agent/"
-        process = await start_agent(tmp_path, "--check", "--server", url, "--token", TOKEN,
-                                    "--printer", f"fake://{tmp_path / 'out'}")
+        process = await start_agent(
+            tmp_path, "--check", "--server", url, "--token", TOKEN, "--printer", f"fake://{tmp_path / 'out'}"
+        )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr
     assert "printer fake://" in stdout.decode() and ": ready" in stdout.decode()
@@ -195,8 +246,9 @@ async def test_check_with_wrong_token_exits_1(tmp_path):
     server = ScriptedServer(close_code=4401)
     async with serve(server.handler, "127.0.0.1", 0) as ws_server:
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}/ws/agent/"
-        process = await start_agent(tmp_path, "--check", "--server", url, "--token", TOKEN,
-                                    "--printer", f"fake://{tmp_path / 'out'}")
+        process = await start_agent(
+            tmp_path, "--check", "--server", url, "--token", TOKEN, "--printer", f"fake://{tmp_path / 'out'}"
+        )
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 1
     assert_one_clear_line(stderr.decode(), "token rejected")
@@ -208,8 +260,18 @@ async def test_token_never_appears_in_logs_even_in_debug(tmp_path):
     log_file = tmp_path / "logs" / "agent.log"
     async with serve(server.handler, "127.0.0.1", 0) as ws_server:
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}/ws/agent/?token={TOKEN}"
-        process = await start_agent(tmp_path, "-v", "--server", url, "--token", TOKEN,
-                                    "--printer", f"fake://{tmp_path / 'out'}", "--log-file", str(log_file))
+        process = await start_agent(
+            tmp_path,
+            "-v",
+            "--server",
+            url,
+            "--token",
+            TOKEN,
+            "--printer",
+            f"fake://{tmp_path / 'out'}",
+            "--log-file",
+            str(log_file),
+        )
         lines = await read_lines_until(process.stderr, "connected to")
         rest = await stop(process)
     assert TOKEN not in "".join(lines) + rest
@@ -218,9 +280,11 @@ async def test_token_never_appears_in_logs_even_in_debug(tmp_path):
 
 
 def test_agent_package_never_imports_django(tmp_path):
-    code = ("import sys, agent.cli, agent.client, agent.fakeprinter, agent.journal, agent.printers;"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'cantina', 'orders', 'printing', 'channels')];"
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, agent.cli, agent.client, agent.fakeprinter, agent.journal, agent.printers;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'cantina', 'orders', 'printing', 'channels')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, cwd=REPO, env=agent_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -231,14 +295,23 @@ async def test_check_fails_when_the_printer_status_is_unknown_unless_allowed(tmp
     device = tmp_path / "lp0"  # a device file cannot answer status queries: unknown
     async with serve(server.handler, "127.0.0.1", 0) as ws_server:
         url = f"ws://127.0.0.1:{ws_server.sockets[0].getsockname()[1]}/ws/agent/"
-        process = await start_agent(tmp_path, "--check", "--server", url, "--printer", f"file://{device}",
-                                    CANTINA_TOKEN=TOKEN)
+        process = await start_agent(
+            tmp_path, "--check", "--server", url, "--printer", f"file://{device}", CANTINA_TOKEN=TOKEN
+        )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 1
         assert ": unknown" in stdout.decode() and "token accepted" in stdout.decode()
         assert_one_clear_line(stderr.decode(), "status unknown", "--allow-unknown")
-        process = await start_agent(tmp_path, "--check", "--allow-unknown", "--server", url,
-                                    "--printer", f"file://{device}", CANTINA_TOKEN=TOKEN)
+        process = await start_agent(
+            tmp_path,
+            "--check",
+            "--allow-unknown",
+            "--server",
+            url,
+            "--printer",
+            f"file://{device}",
+            CANTINA_TOKEN=TOKEN,
+        )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr
     assert "accepted because of --allow-unknown" in stdout.decode()
@@ -246,9 +319,29 @@ async def test_check_fails_when_the_printer_status_is_unknown_unless_allowed(tmp
 
 def _self_signed(tmp_path):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return key, cert
 
 
@@ -268,8 +361,9 @@ async def test_wss_with_a_private_ca_works_with_ca_file_and_is_refused_without(t
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
         assert process.returncode == 1
         assert_one_clear_line(stderr.decode(), "CERTIFICATE_VERIFY_FAILED")
-        process = await start_agent(tmp_path, "--check", "--server", url, "--printer", printer,
-                                    CANTINA_TOKEN=TOKEN, CANTINA_CA_FILE=str(cert))
+        process = await start_agent(
+            tmp_path, "--check", "--server", url, "--printer", printer, CANTINA_TOKEN=TOKEN, CANTINA_CA_FILE=str(cert)
+        )
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, stderr
     assert "token accepted" in stdout.decode()
@@ -278,7 +372,8 @@ async def test_wss_with_a_private_ca_works_with_ca_file_and_is_refused_without(t
 def test_a_ca_file_that_is_not_a_certificate_is_a_config_error(tmp_path):
     bogus = tmp_path / "ca.pem"
     bogus.write_text("not a certificate")
-    result = run_cli(tmp_path, "--check", "--ca-file", str(bogus), CANTINA_SERVER="wss://h/ws/agent/",
-                     CANTINA_TOKEN=TOKEN)
+    result = run_cli(
+        tmp_path, "--check", "--ca-file", str(bogus), CANTINA_SERVER="wss://h/ws/agent/", CANTINA_TOKEN=TOKEN
+    )
     assert result.returncode == 2
     assert_one_clear_line(result.stderr, "ca_file", "not a PEM certificate")

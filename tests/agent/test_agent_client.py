@@ -45,8 +45,9 @@ async def test_jobs_print_one_at_a_time_in_order_received(fake_server, fake_prin
         await fake_server.wait_status(job_id, "completed")
 
     assert fake_printer.jobs() == [b"job 5\n", b"job 3\n", b"job 9\n"]
-    completions = [m["job_id"] for m in fake_server.received
-                   if m.get("type") == "print_status" and m["status"] == "completed"]
+    completions = [
+        m["job_id"] for m in fake_server.received if m.get("type") == "print_status" and m["status"] == "completed"
+    ]
     assert completions == [5, 3, 9]
 
 
@@ -62,7 +63,8 @@ async def test_redelivered_completed_job_is_acknowledged_without_printing(fake_s
 
 
 async def test_started_job_in_journal_is_reported_interrupted_and_not_printed(
-        fake_server, fake_printer, run_agent, make_settings):
+    fake_server, fake_printer, run_agent, make_settings
+):
     settings = make_settings(fake_server.url, fake_printer.url)
     journal = Journal(settings.journal, settings.journal_scope)
     journal.mark_started(11, len(RECEIPT), "x")  # as a crash mid-print leaves it
@@ -78,7 +80,8 @@ async def test_started_job_in_journal_is_reported_interrupted_and_not_printed(
 
 
 async def test_paper_out_fails_the_job_retryably_then_reports_ready_when_paper_returns(
-        fake_server, fake_printer, run_agent):
+    fake_server, fake_printer, run_agent
+):
     fake_printer.set_state("paper_out")
     await run_agent(fake_server.url, fake_printer.url)
     await wait_for_async(lambda: fake_server.printer_infos() == ["paper_out"], message="printer_info paper_out")
@@ -96,8 +99,7 @@ async def test_paper_out_fails_the_job_retryably_then_reports_ready_when_paper_r
 
 
 @pytest.mark.parametrize("state", ["cover_open", "offline"])
-async def test_blocking_printer_state_is_reported_as_the_job_error_code(
-        fake_server, fake_printer, run_agent, state):
+async def test_blocking_printer_state_is_reported_as_the_job_error_code(fake_server, fake_printer, run_agent, state):
     fake_printer.set_state(state)
     await run_agent(fake_server.url, fake_printer.url)
 
@@ -211,8 +213,7 @@ async def test_unauthorized_close_backs_off_slowly(fake_server, fake_printer, ru
     assert rejected and "secret-token-123" not in caplog.text
 
 
-async def test_job_printed_before_connection_loss_is_acknowledged_after_reconnect(
-        fake_server, fake_printer, run_agent):
+async def test_job_printed_before_connection_loss_is_acknowledged_after_reconnect(fake_server, fake_printer, run_agent):
     agent = await run_agent(fake_server.url, fake_printer.url)
     await wait_for_async(lambda: agent.connected.is_set())
     await agent._printer_lock.acquire()
@@ -293,11 +294,16 @@ async def test_stopping_the_agent_lets_the_current_job_finish_and_be_acknowledge
     assert agent.journal.get(71) is None
 
 
-@pytest.mark.parametrize("code, needle", [
-    (4403, "printer is disabled"),
-    (4409, "another agent connected with this printer's token and took over"),
-])
-async def test_server_close_codes_are_explained_in_one_log_line(fake_server, fake_printer, run_agent, caplog, code, needle):
+@pytest.mark.parametrize(
+    "code, needle",
+    [
+        (4403, "printer is disabled"),
+        (4409, "another agent connected with this printer's token and took over"),
+    ],
+)
+async def test_server_close_codes_are_explained_in_one_log_line(
+    fake_server, fake_printer, run_agent, caplog, code, needle
+):
     fake_server.close_with = code
     await run_agent(fake_server.url, fake_printer.url)
     await wait_for_async(lambda: any(needle in r.getMessage() for r in caplog.records), message=needle)

@@ -20,8 +20,9 @@ def test_defaults_use_the_built_in_fake_printer(tmp_path):
 
 def test_flags_beat_environment_beat_config_file(tmp_path):
     config = tmp_path / "agent.toml"
-    config.write_text('server = "ws://file:8000/ws/agent/"\ntoken = "file-token"\n'
-                      'printer = "tcp://file:9100"\nprofile = "TM-T88V"\n')
+    config.write_text(
+        'server = "ws://file:8000/ws/agent/"\ntoken = "file-token"\nprinter = "tcp://file:9100"\nprofile = "TM-T88V"\n'
+    )
     env = {"CANTINA_CONFIG": str(config), "CANTINA_TOKEN": "env-token", "CANTINA_PRINTER": "tcp://env:9100"}
 
     settings, _ = load_settings(flags(printer="tcp://flag:9100"), env)
@@ -34,21 +35,32 @@ def test_flags_beat_environment_beat_config_file(tmp_path):
 
 def test_json_config_file_is_read(tmp_path):
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"server": "wss://cantina.example/ws/agent/", "token": "t",
-                                  "printer": "usb://04b8:0e15", "journal": "/tmp/j.sqlite3"}))
+    config.write_text(
+        json.dumps(
+            {
+                "server": "wss://cantina.example/ws/agent/",
+                "token": "t",
+                "printer": "usb://04b8:0e15",
+                "journal": "/tmp/j.sqlite3",
+            }
+        )
+    )
     settings, _ = load_settings(flags(config=str(config)), {})
     assert settings.printer == "usb://04b8:0e15"
     assert settings.journal == "/tmp/j.sqlite3"
 
 
-@pytest.mark.parametrize("content, message", [
-    ('serer = "ws://x/"', "unknown setting"),
-    ("server = ", "not valid TOML"),
-    ('server = "http://x/"', "ws:// or wss://"),
-    ('printer = "lpt1"', "printer"),
-    ('profile = "NoSuchPrinter"', "unknown printer profile"),
-    ("token = 5", "must be a string"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('serer = "ws://x/"', "unknown setting"),
+        ("server = ", "not valid TOML"),
+        ('server = "http://x/"', "ws:// or wss://"),
+        ('printer = "lpt1"', "printer"),
+        ('profile = "NoSuchPrinter"', "unknown printer profile"),
+        ("token = 5", "must be a string"),
+    ],
+)
 def test_bad_config_file_raises_a_clear_error(tmp_path, content, message):
     config = tmp_path / "config.toml"
     config.write_text(content + "\n")
@@ -64,14 +76,19 @@ def test_explicit_missing_config_file_is_an_error(tmp_path):
 @pytest.mark.parametrize("name", ["config.toml", "config.json"])
 def test_saved_settings_remember_the_chosen_printer(tmp_path, name):
     path = tmp_path / "dir" / name
-    settings = Settings(server="ws://h:8000/ws/agent/", token='to"ken', printer="tcp://10.0.0.9:9100",
-                        profile="TM-T20II")
+    settings = Settings(
+        server="ws://h:8000/ws/agent/", token='to"ken', printer="tcp://10.0.0.9:9100", profile="TM-T20II"
+    )
     save_settings(settings, path)
 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds the token
     loaded, _ = load_settings(flags(config=str(path)), {})
     assert (loaded.server, loaded.token, loaded.printer, loaded.profile) == (
-        "ws://h:8000/ws/agent/", 'to"ken', "tcp://10.0.0.9:9100", "TM-T20II")
+        "ws://h:8000/ws/agent/",
+        'to"ken',
+        "tcp://10.0.0.9:9100",
+        "TM-T20II",
+    )
     assert read_config_file(path)["printer"] == "tcp://10.0.0.9:9100"
 
 

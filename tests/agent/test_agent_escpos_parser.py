@@ -12,25 +12,28 @@ def kinds(data: bytes) -> list[str]:
     return [token.kind for token in tokenize(data)]
 
 
-@pytest.mark.parametrize("command, length", [
-    (b"\x1b@", 2),                      # ESC @
-    (b"\x1b!\x30", 3),                  # ESC ! n
-    (b"\x1bt\x10", 3),                  # ESC t n
-    (b"\x1bp\x00\x32\x32", 5),          # ESC p m t1 t2 (drawer kick)
-    (b"\x1bD\x08\x10\x00", 5),          # ESC D n1 n2 NUL
-    (b"\x1dV\x00", 3),                  # GS V 0
-    (b"\x1dVA\x10", 4),                 # GS V A n
-    (b"\x1d!\x11", 3),                  # GS ! n
-    (b"\x1dL\x00\x00", 4),              # GS L nL nH
-    (b"\x1dk\x02" + b"4006381333931\x00", 17),  # GS k m d1..dk NUL
-    (b"\x1dkI\x04{B12", 8),             # GS k m n d1..dn
-    (b"\x1d(k\x03\x001C\x05", 8),       # GS ( k pL pH cn fn n
-    (b"\x1d8L\x02\x00\x00\x00AB", 9),   # GS 8 L p1..p4 data
-    (b"\x1c.", 2),                      # FS .
-    (b"\x1cp\x01\x00", 4),              # FS p n m
-    (b"\x10\x04\x01", 3),               # DLE EOT n
-    (b"\x10\x14\x01\x00\x05", 5),       # DLE DC4 1 m t
-])
+@pytest.mark.parametrize(
+    "command, length",
+    [
+        (b"\x1b@", 2),  # ESC @
+        (b"\x1b!\x30", 3),  # ESC ! n
+        (b"\x1bt\x10", 3),  # ESC t n
+        (b"\x1bp\x00\x32\x32", 5),  # ESC p m t1 t2 (drawer kick)
+        (b"\x1bD\x08\x10\x00", 5),  # ESC D n1 n2 NUL
+        (b"\x1dV\x00", 3),  # GS V 0
+        (b"\x1dVA\x10", 4),  # GS V A n
+        (b"\x1d!\x11", 3),  # GS ! n
+        (b"\x1dL\x00\x00", 4),  # GS L nL nH
+        (b"\x1dk\x02" + b"4006381333931\x00", 17),  # GS k m d1..dk NUL
+        (b"\x1dkI\x04{B12", 8),  # GS k m n d1..dn
+        (b"\x1d(k\x03\x001C\x05", 8),  # GS ( k pL pH cn fn n
+        (b"\x1d8L\x02\x00\x00\x00AB", 9),  # GS 8 L p1..p4 data
+        (b"\x1c.", 2),  # FS .
+        (b"\x1cp\x01\x00", 4),  # FS p n m
+        (b"\x10\x04\x01", 3),  # DLE EOT n
+        (b"\x10\x14\x01\x00\x05", 5),  # DLE DC4 1 m t
+    ],
+)
 def test_command_lengths(command, length):
     token, end = next_token(command + b"rest")
     assert end == length
@@ -74,7 +77,7 @@ def test_stream_parser_gives_the_same_tokens_whatever_the_chunking():
         parser = StreamParser()
         tokens = []
         for start in range(0, len(data), size):
-            tokens.extend(parser.feed(data[start:start + size]))
+            tokens.extend(parser.feed(data[start : start + size]))
         assert parser.pending() == b""
         assert b"".join(t.raw for t in tokens) == data
         assert [t.kind for t in tokens if t.kind != "text"] == [t.kind for t in whole if t.kind != "text"]

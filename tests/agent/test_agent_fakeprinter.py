@@ -48,13 +48,16 @@ async def test_connection_with_only_status_queries_stores_nothing(fake_printer):
     assert fake_printer.jobs() == []
 
 
-@pytest.mark.parametrize("state, expected", [
-    ("ready", b"\x12\x12\x12\x12"),
-    ("paper_low", b"\x12\x12\x12\x1e"),
-    ("paper_out", b"\x1a\x32\x12\x72"),
-    ("cover_open", b"\x1a\x16\x12\x12"),
-    ("offline", b"\x1a\x12\x12\x12"),
-])
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        ("ready", b"\x12\x12\x12\x12"),
+        ("paper_low", b"\x12\x12\x12\x1e"),
+        ("paper_out", b"\x1a\x32\x12\x72"),
+        ("cover_open", b"\x1a\x16\x12\x12"),
+        ("offline", b"\x1a\x12\x12\x12"),
+    ],
+)
 async def test_dle_eot_answers_match_the_printer_state(fake_printer, state, expected):
     fake_printer.set_state(state)
     answer = await send(fake_printer.server.port, b"\x10\x04\x01\x10\x04\x02\x10\x04\x03\x10\x04\x04", read=4)
@@ -107,9 +110,13 @@ async def test_job_store_names_keep_increasing_after_a_restart(tmp_path):
 
 async def test_fake_printer_command_line_prints_the_receipt_to_its_console(tmp_path):
     out = tmp_path / "out"
-    process = subprocess.Popen([PYTHON, "-m", "agent.fakeprinter", "--port", "0", "--out", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=agent_env(tmp_path))
+    process = subprocess.Popen(
+        [PYTHON, "-m", "agent.fakeprinter", "--port", "0", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=agent_env(tmp_path),
+    )
     try:
         first = await asyncio.to_thread(process.stdout.readline)
         port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", first).group(1))

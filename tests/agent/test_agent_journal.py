@@ -89,8 +89,9 @@ def test_prune_forgets_old_finished_jobs_but_never_started_ones(journal):
     journal.mark_started(2, 1, "a")
     journal.mark_started(3, 1, "a")
     journal.mark_interrupted(3)
-    journal._db.execute("UPDATE print_journal SET started_at = started_at - 8 * 86400, "
-                        "finished_at = finished_at - 8 * 86400")
+    journal._db.execute(
+        "UPDATE print_journal SET started_at = started_at - 8 * 86400, finished_at = finished_at - 8 * 86400"
+    )
     journal.mark_started(4, 1, "a")
     journal.mark_completed(4)
 
@@ -147,8 +148,11 @@ def test_journal_survives_kill_during_writes(tmp_path):
     kills = 0
     while kills < 50:
         before = sqlite3.connect(path) if path.exists() else None
-        in_flight = sorted(row[0] for row in before.execute(
-            "SELECT job_id FROM print_journal WHERE state = 'started'")) if before else []
+        in_flight = (
+            sorted(row[0] for row in before.execute("SELECT job_id FROM print_journal WHERE state = 'started'"))
+            if before
+            else []
+        )
         if before:
             before.close()
 
@@ -170,8 +174,12 @@ def test_journal_survives_kill_during_writes(tmp_path):
 
         db = sqlite3.connect(path)
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = {job_id: (state, started, finished) for job_id, state, started, finished in db.execute(
-            "SELECT job_id, state, started_at, finished_at FROM print_journal")}
+        rows = {
+            job_id: (state, started, finished)
+            for job_id, state, started, finished in db.execute(
+                "SELECT job_id, state, started_at, finished_at FROM print_journal"
+            )
+        }
         db.close()
         assert sorted(rows) == list(range(1, len(rows) + 1))  # no gaps, no torn inserts
         assert sum(state == STARTED for state, _, _ in rows.values()) <= 1

@@ -15,13 +15,16 @@ from agent.local import raw_bytes
 from tests.agent.agent_support import REPO, agent_env
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("8989", ("127.0.0.1", 8989)),
-    ("127.0.0.1:8766", ("127.0.0.1", 8766)),
-    ("localhost:8765", ("localhost", 8765)),
-    ("[::1]:8989", ("::1", 8989)),
-    ("0.0.0.0:8766", ("0.0.0.0", 8766)),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("8989", ("127.0.0.1", 8989)),
+        ("127.0.0.1:8766", ("127.0.0.1", 8766)),
+        ("localhost:8765", ("localhost", 8765)),
+        ("[::1]:8989", ("::1", 8989)),
+        ("0.0.0.0:8766", ("0.0.0.0", 8766)),
+    ],
+)
 def test_listen_addresses(value, expected):
     assert parse_listen(value) == expected
 
@@ -38,12 +41,15 @@ def test_listening_beyond_loopback_needs_a_local_token():
     validate(Settings(printer="fake://x", listen=["0.0.0.0:8766"], local_token="long-enough-secret"))
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("https://POS.Example.com/", "https://pos.example.com"),
-    ("http://localhost:80", "http://localhost"),
-    ("http://localhost:8000", "http://localhost:8000"),
-    ("null", "null"),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("https://POS.Example.com/", "https://pos.example.com"),
+        ("http://localhost:80", "http://localhost"),
+        ("http://localhost:8000", "http://localhost:8000"),
+        ("null", "null"),
+    ],
+)
 def test_origins_are_compared_as_browsers_send_them(value, expected):
     assert normalize_origin(value) == expected
 
@@ -57,9 +63,15 @@ def test_an_origin_with_a_path_or_without_a_scheme_is_a_config_error(value):
 def test_list_settings_come_comma_separated_from_the_environment(tmp_path):
     from agent.config import load_settings
 
-    settings, _ = load_settings({"config": None}, {
-        "CANTINA_LISTEN": "127.0.0.1:8989, 8766", "CANTINA_ALLOW_ORIGIN": "https://a.example,http://b.example:8080",
-        "CANTINA_CONFIG": "", "XDG_CONFIG_HOME": str(tmp_path)})
+    settings, _ = load_settings(
+        {"config": None},
+        {
+            "CANTINA_LISTEN": "127.0.0.1:8989, 8766",
+            "CANTINA_ALLOW_ORIGIN": "https://a.example,http://b.example:8080",
+            "CANTINA_CONFIG": "",
+            "XDG_CONFIG_HOME": str(tmp_path),
+        },
+    )
     assert settings.listen_addresses == [("127.0.0.1", 8989), ("127.0.0.1", 8766)]
     assert settings.allow_origin == ["https://a.example", "http://b.example:8080"]
 
@@ -85,8 +97,16 @@ def test_raw_data_that_cannot_be_printed(data):
 
 def test_local_jobs_cut_off_by_a_crash_are_interrupted_and_waiting_ones_failed(tmp_path):
     journal = Journal(tmp_path / "journal.sqlite3", "scope")
-    common = dict(printer="tcp://p", source="ticket-daemon", kind="document", client_ref="t", origin="",
-                  content="text", byte_count=3, sha256="abc")
+    common = dict(
+        printer="tcp://p",
+        source="ticket-daemon",
+        kind="document",
+        client_ref="t",
+        origin="",
+        content="text",
+        byte_count=3,
+        sha256="abc",
+    )
     journal.local_add(local_id="a" * 32, **common)
     journal.local_add(local_id="b" * 32, **common)
     journal.local_add(local_id="c" * 32, **common)
@@ -108,9 +128,17 @@ def test_local_jobs_cut_off_by_a_crash_are_interrupted_and_waiting_ones_failed(t
 
 def test_local_job_message_carries_the_history_and_fits_the_servers_limit(tmp_path):
     journal = Journal(tmp_path / "journal.sqlite3", "scope")
-    journal.local_add(local_id="d" * 32, printer="tcp://p", source="cantina-virtual", kind="order",
-                      client_ref="pedido #7", origin="https://pos.example", content="x" * 100_000,
-                      byte_count=10, sha256="f" * 64)
+    journal.local_add(
+        local_id="d" * 32,
+        printer="tcp://p",
+        source="cantina-virtual",
+        kind="order",
+        client_ref="pedido #7",
+        origin="https://pos.example",
+        content="x" * 100_000,
+        byte_count=10,
+        sha256="f" * 64,
+    )
     journal.local_started("d" * 32)
     journal.local_finish("d" * 32, "completed")
     message = local_job_message(journal.local_get("d" * 32))
@@ -136,8 +164,14 @@ print("MODULES", sorted({name.split(".")[0] for name, module in sys.modules.item
 
 
 def test_receipts_and_documents_render_with_django_unimportable(tmp_path):
-    result = subprocess.run([sys.executable, "-c", NO_DJANGO_RENDER], capture_output=True, text=True, cwd=REPO,
-                            env=agent_env(tmp_path), timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", NO_DJANGO_RENDER],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=agent_env(tmp_path),
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for expected in ("PEDIDO #12", "Conceição", "Pão de queijo", "Agendado", "R$ 3.703,50", "30/11 12:30"):
@@ -151,8 +185,17 @@ def test_unreported_local_jobs_page_through_equal_timestamps(tmp_path, monkeypat
     monkeypatch.setattr(journal_module.time, "time", lambda: 1000.0)  # a coarse clock: every job at once
     journal = Journal(tmp_path / "journal.sqlite3", "scope")
     for n in range(5):
-        journal.local_add(local_id=f"{n:032d}", printer="p", source="s", kind="raw", client_ref="", origin="",
-                          content="", byte_count=1, sha256="x")
+        journal.local_add(
+            local_id=f"{n:032d}",
+            printer="p",
+            source="s",
+            kind="raw",
+            client_ref="",
+            origin="",
+            content="",
+            byte_count=1,
+            sha256="x",
+        )
         journal.local_finish(f"{n:032d}", "completed")
     seen, after = [], None
     while page := journal.local_unreported("p", after=after, limit=2):

@@ -34,10 +34,22 @@ def test_pip_install_gives_cantina_agent_that_prints_without_django(tmp_path, un
     env = agent_env(tmp_path)
     env.pop("PYTHONPATH")  # only what the wheel installed
     process = subprocess.Popen(
-        [venv / "bin" / "cantina-agent", "--printer", f"fake://{tmp_path / 'out'}",
-         "--listen", f"127.0.0.1:{unused_tcp_port}", "--journal", tmp_path / "journal.sqlite3"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            venv / "bin" / "cantina-agent",
+            "--printer",
+            f"fake://{tmp_path / 'out'}",
+            "--listen",
+            f"127.0.0.1:{unused_tcp_port}",
+            "--journal",
+            tmp_path / "journal.sqlite3",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
+
         async def order():
             deadline = time.monotonic() + 60
             while True:
@@ -48,8 +60,15 @@ def test_pip_install_gives_cantina_agent_that_prints_without_django(tmp_path, un
                     assert time.monotonic() < deadline and process.poll() is None, "the agent did not listen"
                     await asyncio.sleep(0.2)
             async with ws:
-                await ws.send(json.dumps({"number": "5", "customer": "Iracema",
-                                          "items": [{"name": "Pastel de feira", "quantity": 1, "price": "8.00"}]}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "number": "5",
+                            "customer": "Iracema",
+                            "items": [{"name": "Pastel de feira", "quantity": 1, "price": "8.00"}],
+                        }
+                    )
+                )
                 return json.loads(await asyncio.wait_for(ws.recv(), 60))
 
         assert asyncio.run(order())["status"] == "success"

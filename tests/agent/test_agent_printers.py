@@ -51,22 +51,36 @@ def test_file_cups_and_fake_urls(tmp_path):
     assert isinstance(open_printer("cups://q"), CupsPrinter)
 
 
-@pytest.mark.parametrize("url", ["lpt://1", "tcp://", "usb://04b8", "usb://zz:01", "serial://", "cups://",
-                                 "tcp://host:notaport", "serial:///dev/ttyS0?baudrate=fast"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "lpt://1",
+        "tcp://",
+        "usb://04b8",
+        "usb://zz:01",
+        "serial://",
+        "cups://",
+        "tcp://host:notaport",
+        "serial:///dev/ttyS0?baudrate=fast",
+    ],
+)
 def test_bad_printer_urls_are_rejected_with_a_reason(url):
     with pytest.raises(PrinterURLError):
         open_printer(url)
 
 
-@pytest.mark.parametrize("answers, status", [
-    ((0x12, None, 0x12), "ready"),
-    ((0x12, None, 0x1E), "paper_low"),
-    ((0x1A, 0x32, 0x72), "paper_out"),
-    ((0x1A, 0x16, 0x12), "cover_open"),
-    ((0x1A, 0x12, 0x12), "offline"),
-    ((None, None, None), "unknown"),
-    ((0xFF, None, None), "unknown"),  # not a status byte at all
-])
+@pytest.mark.parametrize(
+    "answers, status",
+    [
+        ((0x12, None, 0x12), "ready"),
+        ((0x12, None, 0x1E), "paper_low"),
+        ((0x1A, 0x32, 0x72), "paper_out"),
+        ((0x1A, 0x16, 0x12), "cover_open"),
+        ((0x1A, 0x12, 0x12), "offline"),
+        ((None, None, None), "unknown"),
+        ((0xFF, None, None), "unknown"),  # not a status byte at all
+    ],
+)
 def test_dle_eot_answers_become_a_status(answers, status):
     assert status_from_dle_eot(*answers) == status
 

@@ -14,8 +14,14 @@ def install(tmp_path, *args, path=None):
     env = agent_env(tmp_path)
     if path is not None:
         env["PATH"] = path
-    return subprocess.run([sys.executable, "-m", "agent", "install-service", *args], capture_output=True,
-                          text=True, timeout=60, cwd=tmp_path, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "agent", "install-service", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
 
 
 def test_dry_run_prints_the_unit_and_the_commands_and_changes_nothing(tmp_path):
@@ -43,7 +49,7 @@ def test_runs_systemctl_daemon_reload_and_enable(tmp_path):
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     calls = tmp_path / "calls"
-    (fake_bin / "systemctl").write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\n")
+    (fake_bin / "systemctl").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     (fake_bin / "systemctl").chmod(0o755)
     result = install(tmp_path, "--user", "--unit-dir", str(tmp_path / "units"), path=f"{fake_bin}:/usr/bin:/bin")
     assert result.returncode == 0, result.stderr
@@ -54,6 +60,10 @@ def test_runs_systemctl_daemon_reload_and_enable(tmp_path):
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 def test_the_unit_passes_systemd_analyze_verify(tmp_path):
     install(tmp_path, "--unit-dir", str(tmp_path / "units"), "--no-enable")
-    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "units" / "cantina-agent.service")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / "units" / "cantina-agent.service")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr

@@ -28,8 +28,14 @@ def win32_env(tmp_path, **extra):
 
 
 def run_agent(tmp_path, *args, **extra):
-    return subprocess.run([sys.executable, "-m", "agent", *args], capture_output=True, text=True, timeout=60,
-                          cwd=tmp_path, env=win32_env(tmp_path, **extra))
+    return subprocess.run(
+        [sys.executable, "-m", "agent", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=win32_env(tmp_path, **extra),
+    )
 
 
 def spooled(tmp_path):
@@ -62,13 +68,20 @@ def test_a_printer_windows_does_not_have_is_one_clear_line(tmp_path):
 
 def test_without_pywin32_the_agent_says_what_to_install(tmp_path):
     env = agent_env(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "agent", "--test-print", "--printer", "win32://EPSON"],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "agent", "--test-print", "--printer", "win32://EPSON"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+    )
     assert result.returncode == 1 and "pywin32 is not installed" in result.stderr
 
 
-@pytest.mark.parametrize("bits, status", [(0, UNKNOWN), (0x10, PAPER_OUT), (0x400000, COVER_OPEN),
-                                          (0x80, OFFLINE), (0x1, OFFLINE)])
+@pytest.mark.parametrize(
+    "bits, status", [(0, UNKNOWN), (0x10, PAPER_OUT), (0x400000, COVER_OPEN), (0x80, OFFLINE), (0x1, OFFLINE)]
+)
 def test_spooler_status_bits(bits, status):
     assert win32_status(bits) == status
 
@@ -76,15 +89,27 @@ def test_spooler_status_bits(bits, status):
 @pytest.mark.asyncio
 async def test_local_clients_print_on_a_windows_printer_and_see_its_name(tmp_path, unused_tcp_port):
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "agent", "--printer", "win32://EPSON TM-T20 Receipt",
-        "--listen", f"127.0.0.1:{unused_tcp_port}", "--journal", str(tmp_path / "journal.sqlite3"),
-        cwd=tmp_path, env=win32_env(tmp_path), stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "agent",
+        "--printer",
+        "win32://EPSON TM-T20 Receipt",
+        "--listen",
+        f"127.0.0.1:{unused_tcp_port}",
+        "--journal",
+        str(tmp_path / "journal.sqlite3"),
+        cwd=tmp_path,
+        env=win32_env(tmp_path),
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
+
         async def connected():
             try:
                 return await websockets.connect(f"ws://127.0.0.1:{unused_tcp_port}/")
             except OSError:
                 await asyncio.sleep(0.1)
+
         ws = None
         for _ in range(200):
             ws = await connected()
@@ -95,8 +120,15 @@ async def test_local_clients_print_on_a_windows_printer_and_see_its_name(tmp_pat
             await ws.send(json.dumps({"call": "printers.find", "uid": "u1"}))
             found = json.loads(await asyncio.wait_for(ws.recv(), 20))
             assert found["result"][0] == "EPSON TM-T20 Receipt"
-            await ws.send(json.dumps({"call": "print", "uid": "u2",
-                                      "params": {"printer": {"name": "EPSON TM-T20 Receipt"}, "data": ["\x1b@Olá\n"]}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "call": "print",
+                        "uid": "u2",
+                        "params": {"printer": {"name": "EPSON TM-T20 Receipt"}, "data": ["\x1b@Olá\n"]},
+                    }
+                )
+            )
             assert json.loads(await asyncio.wait_for(ws.recv(), 20))["status_code"] == 1
             assert json.loads(await asyncio.wait_for(ws.recv(), 20))["status"] == "success"
             # The machine's other printer is listed, but a job meant for it is not printed here.
@@ -107,8 +139,15 @@ async def test_local_clients_print_on_a_windows_printer_and_see_its_name(tmp_pat
                     break
                 await asyncio.sleep(0.1)
             assert found["result"] == ["EPSON TM-T20 Receipt", "Microsoft Print to PDF"]
-            await ws.send(json.dumps({"call": "print", "uid": "u4",
-                                      "params": {"printer": {"name": "Microsoft Print to PDF"}, "data": ["x"]}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "call": "print",
+                        "uid": "u4",
+                        "params": {"printer": {"name": "Microsoft Print to PDF"}, "data": ["x"]},
+                    }
+                )
+            )
             refused = json.loads(await asyncio.wait_for(ws.recv(), 20))
             assert refused["status"] == "error" and "another printer" in refused["message"]
         (document,) = spooled(tmp_path)

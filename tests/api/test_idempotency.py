@@ -56,8 +56,9 @@ def test_the_same_key_with_another_body_is_422(api, printer):
 def test_the_same_key_on_another_endpoint_is_422(api, printer):
     api.post(JOBS, BODY, Idempotency_Key="k1")
 
-    response = api.post("/api/v1/orders", {"items": [{"name": "Pão", "quantity": 1, "unit_price": "1"}]},
-                        Idempotency_Key="k1")
+    response = api.post(
+        "/api/v1/orders", {"items": [{"name": "Pão", "quantity": 1, "unit_price": "1"}]}, Idempotency_Key="k1"
+    )
 
     assert response.status_code == 422
     assert not Order.objects.exists()

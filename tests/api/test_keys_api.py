@@ -148,7 +148,9 @@ def test_a_preflight_from_an_origin_a_key_lists_is_allowed(printer, make_key):
     make_key(origins=[SHOP])
 
     response = ApiClient().options(
-        JOBS, Origin=SHOP, Access_Control_Request_Method="POST",
+        JOBS,
+        Origin=SHOP,
+        Access_Control_Request_Method="POST",
         Access_Control_Request_Headers="authorization,content-type,idempotency-key",
     )
 

@@ -38,8 +38,9 @@ def test_it_lists_every_endpoint_with_bearer_auth_and_problem_errors(schema):
         if "post" in operations:
             assert "Idempotency-Key" in [p["name"] for p in operations["post"].get("parameters", [])], path
     fields = schema["components"]["schemas"]["PrintJobIn"]["properties"]
-    assert {"printer", "document", "raw", "raw_format", "copies", "priority", "title", "source",
-            "expire_after"} <= set(fields)
+    assert {"printer", "document", "raw", "raw_format", "copies", "priority", "title", "source", "expire_after"} <= set(
+        fields
+    )
 
 
 def test_the_interactive_docs_are_served(client):

@@ -13,8 +13,10 @@ ORDER = {
     "external_id": "shop-1001",
     "customer_name": "Ana Pão",
     "channel": "counter",
-    "items": [{"name": "Pão de queijo", "quantity": 2, "unit_price": "4.50"},
-              {"name": "Suco", "quantity": 1, "unit_price": 6}],
+    "items": [
+        {"name": "Pão de queijo", "quantity": 2, "unit_price": "4.50"},
+        {"name": "Suco", "quantity": 1, "unit_price": 6},
+    ],
     "payment_method": "pix",
     "notes": "sem açúcar",
     "confirm": True,
@@ -31,16 +33,24 @@ def test_a_confirmed_order_prints_like_a_counter_sale(api, printer):
     assert body["id"] == order.pk and body["number"] == order.number
     assert (body["status"], body["external_id"], body["total"]) == ("confirmed", "shop-1001", "15.00")
     assert [(item["name"], item["quantity"], item["unit_price"]) for item in body["items"]] == [
-        ("Pão de queijo", 2, "4.50"), ("Suco", 1, "6.00")]
+        ("Pão de queijo", 2, "4.50"),
+        ("Suco", 1, "6.00"),
+    ]
     assert order.payment_method == "pix" and order.notes == "sem açúcar"
     job = PrintJob.objects.get()
     assert (job.order_id, job.kind, job.printer_id) == (order.pk, "order_receipt", printer.pk)
     assert "Ana Pão" in job.content
-    assert body["receipts"] == [{
-        "id": job.pk, "kind": "order_receipt", "printer": {"id": printer.pk, "name": "Balcão"},
-        "status": "pending", "error_code": "", "error_message": "",
-        "url": f"http://testserver/api/v1/print-jobs/{job.pk}",
-    }]
+    assert body["receipts"] == [
+        {
+            "id": job.pk,
+            "kind": "order_receipt",
+            "printer": {"id": printer.pk, "name": "Balcão"},
+            "status": "pending",
+            "error_code": "",
+            "error_message": "",
+            "url": f"http://testserver/api/v1/print-jobs/{job.pk}",
+        }
+    ]
     detail = api.get(f"{URL}/{order.pk}").json()
     assert detail["receipts"][0]["id"] == job.pk
     assert api.get(f"/api/v1/print-jobs/{job.pk}").json()["order_id"] == order.pk
@@ -80,8 +90,9 @@ def test_items_may_be_products(api, printer, products):
     response = api.post(URL, {"items": [{"product": products[2].pk, "quantity": 3}], "confirm": False})
 
     assert response.status_code == 201, response.content
-    assert response.json()["items"] == [{"product": products[2].pk, "name": "Coxinha", "quantity": 3,
-                                         "unit_price": "7.25", "line_total": "21.75"}]
+    assert response.json()["items"] == [
+        {"product": products[2].pk, "name": "Coxinha", "quantity": 3, "unit_price": "7.25", "line_total": "21.75"}
+    ]
     assert Order.objects.get().items.get().unit_price == Decimal("7.25")
 
 

@@ -38,7 +38,9 @@ def test_it_queues_a_document_by_printer_name(api, printer):
 
 
 def test_a_size_written_as_a_name_prints_and_the_history_says_how(api, printer):
-    document = {"commands": [{"type": "text", "data": {"content": {"text": "Senha 7", "content_style": {"size": "normal"}}}}]}
+    document = {
+        "commands": [{"type": "text", "data": {"content": {"text": "Senha 7", "content_style": {"size": "normal"}}}}]
+    }
     response = api.post(URL, {"printer": "Balcão", "document": document})
 
     assert response.status_code == 201, response.content
@@ -185,8 +187,7 @@ def test_disabled_printer_is_409(api, printer):
 
 
 def test_invalid_document_is_422_with_the_command_index(api, printer):
-    document = {"version": "1.0", "commands": [{"type": "text", "data": {"content": "ok"}},
-                                               {"type": "qr", "data": {}}]}
+    document = {"version": "1.0", "commands": [{"type": "text", "data": {"content": "ok"}}, {"type": "qr", "data": {}}]}
 
     response = refused(api, {"printer": "Balcão", "document": document})
 
@@ -234,8 +235,10 @@ def test_bad_base64_is_422(api, printer):
         ({"document": DOCUMENT}, "printer"),
         ({"printer": "Balcão", "document": DOCUMENT, "expire_after": -1}, "expire_after"),
         ({"printer": "Balcão", "document": DOCUMENT, "title": "a\u0000b"}, "title"),
-        ({"printer": "Balcão", "document": {**DOCUMENT, "commands": [
-            {"type": "qr", "data": {"data": "x\u0000"}}]}}, "document"),
+        (
+            {"printer": "Balcão", "document": {**DOCUMENT, "commands": [{"type": "qr", "data": {"data": "x\u0000"}}]}},
+            "document",
+        ),
     ],
 )
 def test_bad_fields_are_422_naming_the_field(api, printer, body, field):
@@ -267,9 +270,14 @@ def test_a_server_failure_is_a_problem_document_without_traceback(api, printer, 
     assert b"Traceback" not in response.content and b"on fire" not in response.content
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("delete", URL, 405), ("put", "/api/v1/orders", 405), ("get", "/api/v1/nothing", 404),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("delete", URL, 405),
+        ("put", "/api/v1/orders", 405),
+        ("get", "/api/v1/nothing", 404),
+    ],
+)
 def test_unknown_routes_and_methods_are_problem_documents(api, method, path, status):
     response = getattr(api.client, method)(path, HTTP_AUTHORIZATION=f"Bearer {api.key}")
 

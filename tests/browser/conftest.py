@@ -64,7 +64,9 @@ class Child:
     def __init__(self, args, log_path, env):
         self.log_path = Path(log_path)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([str(arg) for arg in args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [str(arg) for arg in args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
 
     @property
     def alive(self):
@@ -95,16 +97,28 @@ class PrinterStation:
         env = base_env(self.workdir, HOME=self.workdir)
         self.printer = Child(
             [PYTHON, "-m", "agent.fakeprinter", "--port", self.port, "--out", self.out, "--quiet"],
-            self.workdir / "fakeprinter.log", env,
+            self.workdir / "fakeprinter.log",
+            env,
         )
         wait_for(lambda: port_open(self.port) or not self.printer.alive, 20, message=f"fake printer {name} to listen")
         assert self.printer.alive, self.printer.log()
         self.agent = Child(
             # The token in the environment, never on the command line (visible in ps).
-            [PYTHON, "-m", "agent", "--server", server.agent_url,
-             "--printer", f"tcp://127.0.0.1:{self.port}", "--journal", self.workdir / "journal.sqlite3",
-             "--status-interval", "0.5"],
-            self.workdir / "agent.log", {**env, "CANTINA_TOKEN": token},
+            [
+                PYTHON,
+                "-m",
+                "agent",
+                "--server",
+                server.agent_url,
+                "--printer",
+                f"tcp://127.0.0.1:{self.port}",
+                "--journal",
+                self.workdir / "journal.sqlite3",
+                "--status-interval",
+                "0.5",
+            ],
+            self.workdir / "agent.log",
+            {**env, "CANTINA_TOKEN": token},
         )
 
     def set_state(self, state):
@@ -178,7 +192,9 @@ def open_page(browser):
 
     def open_(viewport="desktop"):
         context = browser.new_context(
-            viewport=VIEWPORTS[viewport], locale="pt-BR", timezone_id="America/Sao_Paulo",
+            viewport=VIEWPORTS[viewport],
+            locale="pt-BR",
+            timezone_id="America/Sao_Paulo",
             has_touch=viewport == "tablet",
         )
         context.set_default_timeout(WAIT_MS)
@@ -214,4 +230,3 @@ def record_timing(name, seconds):
     SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
     with open(SCREENSHOTS.parent / "timings.txt", "a") as timings:
         timings.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {name}: {seconds * 1000:.0f} ms\n")
-

@@ -28,7 +28,9 @@ def watch(page):
 
 def violations(page, console):
     recorded = page.evaluate("window.__cspViolations || []")
-    return recorded + [text for text in console if "Content Security Policy" in text or "Content-Security-Policy" in text]
+    return recorded + [
+        text for text in console if "Content Security Policy" in text or "Content-Security-Policy" in text
+    ]
 
 
 def test_staff_pages_work_under_the_csp_without_violations(stack, open_page):
@@ -62,7 +64,9 @@ def test_staff_pages_work_under_the_csp_without_violations(stack, open_page):
     assert violations(page, console) == []
 
     # The watch really sees violations: an injected inline script is refused and reported.
-    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.body.append(s); }")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1'; document.body.append(s); }"
+    )
     page.wait_for_function("() => window.__cspViolations.length > 0", timeout=WAIT_MS)
     assert page.evaluate("window.__ran") is None
 
@@ -76,7 +80,10 @@ def test_the_dashboard_and_the_admin_work_under_the_csp(stack, open_page):
     page.goto(f"{server.http_url}/admin/print/")
     expect(page.locator("#content")).to_be_visible()
     # The dashboard script polls its data: wait for one refresh to have happened.
-    page.wait_for_function("() => window.performance.getEntriesByType('resource').some(e => e.name.includes('/admin/print/data/'))", timeout=WAIT_MS)
+    page.wait_for_function(
+        "() => window.performance.getEntriesByType('resource').some(e => e.name.includes('/admin/print/data/'))",
+        timeout=WAIT_MS,
+    )
     for path in ("/admin/", "/admin/printing/printjob/", "/admin/printing/printer/", "/admin/orders/order/"):
         page.goto(f"{server.http_url}{path}")
         expect(page.locator("#content")).to_be_visible()

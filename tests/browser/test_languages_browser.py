@@ -25,9 +25,28 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 
 # The shop's data on these pages (tests/browser/conftest.py DEMO) and the languages' own names.
 DATA = [
-    "Pão de queijo", "Coxinha", "Esfiha de carne", "Misto quente", "Sanduíche natural", "Suco de laranja",
-    "Água mineral", "Achocolatado", "Brigadeiro", "Bolo de cenoura", "Salgados", "Lanches", "Bebidas", "Doces",
-    "Balcão", "Davi", STAFF_USERNAME, "Português Brasileiro", "English", "español", "简体中文", "Cantina Print",
+    "Pão de queijo",
+    "Coxinha",
+    "Esfiha de carne",
+    "Misto quente",
+    "Sanduíche natural",
+    "Suco de laranja",
+    "Água mineral",
+    "Achocolatado",
+    "Brigadeiro",
+    "Bolo de cenoura",
+    "Salgados",
+    "Lanches",
+    "Bebidas",
+    "Doces",
+    "Balcão",
+    "Davi",
+    STAFF_USERNAME,
+    "Português Brasileiro",
+    "English",
+    "español",
+    "简体中文",
+    "Cantina Print",
 ]
 
 LANGUAGES = {
@@ -59,7 +78,9 @@ def portuguese_interface_phrases(language):
     """
     portuguese = i18n_check.read_catalogue(i18n_check.catalogue_path("pt-br"))
     target = " ".join(
-        form for entry in i18n_check.read_catalogue(i18n_check.catalogue_path(language)).values() for form in entry.msgstr
+        form
+        for entry in i18n_check.read_catalogue(i18n_check.catalogue_path(language)).values()
+        for form in entry.msgstr
     )
     phrases = set()
     for entry in portuguese.values():
@@ -83,8 +104,11 @@ def assert_speaks(page, language, where, data=()):
     text = interface_text(page)
     for value in data:  # the customer's name is data, not interface (the last-order card shows it)
         text = text.replace(value, " ")
-    leaked = [phrase for phrase in portuguese_interface_phrases(language)
-              if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)]
+    leaked = [
+        phrase
+        for phrase in portuguese_interface_phrases(language)
+        if re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", text)
+    ]
     assert leaked == [], f"Portuguese left on the {language} {where}: {leaked}\n---\n{text}"
     if language == "zh-hans":
         latin = sorted(set(re.findall(r"[A-Za-zÀ-ÿ]{2,}", text)) - {"Pix", "JavaScript"})
@@ -101,8 +125,12 @@ def new_page(browser):
     contexts = []
 
     def open_(viewport, cookies=()):
-        context = browser.new_context(viewport=VIEWPORTS[viewport], locale="pt-BR", timezone_id="America/Sao_Paulo",
-                                      has_touch=viewport == "tablet")
+        context = browser.new_context(
+            viewport=VIEWPORTS[viewport],
+            locale="pt-BR",
+            timezone_id="America/Sao_Paulo",
+            has_touch=viewport == "tablet",
+        )
         context.set_default_timeout(WAIT_MS)
         context.add_cookies(list(cookies))
         contexts.append(context)
@@ -167,8 +195,11 @@ def test_counter_sale_in_spanish_and_chinese(stack, new_page, language, viewport
     assert_fits(page, language, "counter page after a sale")
     screenshot(page, f"counter-sold-{language}")
 
-    receipts = wait_for(lambda: [text for text in station.received() if customer in text], 30,
-                        message="the sale's receipt on the fake printer")
+    receipts = wait_for(
+        lambda: [text for text in station.received() if customer in text],
+        30,
+        message="the sale's receipt on the fake printer",
+    )
     assert "Sanduíche natural" in receipts[-1]
 
 
@@ -197,11 +228,13 @@ def test_the_other_staff_pages_in_spanish_and_chinese(stack, new_page, scheduled
     server = stack["server"]
     words = LANGUAGES[language]
     page = open_counter(new_page, server, language, viewport)
-    for index, (name, ready) in enumerate([
-        (words["nav"][1], ".order-card"),
-        (words["nav"][2], ".printer-card"),
-        (words["nav"][3], ".jobs-table"),
-    ]):
+    for index, (name, ready) in enumerate(
+        [
+            (words["nav"][1], ".order-card"),
+            (words["nav"][2], ".printer-card"),
+            (words["nav"][3], ".jobs-table"),
+        ]
+    ):
         page.get_by_role("navigation").get_by_role("link", name=name).click()
         expect(page.locator(ready).first).to_be_visible()
         expect(page.locator("#live-status")).to_have_attribute("data-state", "live")

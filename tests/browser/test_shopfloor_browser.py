@@ -41,7 +41,9 @@ def floor(tmp_path_factory, compiled_translations):
     server.manage.python(DEMO.format(username=STAFF_USERNAME, password=STAFF_PASSWORD))
     server.manage.python(SETUP.format(username=STAFF_USERNAME))
     balcao_token = server.manage.add_printer("Balcão", "--auto-print", "counter,scheduled", "--has-drawer")
-    cozinha_token = server.manage.add_printer("Cozinha", "--auto-print", "counter,scheduled", "--kitchen-categories", "Lanches")
+    cozinha_token = server.manage.add_printer(
+        "Cozinha", "--auto-print", "counter,scheduled", "--kitchen-categories", "Lanches"
+    )
     server.start()
     stations = {
         "Balcão": PrinterStation(server, workdir / "balcao", "Balcão", balcao_token),
@@ -67,7 +69,9 @@ def keep(path, name):
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "tablet"])
-def test_cash_sale_shows_change_then_kitchen_gets_its_ticket_and_only_the_counter_drawer_opens(floor, open_page, viewport):
+def test_cash_sale_shows_change_then_kitchen_gets_its_ticket_and_only_the_counter_drawer_opens(
+    floor, open_page, viewport
+):
     server, stations = floor["server"], floor["stations"]
     customer = f"Caixa {viewport}"
     page = open_page(viewport)
@@ -89,7 +93,9 @@ def test_cash_sale_shows_change_then_kitchen_gets_its_ticket_and_only_the_counte
     expect(page.locator(".last-order-who")).to_contain_text(customer)
     expect(page.locator(".last-order-who")).to_contain_text("troco R$ 35,00")
 
-    tickets = wait_for(lambda: [t for t in stations["Cozinha"].received() if customer in t], 30, message="the kitchen ticket")
+    tickets = wait_for(
+        lambda: [t for t in stations["Cozinha"].received() if customer in t], 30, message="the kitchen ticket"
+    )
     ticket = tickets[-1]
     assert "Misto quente" in ticket and "Suco" not in ticket and "R$" not in ticket
     (ARTIFACTS / f"{viewport}-kitchen-ticket.txt").write_text(ticket)
@@ -129,10 +135,22 @@ def test_alarm_bar_appears_when_the_kitchen_agent_stops_and_clears_when_it_retur
     from tools.processes import PYTHON, base_env
 
     station.agent = Child(
-        [PYTHON, "-m", "agent", "--server", server.agent_url, f"--token={station.token}",
-         "--printer", f"tcp://127.0.0.1:{station.port}", "--journal", station.workdir / "journal.sqlite3",
-         "--status-interval", "0.5"],
-        station.workdir / "agent.log", base_env(station.workdir, HOME=station.workdir),
+        [
+            PYTHON,
+            "-m",
+            "agent",
+            "--server",
+            server.agent_url,
+            f"--token={station.token}",
+            "--printer",
+            f"tcp://127.0.0.1:{station.port}",
+            "--journal",
+            station.workdir / "journal.sqlite3",
+            "--status-interval",
+            "0.5",
+        ],
+        station.workdir / "agent.log",
+        base_env(station.workdir, HOME=station.workdir),
     )
     expect(bar).to_be_hidden(timeout=35_000)
     wait_for(lambda: server.healthy(), 20, message="/health back to 200")

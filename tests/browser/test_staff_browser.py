@@ -161,7 +161,9 @@ def test_scheduled_phone_order_is_created_then_confirmed_and_prints(stack, open_
     page.get_by_label("Observações").fill("sem cebola")
     page.get_by_role("button", name="Salvar pedido").click()
 
-    expect(page.locator(".message.success")).to_have_text(re.compile(r"Pedido agendado \d+ criado\. Confirme-o para imprimir\."))
+    expect(page.locator(".message.success")).to_have_text(
+        re.compile(r"Pedido agendado \d+ criado\. Confirme-o para imprimir\.")
+    )
     card = page.locator(".order-card", has_text="Carla (3º ano)")
     expect(card.locator(".order-status")).to_have_text("pendente")
     assert page.locator(".slot", has=card).locator(".slot-time").inner_text() == "12:30"
@@ -190,7 +192,9 @@ def test_printer_goes_offline_live_when_its_agent_stops(stack, open_page):
         kitchen.agent.stop()
 
         expect(printer_chip(page, "Cozinha")).to_contain_text("offline")
-        expect(page.locator(".printer-card", has_text="Cozinha").locator("[data-printer-card-state]")).to_have_text("offline")
+        expect(page.locator(".printer-card", has_text="Cozinha").locator("[data-printer-card-state]")).to_have_text(
+            "offline"
+        )
         expect(printer_chip(page, "Balcão")).to_contain_text("online")
         assert page.evaluate("window.__samePage") is True
     finally:
@@ -215,8 +219,12 @@ def test_page_shows_it_is_disconnected_and_reconnects_by_itself(stack, open_page
     expect(page.locator("#live-status")).to_have_attribute("data-state", "live")
     expect(banner).to_be_hidden()
     # The next tests need the agent back (the printer's "connected" flag may be stale after a restart).
-    wait_for(lambda: station.agent.log().count("connected to ") > agent_connections, 60, interval=0.25,
-             message="the agent of Balcão to reconnect")
+    wait_for(
+        lambda: station.agent.log().count("connected to ") > agent_connections,
+        60,
+        interval=0.25,
+        message="the agent of Balcão to reconnect",
+    )
 
 
 SCHEDULED_ORDERS = """
@@ -268,7 +276,9 @@ def test_every_page_renders_cleanly_and_is_captured(stack, open_page, scheduled_
     problems = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("response", lambda response: response.status >= 400 and problems.append(f"{response.status} {response.url}"))
+    page.on(
+        "response", lambda response: response.status >= 400 and problems.append(f"{response.status} {response.url}")
+    )
 
     def check(name):
         fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -34,8 +34,9 @@ class Staff:
         page = self.opener.open(f"{self.base}/accounts/login/", timeout=10).read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
         form = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
-        request = urllib.request.Request(f"{self.base}/accounts/login/", form.encode(),
-                                         headers={"Referer": f"{self.base}/accounts/login/"})
+        request = urllib.request.Request(
+            f"{self.base}/accounts/login/", form.encode(), headers={"Referer": f"{self.base}/accounts/login/"}
+        )
         self.opener.open(request, timeout=10).read()
         assert any(cookie.name == "sessionid" for cookie in self.jar), "staff login failed"
         self.events = []
@@ -79,10 +80,20 @@ def server(tmp_path):
 
 def test_star_and_epson_printers_print_confirmed_orders_through_a_real_server(server):
     manage = server.manage
-    star_secret = manage.add_printer("Star", "--transport", "cloudprnt", "--mac", "00:11:62:12:34:56",
-                                     "--paper-width", "58", "--auto-print", "counter")
-    epson_secret = manage.add_printer("Epson", "--transport", "epson_sdp", "--device-id", "tm-m30-1",
-                                      "--auto-print", "counter")
+    star_secret = manage.add_printer(
+        "Star",
+        "--transport",
+        "cloudprnt",
+        "--mac",
+        "00:11:62:12:34:56",
+        "--paper-width",
+        "58",
+        "--auto-print",
+        "counter",
+    )
+    epson_secret = manage.add_printer(
+        "Epson", "--transport", "epson_sdp", "--device-id", "tm-m30-1", "--auto-print", "counter"
+    )
     staff = Staff(server, *manage.create_staff())
     staff.listen()
     star = CloudPrntPrinter(HttpTransport(server.http_url), "00:11:62:12:34:56", star_secret)
@@ -90,16 +101,23 @@ def test_star_and_epson_printers_print_confirmed_orders_through_a_real_server(se
     try:
         assert star.poll() == {"jobReady": False}
         assert epson.cycle() == []
-        order_id, = manage.confirm_orders(1)
+        (order_id,) = manage.confirm_orders(1)
 
         # Star: paper out first, the job waits and staff see the printer's state.
         star.status_code = "410 Out of paper"
         assert star.poll() == {"jobReady": False}
         printers = {p["name"]: p for p in staff.json("/printers/status")["printers"]}
         assert printers["Star"]["status"] == "paper_out" and printers["Star"]["connected"]
-        wait_for(lambda: any(e["type"] == "printer.updated" and e["printer"]["name"] == "Star"
-                             and e["printer"]["status"] == "paper_out" for e in staff.events),
-                 20, message="paper out pushed to staff")
+        wait_for(
+            lambda: any(
+                e["type"] == "printer.updated"
+                and e["printer"]["name"] == "Star"
+                and e["printer"]["status"] == "paper_out"
+                for e in staff.events
+            ),
+            20,
+            message="paper out pushed to staff",
+        )
 
         # Paper loaded: poll, fetch, the simulator restarts before printing, then prints once.
         star.status_code = "200 OK"
@@ -128,9 +146,19 @@ def test_star_and_epson_printers_print_confirmed_orders_through_a_real_server(se
 
         statuses = {job["printer_name"]: job["status"] for job in staff.json(f"/jobs/status?order={order_id}")["jobs"]}
         assert statuses == {"Star": "completed", "Epson": "completed"}
-        wait_for(lambda: sum(e["type"] == "job.updated" and e["job"]["order_id"] == order_id
-                             and e["job"]["status"] == "completed" for e in staff.events) == 2,
-                 20, message="both completions pushed to staff")
+        wait_for(
+            lambda: (
+                sum(
+                    e["type"] == "job.updated"
+                    and e["job"]["order_id"] == order_id
+                    and e["job"]["status"] == "completed"
+                    for e in staff.events
+                )
+                == 2
+            ),
+            20,
+            message="both completions pushed to staff",
+        )
         assert len(star.printed) == 1 and len(epson.printed) == 1
         assert star.poll() == {"jobReady": False} and epson.cycle() == []
 
@@ -139,11 +167,13 @@ def test_star_and_epson_printers_print_confirmed_orders_through_a_real_server(se
         with pytest.raises(AssertionError, match="HTTP 401"):
             intruder.poll()
         status, _headers, _body = HttpTransport(server.http_url).request(
-            "POST", "/cloudprnt/", body=b"{oops", headers={"Content-Type": "application/json"})
+            "POST", "/cloudprnt/", body=b"{oops", headers={"Content-Type": "application/json"}
+        )
         assert status in (400, 401)
         # These paths skip the site's middleware (printing.cloud.asgi) but still check the host.
         status, _headers, _body = HttpTransport(server.http_url).request(
-            "POST", "/cloudprnt/", body=b"{}", headers={"Host": "evil.example", "Content-Type": "application/json"})
+            "POST", "/cloudprnt/", body=b"{}", headers={"Host": "evil.example", "Content-Type": "application/json"}
+        )
         assert status == 400
         assert "Traceback" not in server.log()
     finally:

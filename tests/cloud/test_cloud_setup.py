@@ -61,14 +61,17 @@ def test_printer_add_epson_sets_digest_credentials():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args, message", [
-    (["--transport", "cloudprnt"], "--mac"),
-    (["--transport", "cloudprnt", "--mac", "00:11:62:AA:BB"], "MAC address"),
-    (["--transport", "epson_sdp"], "--device-id"),
-    (["--transport", "epson_sdp", "--device-id", "has spaces"], "--device-id"),
-    (["--mac", "00:11:62:AA:BB:CC"], "cloud printers"),
-    (["--transport", "cloudprnt", "--mac", "00:11:62:AA:BB:CC", "--poll-interval", "0"], "--poll-interval"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--transport", "cloudprnt"], "--mac"),
+        (["--transport", "cloudprnt", "--mac", "00:11:62:AA:BB"], "MAC address"),
+        (["--transport", "epson_sdp"], "--device-id"),
+        (["--transport", "epson_sdp", "--device-id", "has spaces"], "--device-id"),
+        (["--mac", "00:11:62:AA:BB:CC"], "cloud printers"),
+        (["--transport", "cloudprnt", "--mac", "00:11:62:AA:BB:CC", "--poll-interval", "0"], "--poll-interval"),
+    ],
+)
 def test_printer_add_explains_bad_cloud_options(args, message):
     with pytest.raises(CommandError, match=message):
         add("X", *args)
@@ -93,9 +96,18 @@ def manager_client(client, db):
 
 def test_admin_adds_a_cloudprnt_printer_and_shows_url_and_credentials(manager_client):
     form = {
-        "name": "Star", "location": "", "paper_width": 80, "profile": "", "has_cutter": "on", "copies": 1,
-        "is_active": "on", "auto_print": ["counter"], "transport": "cloudprnt", "mac": "00:11:62:aa:bb:cd",
-        "device_id": "", "poll_interval": 5,
+        "name": "Star",
+        "location": "",
+        "paper_width": 80,
+        "profile": "",
+        "has_cutter": "on",
+        "copies": 1,
+        "is_active": "on",
+        "auto_print": ["counter"],
+        "transport": "cloudprnt",
+        "mac": "00:11:62:aa:bb:cd",
+        "device_id": "",
+        "poll_interval": 5,
     }
     response = manager_client.post(reverse("admin:printing_printer_add"), form, secure=True)
     assert response.status_code == 200, response.content[:2000]
@@ -112,8 +124,17 @@ def test_admin_adds_a_cloudprnt_printer_and_shows_url_and_credentials(manager_cl
 
 def test_admin_refuses_a_cloud_printer_without_its_identity(manager_client):
     form = {
-        "name": "Epson", "location": "", "paper_width": 80, "profile": "", "has_cutter": "on", "copies": 1,
-        "is_active": "on", "auto_print": ["counter"], "transport": "epson_sdp", "mac": "", "device_id": "",
+        "name": "Epson",
+        "location": "",
+        "paper_width": 80,
+        "profile": "",
+        "has_cutter": "on",
+        "copies": 1,
+        "is_active": "on",
+        "auto_print": ["counter"],
+        "transport": "epson_sdp",
+        "mac": "",
+        "device_id": "",
         "poll_interval": 5,
     }
     response = manager_client.post(reverse("admin:printing_printer_add"), form)
@@ -123,8 +144,13 @@ def test_admin_refuses_a_cloud_printer_without_its_identity(manager_client):
 
 def _receipt(printer):
     order = ReceiptOrder(
-        number="042", channel="counter", customer_name="Conceição", created_at=timezone.now(),
-        items=(ReceiptItem("Pão de queijo", 2, Decimal("4.50")),), total=Decimal("9.00"), order_id=42,
+        number="042",
+        channel="counter",
+        customer_name="Conceição",
+        created_at=timezone.now(),
+        items=(ReceiptItem("Pão de queijo", 2, Decimal("4.50")),),
+        total=Decimal("9.00"),
+        order_id=42,
     )
     return order_receipt(order, printer, ShopInfo(name="Cantina", address="", footer="Obrigado"), job_id=7)
 

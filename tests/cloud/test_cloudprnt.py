@@ -196,10 +196,10 @@ def test_wrong_secret_unknown_mac_and_someone_elses_mac_are_refused(star, make_o
         return client.post("/cloudprnt/", body, content_type="application/json", secure=True, **headers)
 
     for mac, auth in [
-        ("00:11:62:AA:BB:01", basic("x", "cp_wrong-secret")),     # wrong secret
-        ("00:11:62:AA:BB:99", basic("x", first.secret)),         # unknown MAC
-        ("00:11:62:AA:BB:02", basic("x", first.secret)),         # A's secret, B's MAC
-        ("00:11:62:AA:BB:01", None),                             # no credentials
+        ("00:11:62:AA:BB:01", basic("x", "cp_wrong-secret")),  # wrong secret
+        ("00:11:62:AA:BB:99", basic("x", first.secret)),  # unknown MAC
+        ("00:11:62:AA:BB:02", basic("x", first.secret)),  # A's secret, B's MAC
+        ("00:11:62:AA:BB:01", None),  # no credentials
         ("00:11:62:AA:BB:01", "Basic !!!not-base64"),
     ]:
         response = poll(mac, auth)
@@ -209,10 +209,16 @@ def test_wrong_secret_unknown_mac_and_someone_elses_mac_are_refused(star, make_o
     assert set(PrintJob.objects.filter(order=order).values_list("status", flat=True)) == {"pending"}
     # Fetching or confirming with a wrong secret is refused too.
     wrong = basic("x", second.secret)
-    assert client.get("/cloudprnt/", {"mac": sim_a.mac, "type": "text/plain", "token": "x"},
-                      HTTP_AUTHORIZATION=wrong, secure=True).status_code == 401
-    assert client.delete("/cloudprnt/?mac=00:11:62:AA:BB:01&code=200", HTTP_AUTHORIZATION=wrong,
-                         secure=True).status_code == 401
+    assert (
+        client.get(
+            "/cloudprnt/", {"mac": sim_a.mac, "type": "text/plain", "token": "x"}, HTTP_AUTHORIZATION=wrong, secure=True
+        ).status_code
+        == 401
+    )
+    assert (
+        client.delete("/cloudprnt/?mac=00:11:62:AA:BB:01&code=200", HTTP_AUTHORIZATION=wrong, secure=True).status_code
+        == 401
+    )
     # An agent cannot log in with a cloud printer's secret.
     from printing import services
 
@@ -242,8 +248,9 @@ def test_malformed_and_oversized_requests_are_refused_without_touching_any_job(s
     # Unknown media type, bad confirmation code, unsupported method.
     answer = sim.poll()
     events_before = PrintJobEvent.objects.count()
-    response = client.get("/cloudprnt/", {"mac": sim.mac, "type": "application/vnd.star.starprnt",
-                                          "token": answer["jobToken"]}, **auth)
+    response = client.get(
+        "/cloudprnt/", {"mac": sim.mac, "type": "application/vnd.star.starprnt", "token": answer["jobToken"]}, **auth
+    )
     assert response.status_code == 415
     response = client.delete(f"/cloudprnt/?mac={sim.mac}&code=banana&token={answer['jobToken']}", **auth)
     assert response.status_code == 400
@@ -265,8 +272,7 @@ def test_https_is_required_when_debug_is_off(star, settings, client):
     response = client.post("/cloudprnt/", body, content_type="application/json", secure=False, **auth)
     assert response.status_code == 403 and response.json()["error"] == "https_required"
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    response = client.post("/cloudprnt/", body, content_type="application/json",
-                           HTTP_X_FORWARDED_PROTO="https", **auth)
+    response = client.post("/cloudprnt/", body, content_type="application/json", HTTP_X_FORWARDED_PROTO="https", **auth)
     settings.DEBUG = True  # development: plain http is fine
     settings.SECURE_PROXY_SSL_HEADER = None
     response = client.post("/cloudprnt/", body, content_type="application/json", **auth)
@@ -285,9 +291,9 @@ def test_a_job_handed_out_and_never_confirmed_fails_interrupted(star, make_order
     assert cloud.cloud_jobs_interrupt(now=later) == [job.pk]
     job.refresh_from_db()
     assert job.status == "failed" and job.error_code == "interrupted"
-    assert sim.poll() == {"jobReady": False}   # not handed out again: a person decides
+    assert sim.poll() == {"jobReady": False}  # not handed out again: a person decides
     sim.current = {"token": job.handout_token}
-    sim.confirm("200 OK")                      # a late confirmation changes nothing
+    sim.confirm("200 OK")  # a late confirmation changes nothing
     job.refresh_from_db()
     assert job.status == "failed"
 
@@ -341,7 +347,11 @@ def test_confirmation_by_get_with_delete_for_printers_told_delete_method_get(sta
     answer = sim.poll()
     sim.current["type"] = "text/plain"
     sim.fetch()
-    response = client.get("/cloudprnt/", {"mac": sim.mac, "code": "200 OK", "token": answer["jobToken"], "delete": ""},
-                          HTTP_AUTHORIZATION=basic("x", printer.secret), secure=True)
+    response = client.get(
+        "/cloudprnt/",
+        {"mac": sim.mac, "code": "200 OK", "token": answer["jobToken"], "delete": ""},
+        HTTP_AUTHORIZATION=basic("x", printer.secret),
+        secure=True,
+    )
     assert response.status_code == 200
     assert job_of(order, printer).status == "completed"

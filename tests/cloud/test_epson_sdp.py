@@ -49,12 +49,12 @@ def test_paper_out_result_holds_the_job_until_the_retry_window_or_a_ready_status
     assert job.status == "pending" and job.error_code == "paper_out"
     printer.refresh_from_db()
     assert printer.status == "paper_out"
-    assert sim.get_request() == []          # within the retry window: the job waits
-    sim.set_status(0x00080000)              # status notification: still paper end
+    assert sim.get_request() == []  # within the retry window: the job waits
+    sim.set_status(0x00080000)  # status notification: still paper end
     printer.refresh_from_db()
     assert printer.status == "paper_out"
     assert sim.get_request() == []
-    sim.set_status(0x0F000006)              # paper loaded: ready
+    sim.set_status(0x0F000006)  # paper loaded: ready
     printer.refresh_from_db()
     assert printer.status == "ready"
     sim.result_code = ""
@@ -78,8 +78,8 @@ def test_without_status_notification_the_job_is_offered_again_after_the_retry_wi
 def test_a_restarted_printer_gets_the_same_job_again_and_prints_it_once(epson, make_order):
     printer, sim = epson()
     make_order()
-    (token, _document), = sim.get_request()   # fetched, then the power goes before printing
-    (again, document), = sim.get_request()
+    ((token, _document),) = sim.get_request()  # fetched, then the power goes before printing
+    ((again, document),) = sim.get_request()
     assert again == token
     sim.printed.append(document)
     sim.set_response([(again, True, "")])
@@ -92,11 +92,11 @@ def test_two_epson_printers_never_get_each_others_jobs(epson, make_order):
     first, sim_a = epson("Epson A", "epson-a")
     second, sim_b = epson("Epson B", "epson-b")
     order = make_order()
-    (token_a, _), = sim_a.get_request()
-    (token_b, _), = sim_b.get_request()
+    ((token_a, _),) = sim_a.get_request()
+    ((token_b, _),) = sim_b.get_request()
     assert PrintJob.objects.get(handout_token=token_a).printer_id == first.pk
     assert PrintJob.objects.get(handout_token=token_b).printer_id == second.pk
-    sim_a.set_response([(token_b, True, "")])   # A reports B's job: ignored
+    sim_a.set_response([(token_b, True, "")])  # A reports B's job: ignored
     assert PrintJob.objects.get(handout_token=token_b).status == "printing"
     sim_a.set_response([(token_a, True, "")])
     sim_b.set_response([(token_b, True, "")])
@@ -124,8 +124,12 @@ def test_wrong_secret_unknown_id_and_anothers_id_are_refused(epson, make_order, 
     status, _ = sim_a._post({"ConnectionType": "GetRequest", "ID": "epson-b"})
     assert status == 403
     # No credentials: a Digest challenge (what Epson firmware answers).
-    response = client.post("/epson/sdp/", urlencode({"ConnectionType": "GetRequest", "ID": "epson-a"}),
-                           content_type="application/x-www-form-urlencoded", secure=True)
+    response = client.post(
+        "/epson/sdp/",
+        urlencode({"ConnectionType": "GetRequest", "ID": "epson-a"}),
+        content_type="application/x-www-form-urlencoded",
+        secure=True,
+    )
     assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Digest ")
     assert PrintJob.objects.get(order=order, printer=second).status == "pending"
     # HTTP Basic with the right secret works (e.g. curl).
@@ -135,19 +139,34 @@ def test_wrong_secret_unknown_id_and_anothers_id_are_refused(epson, make_order, 
 def test_malformed_and_hostile_xml_is_refused_without_touching_any_job(epson, make_order, client, caplog):
     printer, sim = epson()
     make_order()
-    (token, _), = sim.get_request()
+    ((token, _),) = sim.get_request()
     job = PrintJob.objects.get(printer=printer)
     events = PrintJobEvent.objects.count()
     caplog.set_level(logging.INFO)
-    bomb = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-            '<PrintResponseInfo>&lol2;</PrintResponseInfo>')
-    external = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-                '<PrintResponseInfo><ePOSPrint>&x;</ePOSPrint></PrintResponseInfo>')
-    for response_file in ["<PrintResponseInfo><ePOSPrint>", "not xml at all", "", bomb, external,
-                          "<Other/>", "<PrintResponseInfo><ePOSPrint><Parameter/></ePOSPrint></PrintResponseInfo>"]:
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+        "<PrintResponseInfo>&lol2;</PrintResponseInfo>"
+    )
+    external = (
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        "<PrintResponseInfo><ePOSPrint>&x;</ePOSPrint></PrintResponseInfo>"
+    )
+    for response_file in [
+        "<PrintResponseInfo><ePOSPrint>",
+        "not xml at all",
+        "",
+        bomb,
+        external,
+        "<Other/>",
+        "<PrintResponseInfo><ePOSPrint><Parameter/></ePOSPrint></PrintResponseInfo>",
+    ]:
         status, body = sim._post({"ConnectionType": "SetResponse", "ID": sim.device_id, "ResponseFile": response_file})
         assert status == 400, (response_file, body)
-    for status_xml in ["<statusmonitor>", "<statusmonitor/>", '<statusmonitor><printerstatus asbstatus="zz"/></statusmonitor>']:
+    for status_xml in [
+        "<statusmonitor>",
+        "<statusmonitor/>",
+        '<statusmonitor><printerstatus asbstatus="zz"/></statusmonitor>',
+    ]:
         status, _ = sim._post({"ConnectionType": "SetStatus", "ID": sim.device_id, "Status": status_xml})
         assert status == 400
     status, _ = sim._post({"ConnectionType": "Explode", "ID": sim.device_id})
@@ -167,9 +186,11 @@ def test_the_printer_refusing_the_xml_fails_the_job_as_bad_data(epson, make_orde
     printer, sim = epson()
     make_order()
     sim.get_request()
-    refusal = ('<?xml version="1.0" encoding="utf-8"?><PrintResponseInfo Version="3.00"><ServerDirectPrint>'
-               '<Response Success="false"><ErrorSummary>Invalid XML format</ErrorSummary>'
-               '<ErrorDetail>parser error</ErrorDetail></Response></ServerDirectPrint></PrintResponseInfo>')
+    refusal = (
+        '<?xml version="1.0" encoding="utf-8"?><PrintResponseInfo Version="3.00"><ServerDirectPrint>'
+        '<Response Success="false"><ErrorSummary>Invalid XML format</ErrorSummary>'
+        "<ErrorDetail>parser error</ErrorDetail></Response></ServerDirectPrint></PrintResponseInfo>"
+    )
     sim.post_raw({"ConnectionType": "SetResponse", "ID": sim.device_id, "ResponseFile": refusal})
     job = PrintJob.objects.get(printer=printer)
     assert job.status == "failed" and job.error_code == "bad_data" and "Invalid XML format" in job.error_message
@@ -178,7 +199,7 @@ def test_the_printer_refusing_the_xml_fails_the_job_as_bad_data(epson, make_orde
 def test_a_raster_only_epson_printer_gets_the_receipt_as_one_picture(epson, make_order):
     printer, sim = epson(paper_width=58, raster_only=True)
     make_order(customer_name="王小明")
-    (token, document), = sim.get_request()
+    ((token, document),) = sim.get_request()
     image = document.find(f"{EPOS_NS}image")
     assert image is not None and int(image.get("width")) == 384 and int(image.get("height")) > 100
     assert document.find(f"{EPOS_NS}text") is None and document.find(f"{EPOS_NS}cut") is not None
@@ -196,7 +217,7 @@ def test_an_old_digest_nonce_is_answered_stale_and_the_printer_authenticates_aga
     assert auth.nonce_state("123.forged") == "bad"
     sim.nonce = auth.new_nonce(now=time.time() - 3600)  # what the printer cached an hour ago
     make_order()
-    jobs = sim.get_request()                              # 401 stale=true, then a fresh nonce
+    jobs = sim.get_request()  # 401 stale=true, then a fresh nonce
     assert len(jobs) == 1 and sim.nonce != auth.new_nonce(now=time.time() - 3600)
 
 
@@ -208,7 +229,7 @@ def test_a_document_from_the_print_api_prints_on_a_cloud_printer(epson, star):
     document = {"commands": [{"type": "text", "data": {"content": {"text": "Etiqueta da cozinha: ação"}}}]}
     services.job_create_document(printer=epson_printer, document=document)
     services.job_create_document(printer=star_printer, document=document)
-    (_token, printed), = epson_sim.cycle()
+    ((_token, printed),) = epson_sim.cycle()
     assert "Etiqueta da cozinha: ação" in epos_text(printed)
     star_sim.supported = ("text/plain",)
     assert "Etiqueta da cozinha: ação" in star_sim.cycle().decode("utf-8")

@@ -123,10 +123,13 @@ async def status(communicator, job_id, status, error_code=None, message=None):
 
 
 async def printer_info(communicator, printer_status):
-    await communicator.send_json_to({
-        "type": "printer_info", "timestamp": "2026-11-29T10:00:00-03:00",
-        "printer": {"name": "Balcão", "model": "TM-T20III", "status": printer_status, "agent_version": "test"},
-    })
+    await communicator.send_json_to(
+        {
+            "type": "printer_info",
+            "timestamp": "2026-11-29T10:00:00-03:00",
+            "printer": {"name": "Balcão", "model": "TM-T20III", "status": printer_status, "agent_version": "test"},
+        }
+    )
 
 
 class StaffListener:

@@ -96,8 +96,13 @@ async def test_welcome_message():
     assert welcome["message"] and welcome["timestamp"]
     assert welcome["server_info"]["name"] and welcome["server_info"]["version"]
     assert welcome["server_info"]["capabilities"] == ["order_print", "receipt_print", "status_update"]
-    assert welcome["printer"] == {"id": printer.pk, "name": "Balcão", "paper_width": 58,
-                                  "profile": "TM-T20II", "has_cutter": False}
+    assert welcome["printer"] == {
+        "id": printer.pk,
+        "name": "Balcão",
+        "paper_width": 58,
+        "profile": "TM-T20II",
+        "has_cutter": False,
+    }
     await agent.disconnect()
 
 
@@ -115,10 +120,20 @@ async def test_new_order_of_an_order_receipt_carries_the_order():
     assert body["content"] == job.content and "Bruna" in body["content"]
     assert base64.b64decode(body["escpos"]) == bytes(job.escpos)
     assert (body["copies"], body["priority"]) == (job.copies, 1)
-    assert body["order_info"] == {"id": order.pk, "number": order.number, "channel": "counter",
-                                  "status": "confirmed", "total_amount": "9.00", "customer_name": "Bruna"}
-    assert body["printer_config"] == {"paper_width": 80, "printer_type": "thermal", "profile": "TM-T88V",
-                                      "has_cutter": True}
+    assert body["order_info"] == {
+        "id": order.pk,
+        "number": order.number,
+        "channel": "counter",
+        "status": "confirmed",
+        "total_amount": "9.00",
+        "customer_name": "Bruna",
+    }
+    assert body["printer_config"] == {
+        "paper_width": 80,
+        "printer_type": "thermal",
+        "profile": "TM-T88V",
+        "has_cutter": True,
+    }
     await agent.disconnect()
 
 
@@ -126,7 +141,8 @@ async def test_new_order_is_used_for_every_kind_and_order_id_and_order_info_are_
     printer, token = await create_printer()
     page = await queue_test_page(printer)
     document = await database_sync_to_async(services.job_create_document)(
-        printer=printer, document={"version": "1.0", "commands": [{"type": "text", "data": {"content": "Olá"}}]})
+        printer=printer, document={"version": "1.0", "commands": [{"type": "text", "data": {"content": "Olá"}}]}
+    )
     agent = await connect_agent(token)
 
     received = {}
@@ -141,17 +157,20 @@ async def test_new_order_is_used_for_every_kind_and_order_id_and_order_info_are_
     await agent.disconnect()
 
 
-@pytest.mark.parametrize("raw, code", [
-    ("not json", "bad_message"),
-    ("[1, 2]", "bad_message"),
-    ('{"no_type": 1}', "unknown_type"),
-    ('{"type": "launch_rockets"}', "unknown_type"),
-    ('{"type": "print_status", "status": "completed"}', "bad_message"),
-    ('{"type": "print_status", "job_id": "1", "status": "completed"}', "bad_message"),
-    ('{"type": "print_status", "job_id": 1, "status": "exploded"}', "bad_message"),
-    ('{"type": "printer_info"}', "bad_message"),
-    ('{"type": "printer_info", "printer": {"status": "on_fire"}}', "bad_message"),
-])
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("not json", "bad_message"),
+        ("[1, 2]", "bad_message"),
+        ('{"no_type": 1}', "unknown_type"),
+        ('{"type": "launch_rockets"}', "unknown_type"),
+        ('{"type": "print_status", "status": "completed"}', "bad_message"),
+        ('{"type": "print_status", "job_id": "1", "status": "completed"}', "bad_message"),
+        ('{"type": "print_status", "job_id": 1, "status": "exploded"}', "bad_message"),
+        ('{"type": "printer_info"}', "bad_message"),
+        ('{"type": "printer_info", "printer": {"status": "on_fire"}}', "bad_message"),
+    ],
+)
 async def test_bad_input_gets_an_error_the_connection_stays_open_and_nothing_changes(raw, code):
     printer, token = await create_printer()
     job = await queue_test_page(printer)
@@ -197,8 +216,13 @@ async def test_the_server_answers_a_ping_with_a_pong():
 async def test_printer_info_records_the_reported_printer():
     printer, token = await create_printer()
     agent = await connect_agent(token)
-    await agent.send_json_to({"type": "printer_info", "timestamp": "t", "printer": {
-        "name": "x", "model": "TM-T20III", "status": "paper_low", "agent_version": "9.9"}})
+    await agent.send_json_to(
+        {
+            "type": "printer_info",
+            "timestamp": "t",
+            "printer": {"name": "x", "model": "TM-T20III", "status": "paper_low", "agent_version": "9.9"},
+        }
+    )
     await barrier(agent)
 
     saved = await database_sync_to_async(Printer.objects.get)(pk=printer.pk)
@@ -215,6 +239,7 @@ async def test_priorities_counter_1_reprint_2_scheduled_3_test_page_and_document
     reprint = await database_sync_to_async(services.job_reprint)(job_id=counter.pk)
     page = await queue_test_page(printer)
     document = await database_sync_to_async(services.job_create_document)(
-        printer=printer, document={"version": "1.0", "commands": [{"type": "text", "data": {"content": "Olá"}}]})
+        printer=printer, document={"version": "1.0", "commands": [{"type": "text", "data": {"content": "Olá"}}]}
+    )
 
     assert [job.priority for job in (counter, reprint, scheduled, page, document)] == [1, 2, 3, 5, 5]

@@ -65,7 +65,8 @@ async def test_4401_token_revoked_or_rotated_while_connected_closes_at_once(acti
 
 @pytest.mark.parametrize("action", [revoke, rotate], ids=["revoke", "rotate"])
 async def test_4401_token_revoked_while_connected_closes_by_the_sweep_when_the_recheck_is_lost(
-        settings, monkeypatch, action):
+    settings, monkeypatch, action
+):
     settings.CANTINA_SWEEP_INTERVAL = 1
     monkeypatch.setattr(notify, "agent_recheck", lambda printer_id: None)
     printer, token = await create_printer()
@@ -91,7 +92,8 @@ async def test_4403_printer_disabled_while_connected_closes_at_once():
 
 
 async def test_4403_printer_disabled_while_connected_closes_by_the_sweep_when_the_recheck_is_lost(
-        settings, monkeypatch):
+    settings, monkeypatch
+):
     settings.CANTINA_SWEEP_INTERVAL = 1
     monkeypatch.setattr(notify, "agent_recheck", lambda printer_id: None)
     printer, token = await create_printer()

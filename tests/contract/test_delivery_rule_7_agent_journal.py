@@ -47,7 +47,8 @@ class JournalWitnessPrinter(Printer):
 
 
 async def test_started_is_journaled_before_any_byte_and_completed_after_the_write(
-        fake_server, run_agent, make_settings):
+    fake_server, run_agent, make_settings
+):
     settings = make_settings(fake_server.url, "witness://")
     printer = JournalWitnessPrinter(settings.journal, settings.journal_scope)
     printer.job_ids = [21]
@@ -62,21 +63,22 @@ async def test_started_is_journaled_before_any_byte_and_completed_after_the_writ
     assert agent.journal.get(21).state == "completed"
 
 
-async def test_a_redelivered_completed_job_is_acknowledged_again_without_printing(
-        fake_server, fake_printer, run_agent):
+async def test_a_redelivered_completed_job_is_acknowledged_again_without_printing(fake_server, fake_printer, run_agent):
     await run_agent(fake_server.url, fake_printer.url)
     await fake_server.send_job(22, RECEIPT)
     await fake_server.wait_status(22, "completed")
 
     await fake_server.send_job(22, RECEIPT)
-    await wait_for_async(lambda: fake_server.statuses(22).count(("completed", None)) == 2,
-                         message="the second completed")
+    await wait_for_async(
+        lambda: fake_server.statuses(22).count(("completed", None)) == 2, message="the second completed"
+    )
 
     assert fake_printer.jobs() == [RECEIPT]
 
 
 async def test_a_job_found_started_after_a_crash_is_reported_failed_interrupted_and_never_reprinted(
-        fake_server, fake_printer, run_agent, make_settings):
+    fake_server, fake_printer, run_agent, make_settings
+):
     settings = make_settings(fake_server.url, fake_printer.url)
     journal = Journal(settings.journal, settings.journal_scope)
     journal.mark_started(23, len(RECEIPT), "digest")  # the crash left it there
@@ -92,12 +94,16 @@ async def test_a_job_found_started_after_a_crash_is_reported_failed_interrupted_
 
 
 async def test_crash_recovery_keeps_its_scope_another_servers_or_printers_jobs_are_not_recovered(
-        fake_server, fake_printer, run_agent, make_settings):
+    fake_server, fake_printer, run_agent, make_settings
+):
     settings = make_settings(fake_server.url, fake_printer.url)
     other_server = make_settings("ws://elsewhere.example/ws/agent/", fake_printer.url)
     other_printer = make_settings(fake_server.url, "tcp://10.9.9.9:9100")
-    for scope, job_id in ((settings.journal_scope, 31), (other_server.journal_scope, 32),
-                          (other_printer.journal_scope, 33)):
+    for scope, job_id in (
+        (settings.journal_scope, 31),
+        (other_server.journal_scope, 32),
+        (other_printer.journal_scope, 33),
+    ):
         journal = Journal(settings.journal, scope)
         journal.mark_started(job_id, 1, "digest")
         journal.close()

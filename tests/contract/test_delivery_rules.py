@@ -268,10 +268,13 @@ async def test_rule_5_a_retryable_failure_waits_for_ready_then_the_job_goes_out_
 # --- rule 6 -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("terminal, late", [
-    ("completed", ["printing", "failed", "received", "completed"]),
-    ("failed", ["printing", "completed", "received"]),
-])
+@pytest.mark.parametrize(
+    "terminal, late",
+    [
+        ("completed", ["printing", "failed", "received", "completed"]),
+        ("failed", ["printing", "completed", "received"]),
+    ],
+)
 async def test_rule_6_a_repeated_or_late_print_status_never_moves_a_terminal_job(terminal, late):
     printer, token = await create_printer()
     job = await queue_test_page(printer)

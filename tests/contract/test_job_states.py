@@ -69,8 +69,9 @@ async def test_retryable_failure_goes_back_to_pending_while_attempts_are_below_m
     for _ in range(3):
         await set_job(job.pk, status="sent")
         await call(services.printer_report, printer_id=printer.pk, status="ready")
-        outcome = await call(services.job_mark_status, job_id=job.pk, printer_id=printer.pk,
-                             status="failed", error_code=error_code)
+        outcome = await call(
+            services.job_mark_status, job_id=job.pk, printer_id=printer.pk, status="failed", error_code=error_code
+        )
         outcomes.append(outcome.status)
 
     assert outcomes == ["pending", "pending", "failed"]  # retries exhausted on the third
@@ -84,8 +85,9 @@ async def test_non_retryable_failure_fails_at_once(error_code):
     job = await queue_test_page(printer)
     await set_job(job.pk, status="printing")
 
-    outcome = await call(services.job_mark_status, job_id=job.pk, printer_id=printer.pk,
-                         status="failed", error_code=error_code)
+    outcome = await call(
+        services.job_mark_status, job_id=job.pk, printer_id=printer.pk, status="failed", error_code=error_code
+    )
 
     assert outcome.status == "failed"
     assert await job_history(job.pk) == ["pending", "failed"]
@@ -123,8 +125,13 @@ async def test_terminal_states_never_change(terminal):
     history = await job_history(job.pk)
 
     for report in ("received", "printing", "completed", "failed"):
-        await call(services.job_mark_status, job_id=job.pk, printer_id=printer.pk, status=report,
-                   error_code="paper_out" if report == "failed" else "")
+        await call(
+            services.job_mark_status,
+            job_id=job.pk,
+            printer_id=printer.pk,
+            status=report,
+            error_code="paper_out" if report == "failed" else "",
+        )
     with pytest.raises(PrintError):
         await call(services.job_cancel, job_id=job.pk)
     if terminal != "failed":
@@ -160,7 +167,11 @@ async def test_a_reprint_is_a_new_job_of_kind_reprint_that_says_reimpressao_on_p
 
     assert reprint.pk != original.pk
     assert (reprint.kind, reprint.priority, reprint.order_id, reprint.printer_id) == (
-        "reprint", 2, order.pk, printer.pk)
+        "reprint",
+        2,
+        order.pk,
+        printer.pk,
+    )
     assert "REIMPRESSÃO" in reprint.content and "REIMPRESSÃO" not in original.content
     assert b"REIMPRESS" in bytes(reprint.escpos) and b"REIMPRESS" not in bytes(original.escpos)
     assert await job_status(original.pk) == "completed"  # the original is untouched
@@ -193,8 +204,9 @@ async def test_every_transition_notifies_staff_creation_claim_status_cancel_retr
         await call(services.job_mark_status, job_id=job.pk, printer_id=printer.pk, status="printing")
         assert await staff.next_job_status(job.pk) == "printing"  # status
 
-        await call(services.job_mark_status, job_id=job.pk, printer_id=printer.pk, status="failed",
-                   error_code="bad_data")
+        await call(
+            services.job_mark_status, job_id=job.pk, printer_id=printer.pk, status="failed", error_code="bad_data"
+        )
         assert await staff.next_job_status(job.pk) == "failed"
 
         await call(services.job_retry, job_id=job.pk)
@@ -207,8 +219,9 @@ async def test_every_transition_notifies_staff_creation_claim_status_cancel_retr
         assert await staff.next_job_status(other.pk) == "pending"
         await call(services.jobs_claim, printer_id=printer.pk)
         assert await staff.next_job_status(other.pk) == "sent"
-        await call(services.job_mark_status, job_id=other.pk, printer_id=printer.pk, status="failed",
-                   error_code="paper_out")
+        await call(
+            services.job_mark_status, job_id=other.pk, printer_id=printer.pk, status="failed", error_code="paper_out"
+        )
         assert await staff.next_job_status(other.pk) == "pending"  # retryable failure
         await call(services.printer_report, printer_id=printer.pk, status="ready")
         await call(services.jobs_claim, printer_id=printer.pk)

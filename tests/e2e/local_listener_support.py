@@ -31,16 +31,31 @@ class LocalAgent(ChildProcess):
         self.port = port or free_port()
         self.printer_url = printer_url
         super().__init__(
-            [PYTHON, "-c", NO_DJANGO, "--printer", printer_url, "--listen", f"127.0.0.1:{self.port}",
-             "--journal", self.workdir / "journal.sqlite3", "--status-interval", "0.2", *args],
+            [
+                PYTHON,
+                "-c",
+                NO_DJANGO,
+                "--printer",
+                printer_url,
+                "--listen",
+                f"127.0.0.1:{self.port}",
+                "--journal",
+                self.workdir / "journal.sqlite3",
+                "--status-interval",
+                "0.2",
+                *args,
+            ],
             self.workdir / "agent.log",
             env=agent_env(HOME=self.workdir, **(env or {})),
         )
 
     def start(self, timeout=30):
         super().start()
-        wait_for(lambda: "local print server listening" in self.log() or not self.alive, timeout,
-                 message="the agent's local listener")
+        wait_for(
+            lambda: "local print server listening" in self.log() or not self.alive,
+            timeout,
+            message="the agent's local listener",
+        )
         if not self.alive:
             raise AssertionError(f"agent exited:\n{self.log()}")
         return self
@@ -68,19 +83,25 @@ class Client:
         return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
 
 
-
 def connect(url, **kwargs):
     return websockets.connect(url, open_timeout=10, **kwargs)
 
 
 def ticket(ticket_id, *lines, model="80mm EC-PM-80250", auth_token=None):
     """A ticket-daemon ``ticket`` message with a poster document of text lines and a cut."""
-    commands = [{"type": "text", "data": {"content": {"text": line, "align": "center",
-                                                      "content_style": {"bold": True, "size": "1x1"}}}}
-                for line in lines]
+    commands = [
+        {
+            "type": "text",
+            "data": {"content": {"text": line, "align": "center", "content_style": {"bold": True, "size": "1x1"}}},
+        }
+        for line in lines
+    ]
     commands.append({"type": "cut", "data": {"mode": "partial"}})
-    message = {"tipo": "ticket", "id": ticket_id,
-               "datos": {"version": "1.0", "profile": {"model": model, "paper_width": 80}, "commands": commands}}
+    message = {
+        "tipo": "ticket",
+        "id": ticket_id,
+        "datos": {"version": "1.0", "profile": {"model": model, "paper_width": 80}, "commands": commands},
+    }
     if auth_token is not None:
         message["auth_token"] = auth_token
     return message

@@ -28,11 +28,19 @@ class FakePrinterProcess:
         self.directory = directory
         self.log_path = directory.parent / f"{directory.name}.log"
         log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([PYTHON, "-m", "agent.fakeprinter", "--port", "0", "--out", str(directory)],
-                                        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=_clean_env())
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "agent.fakeprinter", "--port", "0", "--out", str(directory)],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_clean_env(),
+        )
         log.close()
-        found = wait_for(lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log_path.read_text()),
-                         20, message="fake printer to listen")
+        found = wait_for(
+            lambda: re.search(r"listening on 127\.0\.0\.1:(\d+)", self.log_path.read_text()),
+            20,
+            message="fake printer to listen",
+        )
         self.url = f"tcp://127.0.0.1:{found.group(1)}"
 
     def jobs(self) -> list[Path]:
@@ -52,17 +60,29 @@ class AgentProcess:
 
     def __init__(self, workdir: Path, server_url: str, token: str, printer_url: str) -> None:
         self.workdir = workdir
-        self.args = ["--server", server_url, "--printer", printer_url,
-                     "--journal", str(workdir / "journal.sqlite3"), "--status-interval", "0.5"]
+        self.args = [
+            "--server",
+            server_url,
+            "--printer",
+            printer_url,
+            "--journal",
+            str(workdir / "journal.sqlite3"),
+            "--status-interval",
+            "0.5",
+        ]
         self.token = token
         self.log_path = workdir / "agent.log"
         self.process = None
 
     def start(self, **env) -> "AgentProcess":
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([PYTHON, "-m", "agent", *self.args], cwd=REPO, stdout=log,
-                                        stderr=subprocess.STDOUT,
-                                        env=_clean_env(CANTINA_TOKEN=self.token, HOME=str(self.workdir), **env))
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "agent", *self.args],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=_clean_env(CANTINA_TOKEN=self.token, HOME=str(self.workdir), **env),
+        )
         log.close()
         return self
 
@@ -70,8 +90,11 @@ class AgentProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait_connected(self, times: int = 1) -> None:
-        wait_for(lambda: self.log().count("connected to ") >= times or self.process.poll() is not None,
-                 30, message=f"agent connection #{times}")
+        wait_for(
+            lambda: self.log().count("connected to ") >= times or self.process.poll() is not None,
+            30,
+            message=f"agent connection #{times}",
+        )
         assert self.process.poll() is None, self.log()
 
     def wait_exit(self, timeout: float = 60) -> int:
@@ -115,8 +138,12 @@ def job_of(server: DaphneServer, order_id: int) -> dict | None:
 
 
 def wait_job_status(server: DaphneServer, order_id: int, status: str, timeout: float = 40) -> dict:
-    return wait_for(lambda: (job := job_of(server, order_id)) and job["status"] == status and job,
-                    timeout, interval=0.3, message=f"order {order_id}'s job to be {status}")
+    return wait_for(
+        lambda: (job := job_of(server, order_id)) and job["status"] == status and job,
+        timeout,
+        interval=0.3,
+        message=f"order {order_id}'s job to be {status}",
+    )
 
 
 @pytest.fixture
@@ -141,11 +168,13 @@ def assert_printed_once(printer: FakePrinterProcess, server: DaphneServer, order
     queue has drained, so a late duplicate would already be there)."""
     sentinel, _ = confirm_order(server, "Sentinela")
     wait_job_status(server, sentinel, "completed")
-    texts = [path.with_name(path.name.replace(".bin", ".txt")).read_text(encoding="utf-8")
-             for path in printer.jobs()]
-    numbers = {order_id: server.manage.python(
-        f"from orders.models import Order\nprint(json.dumps(Order.objects.get(pk={order_id}).number))")
-        for order_id in [*order_ids, sentinel]}
+    texts = [path.with_name(path.name.replace(".bin", ".txt")).read_text(encoding="utf-8") for path in printer.jobs()]
+    numbers = {
+        order_id: server.manage.python(
+            f"from orders.models import Order\nprint(json.dumps(Order.objects.get(pk={order_id}).number))"
+        )
+        for order_id in [*order_ids, sentinel]
+    }
     for number in numbers.values():
         assert sum(f"#{number}" in text for text in texts) == 1, (number, texts)
     assert len(texts) == len(numbers)
@@ -214,9 +243,15 @@ def test_paper_out_holds_the_job_until_paper_returns_then_prints_once(rig):
     server, printer, agent = rig
     printer.set_state("paper_out")
     agent.start().wait_connected()
-    wait_for(lambda: server.manage.python(
-        "from printing.models import Printer\nprint(json.dumps(Printer.objects.get().status))") == "paper_out",
-        30, interval=0.3, message="server to know the paper is out")
+    wait_for(
+        lambda: (
+            server.manage.python("from printing.models import Printer\nprint(json.dumps(Printer.objects.get().status))")
+            == "paper_out"
+        ),
+        30,
+        interval=0.3,
+        message="server to know the paper is out",
+    )
 
     order_id, _ = confirm_order(server)
     wait_for(lambda: job_of(server, order_id), 20, message="job created")
@@ -243,15 +278,20 @@ def test_confirm_to_fake_printer_latency_on_loopback(tmp_path, record_property):
         for layer, extra in (("in-memory", {}), ("redis", {"REDIS_URL": redis.url})):
             server = DaphneServer(tmp_path / f"server-{layer}", **extra).start()
             printer = FakePrinterProcess(tmp_path / f"out-{layer}")
-            agent = AgentProcess(tmp_path / f"agent-{layer}", server.agent_url,
-                                 server.manage.add_printer("Balcão"), printer.url)
+            agent = AgentProcess(
+                tmp_path / f"agent-{layer}", server.agent_url, server.manage.add_printer("Balcão"), printer.url
+            )
             try:
                 agent.start().wait_connected()
                 samples = []
                 for n in range(5):
                     order_id, saved_at = confirm_order(server, f"Cliente {n}")
-                    path = wait_for(lambda printer=printer, n=n: len(printer.jobs()) > n and printer.jobs()[n], 30, interval=0.005,
-                                    message="receipt")
+                    path = wait_for(
+                        lambda printer=printer, n=n: len(printer.jobs()) > n and printer.jobs()[n],
+                        30,
+                        interval=0.005,
+                        message="receipt",
+                    )
                     samples.append(path.stat().st_mtime - saved_at)
                     wait_job_status(server, order_id, "completed")
                 results[layer] = samples
@@ -263,7 +303,9 @@ def test_confirm_to_fake_printer_latency_on_loopback(tmp_path, record_property):
         redis.stop()
     for layer, samples in results.items():
         median, worst = sorted(samples)[len(samples) // 2] * 1000, max(samples) * 1000
-        line = f"confirm -> fake printer ({layer}): median {median:.0f} ms, max {worst:.0f} ms over {len(samples)} orders"
+        line = (
+            f"confirm -> fake printer ({layer}): median {median:.0f} ms, max {worst:.0f} ms over {len(samples)} orders"
+        )
         print(line)
         record_property(f"latency_{layer}", line)
     assert max(results["redis"]) < 2.0
@@ -276,8 +318,11 @@ def test_check_does_not_disconnect_the_running_agent(rig):
     agent.wait_connected()
     result = subprocess.run(
         [PYTHON, "-m", "agent", "--check", "--server", server.agent_url, "--printer", printer.url],
-        cwd=REPO, env=_clean_env(CANTINA_TOKEN=agent.token, HOME=str(agent.workdir)),
-        capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=_clean_env(CANTINA_TOKEN=agent.token, HOME=str(agent.workdir)),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "token accepted" in result.stdout

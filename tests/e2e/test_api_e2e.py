@@ -19,7 +19,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 def call(server, key, method, path, body=None, **headers):
     request = urllib.request.Request(
-        server.http_url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+        server.http_url + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json", **headers},
     )
     try:
@@ -36,8 +38,9 @@ def system(tmp_path):
     key = server.manage("apikey_add", "Loja online").stdout.strip().splitlines()[-1]
     printer = FakePrinterProcess(tmp_path / "paper").start()
     server.start()
-    agent = AgentProcess(server.agent_url, token, printer.url, tmp_path / "agent" / "journal.sqlite3",
-                         tmp_path / "agent.log").start()
+    agent = AgentProcess(
+        server.agent_url, token, printer.url, tmp_path / "agent" / "journal.sqlite3", tmp_path / "agent.log"
+    ).start()
     yield server, key, printer
     agent.stop()
     server.stop()
@@ -56,8 +59,12 @@ def wait_completed(server, key, job_id):
 def test_an_order_sent_to_the_api_is_printed_by_the_agent(system):
     server, key, printer = system
     order = {
-        "external_id": "shop-1", "customer_name": "Ana Pão", "channel": "counter", "payment_method": "pix",
-        "items": [{"name": "Pão de queijo", "quantity": 2, "unit_price": "4.50"}], "confirm": True,
+        "external_id": "shop-1",
+        "customer_name": "Ana Pão",
+        "channel": "counter",
+        "payment_method": "pix",
+        "items": [{"name": "Pão de queijo", "quantity": 2, "unit_price": "4.50"}],
+        "confirm": True,
     }
 
     status, body = call(server, key, "POST", "/api/v1/orders", order, **{"Idempotency-Key": "shop-1"})
@@ -78,8 +85,13 @@ def test_raw_label_bytes_reach_the_printer_untouched(system):
     server, key, printer = system
     label = "^XA^CI28^FO40,40^A0N,40,40^FDPão de queijo R$ 4,50^FS^BY2^FO40,100^BCN,80^FD000042^FS^XZ\r\n".encode()
 
-    status, body = call(server, key, "POST", "/api/v1/print-jobs",
-                        {"printer": "Balcão", "raw": base64.b64encode(label).decode(), "raw_format": "zpl"})
+    status, body = call(
+        server,
+        key,
+        "POST",
+        "/api/v1/print-jobs",
+        {"printer": "Balcão", "raw": base64.b64encode(label).decode(), "raw_format": "zpl"},
+    )
 
     assert status == 201, body
     wait_completed(server, key, body["id"])

@@ -37,6 +37,7 @@ def test_dev_run_prints_a_confirmed_order_on_the_fake_printer(tmp_path):
         ["./dev", "run"], cwd=REPO, env=env, stdout=console, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
+
         def ready():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
@@ -57,7 +58,8 @@ def test_dev_run_prints_a_confirmed_order_on_the_fake_printer(tmp_path):
         receipts = tmp_path / "receipts"
         text = wait_for(
             lambda: next((p.read_text() for p in receipts.glob("*.txt") if "Coxinha de frango" in p.read_text()), None),
-            30, message="the receipt on the fake printer",
+            30,
+            message="the receipt on the fake printer",
         )
         assert "21,75" in text
         assert "Coxinha de frango" in (tmp_path / "console.log").read_text(errors="replace")

@@ -33,8 +33,9 @@ def connected(port):
 
 def start(tmp_path, env, name):
     console = open(tmp_path / f"{name}.log", "wb")
-    process = subprocess.Popen(["./dev", "run"], cwd=REPO, env=env, stdout=console, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        ["./dev", "run"], cwd=REPO, env=env, stdout=console, stderr=subprocess.STDOUT, start_new_session=True
+    )
     console.close()
     return process
 
@@ -49,7 +50,9 @@ def stop(process):
 
 
 def agent_pids(process):
-    out = subprocess.run(["pgrep", "-g", str(process.pid), "-f", "python -m agent --server"], capture_output=True, text=True)
+    out = subprocess.run(
+        ["pgrep", "-g", str(process.pid), "-f", "python -m agent --server"], capture_output=True, text=True
+    )
     return [int(pid) for pid in out.stdout.split()]
 
 
@@ -80,8 +83,11 @@ def test_second_dev_run_keeps_the_first_agent_and_a_stopped_agent_stops_nothing_
         assert pids, "the agent of ./dev run was not found"
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: "printer agent stopped" in (tmp_path / "first.log").read_text(), 30,
-                 message="./dev run to say the agent stopped")
+        wait_for(
+            lambda: "printer agent stopped" in (tmp_path / "first.log").read_text(),
+            30,
+            message="./dev run to say the agent stopped",
+        )
         assert first.poll() is None
         assert health(port) is not None
     finally:

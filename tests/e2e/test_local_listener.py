@@ -69,8 +69,14 @@ async def test_ticket_daemon_client_gets_info_ack_and_result_and_the_ticket_prin
         assert info["tipo"] == "info" and info["status"] == "connected"
         await client.send(ticket("pos1-20260115-001", "TICKET DE PRUEBA", "Coração de frango"))
         ack = await client.recv()
-        assert ack == {"tipo": "ack", "id": "pos1-20260115-001", "status": "queued", "current": 1,
-                       "capacity": 100, "mensaje": "Job queued for printing"}
+        assert ack == {
+            "tipo": "ack",
+            "id": "pos1-20260115-001",
+            "status": "queued",
+            "current": 1,
+            "capacity": 100,
+            "mensaje": "Job queued for printing",
+        }
         result = await client.recv()
         assert result["tipo"] == "result" and result["id"] == "pos1-20260115-001"
         assert result["status"] == "success", result
@@ -88,24 +94,41 @@ async def test_ticket_daemon_client_gets_info_ack_and_result_and_the_ticket_prin
         printers = await client.recv()
         assert printers["tipo"] == "printers" and printers["status"] == "ok"
         assert printers["printers"][0]["name"] == printer.url and printers["printers"][0]["status"] == "ready"
-        assert set(printers["printers"][0]) == {"name", "port", "driver", "status", "is_default", "is_virtual",
-                                                "printer_type"}
+        assert set(printers["printers"][0]) == {
+            "name",
+            "port",
+            "driver",
+            "status",
+            "is_default",
+            "is_virtual",
+            "printer_type",
+        }
         assert printers["summary"]["status"] == "ok" and printers["summary"]["default_name"] == printer.url
         assert {"detected_count", "thermal_count"} <= set(printers["summary"])
 
 
 @pytest.mark.asyncio
-async def test_ticket_daemon_errors_unknown_type_missing_datos_bad_json_and_the_agent_keeps_serving(make_agent, printer):
+async def test_ticket_daemon_errors_unknown_type_missing_datos_bad_json_and_the_agent_keeps_serving(
+    make_agent, printer
+):
     agent = make_agent()
     async with connect(agent.url("/ws")) as ws:
         client = Client(ws)
         await client.recv()  # info
         await client.send({"tipo": "reimprimir", "id": "x1"})
-        assert await client.recv() == {"tipo": "error", "id": "x1", "status": "error",
-                                       "mensaje": "Unknown message type: reimprimir"}
+        assert await client.recv() == {
+            "tipo": "error",
+            "id": "x1",
+            "status": "error",
+            "mensaje": "Unknown message type: reimprimir",
+        }
         await client.send({"tipo": "ticket", "id": "x2"})
-        assert await client.recv() == {"tipo": "error", "id": "x2", "status": "error",
-                                       "mensaje": "Field 'datos' is required for type 'ticket'"}
+        assert await client.recv() == {
+            "tipo": "error",
+            "id": "x2",
+            "status": "error",
+            "mensaje": "Field 'datos' is required for type 'ticket'",
+        }
         await client.send("{not json")
         error = await client.recv()
         assert error["tipo"] == "error" and "JSON" in error["mensaje"]
@@ -128,8 +151,12 @@ async def test_a_ticket_without_the_local_token_is_refused_and_nothing_prints(ma
         client = Client(ws)
         await client.recv()
         await client.send(ticket("t1", "no token"))
-        assert await client.recv() == {"tipo": "error", "id": "t1", "status": "error",
-                                       "mensaje": "Invalid or missing auth token"}
+        assert await client.recv() == {
+            "tipo": "error",
+            "id": "t1",
+            "status": "error",
+            "mensaje": "Invalid or missing auth token",
+        }
         await client.send(ticket("t2", "wrong token", auth_token="wrong-token"))
         assert (await client.recv())["mensaje"] == "Invalid or missing auth token"
         await client.send(ticket("t3", "right token", auth_token="s3cret-token"))
@@ -152,13 +179,18 @@ async def test_a_full_queue_answers_queue_full_and_keeps_order_when_the_paper_co
             ack = await client.recv()
             assert ack["tipo"] == "ack" and ack["current"] == n + 1 and ack["capacity"] == 3, ack
         await client.send(ticket("job-3", "one too many"))
-        assert await client.recv() == {"tipo": "error", "id": "job-3", "status": "error",
-                                       "mensaje": "Queue full, please retry in a few seconds"}
+        assert await client.recv() == {
+            "tipo": "error",
+            "id": "job-3",
+            "status": "error",
+            "mensaje": "Queue full, please retry in a few seconds",
+        }
         assert printer.received() == []
         (printer.out_dir / "state").write_text("ready")
         results = [await client.recv(timeout=60) for _ in range(3)]
         assert [(r["tipo"], r["id"], r["status"]) for r in results] == [
-            ("result", f"job-{n}", "success") for n in range(3)]
+            ("result", f"job-{n}", "success") for n in range(3)
+        ]
     texts = printer.received()
     assert len(texts) == 3
     assert [next(n for n in range(3) if f"ticket number {n}" in text) for text in texts] == [0, 1, 2]
@@ -196,20 +228,33 @@ async def test_printerwebsocket_client_finds_printers_first_and_prints_raw_tspl_
         await client.send({"call": "server.version", "uid": "uid-2"})
         version = await client.recv()
         assert version["uid"] == "uid-2" and version["info"] == "serverVersion" and version["status_code"] == 0
-        await client.send({"call": "print", "uid": "uid-3",
-                           "params": {"printer": {"name": "Gprinter GP-3120TUC"}, "data": [TSPL]}})
+        await client.send(
+            {"call": "print", "uid": "uid-3", "params": {"printer": {"name": "Gprinter GP-3120TUC"}, "data": [TSPL]}}
+        )
         started = await client.recv()
         assert started["uid"] == "uid-3" and started["status_code"] == 1
         done = await client.recv()
-        assert done == {"uid": "uid-3", "status": "success", "message": "Printed on Gprinter GP-3120TUC",
-                        "status_code": 0}
+        assert done == {
+            "uid": "uid-3",
+            "status": "success",
+            "message": "Printed on Gprinter GP-3120TUC",
+            "status_code": 0,
+        }
         await client.send({"call": "printerStatus", "uid": "uid-4", "PrinterName": "Gprinter GP-3120TUC"})
         status = await client.recv()
-        assert status == {"uid": "uid-4", "status": "Printer status retrieved", "PrinterName": "Gprinter GP-3120TUC",
-                          "status_code": 0}
+        assert status == {
+            "uid": "uid-4",
+            "status": "Printer status retrieved",
+            "PrinterName": "Gprinter GP-3120TUC",
+            "status_code": 0,
+        }
         await client.send({"call": "print", "uid": "uid-5", "params": {"printer": {"name": "X"}}})
-        assert await client.recv() == {"uid": "uid-5", "status": "error", "message": "Invalid printer or TSPL data",
-                                       "status_code": 3}
+        assert await client.recv() == {
+            "uid": "uid-5",
+            "status": "error",
+            "message": "Invalid printer or TSPL data",
+            "status_code": 3,
+        }
     await until(lambda: printed_bytes(printer), message="the TSPL at the printer")
     assert printed_bytes(printer) == [TSPL.encode()]
 
@@ -271,16 +316,29 @@ async def test_cantina_virtual_order_prints_the_canteen_receipt_with_accents(mak
         assert refused["status"] == "error" and "price" in refused["message"]
     await until(lambda: printer.received(), message="the receipt")
     (text,) = printer.received()
-    for expected in ("Cantina São José", "PEDIDO #0042", "Joana Conceição", "Pão de queijo", "Açaí com maçã",
-                     "R$ 21,00", "Pix", "Balcão"):
+    for expected in (
+        "Cantina São José",
+        "PEDIDO #0042",
+        "Joana Conceição",
+        "Pão de queijo",
+        "Açaí com maçã",
+        "R$ 21,00",
+        "Pix",
+        "Balcão",
+    ):
         assert expected in text, (expected, text)
 
 
 @pytest.mark.asyncio
 async def test_cantina_virtual_poster_document_without_envelope(make_agent, printer):
     agent = make_agent()
-    document = {"version": "1.0", "commands": [{"type": "text", "data": {"content": "Senha 17 — retirar no balcão"}},
-                                               {"type": "cut", "data": {"mode": "full"}}]}
+    document = {
+        "version": "1.0",
+        "commands": [
+            {"type": "text", "data": {"content": "Senha 17 — retirar no balcão"}},
+            {"type": "cut", "data": {"mode": "full"}},
+        ],
+    }
     async with connect(agent.url("/")) as ws:
         await ws.send(json.dumps(document))
         assert json.loads(await asyncio.wait_for(ws.recv(), 30))["status"] == "success"
@@ -326,6 +384,7 @@ async def test_oversized_and_flooding_messages_get_errors_in_the_clients_dialect
             await client.send(ticket(f"burst-{n}", f"burst {n}"))
         replies = [await client.recv(timeout=60) for _ in range(40 + 30)]
         refused = [r for r in replies if r["tipo"] == "error"]
-        assert refused and all(r["mensaje"] == "Rate limit exceeded: please wait before submitting more jobs"
-                               for r in refused)
+        assert refused and all(
+            r["mensaje"] == "Rate limit exceeded: please wait before submitting more jobs" for r in refused
+        )
     assert agent.alive

@@ -41,8 +41,14 @@ def rig(tmp_path):
     agents = []
 
     def start_agent(printer_url=None, env=None, port=None):
-        agent = LocalAgent(tmp_path / "agent", printer_url or printer.url, "--server", server.agent_url,
-                           port=port, env={"CANTINA_TOKEN": token, **(env or {})})
+        agent = LocalAgent(
+            tmp_path / "agent",
+            printer_url or printer.url,
+            "--server",
+            server.agent_url,
+            port=port,
+            env={"CANTINA_TOKEN": token, **(env or {})},
+        )
         agents.append(agent.start())
         return agent
 
@@ -61,14 +67,18 @@ async def test_a_local_job_printed_while_the_server_is_down_is_recorded_after_re
     server.stop()
     async with connect(agent.url("/")) as ws:
         client = Client(ws)
-        await client.send({"number": "77", "customer": "Luís", "items": [{"nome": "Café com leite", "quantidade": 1,
-                                                                           "preco": "3,50"}]})
+        await client.send(
+            {
+                "number": "77",
+                "customer": "Luís",
+                "items": [{"nome": "Café com leite", "quantidade": 1, "preco": "3,50"}],
+            }
+        )
         assert (await client.recv())["status"] == "success"
     assert any("Café com leite" in text for text in printer.received())
     assert local_jobs(server) == []  # nothing reached the server (it is down)
     server.start()
-    jobs = await asyncio.to_thread(
-        wait_for, lambda: local_jobs(server), 60, 0.5, "the local job to reach the server")
+    jobs = await asyncio.to_thread(wait_for, lambda: local_jobs(server), 60, 0.5, "the local job to reach the server")
     (job,) = jobs
     assert job["status"] == "completed" and job["printer__name"] == "Balcão"
     assert job["source"].startswith("cantina-virtual") and "Café com leite" in job["content"]
@@ -105,12 +115,14 @@ async def test_kill_9_during_a_local_job_is_reported_interrupted_and_never_repri
         await client.recv()
         await client.send(ticket("cut-short", "Interrompido"))
         assert (await client.recv())["tipo"] == "ack"
-        await asyncio.to_thread(wait_for, lambda: "hanging at during_print" in agent.log(), 30,
-                                message="the agent to be printing")
+        await asyncio.to_thread(
+            wait_for, lambda: "hanging at during_print" in agent.log(), 30, message="the agent to be printing"
+        )
         agent.kill()  # a real kill -9, journal says "started"
     agent = start_agent(port=agent.port)
     jobs = await asyncio.to_thread(
-        wait_for, lambda: local_jobs(server), 60, 0.5, "the interrupted local job at the server")
+        wait_for, lambda: local_jobs(server), 60, 0.5, "the interrupted local job at the server"
+    )
     (job,) = jobs
     assert job["status"] == "failed" and job["error_code"] == "interrupted"
     assert job["events"] == ["pending", "printing", "failed"]
@@ -192,8 +204,9 @@ async def test_local_and_server_jobs_share_one_queue_in_order_without_interleavi
         for (_, closed, _), (opened, _, _) in itertools.pairwise(jobs):
             assert opened >= closed
         texts = [data.decode("cp437", errors="replace") for _, _, data in jobs]
-        local_order = [next(n for n in range(6) if f"LOCAL TICKET {n}" in text) for text in texts
-                       if "LOCAL TICKET" in text]
+        local_order = [
+            next(n for n in range(6) if f"LOCAL TICKET {n}" in text) for text in texts if "LOCAL TICKET" in text
+        ]
         assert local_order == list(range(6))
         receipts = [text for text in texts if "PEDIDO" in text]
         assert len(receipts) == 6
@@ -209,12 +222,24 @@ async def test_local_job_messages_are_recorded_once_and_bad_ones_get_an_error(tm
     server = DaphneServer(tmp_path / "server").start()
     try:
         token = server.manage.add_printer("Caixa 2")
-        report = {"type": "local_job", "timestamp": "2026-11-29T10:00:03+00:00", "local_id": "a1b2c3d4e5f6a7b8",
-                  "source": "printerwebsocket", "kind": "raw", "client": {"ref": "uid-9", "origin": None},
-                  "status": "failed", "error_code": "paper_out", "message": "printer is out of paper; nothing was printed",
-                  "content": "SIZE 40 mm", "byte_count": 10, "sha256": "0" * 64,
-                  "events": [{"status": "pending", "at": "2026-11-29T10:00:00+00:00"},
-                             {"status": "failed", "at": "2026-11-29T10:02:00+00:00", "message": "out of paper"}]}
+        report = {
+            "type": "local_job",
+            "timestamp": "2026-11-29T10:00:03+00:00",
+            "local_id": "a1b2c3d4e5f6a7b8",
+            "source": "printerwebsocket",
+            "kind": "raw",
+            "client": {"ref": "uid-9", "origin": None},
+            "status": "failed",
+            "error_code": "paper_out",
+            "message": "printer is out of paper; nothing was printed",
+            "content": "SIZE 40 mm",
+            "byte_count": 10,
+            "sha256": "0" * 64,
+            "events": [
+                {"status": "pending", "at": "2026-11-29T10:00:00+00:00"},
+                {"status": "failed", "at": "2026-11-29T10:02:00+00:00", "message": "out of paper"},
+            ],
+        }
         async with connect(f"{server.agent_url}?token={token}") as ws:
             client = Client(ws)
             assert (await client.recv())["type"] == "welcome"
@@ -225,8 +250,12 @@ async def test_local_job_messages_are_recorded_once_and_bad_ones_get_an_error(tm
             assert first["type"] == second["type"] == "local_job_recorded"
             assert first["job_id"] == second["job_id"] and first["status"] == "failed"
             assert first["error_code"] == "paper_out" and first["local_id"] == "a1b2c3d4e5f6a7b8"
-            for bad in ({**report, "local_id": "no spaces allowed"}, {**report, "status": "printing"},
-                        {**report, "events": [{"status": "exploded"}]}, {k: v for k, v in report.items() if k != "source"}):
+            for bad in (
+                {**report, "local_id": "no spaces allowed"},
+                {**report, "status": "printing"},
+                {**report, "events": [{"status": "exploded"}]},
+                {k: v for k, v in report.items() if k != "source"},
+            ):
                 await client.send(bad)
                 error = await client.recv()
                 assert error["type"] == "error" and error["code"] == "bad_message", error

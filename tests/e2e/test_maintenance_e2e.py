@@ -44,8 +44,11 @@ DONE = {"receipts": 1, "old": ["failed", "expired"], "lost_connected": False}
 def test_a_server_with_no_agent_does_the_maintenance(tmp_path):
     with DaphneServer(tmp_path / "server") as server:
         ids = server.manage.python(NEGLECT)
-        wait_for(lambda: server.manage.python(STATE.format(ids=ids)) == DONE, 60,
-                 message=f"the server's maintenance thread to repair {ids}")
+        wait_for(
+            lambda: server.manage.python(STATE.format(ids=ids)) == DONE,
+            60,
+            message=f"the server's maintenance thread to repair {ids}",
+        )
         assert "event=maintenance_started" in server.log()
 
 
@@ -59,8 +62,14 @@ def test_the_command_runs_one_pass_and_exits_0(tmp_path):
 
 def test_the_command_says_what_is_wrong_when_the_database_is_not_migrated(tmp_path):
     server = DaphneServer(tmp_path / "empty", migrate=False)
-    result = subprocess.run([PYTHON, "manage.py", "printing_maintenance", "--once"], cwd=REPO, env=server.env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [PYTHON, "manage.py", "printing_maintenance", "--once"],
+        cwd=REPO,
+        env=server.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "no such table" in result.stderr and "manage.py migrate" in result.stderr
     assert "Traceback" not in result.stderr

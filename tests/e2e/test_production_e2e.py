@@ -143,9 +143,13 @@ def production(tmp_path_factory):
         service_env = {**system_env, **settings}
 
         # The README's install commands, in order.
-        manage_env = {**system_env, "CANTINA_ENV_FILE": str(env_file),
-                      "DJANGO_SUPERUSER_USERNAME": ADMIN, "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
-                      "DJANGO_SUPERUSER_EMAIL": "admin@example.com"}
+        manage_env = {
+            **system_env,
+            "CANTINA_ENV_FILE": str(env_file),
+            "DJANGO_SUPERUSER_USERNAME": ADMIN,
+            "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD,
+            "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+        }
         ran = []
         for args in readme_production_commands():
             if args[:1] == ["deploy/cantina-manage"] and args[1:2] == ["createsuperuser"]:
@@ -155,45 +159,68 @@ def production(tmp_path_factory):
             result = subprocess.run(args, cwd=REPO, env=manage_env, capture_output=True, text=True, timeout=180)
             assert result.returncode == 0, f"README command {shlex.join(args)} failed:\n{result.stdout}{result.stderr}"
             ran.append(" ".join(args[:3]))
-        for expected in (".venv/bin/python -m cantina.msgfmt", "deploy/cantina-manage migrate",
-                         "deploy/cantina-manage collectstatic", "deploy/cantina-manage createsuperuser"):
+        for expected in (
+            ".venv/bin/python -m cantina.msgfmt",
+            "deploy/cantina-manage migrate",
+            "deploy/cantina-manage collectstatic",
+            "deploy/cantina-manage createsuperuser",
+        ):
             assert any(command.startswith(expected) for command in ran), f"README lacks {expected!r}: {ran}"
 
         def manage(*args):
-            result = subprocess.run(["deploy/cantina-manage", *args], cwd=REPO, env=manage_env,
-                                    capture_output=True, text=True, timeout=120)
+            result = subprocess.run(
+                ["deploy/cantina-manage", *args], cwd=REPO, env=manage_env, capture_output=True, text=True, timeout=120
+            )
             assert result.returncode == 0, f"cantina-manage {args} failed:\n{result.stderr}"
             return result.stdout
 
         # As the README's "A real printer" says: add the printer, its token is the last line.
         token = manage("printer_add", "Balcão").strip().splitlines()[-1]
-        manage("shell", "-c", "from decimal import Decimal; from orders.models import Product; "
-                              "print(Product.objects.create(name='Coxinha', category='Salgados', price=Decimal('7.25')).pk)")
+        manage(
+            "shell",
+            "-c",
+            "from decimal import Decimal; from orders.models import Product; "
+            "print(Product.objects.create(name='Coxinha', category='Salgados', price=Decimal('7.25')).pk)",
+        )
 
         # The optional separate worker's command, one pass.
         maintenance = subprocess.run(
-            [*unit_exec_start("cantina-maintenance.service"), "--once"], cwd=REPO,
+            [*unit_exec_start("cantina-maintenance.service"), "--once"],
+            cwd=REPO,
             env={**service_env, **unit_environment("cantina-maintenance.service")},
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert maintenance.returncode == 0, maintenance.stdout + maintenance.stderr
 
         # Two daphne, each with the cantina@ unit's command line for its port.
         servers = []
         for port in daphne_ports:
-            server = ChildProcess(unit_exec_start("cantina@.service", port), root / f"daphne-{port}.log",
-                                  env={**service_env, **unit_environment("cantina@.service")})
+            server = ChildProcess(
+                unit_exec_start("cantina@.service", port),
+                root / f"daphne-{port}.log",
+                env={**service_env, **unit_environment("cantina@.service")},
+            )
             servers.append(server.start())
             started.append(server)
         for server, port in zip(servers, daphne_ports, strict=True):
-            wait_for(lambda port=port, server=server: port_open(port) or not server.alive, 60,
-                     message=f"daphne on {port}")
+            wait_for(
+                lambda port=port, server=server: port_open(port) or not server.alive, 60, message=f"daphne on {port}"
+            )
             assert server.alive, server.log()
 
         # nginx with the deploy/ site, in the foreground, everything under a temporary prefix.
         prefix = root / "nginx"
-        main = write_nginx_config(prefix, http_port=http_port, https_port=https_port, upstream_ports=daphne_ports,
-                                  cert=cert, key=cert_key, static_dir=var_dir / "static")
+        main = write_nginx_config(
+            prefix,
+            http_port=http_port,
+            https_port=https_port,
+            upstream_ports=daphne_ports,
+            cert=cert,
+            key=cert_key,
+            static_dir=var_dir / "static",
+        )
         nginx = ChildProcess(nginx_command(prefix, main, "-g", "daemon off;"), root / "nginx.log")
         started.append(nginx.start())
         wait_for(lambda: port_open(https_port) or not nginx.alive, 30, message="nginx to listen")
@@ -210,14 +237,18 @@ def production(tmp_path_factory):
             "CANTINA_PRINTER": printer.url,
             "# CANTINA_CA_FILE": str(ca),
         }.items():
-            agent_text, count = re.subn(rf"^{re.escape(key)}=.*$", f"{key.lstrip('# ')}={value}", agent_text, flags=re.M)
+            agent_text, count = re.subn(
+                rf"^{re.escape(key)}=.*$", f"{key.lstrip('# ')}={value}", agent_text, flags=re.M
+            )
             assert count == 1, f"{key} is not in deploy/agent.env.example"
         agent_env_file.write_text(agent_text)
         agent_command = unit_exec_start("cantina-agent.service")
         agent_command[agent_command.index("--journal") + 1] = str(root / "agent-journal.sqlite3")
-        agent = ChildProcess(agent_command, root / "agent.log",
-                             env={**system_env, **unit_environment("cantina-agent.service"),
-                                  **read_environment_file(agent_env_file)})
+        agent = ChildProcess(
+            agent_command,
+            root / "agent.log",
+            env={**system_env, **unit_environment("cantina-agent.service"), **read_environment_file(agent_env_file)},
+        )
         started.append(agent.start())
 
         browser = Https(base_url, ca)
@@ -229,9 +260,17 @@ def production(tmp_path_factory):
         wait_for(lambda: agent_connected() or not agent.alive, 60, interval=0.5, message="the agent over wss://")
         assert agent.alive, agent.log()
         yield {
-            "root": root, "browser": browser, "base_url": base_url, "http_port": http_port,
-            "daphne_ports": daphne_ports, "servers": servers, "agent": agent, "printer": printer,
-            "database_url": database_url, "nginx_prefix": prefix, "ca": ca,
+            "root": root,
+            "browser": browser,
+            "base_url": base_url,
+            "http_port": http_port,
+            "daphne_ports": daphne_ports,
+            "servers": servers,
+            "agent": agent,
+            "printer": printer,
+            "database_url": database_url,
+            "nginx_prefix": prefix,
+            "ca": ca,
         }
     finally:
         for process in reversed(started):
@@ -243,7 +282,9 @@ def logged_in(production):
     browser = production["browser"]
     status, _url, _headers, body = browser.get("/accounts/login/")
     assert status == 200, body
-    status, url, _headers, body = browser.post("/accounts/login/", {"username": ADMIN, "password": ADMIN_PASSWORD, "next": "/"})
+    status, url, _headers, body = browser.post(
+        "/accounts/login/", {"username": ADMIN, "password": ADMIN_PASSWORD, "next": "/"}
+    )
     assert status == 200 and "/accounts/login/" not in url, f"login failed ({status}): {body[:500]}"
     return browser
 
@@ -271,8 +312,12 @@ def job_states(database_url, order_id):
     import psycopg
 
     with psycopg.connect(database_url, connect_timeout=10) as connection:
-        return [row[0] for row in connection.execute(
-            "SELECT status FROM printing_printjob WHERE order_id = %s", (order_id,)).fetchall()]
+        return [
+            row[0]
+            for row in connection.execute(
+                "SELECT status FROM printing_printjob WHERE order_id = %s", (order_id,)
+            ).fetchall()
+        ]
 
 
 def test_port_80_redirects_to_https(production):
@@ -303,15 +348,26 @@ def test_a_client_cannot_choose_the_address_the_server_logs(production):
     assert status == 200
     live = [server for server in production["servers"] if server.alive]
     logs = "".join(server.log() for server in production["servers"])
-    line = wait_for(lambda: next((line for line in "".join(s.log() for s in live).splitlines()
-                                  if "/accounts/login/" in line and line.startswith("127.0.0.1")), None), 10,
-                    message="the request in daphne's access log")
+    line = wait_for(
+        lambda: next(
+            (
+                line
+                for line in "".join(s.log() for s in live).splitlines()
+                if "/accounts/login/" in line and line.startswith("127.0.0.1")
+            ),
+            None,
+        ),
+        10,
+        message="the request in daphne's access log",
+    )
     assert line.startswith("127.0.0.1:")
     assert SPOOFED_ADDRESS not in logs
 
 
 def test_health_on_a_backend_answers_whatever_the_host_header(production):
-    server, port = next((s, p) for s, p in zip(production["servers"], production["daphne_ports"], strict=True) if s.alive)
+    server, port = next(
+        (s, p) for s, p in zip(production["servers"], production["daphne_ports"], strict=True) if s.alive
+    )
     request = urllib.request.Request(f"http://127.0.0.1:{port}/health", headers={"Host": f"10.9.8.7:{port}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
@@ -336,23 +392,23 @@ def test_a_staff_sale_through_https_prints_once_in_portuguese_and_survives_a_dea
     first = sell(browser, product, 3)
     text = wait_for(lambda: next(iter(receipts_of(printer, "21,75")), None), 60, message="the first receipt")
     assert "Coxinha" in text and "Dinheiro" in text and "Cash" not in text
-    wait_for(lambda: job_states(production["database_url"], first) == ["completed"], 30,
-             message="the first job completed")
+    wait_for(
+        lambda: job_states(production["database_url"], first) == ["completed"], 30, message="the first job completed"
+    )
     assert len(receipts_of(printer, "21,75")) == 1
 
     # Kill the daphne that holds the agent's socket: nginx sends the next sale to the other
     # one, and the agent reconnects through nginx.
-    holder = next(
-        (server for server in production["servers"] if "WSCONNECT /ws/agent/" in server.log()), None
-    )
+    holder = next((server for server in production["servers"] if "WSCONNECT /ws/agent/" in server.log()), None)
     assert holder is not None, "no daphne logged the agent's connection"
     holder.kill()
 
     second = sell(browser, product, 2)
     text = wait_for(lambda: next(iter(receipts_of(printer, "14,50")), None), 90, message="the receipt after the kill")
     assert "Coxinha" in text
-    wait_for(lambda: job_states(production["database_url"], second) == ["completed"], 30,
-             message="the second job completed")
+    wait_for(
+        lambda: job_states(production["database_url"], second) == ["completed"], 30, message="the second job completed"
+    )
     assert len(receipts_of(printer, "14,50")) == 1
     assert len(receipts_of(printer, "21,75")) == 1, "the first receipt printed again"
     assert production["agent"].alive

@@ -27,15 +27,18 @@ def test_agent_connection_survives_a_redis_outage_and_keeps_receiving_jobs(tmp_p
 
             async def main():
                 async with websockets.connect(f"{server.agent_url}?token={token}") as websocket:
+
                     async def next_job(timeout):
                         async with asyncio.timeout(timeout):
                             while True:
                                 message = json.loads(await websocket.recv())
                                 if message["type"] == "new_order":
                                     job = message["order"]
-                                    await websocket.send(json.dumps(
-                                        {"type": "print_status", "job_id": job["job_id"], "status": "completed"}
-                                    ))
+                                    await websocket.send(
+                                        json.dumps(
+                                            {"type": "print_status", "job_id": job["job_id"], "status": "completed"}
+                                        )
+                                    )
                                     return job
 
                     await asyncio.sleep(0.3)

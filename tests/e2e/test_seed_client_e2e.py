@@ -33,13 +33,17 @@ async def seed_001_client(uri, received, stop_after=1):
             data = json.loads(message)
             if data["type"] == "new_order":
                 received.append((time.time(), data["order"]))
-                await websocket.send(json.dumps({
-                    "type": "print_status",
-                    "timestamp": datetime.now().isoformat(),
-                    "job_id": data["order"]["job_id"],
-                    "status": "completed",
-                    "message": "打印成功",
-                }))
+                await websocket.send(
+                    json.dumps(
+                        {
+                            "type": "print_status",
+                            "timestamp": datetime.now().isoformat(),
+                            "job_id": data["order"]["job_id"],
+                            "status": "completed",
+                            "message": "打印成功",
+                        }
+                    )
+                )
                 if len(received) >= stop_after:
                     await websocket.send(json.dumps({"type": "ping", "timestamp": datetime.now().isoformat()}))
             elif data["type"] == "ping":
@@ -54,9 +58,15 @@ def run_scenario(server, token):
     async def main():
         client = asyncio.create_task(seed_001_client(f"{server.agent_url}?token={token}", received))
         # Connected and idle before the order exists: the server says so, polled.
-        await asyncio.to_thread(wait_for, lambda: server.manage.python(
-            "from printing.models import Printer\nprint(json.dumps(Printer.objects.get().connected))"), 30, 0.2,
-            "the seed client to be connected")
+        await asyncio.to_thread(
+            wait_for,
+            lambda: server.manage.python(
+                "from printing.models import Printer\nprint(json.dumps(Printer.objects.get().connected))"
+            ),
+            30,
+            0.2,
+            "the seed client to be connected",
+        )
         confirmed = await asyncio.to_thread(
             server.manage.python,
             """

@@ -129,9 +129,19 @@ class Report:
                 f"{self.interrupted[:10]}"
             )
         if len(self.torn) > len(self.interrupted) - self.interrupted_on_paper:
-            problems.append(f"{len(self.torn)} torn prints but only {len(self.interrupted)} interrupted jobs: {self.torn}")
-        if self.printed + len(self.interrupted) + len(self.expired) + len(self.failed) + len(self.lost) \
-                + len(self.duplicated) + len(self.mismatched) != self.expected:
+            problems.append(
+                f"{len(self.torn)} torn prints but only {len(self.interrupted)} interrupted jobs: {self.torn}"
+            )
+        if (
+            self.printed
+            + len(self.interrupted)
+            + len(self.expired)
+            + len(self.failed)
+            + len(self.lost)
+            + len(self.duplicated)
+            + len(self.mismatched)
+            != self.expected
+        ):
             problems.append("checker bug: the categories do not add up to the expected receipts")
         return problems
 

@@ -99,7 +99,10 @@ class Rig:
         for index, station in enumerate(self.stations.values()):
             url = (agent_urls or {}).get(station.name) or self.daphnes[index % self.servers].agent_url
             station.agent = AgentProcess(
-                url, station.token, station.fake.url, self.workdir / f"journal-{station.name}.sqlite3",
+                url,
+                station.token,
+                station.fake.url,
+                self.workdir / f"journal-{station.name}.sqlite3",
                 self.workdir / f"agent-{station.name}.log",
             ).start()
         self.wait_connected()
@@ -119,9 +122,21 @@ class Rig:
         env = base_env(self.workdir, **self.server_env())
         log = self.workdir / "driver.log"
         self.driver = ChildProcess(
-            [PYTHON, "-m", "tests.faults.driver", "--orders", orders, "--batch", batch, "--interval", interval,
-             "--out", self.orders_file],
-            log, env=env,
+            [
+                PYTHON,
+                "-m",
+                "tests.faults.driver",
+                "--orders",
+                orders,
+                "--batch",
+                batch,
+                "--interval",
+                interval,
+                "--out",
+                self.orders_file,
+            ],
+            log,
+            env=env,
         ).start()
         self.note("driver started", orders=orders, batch=batch, interval=interval)
         return self.driver
@@ -138,9 +153,7 @@ class Rig:
         return [Job(*row) for row in self.database.jobs()]
 
     def expected_receipts(self, orders):
-        return sum(
-            1 for channel in orders.values() for channels in self.printers.values() if channel in channels
-        )
+        return sum(1 for channel in orders.values() for channels in self.printers.values() if channel in channels)
 
     def backlog(self):
         """Jobs not finished yet (pending, sent, printing)."""
@@ -151,7 +164,8 @@ class Rig:
             self.driver.process.wait(timeout)
         except Exception as error:
             raise AssertionError(
-                f"the order driver did not finish in {timeout} s:\n{self.driver.log()[-3000:]}") from error
+                f"the order driver did not finish in {timeout} s:\n{self.driver.log()[-3000:]}"
+            ) from error
         if self.driver.process.returncode != 0:
             raise AssertionError(f"the order driver failed:\n{self.driver.log()[-3000:]}")
         return self.note("driver finished", orders=len(read_orders(self.orders_file)))
@@ -235,8 +249,12 @@ class Rig:
 
     def close(self):
         """Kill every process this rig started; safe to call twice, and after any failure."""
-        processes = [self.driver] + [s.agent for s in self.stations.values()] + self.daphnes \
+        processes = (
+            [self.driver]
+            + [s.agent for s in self.stations.values()]
+            + self.daphnes
             + [s.fake for s in self.stations.values()]
+        )
         for process in processes:
             try:
                 if process is not None:

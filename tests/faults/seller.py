@@ -70,14 +70,20 @@ class HttpSeller:
     # --- one request ---------------------------------------------------------------------------
 
     def post_sale(self, ref, timeout=60):
-        body = urlencode({
-            "csrfmiddlewaretoken": self.cookies["csrftoken"], "product": self.product_id, "quantity": 1,
-            "customer_name": ref, "payment_method": "cash",
-        })
+        body = urlencode(
+            {
+                "csrfmiddlewaretoken": self.cookies["csrftoken"],
+                "product": self.product_id,
+                "quantity": 1,
+                "customer_name": ref,
+                "payment_method": "cash",
+            }
+        )
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             "Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items()),
-            "Referer": self.base_url + "/", "X-CSRFToken": self.cookies["csrftoken"],
+            "Referer": self.base_url + "/",
+            "X-CSRFToken": self.cookies["csrftoken"],
         }
         connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
@@ -174,5 +180,4 @@ class HttpSeller:
     def bad_answers(self):
         """Answers no client should get: a 5xx other than the database's 503, a 4xx, or a
         failure answer for a sale that did apply."""
-        return [a for a in self.attempts if a.outcome.startswith(("5xx", "4xx")) or (
-            a.outcome == "503" and a.applied)]
+        return [a for a in self.attempts if a.outcome.startswith(("5xx", "4xx")) or (a.outcome == "503" and a.applied)]

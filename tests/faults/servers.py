@@ -34,8 +34,10 @@ def postgres_bin(name):
 
 
 def private_postgres_available():
-    return postgres_bin("initdb") is not None and postgres_bin("pg_ctl") is not None and (
-        os.geteuid() != 0 or shutil.which("runuser") is not None
+    return (
+        postgres_bin("initdb") is not None
+        and postgres_bin("pg_ctl") is not None
+        and (os.geteuid() != 0 or shutil.which("runuser") is not None)
     )
 
 
@@ -69,8 +71,22 @@ class PrivatePostgres:
         password_file.write_text(self.PASSWORD + "\n")
         if self.as_root:
             shutil.chown(password_file, "postgres")
-        self._run(postgres_bin("initdb"), "-D", self.data, "-U", "cantina", "--pwfile", password_file,
-                  "-A", "scram-sha-256", "--no-sync", "-E", "UTF8", "--locale", "C.UTF-8")
+        self._run(
+            postgres_bin("initdb"),
+            "-D",
+            self.data,
+            "-U",
+            "cantina",
+            "--pwfile",
+            password_file,
+            "-A",
+            "scram-sha-256",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C.UTF-8",
+        )
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(
                 f"\nport = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{self.workdir}'\n"
@@ -80,8 +96,12 @@ class PrivatePostgres:
                 "fsync = off\nfull_page_writes = off\nmax_connections = 100\n"
             )
         self._pg_ctl("start")
-        self._run("/bin/sh", "-c", f"PGPASSWORD={self.PASSWORD} psql -h 127.0.0.1 -p {self.port} -U cantina "
-                  f"-d postgres -qc 'CREATE DATABASE cantina'")
+        self._run(
+            "/bin/sh",
+            "-c",
+            f"PGPASSWORD={self.PASSWORD} psql -h 127.0.0.1 -p {self.port} -U cantina "
+            f"-d postgres -qc 'CREATE DATABASE cantina'",
+        )
         return self
 
     def _pg_ctl(self, action, *options):
@@ -164,8 +184,9 @@ class RedisSentinelGroup:
         return ",".join(f"127.0.0.1:{port}" for port in self.sentinel_ports)
 
     def cli(self, port, *args):
-        result = subprocess.run(["redis-cli", "-p", str(port), *map(str, args)], capture_output=True, text=True,
-                                timeout=10)
+        result = subprocess.run(
+            ["redis-cli", "-p", str(port), *map(str, args)], capture_output=True, text=True, timeout=10
+        )
         return result.stdout.strip()
 
     def replica_in_sync(self):

@@ -44,9 +44,7 @@ def test_agents_killed_at_random_lose_and_duplicate_nothing(make_rig):
         restored_at = rig.note("agent restarted", printer=station.name)
     kills = sum(station.agent.kills for station in rig.stations.values())
 
-    report, result = rig.finish(
-        "2-agent-kill", restored_at=restored_at, max_interrupted=kills, kills=kills, seed=seed
-    )
+    report, result = rig.finish("2-agent-kill", restored_at=restored_at, max_interrupted=kills, kills=kills, seed=seed)
 
     assert result["drained"], "the queue never drained"
     assert result["problems"] == []

@@ -138,9 +138,16 @@ def test_it_reads_the_job_id_off_a_real_receipt_as_the_fake_printer_decodes_it(t
     from printing.rendering import render_escpos
 
     order = ReceiptOrder(
-        number="A-0042", channel="counter", customer_name="job 7", created_at=datetime(2025, 3, 1, 12, 30, tzinfo=UTC),
+        number="A-0042",
+        channel="counter",
+        customer_name="job 7",
+        created_at=datetime(2025, 3, 1, 12, 30, tzinfo=UTC),
         items=(ReceiptItem(name="Pão de queijo", quantity=2, unit_price=Decimal("4.50")),),
-        total=Decimal("9.00"), scheduled_for=None, notes="", payment_method="", order_id=42,
+        total=Decimal("9.00"),
+        scheduled_for=None,
+        notes="",
+        payment_method="",
+        order_id=42,
     )
     spec = PrinterSpec(name="Balcão", paper_width=58, profile="", has_cutter=True)
     data = render_escpos(order_receipt(order, spec, ShopInfo(name="Cantina"), job_id=4242), spec, copies=1)

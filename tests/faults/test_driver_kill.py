@@ -33,8 +33,12 @@ def test_order_confirmations_killed_at_random_lose_and_duplicate_nothing(make_ri
         recorded = rig.orders_file.stat().st_size if rig.orders_file.exists() else 0
         # No pause between orders, and the kill lands while they flow: after the first one.
         rig.start_driver(orders=30, batch=1, interval=0)
-        wait_for(lambda recorded=recorded: rig.orders_file.exists() and rig.orders_file.stat().st_size > recorded, 20,
-                 interval=0.01, message="the driver's first order")
+        wait_for(
+            lambda recorded=recorded: rig.orders_file.exists() and rig.orders_file.stat().st_size > recorded,
+            20,
+            interval=0.01,
+            message="the driver's first order",
+        )
         time.sleep(chance.uniform(0, 0.3))
         rig.note("driver kill -9", backlog=rig.backlog())
         rig.driver.kill()

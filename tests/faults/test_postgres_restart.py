@@ -61,9 +61,13 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
     closed_for_database = sum(s.agent.log().count("close 4503") for s in rig.stations.values())
     driver_done = rig.wait_driver()
     report, result = rig.finish(
-        "r2-3-postgres-restart", restored_at=restored_at,
-        driver_finished_after_fault=round(driver_done - restored_at, 2), database="postgresql (private)",
-        outage_seconds=OUTAGE_SECONDS, http=seller.summary(), agent_links_closed_4503=closed_for_database,
+        "r2-3-postgres-restart",
+        restored_at=restored_at,
+        driver_finished_after_fault=round(driver_done - restored_at, 2),
+        database="postgresql (private)",
+        outage_seconds=OUTAGE_SECONDS,
+        http=seller.summary(),
+        agent_links_closed_4503=closed_for_database,
     )
 
     assert result["drained"], "the queue never drained"

@@ -41,9 +41,14 @@ def test_redis_primary_killed_and_replaced_by_sentinel_loses_and_duplicates_noth
     make_rig, shared_postgres_url, sentinel_group
 ):
     rig = make_rig(
-        printers=PRINTERS, servers=2, database_url=shared_postgres_url,
-        env={"REDIS_SENTINELS": sentinel_group.sentinels_setting, "REDIS_SENTINEL_MASTER": sentinel_group.master_name,
-             "CANTINA_SWEEP_INTERVAL": 3},
+        printers=PRINTERS,
+        servers=2,
+        database_url=shared_postgres_url,
+        env={
+            "REDIS_SENTINELS": sentinel_group.sentinels_setting,
+            "REDIS_SENTINEL_MASTER": sentinel_group.master_name,
+            "CANTINA_SWEEP_INTERVAL": 3,
+        },
     ).start()
     first_primary = sentinel_group.current_primary_port()
     staff = rig.daphnes[1].manage.create_staff("staff", "staff-pass-123")
@@ -55,21 +60,29 @@ def test_redis_primary_killed_and_replaced_by_sentinel_loses_and_duplicates_noth
     rig.note("redis primary kill -9", port=first_primary, backlog=rig.backlog())
     sentinel_group.kill_primary()
     sentinel_group.wait_failover()
-    restored_at = rig.note("sentinels promoted the replica", port=sentinel_group.current_primary_port(),
-                           backlog=rig.backlog())
+    restored_at = rig.note(
+        "sentinels promoted the replica", port=sentinel_group.current_primary_port(), backlog=rig.backlog()
+    )
     followed_at = wait_for(
         lambda: all(probes.health(d.http_url, timeout=10)[0] == 200 for d in rig.daphnes) and time.monotonic(),
-        60, interval=0.5, message="/health to pass on both servers through the new primary",
+        60,
+        interval=0.5,
+        message="/health to pass on both servers through the new primary",
     )
     rig.note("both servers use the new primary", after_failover_seconds=round(followed_at - restored_at, 2))
     staff_after = probes.staff_link(rig.daphnes[1].http_url, cookies)
 
     driver_done = rig.wait_driver()
     report, result = rig.finish(
-        "r2-2-redis-failover", restored_at=restored_at,
-        driver_finished_after_fault=round(driver_done - restored_at, 2), servers=2, database="postgresql",
-        old_primary=first_primary, new_primary=sentinel_group.current_primary_port(),
-        layer_followed_seconds=round(followed_at - restored_at, 2), staff_link_after=staff_after,
+        "r2-2-redis-failover",
+        restored_at=restored_at,
+        driver_finished_after_fault=round(driver_done - restored_at, 2),
+        servers=2,
+        database="postgresql",
+        old_primary=first_primary,
+        new_primary=sentinel_group.current_primary_port(),
+        layer_followed_seconds=round(followed_at - restored_at, 2),
+        staff_link_after=staff_after,
     )
 
     assert result["drained"], "the queue never drained"

@@ -34,8 +34,13 @@ HANG_SECONDS = 20
 
 
 def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig, shared_postgres_url, redis_server):
-    rig = make_rig(printers=PRINTERS, servers=2, database_url=shared_postgres_url, redis_url=redis_server.url,
-                   env={"CANTINA_SWEEP_INTERVAL": 3, "CANTINA_CHANNEL_LAYER_TIMEOUT": 3}).start()
+    rig = make_rig(
+        printers=PRINTERS,
+        servers=2,
+        database_url=shared_postgres_url,
+        redis_url=redis_server.url,
+        env={"CANTINA_SWEEP_INTERVAL": 3, "CANTINA_CHANNEL_LAYER_TIMEOUT": 3},
+    ).start()
     credentials, product = prepare_counter(rig.daphnes[0].manage)
     seller = HttpSeller(rig.daphnes[1].http_url, credentials, product, rig.database)
     assert probes.staff_link(rig.daphnes[1].http_url, seller.cookies) == "open"
@@ -47,6 +52,7 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
     stopped_at = rig.note("redis SIGSTOP", backlog=rig.backlog(), completed=completed_before)
     redis_server.process.send_signal(signal.SIGSTOP)
     try:
+
         def degraded():
             answer = probes.health(rig.daphnes[0].http_url)
             return answer if answer[0] == 503 else None
@@ -64,17 +70,26 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
     seller.join()
     rig.wait_connected()
     health_after = wait_for(
-        lambda: all(probes.health(d.http_url)[0] == 200 for d in rig.daphnes), 30, interval=0.5,
+        lambda: all(probes.health(d.http_url)[0] == 200 for d in rig.daphnes),
+        30,
+        interval=0.5,
         message="/health to say ok again on both servers",
     )
     staff_after = probes.staff_link(rig.daphnes[1].http_url, seller.cookies)
     reconnects = {name: s.agent.log().count("connected to ") - 1 for name, s in rig.stations.items()}
     driver_done = rig.wait_driver()
     report, result = rig.finish(
-        "r2-1-redis-hang", restored_at=restored_at,
-        driver_finished_after_fault=round(driver_done - restored_at, 2), servers=2, database="postgresql", hang_seconds=HANG_SECONDS,
-        completed_during_hang=completed_during, staff_link_during_hang=staff_during, staff_link_after=staff_after,
-        agent_reconnects=reconnects, http=seller.summary(),
+        "r2-1-redis-hang",
+        restored_at=restored_at,
+        driver_finished_after_fault=round(driver_done - restored_at, 2),
+        servers=2,
+        database="postgresql",
+        hang_seconds=HANG_SECONDS,
+        completed_during_hang=completed_during,
+        staff_link_during_hang=staff_during,
+        staff_link_after=staff_after,
+        agent_reconnects=reconnects,
+        http=seller.summary(),
     )
 
     assert result["drained"], "the queue never drained"

@@ -45,8 +45,9 @@ def redis(tmp_path):
 
 def test_redis_restart_under_two_daphnes_loses_and_duplicates_nothing(make_rig, postgres_url, redis):
     # The production sweep interval: lost wake-ups are found within 3 s, not 1.
-    rig = make_rig(printers=PRINTERS, servers=2, database_url=postgres_url, redis_url=redis.url,
-                   env={"CANTINA_SWEEP_INTERVAL": 3}).start()
+    rig = make_rig(
+        printers=PRINTERS, servers=2, database_url=postgres_url, redis_url=redis.url, env={"CANTINA_SWEEP_INTERVAL": 3}
+    ).start()
     rig.start_driver(orders=300, batch=10, interval=0.5)
 
     time.sleep(6)

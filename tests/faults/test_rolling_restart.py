@@ -43,8 +43,13 @@ def proxy():
 def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_nothing(
     make_rig, shared_postgres_url, redis_server, proxy
 ):
-    rig = make_rig(printers=PRINTERS, servers=2, database_url=shared_postgres_url, redis_url=redis_server.url,
-                   env={"CANTINA_SWEEP_INTERVAL": 3})
+    rig = make_rig(
+        printers=PRINTERS,
+        servers=2,
+        database_url=shared_postgres_url,
+        redis_url=redis_server.url,
+        env={"CANTINA_SWEEP_INTERVAL": 3},
+    )
     proxy.start()
     rig.start(agent_urls={name: proxy.url for name in PRINTERS}, server_ports=proxy.target_ports)
     credentials, product = prepare_counter(rig.daphnes[0].manage)
@@ -71,9 +76,14 @@ def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_not
 
     seller.join()
     report, result = rig.finish(
-        "r2-6-rolling-restart", restored_at=restored_at, servers=2, database="postgresql",
-        http=seller.summary(), proxy_connect_retries=proxy.connect_failures,
-        doubled_sales=seller.doubled_sales(), exit_codes_on_sigterm=exit_codes,
+        "r2-6-rolling-restart",
+        restored_at=restored_at,
+        servers=2,
+        database="postgresql",
+        http=seller.summary(),
+        proxy_connect_retries=proxy.connect_failures,
+        doubled_sales=seller.doubled_sales(),
+        exit_codes_on_sigterm=exit_codes,
     )
 
     assert result["drained"], "the queue never drained"

@@ -14,10 +14,10 @@ def split_raster(output: bytes) -> tuple[bytes, list[Image.Image]]:
             rest += output[position:]
             return bytes(rest), pictures
         rest += output[position:start]
-        header = output[start + 4: start + 8]
+        header = output[start + 4 : start + 8]
         width_bytes = header[0] + 256 * header[1]
         height = header[2] + 256 * header[3]
-        data = output[start + 8: start + 8 + width_bytes * height]
+        data = output[start + 8 : start + 8 + width_bytes * height]
         assert len(data) == width_bytes * height, "truncated raster image"
         # Raster bytes: 1 = black dot; Pillow's "1" raw mode: 1 = white. Invert.
         picture = Image.frombytes("1", (width_bytes * 8, height), bytes(255 - byte for byte in data))

@@ -20,50 +20,67 @@ def rejected(document) -> DocumentError:
 
 
 def test_text_dialects_normalize_to_the_same_command():
-    canonical = command("text", content={"text": "Oi", "align": "center",
-                                         "content_style": {"bold": True, "size": "2x2"}}, new_line=True)
-    string_content = command("text", content="Oi", style={"align": "center", "bold": True, "size": "2x2"},
-                             newline=True)
-    new_line_inside = {"type": "text", "data": {"content": {"text": "Oi", "align": "center", "new_line": True,
-                                                            "style": {"bold": True, "size": "2X2"}}}}
+    canonical = command(
+        "text", content={"text": "Oi", "align": "center", "content_style": {"bold": True, "size": "2x2"}}, new_line=True
+    )
+    string_content = command("text", content="Oi", style={"align": "center", "bold": True, "size": "2x2"}, newline=True)
+    new_line_inside = {
+        "type": "text",
+        "data": {
+            "content": {"text": "Oi", "align": "center", "new_line": True, "style": {"bold": True, "size": "2X2"}}
+        },
+    }
     results = [validate_document(doc(c))["commands"][0] for c in (canonical, string_content, new_line_inside)]
     assert results[0] == results[1] == results[2]
     assert results[0]["data"]["content"] == {
-        "text": "Oi", "align": "center",
+        "text": "Oi",
+        "align": "center",
         "content_style": {"bold": True, "size": "2x2", "underline": "0pt", "inverse": False, "font": "A"},
     }
 
 
 def test_validating_a_canonical_document_again_changes_nothing():
-    document = validate_document(doc(
-        command("text", content="Olá", label={"text": "Nome"}),
-        command("separator"),
-        command("table", columns=[{"width": 10}], rows=[["a"]]),
-        command("qr", data="x", size="medium"),
-        command("barcode", symbology="EAN-13", data="1234567890128"),
-        command("image", code="CODIGO_EN_BASE64", width=256),
-        command("raw", hex="1b 40"),
-        command("pulse", pin=1),
-        command("beep"),
-        command("feed", lines=2),
-        command("cut"),
-    ))
+    document = validate_document(
+        doc(
+            command("text", content="Olá", label={"text": "Nome"}),
+            command("separator"),
+            command("table", columns=[{"width": 10}], rows=[["a"]]),
+            command("qr", data="x", size="medium"),
+            command("barcode", symbology="EAN-13", data="1234567890128"),
+            command("image", code="CODIGO_EN_BASE64", width=256),
+            command("raw", hex="1b 40"),
+            command("pulse", pin=1),
+            command("beep"),
+            command("feed", lines=2),
+            command("cut"),
+        )
+    )
     assert validate_document(document) == document
 
 
 def test_barcode_symbology_aliases_are_accepted():
-    for spelling, expected in [("UPC-A", "upca"), ("EAN13", "ean13"), ("ean-13", "ean13"), ("CODE128", "code128"),
-                               ("NW7", "codabar"), ("Code 39", "code39")]:
-        data = {"upca": "012345678905", "ean13": "1234567890128", "code128": "ABC", "codabar": "A123B",
-                "code39": "ABC"}[expected]
+    for spelling, expected in [
+        ("UPC-A", "upca"),
+        ("EAN13", "ean13"),
+        ("ean-13", "ean13"),
+        ("CODE128", "code128"),
+        ("NW7", "codabar"),
+        ("Code 39", "code39"),
+    ]:
+        data = {
+            "upca": "012345678905",
+            "ean13": "1234567890128",
+            "code128": "ABC",
+            "codabar": "A123B",
+            "code39": "ABC",
+        }[expected]
         normalized = validate_document(doc(command("barcode", symbology=spelling, data=data)))
         assert normalized["commands"][0]["data"]["symbology"] == expected
 
 
 def test_table_columns_may_sit_directly_in_data_or_under_definition():
     direct = validate_document(doc(command("table", columns=[{"name": "A", "width": 5}], rows=[["1"]])))
-    nested = validate_document(doc(command("table", definition={"columns": [{"name": "A", "width": 5}]},
-                                           rows=[["1"]])))
+    nested = validate_document(doc(command("table", definition={"columns": [{"name": "A", "width": 5}]}, rows=[["1"]])))
     assert direct == nested
 
 

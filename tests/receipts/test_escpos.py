@@ -50,12 +50,43 @@ def test_bold_is_switched_off_at_the_end_of_the_document():
 
 
 def test_size_underline_inverse_font_and_alignment_bytes():
-    output = render_escpos(doc(command("text", content={
-        "text": "X", "align": "center",
-        "content_style": {"size": "2x3", "underline": "2pt", "inverse": True, "font": "B"}})), PAPERS[1])
+    output = render_escpos(
+        doc(
+            command(
+                "text",
+                content={
+                    "text": "X",
+                    "align": "center",
+                    "content_style": {"size": "2x3", "underline": "2pt", "inverse": True, "font": "B"},
+                },
+            )
+        ),
+        PAPERS[1],
+    )
     assert output == (
-        START + ESC + b"a\x01" + GS + b"!\x12" + ESC + b"-\x02" + ESC + b"M\x01" + GS + b"B\x01" + b"X" + LF
-        + GS + b"!\x00" + ESC + b"-\x00" + ESC + b"M\x00" + GS + b"B\x00" + ESC + b"a\x00"
+        START
+        + ESC
+        + b"a\x01"
+        + GS
+        + b"!\x12"
+        + ESC
+        + b"-\x02"
+        + ESC
+        + b"M\x01"
+        + GS
+        + b"B\x01"
+        + b"X"
+        + LF
+        + GS
+        + b"!\x00"
+        + ESC
+        + b"-\x00"
+        + ESC
+        + b"M\x00"
+        + GS
+        + b"B\x00"
+        + ESC
+        + b"a\x00"
     )
 
 
@@ -84,13 +115,22 @@ def test_feed_prints_and_feeds_lines(printer):
 def test_qr_is_printed_natively_with_gs_paren_k(printer):
     output = render_escpos(doc(command("qr", data="042", pixel_width=84, correction="Q", align="center")), printer)
     assert output == (
-        START + ESC + b"a\x01"
-        + GS + b"(k\x04\x001A2\x00"          # model 2
-        + GS + b"(k\x03\x001C\x04"           # 4 dots per module (84 px / 21 modules)
-        + GS + b"(k\x03\x001E2"              # correction Q
-        + GS + b"(k\x06\x001P0042"           # store the data
-        + GS + b"(k\x03\x001Q0"              # print it
-        + LF + ESC + b"a\x00"
+        START
+        + ESC
+        + b"a\x01"
+        + GS
+        + b"(k\x04\x001A2\x00"  # model 2
+        + GS
+        + b"(k\x03\x001C\x04"  # 4 dots per module (84 px / 21 modules)
+        + GS
+        + b"(k\x03\x001E2"  # correction Q
+        + GS
+        + b"(k\x06\x001P0042"  # store the data
+        + GS
+        + b"(k\x03\x001Q0"  # print it
+        + LF
+        + ESC
+        + b"a\x00"
     )
 
 
@@ -107,17 +147,34 @@ def test_qr_becomes_a_raster_image_on_profiles_without_native_qr():
 
 @pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])
 def test_ean13_barcode_bytes(printer):
-    output = render_escpos(doc(command("barcode", symbology="EAN13", data="1234567890128", height=80, width=2,
-                                       hri_position="below")), printer)
+    output = render_escpos(
+        doc(command("barcode", symbology="EAN13", data="1234567890128", height=80, width=2, hri_position="below")),
+        printer,
+    )
     assert output == (
-        START + ESC + b"a\x01" + GS + b"hP" + GS + b"w\x02" + GS + b"f\x00" + GS + b"H\x02"
-        + GS + b"kC\x0d1234567890128" + LF + ESC + b"a\x00"
+        START
+        + ESC
+        + b"a\x01"
+        + GS
+        + b"hP"
+        + GS
+        + b"w\x02"
+        + GS
+        + b"f\x00"
+        + GS
+        + b"H\x02"
+        + GS
+        + b"kC\x0d1234567890128"
+        + LF
+        + ESC
+        + b"a\x00"
     )
 
 
 def test_code128_gets_a_code_set_and_hri_above():
-    output = render_escpos(doc(command("barcode", symbology="CODE128", data="ABC123", hri_position="above",
-                                       hri_font="B")), PAPERS[1])
+    output = render_escpos(
+        doc(command("barcode", symbology="CODE128", data="ABC123", hri_position="above", hri_font="B")), PAPERS[1]
+    )
     assert GS + b"f\x01" + GS + b"H\x01" + GS + b"kI\x08{BABC123" in output
 
 
@@ -128,20 +185,21 @@ def test_barcode_module_width_shrinks_to_fit_narrow_paper():
     assert GS + b"kI\x0c{BLONGCODE12" in output
 
 
-@pytest.mark.parametrize(("printer", "width_bytes", "height"), [(PAPERS[0], 48, 38), (PAPERS[1], 72, 58)],
-                         ids=["58mm", "80mm"])
+@pytest.mark.parametrize(
+    ("printer", "width_bytes", "height"), [(PAPERS[0], 48, 38), (PAPERS[1], 72, 58)], ids=["58mm", "80mm"]
+)
 def test_images_are_scaled_to_the_paper_width_in_dots(printer, width_bytes, height):
     output = render_escpos(doc(command("image", code=png(1000, 100))), printer)
     header = GS + b"v0\x00" + bytes([width_bytes, 0, height, 0])
     assert header in output
-    raster = output[output.index(header) + len(header):][: width_bytes * height]
+    raster = output[output.index(header) + len(header) :][: width_bytes * height]
     assert raster == b"\xff" * (width_bytes * height)  # all black
 
 
 def test_small_images_are_padded_to_their_alignment():
     output = render_escpos(doc(command("image", code=png(8, 1), align="right")), PAPERS[0])
     header = GS + b"v0\x00" + bytes([48, 0, 1, 0])
-    assert output[output.index(header) + len(header):][:48] == b"\x00" * 47 + b"\xff"
+    assert output[output.index(header) + len(header) :][:48] == b"\x00" * 47 + b"\xff"
 
 
 def test_undecodable_image_prints_a_marked_placeholder():
@@ -179,13 +237,18 @@ def test_raw_base64_is_decoded():
 
 @pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])
 def test_table_rows_are_padded_lines_with_a_bold_header(printer):
-    output = render_escpos(doc(command("table", columns=[{"name": "Qtd", "width": 3, "align": "right"},
-                                                         {"name": "Item", "width": 60, "align": "left"}],
-                                       rows=[["2", "Pão"]], options={"align": "left"})), printer)
-    assert output == (
-        START + ESC + b"E\x01" + b"Qtd Item" + LF
-        + ESC + b"E\x00" + b"  2 P\xc6o" + LF
+    output = render_escpos(
+        doc(
+            command(
+                "table",
+                columns=[{"name": "Qtd", "width": 3, "align": "right"}, {"name": "Item", "width": 60, "align": "left"}],
+                rows=[["2", "Pão"]],
+                options={"align": "left"},
+            )
+        ),
+        printer,
     )
+    assert output == (START + ESC + b"E\x01" + b"Qtd Item" + LF + ESC + b"E\x00" + b"  2 P\xc6o" + LF)
 
 
 @pytest.mark.parametrize("printer", PAPERS, ids=["58mm", "80mm"])
@@ -244,7 +307,7 @@ def test_copies_must_be_positive():
 
 def test_double_width_text_wraps_at_half_the_columns():
     output = render_escpos(doc(text("ABCDEFGHIJ " * 4, size="2x1")), PAPERS[0])
-    body = output[len(START + GS + b"!\x10"):]
+    body = output[len(START + GS + b"!\x10") :]
     printed = [line for line in body.split(LF) if line and not line.startswith(GS)]
     assert printed and all(len(line) <= 16 for line in printed)
 

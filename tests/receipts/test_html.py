@@ -28,8 +28,14 @@ def png() -> str:
 
 
 EVERY_COMMAND = doc(
-    command("text", content={"text": "Grande", "align": "center",
-                             "content_style": {"bold": True, "size": "2x2", "underline": "1pt", "inverse": True}}),
+    command(
+        "text",
+        content={
+            "text": "Grande",
+            "align": "center",
+            "content_style": {"bold": True, "size": "2x2", "underline": "1pt", "inverse": True},
+        },
+    ),
     command("separator", char="-"),
     command("table", columns=[{"name": "Item", "width": 10}], rows=[["Suco"]]),
     command("feed", lines=2),
@@ -45,8 +51,9 @@ EVERY_COMMAND = doc(
 
 def test_every_command_has_its_own_element():
     html = render_html(EVERY_COMMAND, WIDE)
-    for index, kind in enumerate(["text", "separator", "table", "feed", "qr", "barcode", "image", "cut", "pulse",
-                                  "beep", "raw"]):
+    for index, kind in enumerate(
+        ["text", "separator", "table", "feed", "qr", "barcode", "image", "cut", "pulse", "beep", "raw"]
+    ):
         assert f'<div class="cp-cmd cp-{kind}" data-index="{index}">' in html
 
 
@@ -78,13 +85,16 @@ def test_nothing_external_is_loaded():
 
 def test_text_is_escaped():
     hostile = '<script>alert("x")</script> & <b>'
-    html = render_html(doc(
-        command("text", content=hostile),
-        command("text", label={"text": "<i>"}, content={"text": hostile, "align": "right"}),
-        command("table", columns=[{"name": "<th>", "width": 40}], rows=[[hostile]]),
-        command("qr", data=hostile, human_text=hostile),
-        command("raw", hex="00", comment='"><script>'),
-    ), WIDE)
+    html = render_html(
+        doc(
+            command("text", content=hostile),
+            command("text", label={"text": "<i>"}, content={"text": hostile, "align": "right"}),
+            command("table", columns=[{"name": "<th>", "width": 40}], rows=[[hostile]]),
+            command("qr", data=hostile, human_text=hostile),
+            command("raw", hex="00", comment='"><script>'),
+        ),
+        WIDE,
+    )
     assert "<script>" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;" in html
     assert "&lt;th&gt;" in html and "&lt;i&gt;" in html

@@ -27,11 +27,18 @@ LONG_NAME = "Suco de laranja natural com acerola e hortelã (500 ml)"
 
 def make_order(**changes):
     fields = dict(
-        number="042", channel="counter", customer_name="Maria da Conceição",
+        number="042",
+        channel="counter",
+        customer_name="Maria da Conceição",
         created_at=datetime(2025, 3, 5, 12, 30, tzinfo=BRASILIA),
-        items=(ReceiptItem("Pão de queijo", 2, Decimal("4.50")), ReceiptItem(LONG_NAME, 1, Decimal("12.00")),
-               ReceiptItem("Coxinha", 10, Decimal("123.45"))),
-        total=Decimal("1255.50"), payment_method="Pix", order_id=7,
+        items=(
+            ReceiptItem("Pão de queijo", 2, Decimal("4.50")),
+            ReceiptItem(LONG_NAME, 1, Decimal("12.00")),
+            ReceiptItem("Coxinha", 10, Decimal("123.45")),
+        ),
+        total=Decimal("1255.50"),
+        payment_method="Pix",
+        order_id=7,
     )
     fields.update(changes)
     return ReceiptOrder(**fields)
@@ -79,8 +86,11 @@ def test_receipt_on_80mm_reads_like_this():
 
 
 def test_scheduled_orders_show_the_pickup_time_in_their_own_timezone():
-    order = make_order(channel="scheduled", scheduled_for=datetime(2025, 3, 6, 10, 15, tzinfo=BRASILIA),
-                       created_at=datetime(2025, 3, 5, 23, 50, tzinfo=BRASILIA))
+    order = make_order(
+        channel="scheduled",
+        scheduled_for=datetime(2025, 3, 6, 10, 15, tzinfo=BRASILIA),
+        created_at=datetime(2025, 3, 5, 23, 50, tzinfo=BRASILIA),
+    )
     text = render_text(order_receipt(order, NARROW, SHOP), NARROW)
     assert "Agendado" in text
     assert "Retirada:" in text and "06/03 10:15" in text
@@ -88,8 +98,9 @@ def test_scheduled_orders_show_the_pickup_time_in_their_own_timezone():
 
 
 def test_notes_are_printed_and_wrapped():
-    text = render_text(order_receipt(make_order(notes="Sem cebola, por favor. Entregar na sala 3B."), NARROW, SHOP),
-                       NARROW)
+    text = render_text(
+        order_receipt(make_order(notes="Sem cebola, por favor. Entregar na sala 3B."), NARROW, SHOP), NARROW
+    )
     assert "Observações:" in text
     assert "Sem cebola, por favor. Entregar\nna sala 3B." in text
 
@@ -107,12 +118,15 @@ def test_job_reference_is_printed_when_given():
     assert "Ref." not in render_text(order_receipt(make_order(), NARROW, SHOP), NARROW)
 
 
-@pytest.mark.parametrize(("language", "reference", "money", "date"), [
-    ("pt-br", "Ref. 314", "R$ 1.255,50", "05/03/2025 12:30"),
-    ("en", "Ref. 314", "R$ 1,255.50", "03/05/2025 12:30"),
-    ("es", "Ref. 314", "R$ 1,255.50", "05/03/2025 12:30"),
-    ("zh-hans", "编号 314", "R$ 1,255.50", "2025-03-05 12:30"),
-])
+@pytest.mark.parametrize(
+    ("language", "reference", "money", "date"),
+    [
+        ("pt-br", "Ref. 314", "R$ 1.255,50", "05/03/2025 12:30"),
+        ("en", "Ref. 314", "R$ 1,255.50", "03/05/2025 12:30"),
+        ("es", "Ref. 314", "R$ 1,255.50", "05/03/2025 12:30"),
+        ("zh-hans", "编号 314", "R$ 1,255.50", "2025-03-05 12:30"),
+    ],
+)
 def test_receipt_speaks_its_language_down_to_the_reference_money_and_date(language, reference, money, date):
     from django.utils import translation
 
@@ -140,10 +154,16 @@ def test_scheduled_receipts_say_whether_the_money_is_still_due():
     assert "Pagamento" not in counter  # paid at the counter, nothing is due later
 
 
-@pytest.mark.parametrize(("language", "currency", "expected"), [
-    ("pt-br", "R$", "R$ 1.234,50"), ("en", "R$", "R$ 1,234.50"), ("en", "$", "$1,234.50"),
-    ("es", "$", "$1,234.50"), ("zh-hans", "¥", "¥1,234.50"),
-])
+@pytest.mark.parametrize(
+    ("language", "currency", "expected"),
+    [
+        ("pt-br", "R$", "R$ 1.234,50"),
+        ("en", "R$", "R$ 1,234.50"),
+        ("en", "$", "$1,234.50"),
+        ("es", "$", "$1,234.50"),
+        ("zh-hans", "¥", "¥1,234.50"),
+    ],
+)
 def test_money_is_the_shops_currency_with_the_languages_separators(settings, language, currency, expected):
     settings.CANTINA_CURRENCY_SYMBOL = currency
     assert format_money(Decimal("1234.5"), language) == expected
@@ -191,14 +211,17 @@ def test_receipt_preview_is_html():
     assert 'style="width:32ch"' in html
 
 
-@pytest.mark.parametrize(("amount", "expected"), [
-    (Decimal("0"), "R$ 0,00"),
-    (Decimal("4.5"), "R$ 4,50"),
-    (Decimal("1234.5"), "R$ 1.234,50"),
-    (Decimal("1234567.891"), "R$ 1.234.567,89"),
-    (Decimal("0.005"), "R$ 0,01"),
-    (Decimal("-12.3"), "-R$ 12,30"),
-])
+@pytest.mark.parametrize(
+    ("amount", "expected"),
+    [
+        (Decimal("0"), "R$ 0,00"),
+        (Decimal("4.5"), "R$ 4,50"),
+        (Decimal("1234.5"), "R$ 1.234,50"),
+        (Decimal("1234567.891"), "R$ 1.234.567,89"),
+        (Decimal("0.005"), "R$ 0,01"),
+        (Decimal("-12.3"), "-R$ 12,30"),
+    ],
+)
 def test_money_is_formatted_brazilian_style(amount, expected):
     assert format_money(amount) == expected
 

@@ -41,33 +41,49 @@ def png(width, height, colour=0) -> str:
 
 # -- label given as a plain string, its label_style beside it ------------------------------------------
 
+
 def test_string_label_keeps_the_label_style_beside_it():
-    document = doc(command("text", label="Total", label_style={"bold": True, "size": "1x2", "underline": "1pt"},
-                           content="R$ 5"))
+    document = doc(
+        command("text", label="Total", label_style={"bold": True, "size": "1x2", "underline": "1pt"}, content="R$ 5")
+    )
     assert render_escpos(document, NARROW) == (
-        START + GS + b"!\x01" + ESC + b"E\x01" + ESC + b"-\x01" + b"Total: "
-        + GS + b"!\x00" + ESC + b"E\x00" + ESC + b"-\x00" + b"R$ 5" + LF
+        START
+        + GS
+        + b"!\x01"
+        + ESC
+        + b"E\x01"
+        + ESC
+        + b"-\x01"
+        + b"Total: "
+        + GS
+        + b"!\x00"
+        + ESC
+        + b"E\x00"
+        + ESC
+        + b"-\x00"
+        + b"R$ 5"
+        + LF
     )
     label = validate_document(document)["commands"][0]["data"]["label"]
     assert label["text"] == "Total" and label["label_style"]["bold"] is True
 
 
 def test_object_label_style_inside_the_label_still_wins():
-    document = doc(command("text", label={"text": "A", "label_style": {"bold": True}}, label_style={"bold": False},
-                           content="b"))
+    document = doc(
+        command("text", label={"text": "A", "label_style": {"bold": True}}, label_style={"bold": False}, content="b")
+    )
     assert render_escpos(document, NARROW) == START + ESC + b"E\x01" + b"A: " + ESC + b"E\x00" + b"b" + LF
 
 
 # -- size names: printed, with a warning; invalid sizes still refused ----------------------------------
+
 
 def test_size_name_normal_prints_at_1x1_with_a_warning():
     document = doc(command("text", content="x", style={"size": "normal"}))
     normalized, warnings = check_document(document)
     assert render_escpos(document, NARROW) == START + b"x" + LF  # no GS ! at all: 1x1
     assert normalized["commands"][0]["data"]["content"]["content_style"]["size"] == "1x1"
-    assert warnings == [(
-        'command 0 (text): "style.size" is a size name, printed as "1x1" (write "WxH"), '
-        'got "normal"')]
+    assert warnings == [('command 0 (text): "style.size" is a size name, printed as "1x1" (write "WxH"), got "normal"')]
     assert isinstance(warnings[0], DocumentWarning)
     assert (warnings[0].index, warnings[0].field, warnings[0].command) == (0, "style.size", "text")
     assert check_document(normalized)[1] == []  # the canonical document is clean
@@ -88,6 +104,7 @@ def test_truly_invalid_sizes_are_still_refused_precisely(size):
 
 
 # -- QR codes: logo, round modules, printers without native QR -----------------------------------------
+
 
 def test_qr_with_a_logo_is_drawn_as_an_image_with_the_logo():
     plain = render_image(doc(command("qr", data="https://example.com/42", size=200, correction="H")), WIDE)
@@ -110,6 +127,7 @@ def test_qr_circle_shape_draws_round_modules_on_large_codes():
     assert QR_NATIVE not in commands and len(pictures) == 1
     round_ = render_image(document, WIDE)
     assert round_.size == square.size
+
     # Round modules leave less ink than square ones.
     def ink(picture):
         return picture.convert("L").histogram()[0]
@@ -128,14 +146,16 @@ def test_qr_circle_shape_on_a_small_code_is_ignored_with_a_warning_like_poster()
 def test_profile_without_qr_prints_every_qr_as_an_image():
     native = render_escpos(doc(command("qr", data="abc")), WIDE)
     assert QR_NATIVE in native
-    output = render_escpos(doc(command("qr", data="abc"), command("qr", data="def"),
-                               profile={"model": "x", "has_qr": False}), WIDE)
+    output = render_escpos(
+        doc(command("qr", data="abc"), command("qr", data="def"), profile={"model": "x", "has_qr": False}), WIDE
+    )
     commands, pictures = split_raster(output)
     assert QR_NATIVE not in commands
     assert len(pictures) == 2
 
 
 # -- barcodes wider than the paper ---------------------------------------------------------------------
+
 
 def test_barcode_too_wide_for_native_bars_is_a_scaled_image_that_fits():
     data = "CANTINA-PRINT-2026-0001"  # code128: 11 x 26 + 2 = 288 bars: 576 dots at 2 dots per bar
@@ -160,23 +180,28 @@ def test_barcode_html_preview_shows_the_picture_the_paper_gets():
     assert width == pytest.approx(100 * preview.width / 384, abs=0.01)
     # The printed strip is the preview placed in the middle of the paper.
     offset = (384 - preview.width) // 2
-    assert ImageChops.difference(printed.crop((offset, 0, offset + preview.width, preview.height)).convert("L"),
-                                 preview.convert("L")).getbbox() is None
+    assert (
+        ImageChops.difference(
+            printed.crop((offset, 0, offset + preview.width, preview.height)).convert("L"), preview.convert("L")
+        ).getbbox()
+        is None
+    )
 
 
 def test_barcode_too_wide_even_at_one_dot_per_bar_is_refused_clearly():
     with pytest.raises(DocumentError) as caught:
-        render_escpos(doc(command("text", content="x"), command("barcode", symbology="code128", data="A" * 40)),
-                      NARROW)
+        render_escpos(doc(command("text", content="x"), command("barcode", symbology="code128", data="A" * 40)), NARROW)
     assert caught.value.index == 1 and caught.value.field == "data" and caught.value.command == "barcode"
     assert "wider than the paper's 384 dots" in str(caught.value)
 
 
 # -- raw commands ------------------------------------------------------------------------------------
 
+
 def test_new_line_false_before_raw_keeps_the_raw_bytes_on_the_same_line():
-    document = doc(command("text", content="Total", new_line=False), command("raw", hex="1B 21 30"),
-                   command("text", content="5"))
+    document = doc(
+        command("text", content="Total", new_line=False), command("raw", hex="1B 21 30"), command("text", content="5")
+    )
     assert render_escpos(document, NARROW) == START + b"Total" + ESC + b"!\x30" + b"5" + LF
 
 
@@ -186,18 +211,43 @@ def test_new_line_true_before_raw_ends_the_line_first():
 
 
 def test_after_raw_nothing_is_restated_so_raw_settings_stay_in_force():
-    document = doc(command("text", content="a", style={"bold": True}), command("raw", hex="1B 4D 01 1B 61 02 1B 74 10"),
-                   command("text", content="b", style={"bold": True}), command("text", content="c", align="left"))
+    document = doc(
+        command("text", content="a", style={"bold": True}),
+        command("raw", hex="1B 4D 01 1B 61 02 1B 74 10"),
+        command("text", content="b", style={"bold": True}),
+        command("text", content="c", align="left"),
+    )
     assert render_escpos(document, NARROW) == (
-        START + ESC + b"E\x01" + b"a" + LF + ESC + b"M\x01" + ESC + b"a\x02" + ESC + b"t\x10"
-        + b"b" + LF + ESC + b"E\x00" + b"c" + LF
+        START
+        + ESC
+        + b"E\x01"
+        + b"a"
+        + LF
+        + ESC
+        + b"M\x01"
+        + ESC
+        + b"a\x02"
+        + ESC
+        + b"t\x10"
+        + b"b"
+        + LF
+        + ESC
+        + b"E\x00"
+        + b"c"
+        + LF
     )
 
 
-@pytest.mark.parametrize(("payload", "name"), [
-    ("1B 40", "ESC @"), ("1B 3D 00", "ESC = 0"), ("1B 70 00 19 FA", "ESC p"), ("1D 3A", "GS :"),
-    ("10 05 04", "DLE ENQ 4"),
-])
+@pytest.mark.parametrize(
+    ("payload", "name"),
+    [
+        ("1B 40", "ESC @"),
+        ("1B 3D 00", "ESC = 0"),
+        ("1B 70 00 19 FA", "ESC p"),
+        ("1D 3A", "GS :"),
+        ("10 05 04", "DLE ENQ 4"),
+    ],
+)
 def test_safe_mode_blocks_what_poster_blocks(payload, name):
     with pytest.raises(DocumentError) as caught:
         validate_document(doc(command("raw", hex="0A " + payload, safe_mode=True)))

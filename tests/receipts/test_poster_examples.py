@@ -11,8 +11,10 @@ from printing.receipts import PrinterSpec
 from printing.rendering import render_escpos, render_html, render_text
 
 # CI clones the repository with shared/ beside it; worktrees find it in /work/shared.
-CANDIDATES = [Path(__file__).resolve().parents[2].parent / "shared" / "poster" / "examples",
-              Path("/work/shared/poster/examples")]
+CANDIDATES = [
+    Path(__file__).resolve().parents[2].parent / "shared" / "poster" / "examples",
+    Path("/work/shared/poster/examples"),
+]
 EXAMPLES = next((path for path in CANDIDATES if path.is_dir()), CANDIDATES[0])
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json")) if EXAMPLES.is_dir() else []
 MISSING = f"shared poster examples not found at {' or '.join(map(str, CANDIDATES))}"

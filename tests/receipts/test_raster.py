@@ -54,10 +54,13 @@ def text(content, **style):
 
 def receipt_order(**changes):
     fields = {
-        "number": "042", "channel": "counter", "customer_name": "Maria",
+        "number": "042",
+        "channel": "counter",
+        "customer_name": "Maria",
         "created_at": datetime(2025, 3, 5, 12, 30, tzinfo=BRASILIA),
         "items": (ReceiptItem("Pão de queijo", 2, Decimal("4.50")), ReceiptItem("Coxinha", 1, Decimal("7.25"))),
-        "total": Decimal("16.25"), "payment_method": "Pix",
+        "total": Decimal("16.25"),
+        "payment_method": "Pix",
     }
     return ReceiptOrder(**(fields | changes))
 
@@ -66,7 +69,8 @@ def chinese_order():
     return receipt_order(
         customer_name="王小明",
         items=(ReceiptItem("珍珠奶茶 大杯", 1, Decimal("25.00")), ReceiptItem("芒果冰沙", 2, Decimal("18.00"))),
-        total=Decimal("61.00"), notes="少冰，半糖",
+        total=Decimal("61.00"),
+        notes="少冰，半糖",
     )
 
 
@@ -77,10 +81,13 @@ def png_image(data: bytes) -> Image.Image:
 
 
 def same_pixels(first: Image.Image, second: Image.Image) -> bool:
-    return first.size == second.size and ImageChops.difference(first.convert("L"), second.convert("L")).getbbox() is None
+    return (
+        first.size == second.size and ImageChops.difference(first.convert("L"), second.convert("L")).getbbox() is None
+    )
 
 
 # -- golden pictures -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("printer", [NARROW, WIDE], ids=["58mm", "80mm"])
 def test_receipt_picture_matches_its_golden_png(printer):
@@ -107,6 +114,7 @@ def test_picture_has_ink_where_the_text_is():
 
 
 # -- scripts a code page can't carry ----------------------------------------------------------------
+
 
 def test_chinese_receipt_on_a_printer_without_gb18030_is_raster_and_has_no_question_marks():
     document = order_receipt(chinese_order(), NARROW, SHOP, job_id=9)
@@ -154,6 +162,7 @@ def test_a_raster_line_keeps_its_place_between_text_lines():
 
 # -- raster_only printers ---------------------------------------------------------------------------
 
+
 def test_raster_only_printer_gets_pictures_that_decode_to_the_png():
     printer = PrinterSpec("star", 80, raster_only=True)
     document = order_receipt(chinese_order(), printer, SHOP, job_id=5)
@@ -168,8 +177,10 @@ def test_raster_only_printer_gets_pictures_that_decode_to_the_png():
 
 def test_raster_only_draws_qr_codes_and_barcodes_too():
     printer = PrinterSpec("p", 58, raster_only=True)
-    document = doc({"type": "qr", "data": {"data": "https://example.com"}},
-                   {"type": "barcode", "data": {"symbology": "ean13", "data": "1234567890128"}})
+    document = doc(
+        {"type": "qr", "data": {"data": "https://example.com"}},
+        {"type": "barcode", "data": {"symbology": "ean13", "data": "1234567890128"}},
+    )
     commands, pictures = split_raster(render_escpos(document, printer))
     assert GS + b"(k" not in commands and GS + b"k" not in commands
     assert len(pictures) == 1  # one run of raster strips, sent as one image
@@ -188,18 +199,36 @@ def test_raster_only_is_a_printer_option_defaulting_to_false(db):
 # -- every text line fits the paper -----------------------------------------------------------------
 
 LINE_TEXT = st.text(alphabet=st.sampled_from(list("abcdefghij KLMNOP 0123 çãé 面条奶茶 😀ก")), max_size=80)
-STYLE = st.fixed_dictionaries({}, optional={
-    "bold": st.booleans(), "size": st.builds(lambda w, h: f"{w}x{h}", st.integers(1, 4), st.integers(1, 3)),
-    "font": st.sampled_from(["A", "B"]), "underline": st.sampled_from(["0pt", "1pt", "2pt"]),
-    "inverse": st.booleans(),
-})
+STYLE = st.fixed_dictionaries(
+    {},
+    optional={
+        "bold": st.booleans(),
+        "size": st.builds(lambda w, h: f"{w}x{h}", st.integers(1, 4), st.integers(1, 3)),
+        "font": st.sampled_from(["A", "B"]),
+        "underline": st.sampled_from(["0pt", "1pt", "2pt"]),
+        "inverse": st.booleans(),
+    },
+)
 
 
 @hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(commands=st.lists(st.builds(lambda content, style, align, new_line: {"type": "text", "data": {
-    "content": {"text": content, "align": align, "content_style": style}, "new_line": new_line}},
-    LINE_TEXT, STYLE, st.sampled_from(["left", "center", "right"]), st.booleans()), min_size=1, max_size=4),
-    printer=st.sampled_from([NARROW, WIDE, PrinterSpec("epson", 80, "TM-T88V")]))
+@given(
+    commands=st.lists(
+        st.builds(
+            lambda content, style, align, new_line: {
+                "type": "text",
+                "data": {"content": {"text": content, "align": align, "content_style": style}, "new_line": new_line},
+            },
+            LINE_TEXT,
+            STYLE,
+            st.sampled_from(["left", "center", "right"]),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    printer=st.sampled_from([NARROW, WIDE, PrinterSpec("epson", 80, "TM-T88V")]),
+)
 def test_every_text_line_is_drawn_within_the_dot_width(commands, printer):
     shape = printer_geometry(printer)
     cells = raster.Cells(shape)
@@ -217,6 +246,7 @@ def test_every_text_line_is_drawn_within_the_dot_width(commands, printer):
 
 
 # -- fonts, startup check, no Django ----------------------------------------------------------------
+
 
 def test_missing_font_is_a_startup_check_error(settings):
     from printing.checks import raster_fonts
@@ -256,8 +286,15 @@ assert "django" not in sys.modules
 print("ok")
 """
     environment = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
-    result = subprocess.run([sys.executable, "-c", script], check=False, cwd=Path(__file__).resolve().parents[2],
-                            env=environment, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
 

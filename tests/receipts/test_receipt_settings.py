@@ -10,10 +10,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_check(tmp_path, **env_overrides):
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "DJANGO_SETTINGS_MODULE": "cantina.settings",
-           "CANTINA_VAR_DIR": str(tmp_path), **env_overrides}
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "DJANGO_SETTINGS_MODULE": "cantina.settings",
+        "CANTINA_VAR_DIR": str(tmp_path),
+        **env_overrides,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("language", ["pt-br", "en", "es", "zh-hans", "zh-Hans"])

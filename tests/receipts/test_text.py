@@ -27,10 +27,18 @@ def test_a_small_document_prints_exactly_this_layout():
         command("separator", char="="),
         command("text", label={"text": "Total"}, content={"text": "R$ 9,00", "align": "right"}),
         command("text", label={"text": "Cliente"}, content="Ana"),
-        command("table", definition={"columns": [{"name": "Qtd", "width": 3, "align": "right"},
-                                                 {"name": "Item", "width": 20, "align": "left"},
-                                                 {"name": "Valor", "width": 7, "align": "right"}]},
-                rows=[["2", "Pão de queijo com requeijão", "9,00"]], options={"align": "left"}),
+        command(
+            "table",
+            definition={
+                "columns": [
+                    {"name": "Qtd", "width": 3, "align": "right"},
+                    {"name": "Item", "width": 20, "align": "left"},
+                    {"name": "Valor", "width": 7, "align": "right"},
+                ]
+            },
+            rows=[["2", "Pão de queijo com requeijão", "9,00"]],
+            options={"align": "left"},
+        ),
         command("feed", lines=1),
         text("obrigado", align="right"),
         command("qr", data="042"),
@@ -86,24 +94,40 @@ def test_explicit_newlines_and_new_line_false_are_kept():
 
 
 def test_tables_shrink_their_widest_columns_to_fit():
-    document = doc(command("table", columns=[{"name": "A", "width": 30, "align": "left"},
-                                             {"name": "B", "width": 20, "align": "left"}],
-                           rows=[["x" * 30, "y" * 20]], options={"column_spacing": 2}))
+    document = doc(
+        command(
+            "table",
+            columns=[{"name": "A", "width": 30, "align": "left"}, {"name": "B", "width": 20, "align": "left"}],
+            rows=[["x" * 30, "y" * 20]],
+            options={"column_spacing": 2},
+        )
+    )
     lines = render_text(document, NARROW).splitlines()
     assert all(len(line) <= 32 for line in lines)
     assert lines[0].startswith("A") and "B" in lines[0]
 
 
 def test_tables_without_auto_reduce_shrink_every_column_in_proportion():
-    document = doc(command("table", columns=[{"name": "A", "width": 40, "align": "left"},
-                                             {"name": "B", "width": 20, "align": "left"}],
-                           rows=[], options={"auto_reduce": False, "column_spacing": 2, "align": "left"}))
+    document = doc(
+        command(
+            "table",
+            columns=[{"name": "A", "width": 40, "align": "left"}, {"name": "B", "width": 20, "align": "left"}],
+            rows=[],
+            options={"auto_reduce": False, "column_spacing": 2, "align": "left"},
+        )
+    )
     assert render_text(document, NARROW) == "A" + " " * 21 + "B\n"  # 20 + 2 + 10 columns
 
 
 def test_table_without_word_wrap_truncates_cells():
-    document = doc(command("table", columns=[{"name": "", "width": 4, "align": "left"}],
-                           rows=[["abcdefgh"]], options={"word_wrap": False, "align": "left"}))
+    document = doc(
+        command(
+            "table",
+            columns=[{"name": "", "width": 4, "align": "left"}],
+            rows=[["abcdefgh"]],
+            options={"word_wrap": False, "align": "left"},
+        )
+    )
     assert render_text(document, NARROW) == "abcd\n"
 
 
@@ -111,6 +135,9 @@ def test_pictures_and_devices_leave_only_markers():
     document = doc(
         command("barcode", symbology="ean13", data="1234567890128"),
         command("image", code="CODIGO_EN_BASE64"),
-        command("pulse"), command("beep"), command("raw", hex="1b40"), command("cut"),
+        command("pulse"),
+        command("beep"),
+        command("raw", hex="1b40"),
+        command("cut"),
     )
     assert render_text(document, NARROW) == "     [EAN13: 1234567890128]\n       [imagem inválida]\n"

@@ -18,13 +18,16 @@ pytestmark = pytest.mark.django_db
 JOBS = "/api/v1/print-jobs"
 ORDERS = "/api/v1/orders"
 SHOP = "https://shop.example.com"
-ORDER = {"customer_name": "Ana", "items": [{"name": "Coxinha", "quantity": 1, "unit_price": "7.25"}],
-         "confirm": True}
+ORDER = {"customer_name": "Ana", "items": [{"name": "Coxinha", "quantity": 1, "unit_price": "7.25"}], "confirm": True}
 
 
 def counts():
-    return (PrintJob.objects.count(), Order.objects.count(), ApiOrder.objects.count(),
-            IdempotencyRecord.objects.count())
+    return (
+        PrintJob.objects.count(),
+        Order.objects.count(),
+        ApiOrder.objects.count(),
+        IdempotencyRecord.objects.count(),
+    )
 
 
 def refused(response, status, code):
@@ -131,8 +134,9 @@ def test_an_order_shows_only_the_receipts_on_the_keys_printers(make_key, make_pr
     printers_printed = set(PrintJob.objects.filter(order_id=created["id"]).values_list("printer__name", flat=True))
     assert printers_printed == {"Balcão", "Cozinha"}
     assert {receipt["printer"]["name"] for receipt in created["receipts"]} <= {"Balcão"}
-    assert {receipt["printer"]["name"] for receipt in client.get(f"{ORDERS}/{created['id']}").json()["receipts"]} \
-        <= {"Balcão"}
+    assert {receipt["printer"]["name"] for receipt in client.get(f"{ORDERS}/{created['id']}").json()["receipts"]} <= {
+        "Balcão"
+    }
 
 
 def test_another_keys_order_is_404_even_with_every_scope(make_key, printer, order):
@@ -155,8 +159,9 @@ def test_a_key_revoked_between_two_requests_is_401_on_the_next_one(make_key, pri
     for method, path, body in routes(PrintJob.objects.get().pk, 1).values():
         refused(getattr(client, method)(path, body), 401, "revoked_key")
     # A replay of a request that succeeded before the revocation is no way around it.
-    refused(client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Idempotency_Key="order-1"),
-            401, "revoked_key")
+    refused(
+        client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Idempotency_Key="order-1"), 401, "revoked_key"
+    )
     assert counts() == before
 
 
@@ -186,9 +191,16 @@ def test_a_token_sharing_a_real_keys_prefix_is_401_and_spends_nothing_of_its_rat
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://evil.example", "null", "http://shop.example.com", "https://shop.example.com:8443",
-     "https://shop.example.com.evil.example", "https://SHOP.example.com", "https://shop.example.com/",
-     " https://shop.example.com"],
+    [
+        "https://evil.example",
+        "null",
+        "http://shop.example.com",
+        "https://shop.example.com:8443",
+        "https://shop.example.com.evil.example",
+        "https://SHOP.example.com",
+        "https://shop.example.com/",
+        " https://shop.example.com",
+    ],
 )
 def test_a_page_from_an_origin_the_key_does_not_list_can_neither_call_nor_read(make_key, printer, origin):
     client = ApiClient(make_key(origins=[SHOP]).key)
@@ -211,21 +223,25 @@ def test_a_key_without_origins_is_refused_from_any_web_page_but_its_own_site(mak
 
 def test_a_revoked_keys_origins_no_longer_pass_the_preflight(make_key, printer):
     api_key = make_key(origins=[SHOP])
-    assert ApiClient().options(JOBS, Origin=SHOP, Access_Control_Request_Method="POST")[
-        "Access-Control-Allow-Origin"] == SHOP
+    assert (
+        ApiClient().options(JOBS, Origin=SHOP, Access_Control_Request_Method="POST")["Access-Control-Allow-Origin"]
+        == SHOP
+    )
 
     services.apikey_revoke(api_key=api_key)
 
-    assert "Access-Control-Allow-Origin" not in ApiClient().options(JOBS, Origin=SHOP,
-                                                                    Access_Control_Request_Method="POST")
+    assert "Access-Control-Allow-Origin" not in ApiClient().options(
+        JOBS, Origin=SHOP, Access_Control_Request_Method="POST"
+    )
 
 
 def test_one_keys_origin_does_not_open_another_key(make_key, printer):
     make_key(name="Loja", origins=[SHOP])
     totem = ApiClient(make_key(name="Totem", origins=["https://totem.example"]).key)
 
-    response = refused(totem.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP), 403,
-                       "origin_not_allowed")
+    response = refused(
+        totem.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP), 403, "origin_not_allowed"
+    )
 
     assert "Access-Control-Allow-Origin" not in response
     assert not PrintJob.objects.exists()
@@ -234,25 +250,32 @@ def test_one_keys_origin_does_not_open_another_key(make_key, printer):
 # --- rate limit --------------------------------------------------------------------------------
 
 
-def test_the_rate_limit_refuses_with_retry_after_creates_nothing_and_lets_the_page_read_it(make_key, printer,
-                                                                                            settings):
+def test_the_rate_limit_refuses_with_retry_after_creates_nothing_and_lets_the_page_read_it(make_key, printer, settings):
     settings.CANTINA_API_BURST = 3
     client = ApiClient(make_key(origins=[SHOP], rate_per_minute=2).key)
-    statuses = [client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP,
-                            Idempotency_Key=f"k{n}").status_code for n in range(3)]
+    statuses = [
+        client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP, Idempotency_Key=f"k{n}").status_code
+        for n in range(3)
+    ]
     assert statuses == [201, 201, 201]
     before = counts()
 
-    response = refused(client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP,
-                                   Idempotency_Key="k3"), 429, "rate_limited")
+    response = refused(
+        client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP, Idempotency_Key="k3"),
+        429,
+        "rate_limited",
+    )
 
     assert 1 <= int(response["Retry-After"]) <= 30
     assert response["Access-Control-Allow-Origin"] == SHOP
     assert "Retry-After" in response["Access-Control-Expose-Headers"]
     assert counts() == before
     # Even a replay of an earlier request waits its turn (it would otherwise be a free read).
-    refused(client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP, Idempotency_Key="k0"),
-            429, "rate_limited")
+    refused(
+        client.post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Origin=SHOP, Idempotency_Key="k0"),
+        429,
+        "rate_limited",
+    )
 
 
 def test_a_flood_of_bad_keys_does_not_rate_limit_the_good_key(make_key, printer, settings):

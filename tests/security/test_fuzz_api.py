@@ -30,8 +30,13 @@ ANSWERS = {200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429}
 
 
 def counts():
-    return (PrintJob.objects.count(), PrintJobEvent.objects.count(), Order.objects.count(),
-            ApiOrder.objects.count(), IdempotencyRecord.objects.count())
+    return (
+        PrintJob.objects.count(),
+        PrintJobEvent.objects.count(),
+        Order.objects.count(),
+        ApiOrder.objects.count(),
+        IdempotencyRecord.objects.count(),
+    )
 
 
 def check(response, before):
@@ -73,8 +78,11 @@ ITEM = {"name": "Coxinha", "quantity": 1, "unit_price": "7.25"}
     [
         # A lone surrogate is valid JSON ("\ud800") and no UTF-8: the database refused it.
         (JOBS, {"printer": "\ud800", "document": DOCUMENT}, "printer"),
-        (JOBS, {"printer": "Balcão", "document": {"commands": [{"type": "text", "data": {"content": "\udcff"}}]}},
-         "document"),
+        (
+            JOBS,
+            {"printer": "Balcão", "document": {"commands": [{"type": "text", "data": {"content": "\udcff"}}]}},
+            "document",
+        ),
         (ORDERS, {"items": [{**ITEM, "name": "Co\ud83dxinha"}]}, "items.0.name"),
         # NUL in a printer name: PostgreSQL refuses it in a query.
         (JOBS, {"printer": "Bal\x00cão", "document": DOCUMENT}, "printer"),
@@ -83,14 +91,29 @@ ITEM = {"name": "Coxinha", "quantity": 1, "unit_price": "7.25"}
         (ORDERS, {"items": [{"product": 2**70, "quantity": 1}]}, "items.0.product"),
         # Year 9999 local is year 10000 in UTC: OverflowError (SQLite), DataError (PostgreSQL).
         (ORDERS, {"items": [ITEM], "channel": "scheduled", "scheduled_for": "9999-12-31T23:59:59"}, "scheduled_for"),
-        (ORDERS, {"items": [ITEM], "channel": "scheduled", "scheduled_for": "0001-01-01T00:00:00+12:00"},
-         "scheduled_for"),
+        (
+            ORDERS,
+            {"items": [ITEM], "channel": "scheduled", "scheduled_for": "0001-01-01T00:00:00+12:00"},
+            "scheduled_for",
+        ),
         # Deeply nested documents: the NUL check recursed until RecursionError.
-        (JOBS, {"printer": "Balcão", "document": {"commands": [], "x": json.loads('{"a":' * 800 + "1" + "}" * 800)}},
-         "document"),
+        (
+            JOBS,
+            {"printer": "Balcão", "document": {"commands": [], "x": json.loads('{"a":' * 800 + "1" + "}" * 800)}},
+            "document",
+        ),
     ],
-    ids=["surrogate-printer", "surrogate-document", "surrogate-item", "nul-printer", "id-2^63", "id-2^70",
-         "year-10000", "year-0", "nesting-800"],
+    ids=[
+        "surrogate-printer",
+        "surrogate-document",
+        "surrogate-item",
+        "nul-printer",
+        "id-2^63",
+        "id-2^70",
+        "year-10000",
+        "year-0",
+        "nesting-800",
+    ],
 )
 def test_hostile_values_found_by_the_fuzzer_are_422_naming_the_field(fuzzer, path, body, field, no_errors_logged):
     before = counts()
@@ -104,7 +127,7 @@ def test_hostile_values_found_by_the_fuzzer_are_422_naming_the_field(fuzzer, pat
 @pytest.mark.parametrize(
     ("params", "field"),
     [
-        ({"printer": "²"}, "printer"),     # "²".isdigit() is True, int("²") raises
+        ({"printer": "²"}, "printer"),  # "²".isdigit() is True, int("²") raises
         ({"printer": "a\x00b"}, "printer"),
         ({"cursor": "²"}, "cursor"),
         ({"cursor": str(2**70)}, "cursor"),
@@ -161,12 +184,34 @@ def test_a_body_over_the_upload_limit_is_413(fuzzer, settings, no_errors_logged)
 
 hostile_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["", " ", "\x00", "\ud800", "Bal\x00cão", "²", "٣", "Balcão", "1", "-1", "0", "1e3",
-                     "9" * 30, "null", "<script>", "' OR 1=1 --", "../../etc/passwd", "ab" * 200]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\x00",
+            "\ud800",
+            "Bal\x00cão",
+            "²",
+            "٣",
+            "Balcão",
+            "1",
+            "-1",
+            "0",
+            "1e3",
+            "9" * 30,
+            "null",
+            "<script>",
+            "' OR 1=1 --",
+            "../../etc/passwd",
+            "ab" * 200,
+        ]
+    ),
 )
 hostile_numbers = st.one_of(
-    st.integers(-(2**70), 2**70), st.sampled_from([0, -1, 2**31, 2**63 - 1, 2**63, -(2**63) - 1, 10**30]),
-    st.floats(allow_nan=False), st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, -1, 2**31, 2**63 - 1, 2**63, -(2**63) - 1, 10**30]),
+    st.floats(allow_nan=False),
+    st.booleans(),
 )
 json_values = st.recursive(
     st.none() | st.booleans() | hostile_numbers | hostile_text,
@@ -179,16 +224,22 @@ base64ish = st.one_of(
     st.sampled_from(["", "====", "AA", "AA=A", "@@@@", "AAAA\n", "\ud800AA"]),
 )
 commands = st.fixed_dictionaries(
-    {"type": st.sampled_from(["text", "separator", "feed", "qr", "barcode", "image", "cut", "raw", "laser"]),
-     "data": st.dictionaries(st.sampled_from(["content", "text", "lines", "data", "size", "style"]), json_values,
-                             max_size=3) | json_values},
+    {
+        "type": st.sampled_from(["text", "separator", "feed", "qr", "barcode", "image", "cut", "raw", "laser"]),
+        "data": st.dictionaries(
+            st.sampled_from(["content", "text", "lines", "data", "size", "style"]), json_values, max_size=3
+        )
+        | json_values,
+    },
 )
 print_bodies = st.fixed_dictionaries(
     {},
     optional={
         "printer": hostile_numbers | hostile_text | st.just("Balcão") | st.just(1),
-        "document": st.fixed_dictionaries({"commands": st.lists(commands, max_size=4)},
-                                          optional={"version": json_values}) | json_values,
+        "document": st.fixed_dictionaries(
+            {"commands": st.lists(commands, max_size=4)}, optional={"version": json_values}
+        )
+        | json_values,
         "raw": base64ish | json_values,
         "raw_format": st.sampled_from(["escpos", "tspl", "zpl", "text", "pdf", ""]) | json_values,
         "copies": hostile_numbers | json_values,
@@ -201,14 +252,26 @@ print_bodies = st.fixed_dictionaries(
 )
 items = st.fixed_dictionaries(
     {},
-    optional={"product": hostile_numbers | json_values, "name": hostile_text | json_values,
-              "quantity": hostile_numbers, "unit_price": hostile_numbers | hostile_text | json_values,
-              "bogus": json_values},
+    optional={
+        "product": hostile_numbers | json_values,
+        "name": hostile_text | json_values,
+        "quantity": hostile_numbers,
+        "unit_price": hostile_numbers | hostile_text | json_values,
+        "bogus": json_values,
+    },
 )
 times = st.one_of(
     st.datetimes().map(lambda moment: moment.isoformat()),
-    st.sampled_from(["9999-12-31T23:59:59", "0001-01-01T00:00:00+14:00", "2026-13-40T25:61:00", "tomorrow",
-                     "2026-12-01T12:30:00-03:00", "2026-12-01"]),
+    st.sampled_from(
+        [
+            "9999-12-31T23:59:59",
+            "0001-01-01T00:00:00+14:00",
+            "2026-13-40T25:61:00",
+            "tomorrow",
+            "2026-12-01T12:30:00-03:00",
+            "2026-12-01",
+        ]
+    ),
     json_values,
 )
 order_bodies = st.fixed_dictionaries(
@@ -231,8 +294,15 @@ headers = st.fixed_dictionaries(
     optional={
         "Idempotency-Key": header_text,
         "Origin": header_text | st.sampled_from(["null", "https://evil.example", "http://testserver"]),
-        "Content-Type": st.sampled_from(["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
-                                         "application/json; charset=utf-8", "application/xml"]),
+        "Content-Type": st.sampled_from(
+            [
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data",
+                "application/json; charset=utf-8",
+                "application/xml",
+            ]
+        ),
         "Accept-Language": st.sampled_from(["pt-BR", "en", "xx", "*", ""]),
     },
 )
@@ -247,8 +317,10 @@ bodies = st.one_of(
 def post(client, path, body, sent_headers):
     sent_headers = dict(sent_headers)
     content_type = sent_headers.pop("Content-Type", "application/json")
-    meta = {**client._headers({}),
-            **{"HTTP_" + name.upper().replace("-", "_"): value for name, value in sent_headers.items()}}
+    meta = {
+        **client._headers({}),
+        **{"HTTP_" + name.upper().replace("-", "_"): value for name, value in sent_headers.items()},
+    }
     # As bytes: a lone surrogate goes out as the invalid UTF-8 a broken client would send.
     return client.client.post(path, body.encode("utf-8", "surrogatepass"), content_type=content_type, **meta)
 
@@ -303,8 +375,9 @@ def test_fuzzed_reads_and_cancels(fuzzer, no_errors_logged):
 
     @FUZZ
     @given(
-        st.dictionaries(st.sampled_from(["status", "printer", "since", "limit", "cursor", "other"]), query_values,
-                        max_size=4),
+        st.dictionaries(
+            st.sampled_from(["status", "printer", "since", "limit", "cursor", "other"]), query_values, max_size=4
+        ),
         st.one_of(hostile_numbers.map(str), hostile_text.filter(encodable), st.just(str(job))),
     )
     def run(params, reference):
@@ -326,18 +399,32 @@ def test_fuzzed_authorization_headers_are_401_or_403(make_key, printer, settings
     read_key = make_key(name="Leitura", scopes=["read"]).key
 
     @FUZZ
-    @given(st.one_of(
-        header_text,
-        header_text.map(lambda text: "Bearer " + text),
-        header_text.map(lambda text: "Bearer ck_" + text),
-        st.sampled_from(["Bearer", "Bearer  ", "bearer " + read_key, "Basic " + read_key, read_key,
-                         "Bearer " + read_key + "x", "Bearer " + read_key[:-1], "Bearer " + read_key.upper(),
-                         "Bearer " + read_key + "\x00", "Bearer " + read_key * 5]),
-    ))
+    @given(
+        st.one_of(
+            header_text,
+            header_text.map(lambda text: "Bearer " + text),
+            header_text.map(lambda text: "Bearer ck_" + text),
+            st.sampled_from(
+                [
+                    "Bearer",
+                    "Bearer  ",
+                    "bearer " + read_key,
+                    "Basic " + read_key,
+                    read_key,
+                    "Bearer " + read_key + "x",
+                    "Bearer " + read_key[:-1],
+                    "Bearer " + read_key.upper(),
+                    "Bearer " + read_key + "\x00",
+                    "Bearer " + read_key * 5,
+                ]
+            ),
+        )
+    )
     def run(authorization):
         before = counts()
-        response = check(ApiClient().post(JOBS, {"printer": "Balcão", "document": DOCUMENT},
-                                          Authorization=authorization), before)
+        response = check(
+            ApiClient().post(JOBS, {"printer": "Balcão", "document": DOCUMENT}, Authorization=authorization), before
+        )
         # The only real key here may read, not print: nothing may ever be created.
         assert response.status_code in (401, 403), (authorization, response.status_code)
 

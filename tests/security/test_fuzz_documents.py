@@ -19,9 +19,35 @@ command_types = st.sampled_from(
     ["text", "separator", "table", "feed", "qr", "barcode", "image", "cut", "pulse", "beep", "raw", "bogus"]
 )
 field_names = st.sampled_from(
-    ["content", "text", "style", "content_style", "align", "bold", "size", "char", "length", "lines", "data",
-     "symbology", "code", "mode", "feed", "pin", "hex", "format", "columns", "rows", "definition", "label",
-     "pixel_width", "correction", "times", "new_line", "newline"]
+    [
+        "content",
+        "text",
+        "style",
+        "content_style",
+        "align",
+        "bold",
+        "size",
+        "char",
+        "length",
+        "lines",
+        "data",
+        "symbology",
+        "code",
+        "mode",
+        "feed",
+        "pin",
+        "hex",
+        "format",
+        "columns",
+        "rows",
+        "definition",
+        "label",
+        "pixel_width",
+        "correction",
+        "times",
+        "new_line",
+        "newline",
+    ]
 )
 commands = st.fixed_dictionaries(
     {"type": command_types, "data": st.dictionaries(field_names, values, max_size=6) | values}
@@ -36,7 +62,12 @@ documents = st.one_of(
 PRINTERS = [PrinterSpec(name="58", paper_width=58, has_cutter=False), PrinterSpec(name="80", paper_width=80)]
 
 
-@settings(max_examples=int(os.getenv("FUZZ_EXAMPLES", "400")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(
+    max_examples=int(os.getenv("FUZZ_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+)
 @given(documents)
 def test_any_json_is_either_rejected_with_a_document_error_or_renders(document):
     json.dumps(document)  # only JSON-shaped input, as it arrives over the wire

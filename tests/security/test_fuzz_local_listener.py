@@ -35,8 +35,9 @@ def rig(tmp_path_factory):
     """One fake printer and one agent with --local-token, shared by this module's attacks."""
     workdir = tmp_path_factory.mktemp("local-fuzz")
     printer = FakePrinterProcess(workdir / "printer-out").start()
-    agent = LocalAgent(workdir / "agent", printer.url, "--local-token", TOKEN,
-                       "--allow-origin", "https://pos.example.com").start()
+    agent = LocalAgent(
+        workdir / "agent", printer.url, "--local-token", TOKEN, "--allow-origin", "https://pos.example.com"
+    ).start()
     yield agent, printer
     agent.stop(20)
     printer.stop()
@@ -51,14 +52,20 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
     max_leaves=15,
 )
-tokens = st.one_of(st.none(), st.text(max_size=30), st.just(TOKEN[:-1]), st.just(TOKEN + " "), st.just(TOKEN.upper()),
-                   json_values)
-commands = st.fixed_dictionaries({"type": st.sampled_from(["text", "cut", "qr", "barcode", "image", "raw", "beep",
-                                                           "laser"]),
-                                  "data": st.dictionaries(st.sampled_from(["content", "data", "lines", "mode"]),
-                                                          json_values, max_size=3) | json_values})
-documents = st.fixed_dictionaries({"commands": st.lists(commands, max_size=4) | json_values},
-                                  optional={"version": json_values, "profile": json_values})
+tokens = st.one_of(
+    st.none(), st.text(max_size=30), st.just(TOKEN[:-1]), st.just(TOKEN + " "), st.just(TOKEN.upper()), json_values
+)
+commands = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["text", "cut", "qr", "barcode", "image", "raw", "beep", "laser"]),
+        "data": st.dictionaries(st.sampled_from(["content", "data", "lines", "mode"]), json_values, max_size=3)
+        | json_values,
+    }
+)
+documents = st.fixed_dictionaries(
+    {"commands": st.lists(commands, max_size=4) | json_values},
+    optional={"version": json_values, "profile": json_values},
+)
 ticket_daemon = st.fixed_dictionaries(
     {"tipo": st.sampled_from(["ticket", "status", "ping", "get_printers", "info", "", "TICKET"]) | json_values},
     optional={"id": json_values, "datos": documents | json_values, "auth_token": tokens},
@@ -67,24 +74,46 @@ printer_websocket = st.fixed_dictionaries(
     {"call": st.sampled_from(["print", "printers.find", "server.version", "printerStatus", "eval"]) | json_values},
     optional={
         "uid": json_values,
-        "params": st.fixed_dictionaries({}, optional={
-            "printer": st.fixed_dictionaries({}, optional={"name": st.text(max_size=20) | json_values}) | json_values,
-            "data": st.lists(st.text(max_size=30) | st.fixed_dictionaries({"base64": st.text(max_size=20)})
-                             | json_values, max_size=3) | json_values,
-        }) | json_values,
+        "params": st.fixed_dictionaries(
+            {},
+            optional={
+                "printer": st.fixed_dictionaries({}, optional={"name": st.text(max_size=20) | json_values})
+                | json_values,
+                "data": st.lists(
+                    st.text(max_size=30) | st.fixed_dictionaries({"base64": st.text(max_size=20)}) | json_values,
+                    max_size=3,
+                )
+                | json_values,
+            },
+        )
+        | json_values,
         "PrinterName": json_values,
         "token": tokens,
     },
 )
 cantina_virtual = st.one_of(
     st.fixed_dictionaries(
-        {"items": st.lists(st.fixed_dictionaries({}, optional={"name": json_values, "quantity": json_values,
-                                                                "price": json_values}), max_size=3) | json_values},
-        optional={"number": json_values, "customer": json_values, "total": json_values, "id": json_values,
-                  "token": tokens},
+        {
+            "items": st.lists(
+                st.fixed_dictionaries(
+                    {}, optional={"name": json_values, "quantity": json_values, "price": json_values}
+                ),
+                max_size=3,
+            )
+            | json_values
+        },
+        optional={
+            "number": json_values,
+            "customer": json_values,
+            "total": json_values,
+            "id": json_values,
+            "token": tokens,
+        },
     ),
-    st.fixed_dictionaries({"order": st.dictionaries(st.sampled_from(["items", "itens", "total"]), json_values)},
-                          optional={"token": tokens}),
+    st.fixed_dictionaries(
+        {"order": st.dictionaries(st.sampled_from(["items", "itens", "total"]), json_values)},
+        optional={"token": tokens},
+    ),
     documents,
 )
 frames = st.one_of(
@@ -104,8 +133,13 @@ def well_formed_reply(message):
     """A reply in one of the three dialects."""
     assert isinstance(message, dict), message
     if "tipo" in message:
-        assert isinstance(message["tipo"], str) and message.get("status") in ("ok", "error", "connected", "queued",
-                                                                              "success"), message
+        assert isinstance(message["tipo"], str) and message.get("status") in (
+            "ok",
+            "error",
+            "connected",
+            "queued",
+            "success",
+        ), message
     elif "uid" in message:
         assert isinstance(message["status_code"], int), message
     else:
@@ -114,6 +148,7 @@ def well_formed_reply(message):
 
 async def probe(ws, path, marker):
     """A well-formed request in the path's dialect; returns once its answer came back."""
+
     def wanted(message):
         if path == "/ws":
             return message.get("tipo") == "pong" and message.get("id") == marker
@@ -200,8 +235,10 @@ def test_missing_or_wrong_token_in_each_dialect_is_refused_in_that_dialect(rig, 
         extra = {} if token is None else {"token": token}
         attempts += [
             ("ticket", {**ticket("t", "SEM TOKEN"), **({} if token is None else {"auth_token": token})}),
-            ("call", {"call": "print", "uid": "u", "params": {"printer": {"name": "X"}, "data": ["SEM TOKEN"]},
-                      **extra}),
+            (
+                "call",
+                {"call": "print", "uid": "u", "params": {"printer": {"name": "X"}, "data": ["SEM TOKEN"]}, **extra},
+            ),
             ("cantina", {"items": [{"name": "SEM TOKEN", "quantity": 1, "price": "1.00"}], "id": 7, **extra}),
             ("cantina", {**document, **extra}),
         ]
@@ -213,13 +250,17 @@ def test_missing_or_wrong_token_in_each_dialect_is_refused_in_that_dialect(rig, 
             async with connect(agent.url(path + "?token=not-it")) as ws:
                 if path == "/ws":
                     json.loads(await ws.recv())  # info
-                for dialect, message in attempts[start:start + 4]:
+                for dialect, message in attempts[start : start + 4]:
                     await ws.send(json.dumps(message))
                     reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
                     well_formed_reply(reply)
                     if dialect == "ticket":
-                        assert reply == {"tipo": "error", "id": "t", "status": "error",
-                                         "mensaje": "Invalid or missing auth token"}, reply
+                        assert reply == {
+                            "tipo": "error",
+                            "id": "t",
+                            "status": "error",
+                            "mensaje": "Invalid or missing auth token",
+                        }, reply
                     elif dialect == "call":
                         assert reply["uid"] == "u" and reply["status"] == "error" and reply["status_code"] == 3
                     else:
@@ -233,10 +274,19 @@ def test_missing_or_wrong_token_in_each_dialect_is_refused_in_that_dialect(rig, 
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://evil.example", "null", "http://pos.example.com", "https://pos.example.com:444",
-     "https://pos.example.com.evil.example", "https://evil.example/https://pos.example.com", "file://",
-     "https://pos.example.com@evil.example", "x" * 5000, "https://pós.example.com",
-     ""],  # an empty Origin is refused too (browsers never send one; a native client sends none)
+    [
+        "https://evil.example",
+        "null",
+        "http://pos.example.com",
+        "https://pos.example.com:444",
+        "https://pos.example.com.evil.example",
+        "https://evil.example/https://pos.example.com",
+        "file://",
+        "https://pos.example.com@evil.example",
+        "x" * 5000,
+        "https://pós.example.com",
+        "",
+    ],  # an empty Origin is refused too (browsers never send one; a native client sends none)
 )
 def test_pages_from_origins_not_allowed_cannot_even_connect(rig, origin):
     agent, printer = rig
@@ -273,8 +323,16 @@ def test_oversized_frames_are_refused_in_dialect_or_closed_1009(rig):
                         await ws.recv()
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
         async with connect(agent.url("/"), max_size=None) as ws:
-            await ws.send(json.dumps({"call": "print", "uid": "big", "token": TOKEN,
-                                      "params": {"printer": {"name": "X"}, "data": ["y" * (3 * 2**20)]}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "call": "print",
+                        "uid": "big",
+                        "token": TOKEN,
+                        "params": {"printer": {"name": "X"}, "data": ["y" * (3 * 2**20)]},
+                    }
+                )
+            )
             reply = json.loads(await asyncio.wait_for(ws.recv(), 30))
             # Unread, a frame has no dialect yet: the path's default (Cantina Virtual on "/") answers.
             assert reply["status"] == "error" and "too big" in reply["message"], reply
@@ -320,8 +378,10 @@ def test_garbage_on_the_tcp_port_and_half_handshakes_do_not_hurt(rig):
     agent, _printer = rig
     garbage = [
         b"\x00\xff" * 500,
-        (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         b"Sec-WebSocket-Key: not-base64\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        (
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: not-base64\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ),
         b"POST /health HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n" + b"x" * 1000,
         b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
         b"GET /ws HTTP/1.1\r\n" + b"X-Filler: y\r\n" * 500 + b"\r\n",
@@ -352,10 +412,18 @@ def test_fuzzed_frames_reach_the_renderers_without_a_token_and_break_nothing(tmp
     printer = FakePrinterProcess(tmp_path / "printer-out").start()
     agent = LocalAgent(tmp_path / "agent", printer.url).start()
     try:
+
         @FUZZ
-        @given(st.sampled_from(["/ws", "/"]),
-               st.lists(st.one_of(ticket_daemon.map(json.dumps), printer_websocket.map(json.dumps),
-                                  cantina_virtual.map(json.dumps)), min_size=1, max_size=8))
+        @given(
+            st.sampled_from(["/ws", "/"]),
+            st.lists(
+                st.one_of(
+                    ticket_daemon.map(json.dumps), printer_websocket.map(json.dumps), cantina_virtual.map(json.dumps)
+                ),
+                min_size=1,
+                max_size=8,
+            ),
+        )
         def run(path, sent):
             asyncio.run(fuzz_once(agent, path, sent))
 

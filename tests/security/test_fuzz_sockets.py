@@ -34,7 +34,8 @@ shaped = st.fixed_dictionaries(
         "message": json_values,
         "printer": st.dictionaries(
             st.sampled_from(["name", "model", "status", "agent_version", "message"]), json_values, max_size=5
-        ) | json_values,
+        )
+        | json_values,
         "timestamp": json_values,
     },
 )
@@ -129,7 +130,8 @@ def test_fuzzed_staff_socket_messages_are_ignored(manager_user):
 
     async def fuzz(sent_frames):
         communicator = WebsocketCommunicator(
-            application, "/ws/staff/",
+            application,
+            "/ws/staff/",
             headers=[(b"host", b"localhost"), (b"origin", b"http://localhost"), (b"cookie", cookie)],
         )
         assert (await communicator.connect())[0]

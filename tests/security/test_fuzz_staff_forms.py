@@ -17,7 +17,9 @@ from printing.models import PrintJob
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(300)]
 
 FUZZ = settings(
-    max_examples=60, deadline=None, database=None,
+    max_examples=60,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -25,16 +27,30 @@ FUZZ = settings(
 # surrogate-free unicode, very long strings, empty values.
 numbers = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
-    st.sampled_from(["", " ", "1e3", "0x10", "١٢", "1.5", "-0", "NaN", "9" * 5000, "2147483648", "9223372036854775808"]),
+    st.sampled_from(
+        ["", " ", "1e3", "0x10", "١٢", "1.5", "-0", "NaN", "9" * 5000, "2147483648", "9223372036854775808"]
+    ),
     st.text(max_size=12),
 )
 texts = st.one_of(st.text(max_size=200), st.sampled_from(["", "<script>alert(1)</script>", "\x00", "a" * 5000]))
 redirect_targets = st.one_of(
-    st.sampled_from([
-        "", "/", "/jobs/", "//evil.example.com/", "https://evil.example.com/", "http:evil.example.com",
-        "\\\\evil.example.com", "/\\evil.example.com", "javascript:alert(1)", " //evil.example.com",
-        "\t//evil.example.com", "https://testserver.evil.com/", "///evil.example.com",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            "/",
+            "/jobs/",
+            "//evil.example.com/",
+            "https://evil.example.com/",
+            "http:evil.example.com",
+            "\\\\evil.example.com",
+            "/\\evil.example.com",
+            "javascript:alert(1)",
+            " //evil.example.com",
+            "\t//evil.example.com",
+            "https://testserver.evil.com/",
+            "///evil.example.com",
+        ]
+    ),
     st.text(max_size=60),
 )
 extra_fields = st.dictionaries(st.text(min_size=1, max_size=12), texts, max_size=3)
@@ -68,9 +84,13 @@ def sale_is_sound(order):
     payment_method=st.one_of(st.sampled_from(["cash", "pix", "card", ""]), st.text(max_size=10)),
     extra=extra_fields,
 )
-@example(lines=[("1", "1"), ("9223372036854775808", "1")], unpaired=[], customer_name="", payment_method="cash", extra={})
+@example(
+    lines=[("1", "1"), ("9223372036854775808", "1")], unpaired=[], customer_name="", payment_method="cash", extra={}
+)
 @example(lines=[("1", "1")], unpaired=["-9223372036854775809"], customer_name="", payment_method="cash", extra={})
-def test_fuzzed_counter_sales_never_fail_or_create_bad_orders(manager, lines, unpaired, customer_name, payment_method, extra):
+def test_fuzzed_counter_sales_never_fail_or_create_bad_orders(
+    manager, lines, unpaired, customer_name, payment_method, extra
+):
     orders_before = Order.objects.count()
     data = {
         **extra,
@@ -103,21 +123,37 @@ def test_fuzzed_counter_sales_never_fail_or_create_bad_orders(manager, lines, un
     payment_method=st.one_of(st.sampled_from(["cash", "pix", "card", ""]), st.text(max_size=10)),
 )
 @example(
-    lines=[("1", "1")], customer_name="Ana", pickup_day="9999-12-31", pickup_time="23:59", notes="", confirm_now="on",
+    lines=[("1", "1")],
+    customer_name="Ana",
+    pickup_day="9999-12-31",
+    pickup_time="23:59",
+    notes="",
+    confirm_now="on",
     payment_method="pix",
 )
 # Found by this test: a product id beyond a database integer overflowed the driver (500).
 @example(
-    lines=[("9223372036854775808", "1")], customer_name="Ana", pickup_day="2030-01-01", pickup_time="12:00", notes="",
-    confirm_now="", payment_method="",
+    lines=[("9223372036854775808", "1")],
+    customer_name="Ana",
+    pickup_day="2030-01-01",
+    pickup_time="12:00",
+    notes="",
+    confirm_now="",
+    payment_method="",
 )
-def test_fuzzed_phone_orders_never_fail(manager, lines, customer_name, pickup_day, pickup_time, notes, confirm_now, payment_method):
+def test_fuzzed_phone_orders_never_fail(
+    manager, lines, customer_name, pickup_day, pickup_time, notes, confirm_now, payment_method
+):
     orders_before = Order.objects.count()
     data = {
         "product": [product for product, _quantity in lines],
         "quantity": [quantity for _product, quantity in lines],
-        "customer_name": customer_name, "pickup_day": pickup_day, "pickup_time": pickup_time,
-        "notes": notes, "confirm_now": confirm_now, "payment_method": payment_method,
+        "customer_name": customer_name,
+        "pickup_day": pickup_day,
+        "pickup_time": pickup_time,
+        "notes": notes,
+        "confirm_now": confirm_now,
+        "payment_method": payment_method,
     }
 
     response = manager.post(reverse("orders:scheduled_new"), data)
@@ -150,7 +186,19 @@ def targets(manager, make_printer, make_order, django_capture_on_commit_callback
 
 @FUZZ
 @given(
-    action=st.sampled_from(["confirm", "ready", "delivered", "cancel", "order_reprint", "job_reprint", "job_retry", "job_cancel", "test_print"]),
+    action=st.sampled_from(
+        [
+            "confirm",
+            "ready",
+            "delivered",
+            "cancel",
+            "order_reprint",
+            "job_reprint",
+            "job_retry",
+            "job_cancel",
+            "test_print",
+        ]
+    ),
     next_url=redirect_targets,
     extra=extra_fields,
 )

@@ -53,7 +53,9 @@ def test_staff_pages_and_the_dashboard_send_a_policy_without_inline_scripts(mana
         assert directives["style-src"] == ["'self'"], url
         assert directives["object-src"] == ["'none'"] and directives["frame-ancestors"] == ["'none'"]
         assert directives["base-uri"] == ["'none'"] and directives["form-action"] == ["'self'"]
-        assert "'unsafe-inline'" not in response["Content-Security-Policy"].replace("style-src-attr 'unsafe-inline'", "")
+        assert "'unsafe-inline'" not in response["Content-Security-Policy"].replace(
+            "style-src-attr 'unsafe-inline'", ""
+        )
         if response["Content-Type"].startswith("text/html"):
             assert not INLINE_SCRIPT.findall(response.content.decode()), url
             assert "<style" not in response.content.decode(), url
@@ -93,7 +95,10 @@ def test_receipt_previews_link_their_style_sheet_instead_of_inlining_it(manager)
 
     job = PrintJob.objects.first()
     css_url = reverse("printing:preview_css")
-    for url in (reverse("printing:job_detail", args=[job.pk]), reverse("admin:printing_printjob_change", args=[job.pk])):
+    for url in (
+        reverse("printing:job_detail", args=[job.pk]),
+        reverse("admin:printing_printjob_change", args=[job.pk]),
+    ):
         html = manager.get(url).content.decode()
         assert "cp-receipt" in html and f'href="{css_url}"' in html and "<style" not in html, url
     stylesheet = manager.get(css_url)

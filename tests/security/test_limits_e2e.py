@@ -82,7 +82,9 @@ def test_flooding_agent_is_cut_off_while_another_agent_keeps_printing(server):
             while len(received) < 3:
                 job = (await next_of_type(websocket, "new_order", timeout=30))["order"]
                 received.append(job["job_id"])
-                await websocket.send(json.dumps({"type": "print_status", "job_id": job["job_id"], "status": "completed"}))
+                await websocket.send(
+                    json.dumps({"type": "print_status", "job_id": job["job_id"], "status": "completed"})
+                )
 
     async def main():
         received = []

@@ -66,8 +66,18 @@ def pages(world):
 
 
 ATTENDANT_MAY = {
-    "counter", "scheduled", "scheduled_new", "printers", "printers_status", "jobs", "jobs_status", "job_detail",
-    "confirm", "order_reprint", "job_retry", "job_reprint",
+    "counter",
+    "scheduled",
+    "scheduled_new",
+    "printers",
+    "printers_status",
+    "jobs",
+    "jobs_status",
+    "job_detail",
+    "confirm",
+    "order_reprint",
+    "job_retry",
+    "job_reprint",
 }
 MANAGER_ONLY = {"dashboard", "dashboard_data", "order_cancel", "job_cancel", "test_print"}
 
@@ -151,7 +161,9 @@ def test_an_attendant_may_not_reprint_or_retry_jobs_of_an_earlier_day_but_a_mana
 
 
 def test_pages_show_only_the_buttons_the_account_may_use(world, attendant_user, manager_user):
-    scheduled_url = reverse("orders:scheduled") + "?day=" + timezone.localdate(world["pending"].scheduled_for).isoformat()
+    scheduled_url = (
+        reverse("orders:scheduled") + "?day=" + timezone.localdate(world["pending"].scheduled_for).isoformat()
+    )
     attendant_page = client_for(attendant_user).get(scheduled_url).content.decode()
     manager_page = client_for(manager_user).get(scheduled_url).content.decode()
     assert 'data-action="confirm"' in attendant_page and 'data-action="cancel"' not in attendant_page
@@ -168,13 +180,17 @@ def test_the_admin_offers_an_attendant_the_same_actions_as_the_staff_pages(world
 
     attendant = client_for(attendant_user)
     job_actions = {value for value, _label in attendant.get(jobs_admin).context["action_form"].fields["action"].choices}
-    order_actions = {value for value, _label in attendant.get(orders_admin).context["action_form"].fields["action"].choices}
+    order_actions = {
+        value for value, _label in attendant.get(orders_admin).context["action_form"].fields["action"].choices
+    }
     assert {"retry_failed", "reprint"} <= job_actions and "cancel" not in job_actions
     assert "confirm_orders" in order_actions and "cancel_orders" not in order_actions
 
     manager = client_for(manager_user)
     job_actions = {value for value, _label in manager.get(jobs_admin).context["action_form"].fields["action"].choices}
-    order_actions = {value for value, _label in manager.get(orders_admin).context["action_form"].fields["action"].choices}
+    order_actions = {
+        value for value, _label in manager.get(orders_admin).context["action_form"].fields["action"].choices
+    }
     assert {"retry_failed", "reprint", "cancel"} <= job_actions and "cancel_orders" in order_actions
 
     # No dashboard link, no dashboard for the attendant in the admin either.
@@ -222,7 +238,11 @@ def test_the_roles_are_groups_with_permissions_created_by_migrate():
     assert ("orders", "cancel_order") not in attendant and ("printing", "view_dashboard") not in attendant
     assert attendant < manager
     assert {
-        ("printing", "view_dashboard"), ("printing", "change_printer"), ("axes", "delete_accessattempt"),
-        ("api", "add_apikey"), ("api", "change_apikey"), ("webhooks", "change_webhooksubscription"),
+        ("printing", "view_dashboard"),
+        ("printing", "change_printer"),
+        ("axes", "delete_accessattempt"),
+        ("api", "add_apikey"),
+        ("api", "change_apikey"),
+        ("webhooks", "change_webhooksubscription"),
     } <= manager
     assert not any(app == "auth" for app, _codename in manager), "user management stays with superusers"

@@ -30,7 +30,9 @@ def session_cookie(browser):
 
 def open_staff_socket(server, cookie, origin):
     return connect(
-        f"ws://127.0.0.1:{server.port}/ws/staff/", origin=origin, additional_headers={"Cookie": cookie},
+        f"ws://127.0.0.1:{server.port}/ws/staff/",
+        origin=origin,
+        additional_headers={"Cookie": cookie},
         open_timeout=10,
     )
 
@@ -66,10 +68,7 @@ def test_password_guessing_stops_and_a_manager_unlocks(server):
     attacker = StaffBrowser(server.http_url)
     attacker.get("/accounts/login/")
     started = time.monotonic()
-    statuses = [
-        status_of(attacker.post, "/accounts/login/", username="ana", password=f"guess-{n}")
-        for n in range(30)
-    ]
+    statuses = [status_of(attacker.post, "/accounts/login/", username="ana", password=f"guess-{n}") for n in range(30)]
     elapsed = time.monotonic() - started
 
     assert statuses[:4] == [200] * 4 and set(statuses[4:]) == {429}, statuses
@@ -86,7 +85,9 @@ def log_in(server, username):
     """A session for ``username`` (whose password is "<username>-pass-123"), whatever its role."""
     browser = StaffBrowser(server.http_url)
     browser.get("/accounts/login/")
-    _status, url, _body = browser.post("/accounts/login/", username=username, password=f"{username}-pass-123", next="/admin/")
+    _status, url, _body = browser.post(
+        "/accounts/login/", username=username, password=f"{username}-pass-123", next="/admin/"
+    )
     assert url.endswith("/admin/"), url
     return browser
 

@@ -31,7 +31,9 @@ def floor(make_printer):
     return {
         "balcao": make_printer("Balcão", has_drawer=True, auto_print=["counter", "scheduled"]),
         "cozinha": make_printer(
-            "Cozinha", auto_print=["counter", "scheduled"], kitchen_channels=["counter", "scheduled"],
+            "Cozinha",
+            auto_print=["counter", "scheduled"],
+            kitchen_channels=["counter", "scheduled"],
             kitchen_categories=["Lanches"],
         ),
     }
@@ -40,8 +42,12 @@ def floor(make_printer):
 def sell(menu, *lines, payment="cash", received=None, committed):
     with committed(execute=True):
         return order_services.order_create(
-            channel="counter", items=[(menu[name].pk, quantity) for name, quantity in lines],
-            customer_name="Ana", payment_method=payment, amount_received=received, confirm=True,
+            channel="counter",
+            items=[(menu[name].pk, quantity) for name, quantity in lines],
+            customer_name="Ana",
+            payment_method=payment,
+            amount_received=received,
+            confirm=True,
         )
 
 
@@ -64,7 +70,9 @@ def test_kitchen_printer_gets_only_its_categories_and_no_prices(menu, floor, com
 
 def test_no_kitchen_ticket_when_the_kitchen_has_nothing_to_prepare(menu, floor, committed):
     order = sell(menu, ("suco", 1), payment="pix", committed=committed)
-    assert list(PrintJob.objects.filter(order=order).values_list("printer__name", "kind")) == [("Balcão", "order_receipt")]
+    assert list(PrintJob.objects.filter(order=order).values_list("printer__name", "kind")) == [
+        ("Balcão", "order_receipt")
+    ]
 
 
 def test_kitchen_ticket_is_created_exactly_once(menu, floor, committed):
@@ -93,7 +101,9 @@ def test_card_sale_does_not_open_the_drawer(menu, floor, committed):
     assert DRAWER_PULSE not in bytes(PrintJob.objects.get(order=order, printer=floor["balcao"]).escpos)
 
 
-@pytest.mark.parametrize("received, code", [("5", "received_too_little"), ("abc", "bad_received"), ("NaN", "bad_received")])
+@pytest.mark.parametrize(
+    "received, code", [("5", "received_too_little"), ("abc", "bad_received"), ("NaN", "bad_received")]
+)
 def test_cash_received_below_the_total_or_not_a_number_is_refused(menu, floor, committed, received, code):
     with pytest.raises(OrderError) as error:
         sell(menu, ("misto", 1), received=received, committed=committed)
@@ -124,8 +134,9 @@ def test_counter_sold_out_toggle_needs_permission_and_hides_the_product(client, 
 
 def test_counter_view_refuses_cash_below_total_and_keeps_the_cart(client, attendant_user, menu):
     client.force_login(attendant_user)
-    response = client.post("/", {"product": [menu["misto"].pk], "quantity": [1], "payment_method": "cash",
-                                 "amount_received": "5"})
+    response = client.post(
+        "/", {"product": [menu["misto"].pk], "quantity": [1], "payment_method": "cash", "amount_received": "5"}
+    )
     assert response.status_code == 200
     assert "less than the total" in response.content.decode() or "menor que o total" in response.content.decode()
     assert Order.objects.count() == 0
@@ -133,7 +144,9 @@ def test_counter_view_refuses_cash_below_total_and_keeps_the_cart(client, attend
 
 def test_pending_order_can_be_edited_and_a_confirmed_one_cannot(menu):
     order = order_services.order_create(
-        channel="scheduled", items=[(menu["misto"].pk, 1)], customer_name="Bia",
+        channel="scheduled",
+        items=[(menu["misto"].pk, 1)],
+        customer_name="Bia",
         scheduled_for=timezone.now() + timedelta(hours=2),
     )
     later = timezone.now() + timedelta(hours=3)
@@ -172,7 +185,9 @@ def test_alarm_after_the_threshold_names_the_printer_and_health_is_503(floor, cl
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded"
-    assert body["printer_alarms"] == [{"printer": "Cozinha", "reason": "no_agent", "seconds": body["printer_alarms"][0]["seconds"]}]
+    assert body["printer_alarms"] == [
+        {"printer": "Cozinha", "reason": "no_agent", "seconds": body["printer_alarms"][0]["seconds"]}
+    ]
 
     with committed(execute=True):
         services.printer_connected(printer_id=printer.pk, channel_name="two")
@@ -185,7 +200,9 @@ def test_paper_out_opens_an_incident_and_ready_closes_it(floor, settings):
     services.printer_report(printer_id=printer.pk, status="paper_out")
     services.printer_report(printer_id=printer.pk, status="paper_out")
     assert PrinterIncident.objects.filter(printer=printer, reason="paper_out", ended_at__isnull=True).count() == 1
-    alarms = selectors.printer_alarms(now=timezone.now() + timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS + 1))
+    alarms = selectors.printer_alarms(
+        now=timezone.now() + timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS + 1)
+    )
     assert [(alarm["printer"], alarm["reason"]) for alarm in alarms] == [("Balcão", "paper_out")]
     assert "paper" in alarms[0]["advice"] or "papel" in alarms[0]["advice"]
     services.printer_report(printer_id=printer.pk, status="ready")
@@ -204,10 +221,13 @@ def test_alarm_endpoint_is_for_staff(client, attendant_user, floor):
     assert client.get("/printers/alarms").json() == {"alarms": []}
 
 
-def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agent_is_gone(client, attendant_user, make_printer):
+def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agent_is_gone(
+    client, attendant_user, make_printer
+):
     """Fix 6: not "the printer reports: ready" for a printer whose agent is offline."""
-    printer = make_printer("Balcão", status="ready", connected=False,
-                           last_seen_at=timezone.now() - timedelta(minutes=5))
+    printer = make_printer(
+        "Balcão", status="ready", connected=False, last_seen_at=timezone.now() - timedelta(minutes=5)
+    )
     client.force_login(attendant_user)
     page = client.get("/printers/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
     reports = page.split("data-printer-reports>", 1)[1].split("</dd>", 1)[0]
@@ -217,8 +237,8 @@ def test_printers_page_says_offline_and_the_age_of_the_last_report_when_the_agen
 
 
 def test_day_close_page_and_printed_report(client, attendant_user, menu, floor, committed):
-    sell(menu, ("misto", 2), received="20", committed=committed)              # cash 18,00
-    sell(menu, ("suco", 1), payment="pix", committed=committed)               # pix 6,00
+    sell(menu, ("misto", 2), received="20", committed=committed)  # cash 18,00
+    sell(menu, ("suco", 1), payment="pix", committed=committed)  # pix 6,00
     cancelled = sell(menu, ("coxinha", 1), payment="card", committed=committed)
     with committed(execute=True):
         order_services.order_cancel(order_id=cancelled.pk)
@@ -228,7 +248,7 @@ def test_day_close_page_and_printed_report(client, attendant_user, menu, floor, 
     client.force_login(attendant_user)
     page = client.get("/day-close/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
     assert "Fechamento do dia" in page
-    assert "R$ 24,00" in page                       # sold: 18 + 6, the cancelled order left out
+    assert "R$ 24,00" in page  # sold: 18 + 6, the cancelled order left out
     payments = page.split("data-by-payment", 1)[1].split("</table>", 1)[0]
     assert "Dinheiro" in payments and "R$ 18,00" in payments and "Pix" in payments and "R$ 6,00" in payments
     assert f"#{cancelled.number}" in page.split("data-cancelled", 1)[1].split("</ul>", 1)[0]
@@ -249,8 +269,9 @@ def test_dashboard_lists_incidents_with_their_duration(client, make_printer):
 
     printer = make_printer("Cozinha")
     now = timezone.now()
-    PrinterIncident.objects.create(printer=printer, reason="paper_out", started_at=now - timedelta(minutes=7),
-                                   ended_at=now - timedelta(minutes=2))
+    PrinterIncident.objects.create(
+        printer=printer, reason="paper_out", started_at=now - timedelta(minutes=7), ended_at=now - timedelta(minutes=2)
+    )
     PrinterIncident.objects.create(printer=printer, reason="no_agent", started_at=now - timedelta(minutes=3))
     client.force_login(get_user_model().objects.create_superuser("marta", password="x"))
     page = client.get("/admin/print/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
@@ -262,15 +283,25 @@ def test_dashboard_lists_incidents_with_their_duration(client, make_printer):
 def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_not(client, attendant_user, menu):
     pickup = timezone.localtime() + timedelta(days=1)
     order = order_services.order_create(
-        channel="scheduled", items=[(menu["misto"].pk, 1)], customer_name="Bia", scheduled_for=pickup,
+        channel="scheduled",
+        items=[(menu["misto"].pk, 1)],
+        customer_name="Bia",
+        scheduled_for=pickup,
     )
     client.force_login(attendant_user)
     page = client.get(f"/scheduled/{order.pk}/edit/").content.decode()
     assert "Misto quente" in page and 'value="Bia"' in page
-    response = client.post(f"/scheduled/{order.pk}/edit/", {
-        "product": [menu["suco"].pk], "quantity": [3], "customer_name": "Bia",
-        "pickup_day": pickup.date().isoformat(), "pickup_time": "15:30", "notes": "sem gelo",
-    })
+    response = client.post(
+        f"/scheduled/{order.pk}/edit/",
+        {
+            "product": [menu["suco"].pk],
+            "quantity": [3],
+            "customer_name": "Bia",
+            "pickup_day": pickup.date().isoformat(),
+            "pickup_time": "15:30",
+            "notes": "sem gelo",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     order.refresh_from_db()
     assert [(item.name, item.quantity) for item in order.items.all()] == [("Suco de laranja", 3)]
@@ -278,7 +309,9 @@ def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_
     assert 'data-action="edit"' in client.get(f"/scheduled/?day={pickup.date().isoformat()}").content.decode()
 
     order_services.order_confirm(order_id=order.pk)
-    response = client.post(f"/scheduled/{order.pk}/edit/", {"product": [menu["misto"].pk], "quantity": [1]}, follow=True)
+    response = client.post(
+        f"/scheduled/{order.pk}/edit/", {"product": [menu["misto"].pk], "quantity": [1]}, follow=True
+    )
     assert [str(message) for message in response.context["messages"]] == [
         f"Order {order.number} is already confirmed: its items cannot change."
     ] or "já foi confirmado" in response.content.decode()

@@ -111,7 +111,9 @@ def test_login_page_logs_staff_in_and_goes_to_the_counter(anonymous_client, staf
     page = anonymous_client.get("/accounts/login/?next=/")
     assert page.status_code == 200
     assert 'name="username"' in page.content.decode()
-    response = anonymous_client.post("/accounts/login/", {"username": "alice", "password": "alice-pass-123", "next": "/"})
+    response = anonymous_client.post(
+        "/accounts/login/", {"username": "alice", "password": "alice-pass-123", "next": "/"}
+    )
     assert response.status_code == 302 and response["Location"] == "/"
     assert anonymous_client.get("/").status_code == 200
 

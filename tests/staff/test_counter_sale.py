@@ -48,7 +48,12 @@ def test_sale_confirms_the_order_and_queues_its_receipt(staff_client, products, 
     order = Order.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/?order={order.pk}"
-    assert (order.channel, order.status, order.customer_name, order.payment_method) == ("counter", "confirmed", "Ana", "pix")
+    assert (order.channel, order.status, order.customer_name, order.payment_method) == (
+        "counter",
+        "confirmed",
+        "Ana",
+        "pix",
+    )
     assert [(item.name, item.quantity) for item in order.items.all()] == [("Pão de queijo", 2), ("Suco de laranja", 1)]
     job = PrintJob.objects.get(order=order)
     assert (job.printer, job.kind, job.status) == (printer, "order_receipt", "pending")
@@ -74,8 +79,15 @@ def test_inactive_product_is_refused_and_the_cart_comes_back(staff_client, produ
     response = staff_client.post("/", sale((bread.pk, 1), (coxinha.pk, 2)))
     assert form_errors(response) == ["“Coxinha” is no longer for sale: remove it from the order."]
     assert not Order.objects.exists()
-    cart = json.loads(re.search(r'<script id="cart-initial" type="application/json">(.*?)</script>', response.content.decode()).group(1))
-    assert [(line["name"], line["quantity"], line["active"]) for line in cart] == [("Pão de queijo", 1, True), ("Coxinha", 2, False)]
+    cart = json.loads(
+        re.search(r'<script id="cart-initial" type="application/json">(.*?)</script>', response.content.decode()).group(
+            1
+        )
+    )
+    assert [(line["name"], line["quantity"], line["active"]) for line in cart] == [
+        ("Pão de queijo", 1, True),
+        ("Coxinha", 2, False),
+    ]
 
 
 @pytest.mark.parametrize("quantity", ["0", "-3", "100"])

@@ -44,7 +44,9 @@ def test_list_filters_by_state_and_printer(staff_client, job, kitchen, printer, 
         return sorted(j.pk for j in staff_client.get(f"/jobs/?{query}").context["jobs"])
 
     assert listed("status=failed") == [kitchen_job.pk]
-    assert listed(f"printer={printer.pk}") == sorted(PrintJob.objects.filter(printer=printer).values_list("pk", flat=True))
+    assert listed(f"printer={printer.pk}") == sorted(
+        PrintJob.objects.filter(printer=printer).values_list("pk", flat=True)
+    )
     assert listed(f"status=pending&printer={kitchen.pk}") == sorted(
         PrintJob.objects.filter(printer=kitchen, status="pending").values_list("pk", flat=True)
     )
@@ -78,7 +80,12 @@ def test_reprint_queues_a_new_reprint_job(staff_client, job, committed):
     with committed():
         response = staff_client.post(f"/jobs/{job.pk}/reprint/")
     reprint = PrintJob.objects.exclude(pk=job.pk).get()
-    assert (reprint.kind, reprint.order_id, reprint.printer_id, reprint.status) == ("reprint", job.order_id, job.printer_id, "pending")
+    assert (reprint.kind, reprint.order_id, reprint.printer_id, reprint.status) == (
+        "reprint",
+        job.order_id,
+        job.printer_id,
+        "pending",
+    )
     assert response["Location"] == f"/jobs/{reprint.pk}/"
     assert messages_of(staff_client.get(response["Location"])) == [f"Reprint queued as job #{reprint.pk}."]
 
@@ -141,7 +148,9 @@ def test_order_not_printed_yet_cannot_be_reprinted(staff_client, make_order, pri
     assert messages_of(response) == ["This order has not been printed yet."]
 
 
-def test_status_endpoint_gives_the_jobs_of_the_orders_and_ids_asked_for(staff_client, job, printer, make_order, committed):
+def test_status_endpoint_gives_the_jobs_of_the_orders_and_ids_asked_for(
+    staff_client, job, printer, make_order, committed
+):
     with committed():
         other = make_order(status="confirmed")
         test_page = services.job_create_test_page(printer=printer)
@@ -152,7 +161,9 @@ def test_status_endpoint_gives_the_jobs_of_the_orders_and_ids_asked_for(staff_cl
     assert staff_client.get("/jobs/status").json() == {"jobs": []}
 
 
-def test_status_endpoint_answers_in_a_fixed_number_of_queries(staff_client, printer, make_order, django_assert_max_num_queries):
+def test_status_endpoint_answers_in_a_fixed_number_of_queries(
+    staff_client, printer, make_order, django_assert_max_num_queries
+):
     order = make_order(status="pending")
     jobs = [PrintJob.objects.create(printer=printer, order=order if n % 2 else None, kind="reprint") for n in range(40)]
     ids = ",".join(str(job.pk) for job in jobs)

@@ -42,7 +42,10 @@ def test_pages_speak_brazilian_portuguese_by_default(portuguese_client, products
 def test_money_is_written_the_brazilian_way(portuguese_client, products, make_order):
     body = portuguese_client.get("/").content.decode()
     assert "R$ 4,50" in body and "R$ 7,25" in body
-    assert re.search(r'<script id="money-format" type="application/json">\{"prefix": "R\$ ", "decimal": ",", "thousands": "\."\}', body)
+    assert re.search(
+        r'<script id="money-format" type="application/json">\{"prefix": "R\$ ", "decimal": ",", "thousands": "\."\}',
+        body,
+    )
 
 
 def test_english_is_selectable_with_the_language_switcher(portuguese_client, products):

@@ -70,8 +70,17 @@ def test_spanish_is_chosen_with_the_switcher(staff_user, products):
     assert client.post("/i18n/setlang/", {"language": "es", "next": "/"}).status_code == 302
     body = page(client, "/")
     assert '<html lang="es">' in body
-    for text in ("Mostrador", "Programados", "Impresoras", "Impresiones", "Confirmar e imprimir",
-                 "Toque los productos para agregarlos.", "Nombre del cliente (opcional)", "Efectivo", "Tarjeta"):
+    for text in (
+        "Mostrador",
+        "Programados",
+        "Impresoras",
+        "Impresiones",
+        "Confirmar e imprimir",
+        "Toque los productos para agregarlos.",
+        "Nombre del cliente (opcional)",
+        "Efectivo",
+        "Tarjeta",
+    ):
         assert text in body, text
     assert "R$ 4,50" in body and "R$ 7,25" in body
     assert json_element(body, "money-format") == {"prefix": "R$ ", "decimal": ",", "thousands": "\xa0"}
@@ -98,22 +107,44 @@ def test_an_unknown_language_is_ignored(staff_user):
 def test_chinese_counter_page(staff_user, products):
     body = page(client_speaking(staff_user, "zh-hans"), "/")
     assert '<html lang="zh-hans">' in body
-    for text in ("柜台", "预约订单", "打印机", "打印任务", "确认并打印", "点击商品即可添加。", "顾客姓名（选填）", "现金", "银行卡",
-                 "退出登录", "清空"):
+    for text in (
+        "柜台",
+        "预约订单",
+        "打印机",
+        "打印任务",
+        "确认并打印",
+        "点击商品即可添加。",
+        "顾客姓名（选填）",
+        "现金",
+        "银行卡",
+        "退出登录",
+        "清空",
+    ):
         assert text in body, text
     assert "R$ 4.50" in body and "R$ 7.25" in body
     assert json_element(body, "money-format") == {"prefix": "R$ ", "decimal": ".", "thousands": ","}
     config = json_element(body, "live-config")
     assert config["language"] == "zh-hans"
-    assert config["jobLabels"] == {"pending": "排队中", "sent": "已发送", "printing": "打印中", "completed": "已打印",
-                                   "failed": "失败", "cancelled": "已取消"}
+    assert config["jobLabels"] == {
+        "pending": "排队中",
+        "sent": "已发送",
+        "printing": "打印中",
+        "completed": "已打印",
+        "failed": "失败",
+        "cancelled": "已取消",
+    }
     assert config["text"]["offline"] == "已断开，正在重新连接…"
 
 
 @pytest.mark.parametrize(
     "accept_language, language",
-    [("zh-CN,zh;q=0.9,en;q=0.5", "zh-hans"), ("zh-Hans", "zh-hans"), ("es-MX,es;q=0.9", "es"), ("es-ES", "es"),
-     ("fr-FR", "pt-br")],
+    [
+        ("zh-CN,zh;q=0.9,en;q=0.5", "zh-hans"),
+        ("zh-Hans", "zh-hans"),
+        ("es-MX,es;q=0.9", "es"),
+        ("es-ES", "es"),
+        ("fr-FR", "pt-br"),
+    ],
 )
 def test_the_browsers_language_is_followed(staff_user, accept_language, language):
     body = page(client_speaking(staff_user, HTTP_ACCEPT_LANGUAGE=accept_language), "/")
@@ -121,9 +152,13 @@ def test_the_browsers_language_is_followed(staff_user, accept_language, language
 
 
 def test_refusals_are_translated(staff_user, products):
-    for language, text in [("es", "El pedido está vacío: agregue al menos un producto."),
-                           ("zh-hans", "订单是空的：请至少添加一件商品。")]:
-        response = client_speaking(staff_user, language).post("/", {"product": [], "quantity": [], "payment_method": "cash"})
+    for language, text in [
+        ("es", "El pedido está vacío: agregue al menos un producto."),
+        ("zh-hans", "订单是空的：请至少添加一件商品。"),
+    ]:
+        response = client_speaking(staff_user, language).post(
+            "/", {"product": [], "quantity": [], "payment_method": "cash"}
+        )
         assert text in response.content.decode()
 
 
@@ -152,8 +187,20 @@ def test_scheduled_page_in_chinese(staff_user, scheduled_tomorrow):
 def test_scheduled_page_in_spanish(staff_user, scheduled_tomorrow):
     day, _order = scheduled_tomorrow
     body = page(client_speaking(staff_user, "es"), f"/scheduled/?day={day.isoformat()}")
-    months = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-              "noviembre", "diciembre"]
+    months = [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ]
     assert f"{day.day} de {months[day.month - 1]} de {day.year}" in body
     assert "R$ 1\xa0350,00" in body
     for text in ("pendiente", "Paga al recoger", "1 por confirmar", "Nuevo pedido"):

@@ -37,8 +37,15 @@ def phone_order(products, day, **fields):
 def test_day_list_shows_that_days_scheduled_orders_grouped_by_pickup_time(staff_client, make_order, tomorrow):
     late = make_order(channel="scheduled", status="pending", customer_name="Late", scheduled_for=at(tomorrow, 12, 30))
     early = make_order(channel="scheduled", status="pending", customer_name="Early", scheduled_for=at(tomorrow, 10))
-    early_too = make_order(channel="scheduled", status="pending", customer_name="Early too", scheduled_for=at(tomorrow, 10))
-    make_order(channel="scheduled", status="pending", customer_name="Other day", scheduled_for=at(tomorrow + timedelta(days=1), 10))
+    early_too = make_order(
+        channel="scheduled", status="pending", customer_name="Early too", scheduled_for=at(tomorrow, 10)
+    )
+    make_order(
+        channel="scheduled",
+        status="pending",
+        customer_name="Other day",
+        scheduled_for=at(tomorrow + timedelta(days=1), 10),
+    )
     make_order(channel="counter", status="pending", customer_name="Walk-in", scheduled_for=at(tomorrow, 10))
 
     response = staff_client.get(f"/scheduled/?day={tomorrow.isoformat()}")
@@ -74,7 +81,12 @@ def test_phone_order_is_created_pending_and_does_not_print(staff_client, product
     order = Order.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/scheduled/?day={tomorrow.isoformat()}"
-    assert (order.channel, order.status, order.customer_name, order.notes) == ("scheduled", "pending", "Carla (3º ano)", "sem cebola")
+    assert (order.channel, order.status, order.customer_name, order.notes) == (
+        "scheduled",
+        "pending",
+        "Carla (3º ano)",
+        "sem cebola",
+    )
     assert timezone.localtime(order.scheduled_for) == at(tomorrow, 12, 30)
     assert not PrintJob.objects.exists()
     assert messages_of(staff_client.get(response["Location"])) == [
@@ -179,7 +191,9 @@ def test_delivered_order_cannot_be_cancelled(staff_client, pending_order):
     for step in ("confirm", "delivered"):
         staff_client.post(f"/orders/{pending_order.pk}/{step}/")
     response = staff_client.post(f"/orders/{pending_order.pk}/cancel/", follow=True)
-    assert messages_of(response)[-1:] == [f"Order {pending_order.number} has already been delivered: it cannot change any more."]
+    assert messages_of(response)[-1:] == [
+        f"Order {pending_order.number} has already been delivered: it cannot change any more."
+    ]
 
 
 def test_actions_go_back_to_the_days_page_and_never_off_site(staff_client, pending_order, tomorrow):
@@ -209,7 +223,9 @@ def test_each_order_shows_only_the_actions_its_state_allows(staff_client, pendin
     assert actions() == []
 
 
-def test_day_list_region_renders_without_the_page_and_its_actions_come_back_to_the_page(staff_client, pending_order, tomorrow):
+def test_day_list_region_renders_without_the_page_and_its_actions_come_back_to_the_page(
+    staff_client, pending_order, tomorrow
+):
     body = staff_client.get(f"/scheduled/?day={tomorrow.isoformat()}&region=orders").content.decode()
     assert "<html" not in body
     assert f'data-order-jobs="{pending_order.pk}"' in body

@@ -117,7 +117,9 @@ def test_only_subscriptions_that_want_the_event_get_a_delivery():
     everything = subscription_create(url="https://a.example/")
     failures = subscription_create(url="https://b.example/", events=["job.failed"])
     printers = subscription_create(url="https://c.example/", events=["printer.*"])
-    subscription_create(url="https://d.example/").__class__.objects.filter(url="https://d.example/").update(active=False)
+    subscription_create(url="https://d.example/").__class__.objects.filter(url="https://d.example/").update(
+        active=False
+    )
 
     event_record(type="job.failed", data={})
     event_record(type="printer.updated", data={})
@@ -148,7 +150,11 @@ def test_job_transitions_and_printer_changes_become_events(make_printer):
 
     events = list(WebhookEvent.objects.order_by("created_at"))
     assert [event.type for event in events] == [
-        "job.pending", "job.sent", "job.printing", "job.completed", "printer.updated",
+        "job.pending",
+        "job.sent",
+        "job.printing",
+        "job.completed",
+        "printer.updated",
     ]
     completed = events[3].data
     assert completed["job"]["id"] == job.pk and completed["job"]["status"] == "completed"
@@ -224,7 +230,8 @@ def test_the_maintenance_of_every_server_process_delivers_them(receiver):
     event_record(type="job.completed", data={"job": {"id": 1}})
 
     assert {"webhooks_deliver", "webhook_events_purge", "idempotency_records_purge"} <= {
-        task.name for task in MAINTENANCE_TASKS}
+        task.name for task in MAINTENANCE_TASKS
+    }
     # Only this task: forcing them all would make the hourly ones "just ran" for later tests.
     assert run_pass(tasks=[task for task in MAINTENANCE_TASKS if task.name == "webhooks_deliver"]) == {}
     assert [json.loads(body)["type"] for _, body in listening.requests] == ["job.completed"]

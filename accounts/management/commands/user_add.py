@@ -27,9 +27,7 @@ class Command(BaseCommand):
         if not username:
             raise CommandError("The username must not be empty.")
         if User.objects.filter(username=username).exists():
-            raise CommandError(
-                f"A user named {username!r} already exists; change its groups or password in the admin."
-            )
+            raise CommandError(f"A user named {username!r} already exists; change its groups or password in the admin.")
         group = Group.objects.filter(name=ROLE_GROUPS[role]).first()
         if group is None:
             raise CommandError(f"The group {ROLE_GROUPS[role]!r} does not exist: run 'python manage.py migrate' first.")

@@ -8,10 +8,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--printers", default="", help='comma-separated printer names; default: all printers')
+        parser.add_argument("--printers", default="", help="comma-separated printer names; default: all printers")
         parser.add_argument("--scopes", default="print,orders,read", help="comma-separated: print, orders, read")
-        parser.add_argument("--origins", default="",
-                            help="comma-separated web origins allowed to use the key from a browser")
+        parser.add_argument(
+            "--origins", default="", help="comma-separated web origins allowed to use the key from a browser"
+        )
         parser.add_argument("--rate", type=int, default=None, help="requests per minute (default: the server's)")
 
     def handle(self, *args, name, printers, scopes, origins, rate, **options):
@@ -19,8 +20,11 @@ class Command(BaseCommand):
             raise CommandError("--rate must be at least 1.")
         try:
             api_key, key = services.apikey_create(
-                name=name, scopes=[s.strip() for s in scopes.split(",") if s.strip()],
-                printer_names=printers.split(","), origins=origins.split(","), rate_per_minute=rate,
+                name=name,
+                scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+                printer_names=printers.split(","),
+                origins=origins.split(","),
+                rate_per_minute=rate,
             )
         except services.ApiKeyError as error:
             raise CommandError(str(error)) from None

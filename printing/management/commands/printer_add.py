@@ -23,28 +23,52 @@ class Command(BaseCommand):
         parser.add_argument("--paper-width", type=int, choices=[58, 80], default=80)
         parser.add_argument("--no-cutter", action="store_true", help="the printer has no paper cutter")
         parser.add_argument(
-            "--auto-print", default="counter,scheduled",
+            "--auto-print",
+            default="counter,scheduled",
             help="comma-separated order channels this printer prints by itself (counter, scheduled), or 'none'",
         )
         parser.add_argument("--profile", default="", help="python-escpos printer profile, e.g. TM-T20II")
         parser.add_argument("--location", default="")
         parser.add_argument("--copies", type=int, default=1)
         parser.add_argument(
-            "--transport", choices=Printer.Transport.values, default=Printer.Transport.AGENT,
+            "--transport",
+            choices=Printer.Transport.values,
+            default=Printer.Transport.AGENT,
             help="agent (default), cloudprnt (Star CloudPRNT) or epson_sdp (Epson Server Direct Print)",
         )
         parser.add_argument("--mac", default="", help="CloudPRNT: the printer's MAC address, e.g. 00:11:62:AA:BB:CC")
-        parser.add_argument("--device-id", default="", help="Epson SDP: the ID typed into the printer (up to 30 of A-Z a-z 0-9 _ . -)")
-        parser.add_argument("--poll-interval", type=int, default=5, help="cloud printers: seconds between polls (default 5)")
         parser.add_argument(
-            "--kitchen-categories", default="",
+            "--device-id", default="", help="Epson SDP: the ID typed into the printer (up to 30 of A-Z a-z 0-9 _ . -)"
+        )
+        parser.add_argument(
+            "--poll-interval", type=int, default=5, help="cloud printers: seconds between polls (default 5)"
+        )
+        parser.add_argument(
+            "--kitchen-categories",
+            default="",
             help='comma-separated product categories, e.g. "Lanches,Bebidas": the printer prints kitchen '
-                 "tickets of those items (no prices) instead of customer receipts for its auto-print channels",
+            "tickets of those items (no prices) instead of customer receipts for its auto-print channels",
         )
         parser.add_argument("--has-drawer", action="store_true", help="a cash drawer is plugged into it")
 
-    def handle(self, *args, name, paper_width, no_cutter, auto_print, profile, location, copies,
-               transport, mac, device_id, poll_interval, kitchen_categories="", has_drawer=False, **options):
+    def handle(
+        self,
+        *args,
+        name,
+        paper_width,
+        no_cutter,
+        auto_print,
+        profile,
+        location,
+        copies,
+        transport,
+        mac,
+        device_id,
+        poll_interval,
+        kitchen_categories="",
+        has_drawer=False,
+        **options,
+    ):
         name = name.strip()
         if not name:
             raise CommandError("The printer name must not be empty.")
@@ -56,9 +80,13 @@ class Command(BaseCommand):
             )
         categories = [category.strip() for category in kitchen_categories.split(",") if category.strip()]
         if kitchen_categories.strip() and not categories:
-            raise CommandError('--kitchen-categories needs category names, e.g. --kitchen-categories "Lanches,Bebidas".')
+            raise CommandError(
+                '--kitchen-categories needs category names, e.g. --kitchen-categories "Lanches,Bebidas".'
+            )
         if categories and has_drawer:
-            raise CommandError("A kitchen printer never opens the cash drawer: drop --has-drawer or --kitchen-categories.")
+            raise CommandError(
+                "A kitchen printer never opens the cash drawer: drop --has-drawer or --kitchen-categories."
+            )
         if not 1 <= copies <= 5:
             raise CommandError("--copies must be between 1 and 5.")
         if profile:
@@ -75,10 +103,20 @@ class Command(BaseCommand):
             raise CommandError(f"A printer named {name!r} already exists; use printer_token to get a new token.")
         with transaction.atomic():
             printer = Printer.objects.create(
-                name=name, paper_width=paper_width, has_cutter=not no_cutter, auto_print=channels,
-                profile=profile, location=location, copies=copies, transport=transport, mac=mac,
-                device_id=device_id, poll_interval=poll_interval, has_drawer=has_drawer,
-                kitchen_categories=categories, kitchen_channels=channels if categories else [],
+                name=name,
+                paper_width=paper_width,
+                has_cutter=not no_cutter,
+                auto_print=channels,
+                profile=profile,
+                location=location,
+                copies=copies,
+                transport=transport,
+                mac=mac,
+                device_id=device_id,
+                poll_interval=poll_interval,
+                has_drawer=has_drawer,
+                kitchen_categories=categories,
+                kitchen_channels=channels if categories else [],
             )
             if printer.is_cloud:
                 from printing.cloud.services import cloud_printer_issue_secret

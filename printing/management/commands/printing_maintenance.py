@@ -19,7 +19,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Run every task once and exit (0 if all succeeded).")
         parser.add_argument(
-            "--interval", type=float, default=None,
+            "--interval",
+            type=float,
+            default=None,
             help=f"Seconds between passes (default: CANTINA_SWEEP_INTERVAL, now {settings.CANTINA_SWEEP_INTERVAL}).",
         )
 

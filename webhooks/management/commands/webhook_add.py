@@ -9,7 +9,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("url")
         parser.add_argument(
-            "--events", default="",
+            "--events",
+            default="",
             help="comma-separated event types, e.g. job.completed,job.failed or job.*; default: every event",
         )
         parser.add_argument("--description", default="")
