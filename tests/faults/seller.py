@@ -45,6 +45,10 @@ class Attempt:
     outcome: str  # "confirmed", "503", "5xx:<code>", "no answer: <error>", "4xx:<code>"
     seconds: float
     applied: bool | None = None  # for attempts without a clean answer: what the database said
+    started_at: float = 0.0  # time.monotonic() when the request was sent
+
+    def overlaps(self, start, end):
+        return self.started_at < end and self.started_at + self.seconds > start
 
 
 @dataclass
@@ -112,7 +116,9 @@ class HttpSeller:
             try:
                 status = self.post_sale(ref)
             except (OSError, http.client.HTTPException) as error:
-                attempt = Attempt(ref, f"no answer: {type(error).__name__}", time.monotonic() - started)
+                attempt = Attempt(
+                    ref, f"no answer: {type(error).__name__}", time.monotonic() - started, started_at=started
+                )
                 # Did it apply? Only a server that has finished dying can say for sure.
                 self.settled.wait(60)
                 attempt.applied = bool(self.orders_with_ref(ref))
@@ -122,7 +128,7 @@ class HttpSeller:
                     return True
                 time.sleep(0.3)
                 continue
-            attempt = Attempt(ref, answer_name(status), time.monotonic() - started)
+            attempt = Attempt(ref, answer_name(status), time.monotonic() - started, started_at=started)
             self.attempts.append(attempt)
             if status == 302:
                 self.refs_confirmed.append(ref)

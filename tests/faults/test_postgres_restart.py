@@ -37,11 +37,13 @@ def postgres():
     server.stop()
 
 
-def outage(rig, postgres, mode):
+def outage(rig, postgres, mode, windows):
     rig.note(f"postgres stop -m {mode}", backlog=rig.backlog())
+    start = time.monotonic()
     postgres.down(mode)
     time.sleep(OUTAGE_SECONDS)
     postgres.up()
+    windows.append((start, time.monotonic()))
     return rig.note("postgres started", backlog=rig.backlog())
 
 
@@ -52,10 +54,11 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
     rig.start_driver(orders=160, batch=10, interval=0.5)
     seller.start(count=40, interval=0.5)
 
+    windows = []
     time.sleep(3)
-    outage(rig, postgres, "fast")
+    outage(rig, postgres, "fast", windows)
     time.sleep(5)
-    restored_at = outage(rig, postgres, "immediate")
+    restored_at = outage(rig, postgres, "immediate", windows)
 
     seller.join()
     closed_for_database = sum(s.agent.log().count("close 4503") for s in rig.stations.values())
@@ -75,7 +78,11 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
     assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed)
     assert len(seller.refs_confirmed) == 40 and seller.bad_answers() == [], seller.summary()
-    assert any(a.outcome == "503" for a in seller.attempts), "no sale met the outage: the scenario proved nothing"
+    # Sales met the outage: each was answered 503 (nothing saved) or waited for the database (the
+    # pool waits DATABASE_POOL_TIMEOUT) and went through; none got a 500 or a half-made order.
+    met = [a for a in seller.attempts if any(a.overlaps(start, end) for start, end in windows)]
+    assert met, "no sale met the outage: the scenario proved nothing"
     server_log = rig.daphnes[0].log()
-    assert "event=database_unavailable" in server_log  # the 503s were the middleware's
+    if any(a.outcome == "503" for a in seller.attempts):
+        assert "event=database_unavailable" in server_log  # the 503s were the middleware's
     assert "Exception inside application" not in server_log, "a request or an agent link crashed on the outage"
