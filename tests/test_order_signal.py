@@ -66,8 +66,8 @@ def test_no_job_is_created_before_commit(make_printer, make_order, django_captur
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         make_order(status="confirmed")
         assert PrintJob.objects.count() == 0
-    # One hand-off per save (created pending, then confirmed); only the confirmed one prints.
-    assert [callback.args[1] for callback in callbacks] == ["pending", "confirmed"]
+    # Each save tells the other tablets after commit; only the confirmation queues receipts.
+    assert [callback.__name__ for callback in callbacks] == ["order_updated", "queue_receipts", "order_updated"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,9 +22,10 @@ CLAIM_JOBS = 11
 # Lock and read the job (as staff see it: no summary query after commit), update it, insert its
 # event; "does a webhook want it?"; "anything pending?" for the consumer.
 PRINT_STATUS = 7
-# Authenticate, mark connected in a transaction with its webhook check, the printer summary for
-# staff, re-send in flight (one read), and claim the one job waiting (CLAIM_JOBS).
-AGENT_CONNECT = 7 + CLAIM_JOBS
+# Authenticate, mark connected in a transaction with its webhook check, close the printer's
+# "no agent" incident (the printer-down alarm), the printer summary for staff, re-send in flight
+# (one read), and claim the one job waiting (CLAIM_JOBS).
+AGENT_CONNECT = 8 + CLAIM_JOBS
 # Protocol v1's delivery check on every ping: one lock-free read when nothing is pending.
 IDLE_PING = 1
 
