@@ -91,10 +91,6 @@ class PrinterSpec:
         return printer_geometry(self).columns
 
     @property
-    def columns_font_b(self) -> int:
-        return printer_geometry(self).columns_b
-
-    @property
     def dots(self) -> int:
         """Printable width in dots (384 on 58 mm, 576 on 80 mm, or the profile's)."""
         return printer_geometry(self).dots
