@@ -477,7 +477,8 @@ class LocalConnection:
         if datos in (None, "", {}, []):
             await self.error(TICKET, message, MISSING_DATOS)
             return
-        model = (datos.get("profile") or {}).get("model") if isinstance(datos, dict) else None
+        profile = datos.get("profile") if isinstance(datos, dict) else None
+        model = profile.get("model") if isinstance(profile, dict) else None  # any JSON may come here
         refusal = self.server.refuse_printer(model)
         if refusal:
             await self.error(TICKET, message, refusal)

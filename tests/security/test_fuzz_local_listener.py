@@ -435,3 +435,19 @@ def test_fuzzed_frames_reach_the_renderers_without_a_token_and_break_nothing(tmp
     finally:
         agent.stop(20)
         printer.stop()
+
+
+def test_a_ticket_whose_profile_is_not_an_object_gets_an_error_not_a_crash(tmp_path):
+    # Found by the fuzzer in CI: datos.profile = [...] raised AttributeError inside the listener.
+    printer = FakePrinterProcess(tmp_path / "printer-out").start()
+    agent = LocalAgent(tmp_path / "agent", printer.url).start()
+    try:
+        for profile in ([1], "TM-T20", 7):
+            sent = [json.dumps({"tipo": "ticket", "id": "t1", "datos": {"profile": profile, "commands": []}})]
+            asyncio.run(fuzz_once(agent, "/ws", sent))
+        asyncio.run(still_serving(agent))
+        log = agent.log()
+        assert "unexpected error" not in log and "Traceback" not in log, log[-3000:]
+    finally:
+        agent.stop(20)
+        printer.stop()
