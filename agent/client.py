@@ -64,6 +64,10 @@ CLOSE_PRINTER_DISABLED = 4403
 CLOSE_REPLACED = 4409
 CLOSE_TOO_BIG = 4413
 CLOSE_FLOODING = 4429
+CLOSE_UNAVAILABLE = 4503  # the server's database or channel layer is not answering: come back soon
+# After 4503 the server itself is fine and wants the agent back as soon as its database answers
+# (its in-flight jobs are re-sent on reconnect): a short, jittered pause, not the exponential backoff.
+UNAVAILABLE_RETRY = (1.5, 2.5)
 
 STATUS_MESSAGES = {
     "paper_out": "printer is out of paper",
@@ -437,6 +441,15 @@ class Agent:
             delay = self.slow_retry / 2
             log.error(
                 "another agent connected with this printer's token and took over (close 4409); retrying in %.0f s",
+                delay,
+            )
+            return delay
+        if code == CLOSE_UNAVAILABLE:
+            self.backoff.reset()  # the server answered: a failure after this starts the backoff afresh
+            delay = random.uniform(*UNAVAILABLE_RETRY)
+            log.warning(
+                "server %s cannot reach its database or channel layer (close 4503); reconnecting in %.1f s",
+                server,
                 delay,
             )
             return delay

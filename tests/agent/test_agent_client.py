@@ -326,3 +326,33 @@ async def test_power_cycled_printer_goes_offline_then_prints_when_back(fake_serv
     await fake_server.send_job(80, RECEIPT)
     await fake_server.wait_status(80, "completed")
     assert fake_printer.jobs() == [RECEIPT]
+
+
+async def test_close_4503_reconnects_in_about_two_seconds_not_after_the_backoff(
+    fake_server, fake_printer, make_settings, caplog
+):
+    """4503 = the server's database or channel layer is down for a moment: come back soon, with
+    jitter, whatever the backoff has grown to (an agent used to wait out its exponential backoff)."""
+    from agent.client import Agent, Backoff
+    from agent.printers import open_printer
+
+    fake_server.close_with = 4503
+    settings = make_settings(fake_server.url, fake_printer.url)
+    journal = Journal(settings.journal, settings.journal_scope)
+    backoff = Backoff(base=600.0, cap=600.0)  # any reconnect through the backoff would take minutes
+    backoff.attempt = 5
+    agent = Agent(settings, open_printer(fake_printer.url), journal, backoff=backoff, slow_retry=600.0)
+    task = asyncio.create_task(agent.run())
+    try:
+        await wait_for_async(lambda: fake_server.connections >= 3, 30, message="three connections after 4503")
+        fake_server.close_with = None
+        await wait_for_async(lambda: fake_server.ws is not None, 30, message="a connection once the server is back")
+    finally:
+        agent.stop()
+        await asyncio.wait_for(task, 45)
+        journal.close()
+    assert backoff.attempt == 0  # reset by the server's answer, not advanced
+    lines = [r.getMessage() for r in caplog.records if "4503" in r.getMessage()]
+    assert lines and all("reconnecting in" in line for line in lines)
+    delays = [float(line.rsplit("reconnecting in ", 1)[1].split()[0]) for line in lines]
+    assert all(1.5 <= delay <= 2.5 for delay in delays)
