@@ -21,6 +21,11 @@ up in exactly one category:
                  decision: no job at all, or ``pending``/``sent``/``printing`` forever, or
                  ``completed`` without paper.
 
+A staff reprint (a ``reprint`` job) of an interrupted receipt is judged apart: ``reprinted`` when
+it is ``completed`` and on paper exactly once; printed twice it is ``duplicated``, never printed
+(and not failed) it is ``lost``. A reprint of a receipt that did print is ``unexpected``. These are
+not expected receipts, so they are not in ``expected``.
+
 Besides, ``unexpected`` counts paper that should not exist: a job id unknown to the database,
 printed on another printer than its job's, not an order receipt of a known confirmed order, or
 a job the database holds for a printer that does not auto-print that order's channel. ``torn``
@@ -96,6 +101,9 @@ class Report:
     failed: list = field(default_factory=list)
     torn: list = field(default_factory=list)
     unfinished: list = field(default_factory=list)  # jobs not in a terminal state (any category)
+    reprinted: list = field(default_factory=list)  # staff reprints of interrupted receipts, on paper once
+    reprint_lost: list = field(default_factory=list)
+    reprint_duplicated: list = field(default_factory=list)
 
     def counts(self):
         return {
@@ -111,6 +119,7 @@ class Report:
             "failed": len(self.failed),
             "torn": len(self.torn),
             "unfinished": len(self.unfinished),
+            "reprinted": len(self.reprinted),
         }
 
     def summary(self):
@@ -119,7 +128,16 @@ class Report:
     def problems(self, max_interrupted=0):
         """What makes this run a failure, as sentences; empty when the run is correct."""
         problems = []
-        for name in ("lost", "duplicated", "unexpected", "mismatched", "failed", "expired"):
+        for name in (
+            "lost",
+            "duplicated",
+            "unexpected",
+            "mismatched",
+            "failed",
+            "expired",
+            "reprint_lost",
+            "reprint_duplicated",
+        ):
             items = getattr(self, name)
             if items:
                 problems.append(f"{len(items)} {name}: {items[:10]}")
@@ -160,9 +178,13 @@ def check(*, orders, printers, jobs, paper):
     report = Report()
     jobs_by_id = {job.id: job for job in jobs}
     receipts_for = defaultdict(list)  # (order, printer) -> [job]
+    reprints_for = defaultdict(list)  # (order, printer) -> [reprint job]
     for job in jobs:
         if job.status not in TERMINAL:
             report.unfinished.append((job.id, job.printer, job.status))
+        if job.kind == "reprint" and job.order_id in orders and orders[job.order_id] in printers.get(job.printer, ()):
+            reprints_for[(job.order_id, job.printer)].append(job)
+            continue
         if job.kind != "order_receipt" or job.order_id not in orders:
             report.unexpected.append((job.printer, job.id, f"a {job.kind} job for unknown order {job.order_id}"))
             continue
@@ -214,4 +236,20 @@ def check(*, orders, printers, jobs, paper):
                 report.failed.append(where)
             else:
                 report.lost.append((*where, "not on paper"))
+    interrupted = set(report.interrupted)
+    for (order_id, printer), reprints in sorted(reprints_for.items()):
+        originals = receipts_for.get((order_id, printer), [])
+        if not any(job.id in interrupted or job.status == "failed" for job in originals):
+            report.unexpected.extend(
+                (printer, job.id, f"a reprint of order {order_id}, whose receipt did not fail") for job in reprints
+            )
+            continue
+        for job in reprints:
+            copies = times_printed[(printer, job.id)]
+            if copies > 1:
+                report.reprint_duplicated.append((order_id, printer, job.id, f"{copies} copies on paper"))
+            elif copies == 1 and job.status == "completed":
+                report.reprinted.append(job.id)
+            elif job.status != "failed":
+                report.reprint_lost.append((order_id, printer, job.id, job.status))
     return report
