@@ -322,11 +322,12 @@ class ChildProcess:
 class FakePrinterProcess(ChildProcess):
     """``python -m agent.fakeprinter`` on a free port, writing what it receives to ``out_dir``."""
 
-    def __init__(self, out_dir, port=None, log_path=None):
+    def __init__(self, out_dir, port=None, log_path=None, receive_buffer=0):
         self.out_dir = Path(out_dir)
         self.port = port or free_port()
+        extra = ["--receive-buffer", receive_buffer] if receive_buffer else []
         super().__init__(
-            [PYTHON, "-m", "agent.fakeprinter", "--port", self.port, "--out", self.out_dir, "--quiet"],
+            [PYTHON, "-m", "agent.fakeprinter", "--port", self.port, "--out", self.out_dir, "--quiet", *extra],
             log_path or self.out_dir.parent / f"{self.out_dir.name}-fakeprinter.log",
             env=base_env(self.out_dir.parent),
         )

@@ -56,6 +56,8 @@ class Rig:
     daphnes: list = field(default_factory=list)
     driver: ChildProcess | None = None
     events: list = field(default_factory=list)
+    fake_receive_buffer: int = 0  # SO_RCVBUF of the fake printers (small: a stall backs up to the agent)
+    printer_query: str = ""  # appended to the agents' printer URLs, e.g. "?timeout=3"
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
@@ -90,7 +92,7 @@ class Rig:
         self.database = Database(self.daphnes[0].env["DATABASE_URL"])
         manage = self.daphnes[0].manage
         for name, channels in self.printers.items():
-            fake = FakePrinterProcess(self.workdir / f"paper-{name}").start()
+            fake = FakePrinterProcess(self.workdir / f"paper-{name}", receive_buffer=self.fake_receive_buffer).start()
             station = Station(name, tuple(channels), fake)
             station.token = manage.add_printer(name, "--auto-print", ",".join(channels))
             self.stations[name] = station
@@ -101,7 +103,7 @@ class Rig:
             station.agent = AgentProcess(
                 url,
                 station.token,
-                station.fake.url,
+                station.fake.url + self.printer_query,
                 self.workdir / f"journal-{station.name}.sqlite3",
                 self.workdir / f"agent-{station.name}.log",
             ).start()
@@ -118,7 +120,7 @@ class Rig:
             time.sleep(0.2)
         raise AssertionError(f"agents did not connect within {timeout} s:\n{self.logs_tail()}")
 
-    def start_driver(self, orders, batch=10, interval=0.5):
+    def start_driver(self, orders, batch=10, interval=0.5, items=2):
         env = base_env(self.workdir, **self.server_env())
         log = self.workdir / "driver.log"
         self.driver = ChildProcess(
@@ -134,6 +136,8 @@ class Rig:
                 interval,
                 "--out",
                 self.orders_file,
+                "--items",
+                items,
             ],
             log,
             env=env,
