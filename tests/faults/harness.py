@@ -58,6 +58,8 @@ class Rig:
     events: list = field(default_factory=list)
     fake_receive_buffer: int = 0  # SO_RCVBUF of the fake printers (small: a stall backs up to the agent)
     printer_query: str = ""  # appended to the agents' printer URLs, e.g. "?timeout=3"
+    journal_dir: Path | None = None  # where the agents keep their journals (a small tmpfs, say)
+    agent_env: dict = field(default_factory=dict)  # extra environment of the agents
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
@@ -104,8 +106,9 @@ class Rig:
                 url,
                 station.token,
                 station.fake.url + self.printer_query,
-                self.workdir / f"journal-{station.name}.sqlite3",
+                Path(self.journal_dir or self.workdir) / f"journal-{station.name}.sqlite3",
                 self.workdir / f"agent-{station.name}.log",
+                **self.agent_env,
             ).start()
         self.wait_connected()
         return self
