@@ -102,6 +102,7 @@ class Report:
     torn: list = field(default_factory=list)
     unfinished: list = field(default_factory=list)  # jobs not in a terminal state (any category)
     reprinted: list = field(default_factory=list)  # staff reprints of interrupted receipts, on paper once
+    printed_receipts: list = field(default_factory=list)  # (order, printer) of each ``printed``
     reprint_lost: list = field(default_factory=list)
     reprint_duplicated: list = field(default_factory=list)
 
@@ -167,6 +168,27 @@ class Report:
         return {"counts": self.counts(), **asdict(self)}
 
 
+def by_entrance(report, jobs, entrance_of):
+    """The report's counts per way in: ``entrance_of(order_id)`` names each order's entrance."""
+    order_of_job = {job.id: job.order_id for job in jobs}
+    table = defaultdict(Counter)
+    for order_id, _printer in report.printed_receipts:
+        table[entrance_of(order_id)]["printed"] += 1
+    for name in ("lost", "duplicated", "mismatched", "failed"):
+        for entry in getattr(report, name):
+            table[entrance_of(entry[0])][name] += 1
+    for name in ("interrupted", "expired"):
+        for job_id in getattr(report, name):
+            table[entrance_of(order_of_job.get(job_id))][name] += 1
+    result = {}
+    for entrance, counts in sorted(table.items()):
+        counts["expected"] = sum(
+            counts[name] for name in ("printed", "lost", "duplicated", "mismatched", "failed", "interrupted", "expired")
+        )
+        result[entrance] = dict(counts)
+    return result
+
+
 def check(*, orders, printers, jobs, paper):
     """Compare paper with the database.
 
@@ -228,6 +250,7 @@ def check(*, orders, printers, jobs, paper):
                 report.interrupted_on_paper += copies
             elif copies == 1 and job.status == "completed":
                 report.printed += 1
+                report.printed_receipts.append((order_id, printer))
             elif copies == 1:
                 report.mismatched.append((*where, "on paper, but not completed"))
             elif job.status == "failed" and job.error_code == "expired":

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.checker import Job, check, read_paper
+from tests.faults.checker import Job, by_entrance, check, read_paper
 from tests.faults.driver import read_orders
 from tools.processes import (
     PYTHON,
@@ -222,9 +222,11 @@ class Rig:
         drained_at = self.wait_quiet(timeout=quiet_timeout)
         report = self.report()
         recovery = round(drained_at - restored_at, 2) if drained_at is not None else None
+        entrances = self.entrances(report)
         result = {
             "scenario": scenario,
             "counts": report.counts(),
+            "entrances": entrances,
             "recovery_seconds": recovery,
             "drained": drained_at is not None,
             "max_interrupted": max_interrupted,
@@ -237,9 +239,26 @@ class Rig:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / f"{scenario}.json").write_text(json.dumps(result, indent=2, default=str))
         print(f"\n{scenario}: {report.summary()} recovery_seconds={recovery}", flush=True)
+        for entrance, counts in entrances.items():
+            print(f"  {entrance}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())), flush=True)
         if result["problems"] or not result["drained"]:
             print(self.logs_tail(), flush=True)
         return report, result
+
+    def entrances(self, report):
+        """Per way in (by the customer name each entrance gives its orders): api-N through the
+        print API, web-N through the staff counter page, the rest by the ORM driver."""
+        names = dict(self.database.rows("SELECT id, customer_name FROM orders_order"))
+
+        def entrance_of(order_id):
+            name = names.get(order_id) or ""
+            if name.startswith("api-"):
+                return "print API"
+            if name.startswith("web-"):
+                return "staff counter page"
+            return "driver (ORM)" if order_id in names else "no order"
+
+        return by_entrance(report, self.jobs(), entrance_of)
 
     def logs_tail(self, lines=25):
         parts = []

@@ -190,3 +190,14 @@ def test_a_reprint_of_a_receipt_that_printed_is_unexpected():
     paper["Cozinha"].append(Receipt("d.bin", (13,)))
     report = check(orders=ORDERS, printers=PRINTERS, jobs=jobs, paper=paper)
     assert report.unexpected and report.problems()
+
+
+def test_it_counts_per_entrance():
+    from tests.faults.checker import by_entrance
+
+    jobs, paper = healthy_run()
+    jobs[2] = Job(12, 2, "Cozinha", "sent")
+    paper["Cozinha"] = [Receipt("b.bin", (11,))]
+    report = check(orders=ORDERS, printers=PRINTERS, jobs=jobs, paper=paper)
+    table = by_entrance(report, jobs, {1: "api", 2: "driver"}.get)
+    assert table == {"api": {"printed": 2, "expected": 2}, "driver": {"lost": 1, "expected": 1}}
