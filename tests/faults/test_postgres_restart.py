@@ -84,6 +84,8 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
     assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed) + 2 * API_ORDERS
     assert len(api.keys_confirmed) == API_ORDERS and set(api.orders_per_key().values()) == {1}, api.summary()
+    # The API's answers to the outage are 503s to retry (they were 500s), never a half-made order.
+    assert [a for a in api.attempts if a.outcome.startswith("5xx") and a.outcome != "5xx:503"] == [], api.summary()
     assert result["entrances"]["print API"] == {"expected": 2 * API_ORDERS, "printed": 2 * API_ORDERS}
     assert len(seller.refs_confirmed) == 40 and seller.bad_answers() == [], seller.summary()
     # Sales met the outage: each was answered 503 (nothing saved) or waited for the database (the
