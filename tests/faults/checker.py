@@ -170,16 +170,26 @@ class Report:
 
 def by_entrance(report, jobs, entrance_of):
     """The report's counts per way in: ``entrance_of(order_id)`` names each order's entrance."""
-    order_of_job = {job.id: job.order_id for job in jobs}
+    return _tabulate(report, jobs, lambda order_id, printer: entrance_of(order_id))
+
+
+def by_printer(report, jobs):
+    """The report's counts per printer (an agent's, a cloud printer...)."""
+    return _tabulate(report, jobs, lambda order_id, printer: printer)
+
+
+def _tabulate(report, jobs, key):
+    job_by_id = {job.id: job for job in jobs}
     table = defaultdict(Counter)
-    for order_id, _printer in report.printed_receipts:
-        table[entrance_of(order_id)]["printed"] += 1
+    for order_id, printer in report.printed_receipts:
+        table[key(order_id, printer)]["printed"] += 1
     for name in ("lost", "duplicated", "mismatched", "failed"):
         for entry in getattr(report, name):
-            table[entrance_of(entry[0])][name] += 1
+            table[key(entry[0], entry[1])][name] += 1
     for name in ("interrupted", "expired"):
         for job_id in getattr(report, name):
-            table[entrance_of(order_of_job.get(job_id))][name] += 1
+            job = job_by_id.get(job_id)
+            table[key(job.order_id if job else None, job.printer if job else None)][name] += 1
     result = {}
     for entrance, counts in sorted(table.items()):
         counts["expected"] = sum(

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.checker import Job, by_entrance, check, read_paper
+from tests.faults.checker import Job, by_entrance, by_printer, check, read_paper
 from tests.faults.driver import read_orders
 from tools.processes import (
     PYTHON,
@@ -60,6 +60,7 @@ class Rig:
     printer_query: str = ""  # appended to the agents' printer URLs, e.g. "?timeout=3"
     journal_dir: Path | None = None  # where the agents keep their journals (a small tmpfs, say)
     agent_env: dict = field(default_factory=dict)  # extra environment of the agents
+    cloud: dict = field(default_factory=dict)  # name -> tests.faults.cloud_station.CloudStation
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
@@ -112,6 +113,23 @@ class Rig:
             ).start()
         self.wait_connected()
         return self
+
+    def add_cloud_printer(self, name, channels, base_url, mac="00:11:62:0f:a0:01"):
+        """A Star CloudPRNT printer auto-printing ``channels``, polling ``base_url`` from a thread."""
+        from tests.faults.cloud_station import CloudStation
+
+        secret = self.daphnes[0].manage.add_printer(
+            name, "--transport", "cloudprnt", "--mac", mac, "--auto-print", ",".join(channels)
+        )
+        self.printers = {**self.printers, name: tuple(channels)}
+        self.cloud[name] = CloudStation(name, base_url, mac, secret, self.workdir / f"paper-{name}").start()
+        return self.cloud[name]
+
+    def paper_dirs(self):
+        return {
+            **{name: station.fake.out_dir for name, station in self.stations.items()},
+            **{name: station.out_dir for name, station in self.cloud.items()},
+        }
 
     def wait_connected(self, timeout=30):
         names = set(self.stations)
@@ -192,7 +210,7 @@ class Rig:
             expected = self.expected_receipts({**read_orders(self.orders_file), **self.database.confirmed_orders()})
             jobs = self.jobs()
             unfinished = sum(1 for job in jobs if job.status in UNFINISHED)
-            paper = sum(len(list(station.fake.out_dir.glob("*.bin"))) for station in self.stations.values())
+            paper = sum(len(list(directory.glob("*.bin"))) for directory in self.paper_dirs().values())
             if len(jobs) >= expected and unfinished == 0:
                 if quiet_since is None or paper != last_paper:
                     quiet_since, last_paper = time.monotonic(), paper
@@ -207,7 +225,7 @@ class Rig:
         orders = read_orders(self.orders_file)
         confirmed = self.database.confirmed_orders()
         assert set(orders) <= set(confirmed), "the driver recorded orders the database does not hold as confirmed"
-        paper = {name: read_paper(station.fake.out_dir) for name, station in self.stations.items()}
+        paper = {name: read_paper(directory) for name, directory in self.paper_dirs().items()}
         return check(
             orders=confirmed,  # every confirmed order in the database, the driver's and any other
             printers={name: set(channels) for name, channels in self.printers.items()},
@@ -227,6 +245,7 @@ class Rig:
             "scenario": scenario,
             "counts": report.counts(),
             "entrances": entrances,
+            "printers": by_printer(report, self.jobs()),
             "recovery_seconds": recovery,
             "drained": drained_at is not None,
             "max_interrupted": max_interrupted,
@@ -275,6 +294,8 @@ class Rig:
 
     def close(self):
         """Kill every process this rig started; safe to call twice, and after any failure."""
+        for station in self.cloud.values():
+            station.stop()
         processes = (
             [self.driver]
             + [s.agent for s in self.stations.values()]
