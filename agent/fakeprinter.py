@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 from agent.escpos_parser import StreamParser, render_text
 
@@ -168,10 +169,12 @@ class FakePrinterServer:
             while True:
                 if stall_after is not None and len(job) >= stall_after:
                     log.warning("stalled after %d bytes of job data (remove DIR/stall to resume)", len(job))
-                    writer.transport.pause_reading()  # asyncio would otherwise buffer 128 KiB for us
+                    # A socket transport reads too: pause it, or asyncio would buffer for us.
+                    transport = cast(asyncio.ReadTransport, writer.transport)
+                    transport.pause_reading()
                     while self.store.stall_after() is not None:
                         await asyncio.sleep(0.1)
-                    writer.transport.resume_reading()
+                    transport.resume_reading()
                     stall_after = None
                 try:
                     chunk = await reader.read(65536 if stall_after is None else max(1, stall_after - len(job)))

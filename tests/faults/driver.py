@@ -32,7 +32,9 @@ def create_order(number, channel, items=2):
         OrderItem.objects.create(order=order, name="Pão de queijo", quantity=1 + number % 3, unit_price=Decimal("4.50"))
         OrderItem.objects.create(order=order, name="Suco de laranja", quantity=1, unit_price=Decimal("6.00"))
         for extra in range(items - 2):  # longer receipts, for a printer that stalls mid-job
-            OrderItem.objects.create(order=order, name=f"Salgado sortido {extra + 1}", quantity=1, unit_price=Decimal("3.00"))
+            OrderItem.objects.create(
+                order=order, name=f"Salgado sortido {extra + 1}", quantity=1, unit_price=Decimal("3.00")
+            )
     return order
 
 

@@ -13,7 +13,6 @@ socket, as with a jammed or hung printer. The agent's printer URL carries ``?tim
 """
 
 import re
-import time
 
 import pytest
 
