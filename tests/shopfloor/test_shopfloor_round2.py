@@ -338,6 +338,8 @@ def test_render_escpos_and_epos_pulse_once_whatever_the_copies():
         assert data.count(b"Recibo") == copies
         xml = render_epos_xml(document, printer, copies=copies)
         assert xml.count("<pulse") == 1 and xml.count("Recibo") == copies
+    only_pulse = {"commands": document["commands"][:1]}
+    assert render_escpos(only_pulse, printer, copies=3).count(DRAWER_PULSE) == 1
     no_pulse = {"commands": document["commands"][1:]}
     assert render_escpos(no_pulse, printer, copies=2).count(DRAWER_PULSE) == 0
 
