@@ -51,10 +51,11 @@ MAINTENANCE_TASKS = [
     Task("receipts_repair", services.jobs_create_missing),
     Task("jobs_expire", services.jobs_expire, every_seconds=60),
     Task("printers_mark_stale", services.printers_mark_stale),
-    Task("printers_never_connected", services.printers_open_never_connected),
     # Cloud printers (no agent): offline after three missed polls; handed out and never
     # confirmed within CANTINA_CLOUD_CONFIRM_SECONDS -> failed "interrupted".
     Task("cloud_printers", cloud.cloud_maintenance),
+    # An agent printer that never connected raises the printer-down alarm too (issue 17).
+    Task("printers_never_connected", services.printers_open_never_connected),
 ]
 
 
