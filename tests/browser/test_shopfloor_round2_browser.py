@@ -285,7 +285,7 @@ def test_counter_last_order_card_shows_customer_and_payment(shop, open_page, vie
 @pytest.mark.parametrize("viewport, product", [("desktop", "Brigadeiro"), ("tablet", "Bolo de cenoura")])
 def test_attendant_marks_sold_out_in_one_tap_and_a_sale_holding_it_is_refused(shop, open_page, viewport, product):
     server = shop["server"]
-    selling = open_page("desktop")
+    selling = open_page(viewport)  # a second tablet (or till) at the same counter
     log_in(selling, server)
     selling.locator("[data-add-product]", has_text=product).click()
     expect(selling.locator("[data-cart-total]")).not_to_have_text("R$ 0,00")
