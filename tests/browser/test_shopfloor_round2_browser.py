@@ -248,7 +248,14 @@ def test_scheduled_page_uses_two_columns_on_a_desktop_and_one_on_a_tablet(
     page.goto(f"{server.http_url}/scheduled/?day={scheduled_day}")
     slots = page.locator(".scheduled-columns > .slot")
     expect(slots).to_have_count(5)
-    boxes = [slots.nth(n).bounding_box() for n in range(5)]
+    # One snapshot in the page: a live update may replace the slots between two separate reads.
+    boxes = page.evaluate(
+        """[...document.querySelectorAll('.scheduled-columns > .slot')].map(slot => {
+            const box = slot.getBoundingClientRect();
+            return {x: box.x, y: box.y, width: box.width};
+        })"""
+    )
+    assert len(boxes) == 5, boxes
     lefts = sorted({round(box["x"]) for box in boxes})
     assert len(lefts) == columns, boxes
     if columns == 2:
