@@ -342,6 +342,13 @@ def _alarm_advice(reason):
     }[reason]
 
 
+def _never_connected_advice():
+    return _(
+        "Never connected: install and start the agent on the printer's computer "
+        "(Admin → Printers → Issue a new agent token shows the command)."
+    )
+
+
 def printer_alarms(now=None):
     """Open incidents of active auto-printing printers that have lasted the alarm threshold.
 
@@ -361,14 +368,15 @@ def printer_alarms(now=None):
     ):
         if not normalize_channels(incident.printer.auto_print):
             continue  # a printer that prints nothing by itself is not an emergency
+        never = incident.reason == PrinterIncident.Reason.NO_AGENT and incident.printer.last_seen_at is None
         alarms.append(
             {
                 "id": incident.pk,
                 "printer_id": incident.printer_id,
                 "printer": incident.printer.name,
                 "reason": incident.reason,
-                "reason_label": str(incident.get_reason_display()),
-                "advice": _alarm_advice(incident.reason),
+                "reason_label": str(_("Agent never connected") if never else incident.get_reason_display()),
+                "advice": _never_connected_advice() if never else _alarm_advice(incident.reason),
                 "since": incident.started_at.isoformat(),
                 "seconds": int((now - incident.started_at).total_seconds()),
             }
