@@ -26,7 +26,6 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -39,6 +38,7 @@ from printing.display import (
     PRINTER_STATUS_TONE,
     printer_connection_label,
     printer_connection_tone,
+    time_ago,
 )
 from printing.history import history_message
 from printing.models import DEVICE_ID_PATTERN, Printer, PrintJob, PrintJobEvent, normalize_mac
@@ -86,7 +86,7 @@ def moment(value):
     exact = date_format(timezone.localtime(value), "DATETIME_FORMAT")
     if value > timezone.now():
         return format_html('<span title="{}">{}</span>', exact, exact)
-    return format_html('<span title="{}">{}</span>', exact, _("%(time)s ago") % {"time": timesince(value)})
+    return format_html('<span title="{}">{}</span>', exact, time_ago(value))
 
 
 def agent_server_url(request):

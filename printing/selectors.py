@@ -20,6 +20,7 @@ from printing.display import (
     PRINTER_STATUS_TONE,
     printer_connection_label,
     printer_connection_tone,
+    time_ago,
 )
 from printing.models import Printer, PrintJob
 from printing.protocol import job_payload
@@ -202,7 +203,7 @@ def when(value, now):
         return {"iso": None, "display": _("never"), "ago": "", "ago_or_display": _("never")}
     local = timezone.localtime(value)
     display = date_format(local, "SHORT_DATETIME_FORMAT")
-    ago = _("%(time)s ago") % {"time": timesince(value, now)} if value <= now else ""
+    ago = time_ago(value, now) if value <= now else ""
     return {"iso": local.isoformat(), "display": display, "ago": ago, "ago_or_display": ago or display}
 
 
