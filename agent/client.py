@@ -159,10 +159,15 @@ class LocalJob:
     cancelled: bool = False
     outcome: tuple[str, str, str] | None = None  # (state, error_code, detail) once it is over
 
+    # Clients that sent the same job again (same client id) while it was queued or printing.
+    followers: list[Callable[[str, str], Awaitable[None]]] = field(default_factory=list)
+
     async def notify(self, event: str, message: str) -> None:
-        if self.on_event is not None:
+        for callback in [self.on_event, *self.followers]:
+            if callback is None:
+                continue
             try:
-                await self.on_event(event, message)
+                await callback(event, message)
             except Exception:  # a client that went away must not stop the printer
                 log.debug("local job %s: could not tell the client %s", self.local_id, event, exc_info=True)
 
@@ -280,6 +285,13 @@ class Agent:
     @property
     def is_printing(self) -> bool:
         return self._printer_lock.locked() or any(job.printing for job in self._local.values())
+
+    def local_in_progress(self, source: str, client_ref: str) -> LocalJob | None:
+        """A local job queued or printing here that a client sent under its own id ``client_ref``."""
+        for job in self._local.values():
+            if job.source == source and job.client_ref == client_ref and not job.cancelled:
+                return job
+        return None
 
     async def submit_local(self, job: LocalJob) -> int:
         """Queue a local job behind everything already queued; return the queue length.

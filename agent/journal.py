@@ -72,6 +72,7 @@ CREATE TABLE IF NOT EXISTS local_job (
     reported     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS local_job_unreported ON local_job (reported, state);
+CREATE INDEX IF NOT EXISTS local_job_client_ref ON local_job (source, client_ref);
 CREATE TABLE IF NOT EXISTS journal_probe (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
 """
 
@@ -365,6 +366,15 @@ class Journal:
         except JournalUnwritable:
             pass  # a full disk: the rows are finished at the next start, none prints meanwhile
         return interrupted, dropped
+
+    def local_find(self, printer: str, source: str, client_ref: str, *, within: float = 24 * 3600) -> LocalEntry | None:
+        """The latest local job a client sent under its own id ``client_ref`` (recent ones only)."""
+        rows = self._read(
+            f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE source = ? AND client_ref = ? AND printer = ? "
+            "AND created_at > ? ORDER BY created_at DESC LIMIT 1",
+            (source, client_ref, printer, time.time() - within),
+        )
+        return LocalEntry(*rows[0]) if rows else None
 
     def local_get(self, local_id: str) -> LocalEntry | None:
         rows = self._read(f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE local_id = ?", (local_id,))
