@@ -367,11 +367,22 @@ class AgentProcess(ChildProcess):
     The token goes through the environment, as the README says to run it: never on a command line.
     """
 
-    def __init__(self, server_url, token, printer_url, journal, log_path, **env):
+    def __init__(self, server_url, token, printer_url, journal, log_path, extra_args=(), **env):
         agent_env = base_env(Path(journal).parent, **env)
         agent_env["CANTINA_TOKEN"] = token
         super().__init__(
-            [PYTHON, "-m", "agent", "--server", server_url, "--printer", printer_url, "--journal", journal],
+            [
+                PYTHON,
+                "-m",
+                "agent",
+                "--server",
+                server_url,
+                "--printer",
+                printer_url,
+                "--journal",
+                journal,
+                *extra_args,
+            ],
             log_path,
             env=agent_env,
         )

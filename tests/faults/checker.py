@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 JOB_LINE = re.compile(r"^\s*(?:job|Ref\.) (\d+)\s*$", re.MULTILINE)  # "Ref. N" since receipts speak the shop's language
+LOCAL_LINE = re.compile(r"^\s*LOCAL (local-\d+)\s*$", re.MULTILINE)  # tickets of the local listener's client
 
 TERMINAL = {"completed", "failed", "cancelled"}
 
@@ -66,6 +67,7 @@ class Receipt:
 
     file: str
     job_ids: tuple[int, ...]
+    local_refs: tuple[str, ...] = ()  # a local client's tickets (judged by the client's answers)
 
 
 def job_ids_on_paper(text):
@@ -83,7 +85,7 @@ def read_paper(directory):
             text = text_file.read_text(encoding="utf-8", errors="replace")
         else:  # the .txt is written first, but decode the bytes rather than trust that
             text = render_text(binary.read_bytes())
-        receipts.append(Receipt(binary.name, job_ids_on_paper(text)))
+        receipts.append(Receipt(binary.name, job_ids_on_paper(text), tuple(LOCAL_LINE.findall(text))))
     return receipts
 
 
@@ -212,6 +214,8 @@ def check(*, orders, printers, jobs, paper):
     receipts_for = defaultdict(list)  # (order, printer) -> [job]
     reprints_for = defaultdict(list)  # (order, printer) -> [reprint job]
     for job in jobs:
+        if job.kind == "local":  # printed by a local client's request, recorded afterwards: judged apart
+            continue
         if job.status not in TERMINAL:
             report.unfinished.append((job.id, job.printer, job.status))
         if job.kind == "reprint" and job.order_id in orders and orders[job.order_id] in printers.get(job.printer, ()):
@@ -230,7 +234,7 @@ def check(*, orders, printers, jobs, paper):
     times_printed = Counter()  # (printer, job id) -> copies on paper
     for printer, receipts in paper.items():
         for receipt in receipts:
-            if not receipt.job_ids:
+            if not receipt.job_ids and not receipt.local_refs:
                 report.torn.append((printer, receipt.file))
             for job_id in set(receipt.job_ids):
                 job = jobs_by_id.get(job_id)

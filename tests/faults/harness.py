@@ -61,6 +61,7 @@ class Rig:
     journal_dir: Path | None = None  # where the agents keep their journals (a small tmpfs, say)
     agent_env: dict = field(default_factory=dict)  # extra environment of the agents
     cloud: dict = field(default_factory=dict)  # name -> tests.faults.cloud_station.CloudStation
+    listen: dict = field(default_factory=dict)  # name -> port of that agent's local listener (--listen)
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
@@ -109,6 +110,9 @@ class Rig:
                 station.fake.url + self.printer_query,
                 Path(self.journal_dir or self.workdir) / f"journal-{station.name}.sqlite3",
                 self.workdir / f"agent-{station.name}.log",
+                extra_args=("--listen", f"127.0.0.1:{self.listen[station.name]}")
+                if station.name in self.listen
+                else (),
                 **self.agent_env,
             ).start()
         self.wait_connected()
@@ -226,6 +230,9 @@ class Rig:
         confirmed = self.database.confirmed_orders()
         assert set(orders) <= set(confirmed), "the driver recorded orders the database does not hold as confirmed"
         paper = {name: read_paper(directory) for name, directory in self.paper_dirs().items()}
+        self.local_paper = {
+            name: [ref for receipt in receipts for ref in receipt.local_refs] for name, receipts in paper.items()
+        }
         return check(
             orders=confirmed,  # every confirmed order in the database, the driver's and any other
             printers={name: set(channels) for name, channels in self.printers.items()},
