@@ -23,8 +23,9 @@ r2-6. test_rolling_restart     two daphnes behind a retrying proxy, each SIGTERM
 
 Every entrance (issue 19, item 7): r2-1, r2-3 and r2-6 also place orders through the print API
 with an Idempotency-Key, retried blindly (api_client.py); r2-6 adds a Star CloudPRNT printer
-polling through the proxy (cloud_station.py). The counts are also given per entrance and per
-printer ("entrances", "printers" in the saved JSON).
+polling through the proxy (cloud_station.py); scenario 2 (agent kills) adds a seed-002 ticket
+client printing through an agent's local listener and resending on disconnect (local_client.py).
+The counts are also given per entrance and per printer ("entrances", "printers" in the saved JSON).
 
 Each prints and saves (artifacts/faults/<scenario>.json) the checker's counts and the recovery
 time, from the end of the last fault to an empty queue; a lost or duplicated receipt fails it.
