@@ -99,6 +99,10 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
     assert [a for a in api.attempts if a.outcome.startswith("5xx") and a.outcome != "5xx:503"] == [], api.summary()
     assert result["entrances"]["print API"] == {"expected": 3 * API_ORDERS, "printed": 3 * API_ORDERS}
     cloud_expected = COUNTER_ORDERS + SALES + API_ORDERS
+    # The printer's requests that met the outage were told to come back (503), never a 500.
+    assert [answer for answer in cloud.failed_answers if answer.startswith("HTTP 5") and answer != "HTTP 503"] == [], (
+        cloud.summary()
+    )
     assert result["printers"]["Nuvem"] == {"expected": cloud_expected, "printed": cloud_expected}, cloud.summary()
     assert len(seller.refs_confirmed) == SALES and seller.bad_answers() == [], seller.summary()
     # Sales met the outage: each was answered 503 (nothing saved) or waited for the database (the
