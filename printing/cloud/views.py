@@ -2,7 +2,9 @@
 
 CSRF does not apply (printers have no cookies; they authenticate with their secret on every
 request). Bad requests get a 4xx with a one-line reason and one log line, never a traceback, and
-never touch a job. With ``DJANGO_DEBUG=false`` only HTTPS is served (behind a proxy that sets
+never touch a job. A database that is not answering (PostgreSQL restarting) gets a 503 with
+Retry-After, as the site's pages do (these paths skip the site's middleware): the printer polls
+again, and a confirmation it could not deliver is sent again with the same job token. With ``DJANGO_DEBUG=false`` only HTTPS is served (behind a proxy that sets
 ``X-Forwarded-Proto``, as ``SECURE_PROXY_SSL_HEADER`` says).
 """
 
@@ -11,6 +13,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.utils import translation
 from django.views.decorators.cache import never_cache
@@ -39,6 +42,7 @@ POLL_FIELDS = (
     "status_reported_at",
 )
 BASIC_CHALLENGE = 'Basic realm="Cantina Print", charset="UTF-8"'
+DATABASE_RETRY_AFTER_SECONDS = 5
 XML = "text/xml; charset=utf-8"
 
 
@@ -66,6 +70,19 @@ def _refusal(request, error, *, xml=False):
             # Django keeps one value per header: several challenges go comma-separated.
             existing = response.headers.get("WWW-Authenticate")
             response.headers["WWW-Authenticate"] = f"{existing}, {value}" if existing else value
+    return response
+
+
+def _database_unavailable(request, error, *, xml=False):
+    """A lost database connection: one log line and a 503 the printer retries, never a traceback."""
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    log.warning("event=database_unavailable method=%s path=%s error=%s", request.method, request.path, first_line)
+    message = "The database is not answering right now, so nothing was recorded: try again in a few seconds."
+    if xml:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    else:
+        response = JsonResponse({"error": "database_unavailable", "message": message}, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
     return response
 
 
@@ -159,6 +176,8 @@ def cloudprnt_endpoint(request):
     except (cloudprnt.ProtocolError, cloud.CloudError) as error:
         status = 404 if getattr(error, "code", "") == "not_found" else 400
         return _refusal(request, Refused(status, getattr(error, "code", "bad_request"), str(error)))
+    except (OperationalError, InterfaceError) as error:
+        return _database_unavailable(request, error)
 
 
 def _cloudprnt_poll(request):
@@ -272,6 +291,8 @@ def epson_sdp_endpoint(request):
     except (epson_sdp.ProtocolError, cloud.CloudError) as error:
         status = 404 if getattr(error, "code", "") == "not_found" else 400
         return _refusal(request, Refused(status, getattr(error, "code", "bad_request"), str(error)), xml=True)
+    except (OperationalError, InterfaceError) as error:
+        return _database_unavailable(request, error, xml=True)
 
 
 def _epson_get_request(printer):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from tools.cloud_printers import CloudPrntPrinter, HttpTransport, ProtocolFailure
@@ -24,6 +25,7 @@ class CloudStation:
         self.printer = CloudPrntPrinter(HttpTransport(base_url, timeout=10), mac, secret, supported=("text/plain",))
         self.interval = interval
         self.failures = 0
+        self.failed_answers = Counter()  # "HTTP 503", "no answer: ConnectionRefusedError"...
         self.confirm_retries = 0
         self._unconfirmed = None  # the token of a job printed but not confirmed yet
         self._stop = threading.Event()
@@ -66,6 +68,10 @@ class CloudStation:
                     continue
             except (ProtocolFailure, OSError, ValueError) as error:
                 self.failures += 1
+                if isinstance(error, ProtocolFailure):
+                    self.failed_answers[f"HTTP {error.status}"] += 1
+                else:
+                    self.failed_answers[f"no answer: {type(error).__name__}"] += 1
                 if self._unconfirmed is not None:
                     self.confirm_retries += 1
                 self.printer.transport.close()
@@ -76,4 +82,8 @@ class CloudStation:
             self._stop.wait(self.interval)
 
     def summary(self):
-        return {"failed_requests": self.failures, "confirm_retries": self.confirm_retries}
+        return {
+            "failed_requests": self.failures,
+            "failed_answers": dict(self.failed_answers),
+            "confirm_retries": self.confirm_retries,
+        }

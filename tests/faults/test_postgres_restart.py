@@ -10,6 +10,11 @@ a staff member sells over HTTP. During each outage:
 - acknowledgements agents send cannot be recorded: the server closes their link (4503), they
   reconnect, and the re-sent in-flight jobs are answered from their journals;
 - afterwards everything catches up: nothing lost, nothing printed twice.
+
+Every entrance (issue 19, item 7): an integrator places orders through the print API, retrying
+blindly with the same Idempotency-Key (a 503 is retried, never a half-made order), and a Star
+CloudPRNT printer polls for every counter receipt: its polls, fetches and confirmations that meet
+an outage fail, and it tries them again (a confirmation with the same job token).
 """
 
 import time
@@ -30,6 +35,8 @@ pytestmark = [
 PRINTERS = {"Balcão": ("counter",), "Cozinha": ("counter",), "Retirada": ("scheduled",)}
 OUTAGE_SECONDS = 4
 API_ORDERS = 30
+COUNTER_ORDERS = 160 // 2  # the driver alternates counter and scheduled
+SALES = 40
 
 
 @pytest.fixture
@@ -51,11 +58,13 @@ def outage(rig, postgres, mode, windows):
 
 def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothing(make_rig, postgres):
     rig = make_rig(printers=PRINTERS, database_url=postgres.url, env={"CANTINA_SWEEP_INTERVAL": 3}).start()
+    # Before any order: orders confirmed earlier would not be for it.
+    cloud = rig.add_cloud_printer("Nuvem", ("counter",), rig.daphnes[0].http_url)
     credentials, product = prepare_counter(rig.daphnes[0].manage)
     seller = HttpSeller(rig.daphnes[0].http_url, credentials, product, rig.database)
     api = ApiClient(rig.daphnes[0].http_url, prepare_api_key(rig.daphnes[0].manage), rig.database)
     rig.start_driver(orders=160, batch=10, interval=0.5)
-    seller.start(count=40, interval=0.5)
+    seller.start(count=SALES, interval=0.5)
     api.start(count=API_ORDERS, interval=0.6)
 
     windows = []
@@ -76,18 +85,26 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
         outage_seconds=OUTAGE_SECONDS,
         http=seller.summary(),
         api=api.summary(),
+        cloudprnt=cloud.summary(),
         agent_links_closed_4503=closed_for_database,
     )
 
     assert result["drained"], "the queue never drained"
     assert result["problems"] == []
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
-    assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed) + 2 * API_ORDERS
+    # Three printers print every counter receipt (two agents and the CloudPRNT printer), one the scheduled.
+    assert report.expected == 3 * COUNTER_ORDERS + 160 / 2 + 3 * len(seller.refs_confirmed) + 3 * API_ORDERS
     assert len(api.keys_confirmed) == API_ORDERS and set(api.orders_per_key().values()) == {1}, api.summary()
     # The API's answers to the outage are 503s to retry (they were 500s), never a half-made order.
     assert [a for a in api.attempts if a.outcome.startswith("5xx") and a.outcome != "5xx:503"] == [], api.summary()
-    assert result["entrances"]["print API"] == {"expected": 2 * API_ORDERS, "printed": 2 * API_ORDERS}
-    assert len(seller.refs_confirmed) == 40 and seller.bad_answers() == [], seller.summary()
+    assert result["entrances"]["print API"] == {"expected": 3 * API_ORDERS, "printed": 3 * API_ORDERS}
+    cloud_expected = COUNTER_ORDERS + SALES + API_ORDERS
+    # The printer's requests that met the outage were told to come back (503), never a 500.
+    assert [answer for answer in cloud.failed_answers if answer.startswith("HTTP 5") and answer != "HTTP 503"] == [], (
+        cloud.summary()
+    )
+    assert result["printers"]["Nuvem"] == {"expected": cloud_expected, "printed": cloud_expected}, cloud.summary()
+    assert len(seller.refs_confirmed) == SALES and seller.bad_answers() == [], seller.summary()
     # Sales met the outage: each was answered 503 (nothing saved) or waited for the database (the
     # pool waits DATABASE_POOL_TIMEOUT) and went through; none got a 500 or a half-made order.
     met = [a for a in seller.attempts if any(a.overlaps(start, end) for start, end in windows)]

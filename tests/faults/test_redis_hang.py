@@ -10,6 +10,10 @@ wake-ups after commit), and:
 - /health says ``degraded`` and the staff pages' live link is refused (the page shows its
   "live updates are disconnected" banner);
 - after SIGCONT everything catches up: nothing lost, nothing printed twice.
+
+Every entrance (issue 19, item 7): an integrator places orders through the print API, retrying
+blindly with the same Idempotency-Key, and a Star CloudPRNT printer polls the second server for
+every counter receipt (the driver's, the seller's and the API's) through the hang.
 """
 
 import signal
@@ -33,6 +37,8 @@ pytestmark = [
 PRINTERS = {"Balcão": ("counter",), "Cozinha": ("counter",), "Retirada": ("scheduled",)}
 HANG_SECONDS = 20
 API_ORDERS = 30
+COUNTER_ORDERS = 160 // 2  # the driver alternates counter and scheduled
+SALES = 40
 
 
 def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig, shared_postgres_url, redis_server):
@@ -43,12 +49,14 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
         redis_url=redis_server.url,
         env={"CANTINA_SWEEP_INTERVAL": 3, "CANTINA_CHANNEL_LAYER_TIMEOUT": 3},
     ).start()
+    # Before any order: orders confirmed earlier would not be for it.
+    cloud = rig.add_cloud_printer("Nuvem", ("counter",), rig.daphnes[1].http_url)
     credentials, product = prepare_counter(rig.daphnes[0].manage)
     seller = HttpSeller(rig.daphnes[1].http_url, credentials, product, rig.database)
     assert probes.staff_link(rig.daphnes[1].http_url, seller.cookies) == "open"
     api = ApiClient(rig.daphnes[0].http_url, prepare_api_key(rig.daphnes[0].manage), rig.database)
     rig.start_driver(orders=160, batch=10, interval=0.5)
-    seller.start(count=40, interval=0.75)
+    seller.start(count=SALES, interval=0.75)
     api.start(count=API_ORDERS, interval=0.8)
 
     time.sleep(4)
@@ -96,15 +104,19 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
         agent_reconnects=reconnects,
         http=seller.summary(),
         api=api.summary(),
+        cloudprnt=cloud.summary(),
     )
 
     assert result["drained"], "the queue never drained"
     assert result["problems"] == []
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
-    assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed) + 2 * API_ORDERS
+    # Three printers print every counter receipt (two agents and the CloudPRNT printer), one the scheduled.
+    assert report.expected == 3 * COUNTER_ORDERS + 160 / 2 + 3 * len(seller.refs_confirmed) + 3 * API_ORDERS
     assert len(api.keys_confirmed) == API_ORDERS and set(api.orders_per_key().values()) == {1}, api.summary()
-    assert result["entrances"]["print API"] == {"expected": 2 * API_ORDERS, "printed": 2 * API_ORDERS}
-    assert len(seller.refs_confirmed) == 40 and seller.bad_answers() == [], seller.summary()
+    assert result["entrances"]["print API"] == {"expected": 3 * API_ORDERS, "printed": 3 * API_ORDERS}
+    cloud_expected = COUNTER_ORDERS + SALES + API_ORDERS
+    assert result["printers"]["Nuvem"] == {"expected": cloud_expected, "printed": cloud_expected}, cloud.summary()
+    assert len(seller.refs_confirmed) == SALES and seller.bad_answers() == [], seller.summary()
     # Liveness, not speed: without a timeout a sale confirmed during the hang waits for SIGCONT.
     assert seller.summary()["slowest_request_seconds"] < HANG_SECONDS, seller.summary()
     assert completed_during > 0, "nothing printed while Redis hung: the sweep did not deliver"
