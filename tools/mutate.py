@@ -50,6 +50,7 @@ AGENT_TESTS = [
     "tests/contract/test_delivery_rule_7_agent_journal.py",
     "tests/agent/test_agent_journal.py",
     "tests/agent/test_agent_client.py",
+    "tests/agent/test_agent_client_rules.py",
 ]
 TARGETS = {
     "services": (
@@ -318,6 +319,9 @@ def main(argv=None) -> int:
         action="append",
         help="only these functions, comma-separated or repeated (e.g. jobs_claim,AgentConsumer.deliver)",
     )
+    parser.add_argument(
+        "--mutant", action="append", metavar="FUNCTION#N", help="only this mutant (as listed), e.g. Agent._print#8"
+    )
     parser.add_argument("--rerun", metavar="JSON", help="only the survivors and timeouts of an earlier run's --json")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--json", help="write every result here (default: var/mutate/run-<time>.json, not committed)")
@@ -336,6 +340,8 @@ def main(argv=None) -> int:
             mutants = [m for m in mutants if m.function in wanted]
         if again is not None:
             mutants = [m for m in mutants if (m.target, m.function, m.index, m.description) in again]
+        if args.mutant:
+            mutants = [m for m in mutants if f"{m.function}#{m.index}" in args.mutant]
         plan.append((target, source, mutants, functions))
     if args.list:
         for _, _, mutants, _ in plan:
