@@ -45,6 +45,9 @@ SERVER_TESTS = [
     "tests/test_agent_consumer.py",
     "tests/test_job_retries_and_expiry.py",
     "tests/test_rules.py",
+    "tests/contract/test_service_rules.py",
+    # the outbox: every transition's job.<status> event (kills _record's _job_event deleted)
+    "tests/webhooks/test_webhooks.py::test_job_transitions_and_printer_changes_become_events",
 ]
 AGENT_TESTS = [
     "tests/contract/test_delivery_rule_7_agent_journal.py",

@@ -1,0 +1,73 @@
+"""Rules of printing/services.py that a mutation run (tools/mutate.py, issue 22) found unguarded
+by the fast tests. Each test fails when its rule alone is broken; the mutant it kills is named
+(function, and the change) so a later run can be checked against this list."""
+
+import pytest
+from django.utils.translation import gettext as _
+
+from printing import services
+from printing.models import PrintJob
+from printing.services import PrintError
+
+pytestmark = pytest.mark.django_db
+
+
+def history(job):
+    return list(job.events.order_by("id").values_list("status", "message"))
+
+
+def receipt_of(order):
+    """The order's receipt (created on commit in production; these tests run in one transaction)."""
+    [job_id] = services.jobs_create_for_order(order_id=order.pk)
+    return PrintJob.objects.get(pk=job_id)
+
+
+def printed(job):
+    services.jobs_claim(printer_id=job.printer_id)
+    services.job_mark_status(job_id=job.pk, printer_id=job.printer_id, status="completed")
+    job.refresh_from_db()
+    assert job.status == "completed"
+    return job
+
+
+def test_a_new_job_says_queued_and_a_reprint_names_its_original_in_the_history(make_printer, make_order):
+    """Kills _job_create ``message or _("Queued")`` → ``and`` (history message lost or replaced)."""
+    make_printer()
+    order = make_order()
+    original = receipt_of(order)
+    assert history(original) == [("pending", _("Queued"))]
+
+    reprint = services.job_reprint(job_id=printed(original).pk)
+
+    assert history(reprint) == [("pending", _("Reprint of job #%(id)s") % {"id": original.pk})]
+
+
+@pytest.mark.parametrize("waiting", ["pending", "sent", "printing"])
+def test_a_reprint_of_a_receipt_still_waiting_is_refused_unless_forced(make_printer, make_order, waiting):
+    """Kills job_reprint ``force=False`` → ``True`` and ``not force`` → ``force``: the order would
+    print twice."""
+    make_printer()
+    original = receipt_of(make_order())
+    PrintJob.objects.filter(pk=original.pk).update(status=waiting)
+
+    with pytest.raises(PrintError) as refused:
+        services.job_reprint(job_id=original.pk)
+    assert refused.value.code == "original_waiting"
+    assert not PrintJob.objects.filter(kind=PrintJob.Kind.REPRINT).exists()
+
+    forced = services.job_reprint(job_id=original.pk, force=True)  # a person confirmed it
+    assert forced.kind == PrintJob.Kind.REPRINT and forced.status == "pending"
+
+
+def test_a_reprint_on_a_disabled_printer_is_refused_with_the_printer_disabled_code(make_printer, make_order):
+    """Kills job_reprint ``_require_active(original.printer)`` deleted: a reprint queued on a
+    disabled printer would wait there unseen."""
+    printer = make_printer()
+    original = printed(receipt_of(make_order()))
+    services.printer_set_active(printer=printer, active=False)
+
+    with pytest.raises(PrintError) as refused:
+        services.job_reprint(job_id=original.pk)
+
+    assert refused.value.code == "printer_disabled"
+    assert not PrintJob.objects.filter(kind=PrintJob.Kind.REPRINT).exists()
