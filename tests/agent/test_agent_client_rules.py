@@ -6,6 +6,8 @@ Same setting as test_agent_client.py: a tiny fake server (real WebSocket), the r
 session fails the way a pulled cable does.
 """
 
+import base64
+
 import pytest
 
 from agent.printers import Printer, PrinterWriteError, Session
@@ -63,3 +65,90 @@ async def test_a_job_cut_off_mid_print_is_answered_from_the_journal_when_sent_ag
     assert fake_server.statuses(31)[-1] == ("failed", "interrupted")  # from the journal, not printed again
     assert printer.writes == 1
     assert 31 not in agent._jobs
+
+
+@pytest.mark.parametrize("job_id", [None, "31", True, 3.0])
+async def test_a_new_order_without_an_integer_job_id_is_ignored_not_printed(
+    fake_server, fake_printer, run_agent, job_id
+):
+    """Kills Agent._on_new_order ``not isinstance(job_id, int) or isinstance(job_id, bool)`` →
+    ``and``: a job the agent cannot report on would be printed (and acknowledged as job None)."""
+    await run_agent(fake_server.url, fake_printer.url)
+
+    bad = {"job_id": job_id, "type": "order_receipt", "content": "bad\n", "escpos": base64.b64encode(RECEIPT).decode()}
+    await fake_server.send({"type": "new_order", "timestamp": "t", "order": bad})
+    await fake_server.send_job(32, b"next\n")  # handled after the bad one: the bad one is settled
+    await fake_server.wait_status(32, "completed")
+
+    assert fake_printer.jobs() == [b"next\n"]
+    reported = [m.get("job_id") for m in fake_server.received if m.get("type") == "print_status"]
+    assert set(reported) == {32}
+
+
+async def test_a_job_without_an_order_is_printed(fake_server, fake_printer, run_agent):
+    """DESIGN.md: ``order_id``/``order_info`` are null for jobs without an order (a test page, a
+    document). Kills Agent._on_new_order ``order.get("order_info") or {}`` → ``and``."""
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send_job(33, b"test page\n", type="test_page", order_id=None, order_info=None)
+    statuses = await fake_server.wait_status(33, "completed")
+
+    assert statuses == [("received", None), ("printing", None), ("completed", None)]
+    assert fake_printer.jobs() == [b"test page\n"]
+
+
+async def test_text_from_an_old_server_is_printed_with_the_profile_the_welcome_names(
+    fake_server, fake_printer, run_agent
+):
+    """No escpos in the job (an old server): the agent renders ``content`` for the printer the
+    server's welcome describes, here an impact printer without a cutter. Kills
+    Agent._on_new_order ``self.settings.profile or server_printer["profile"]`` → ``and``."""
+    from escpos.printer import Dummy
+
+    fake_server.welcome_printer = fake_server.welcome_printer | {"profile": "TM-U220", "has_cutter": False}
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send_job(34, content="Pão de queijo\n")
+    await fake_server.wait_status(34, "completed")
+
+    expected = Dummy(profile="TM-U220")
+    expected.text("Pão de queijo\n")
+    expected.cut()
+    [printed] = fake_printer.jobs()
+    assert printed == bytes(expected.output)
+    assert b"\x1dV" not in printed  # no cut command for a printer without a cutter
+
+
+async def test_a_started_job_met_again_is_recorded_interrupted_in_the_journal(fake_server, fake_printer, run_agent):
+    """Delivery rule 7: a job found ``started`` (its print was cut off, here because the journal
+    could not record ``completed``) is reported ``interrupted`` and *recorded* so, once: the next
+    start of the agent does not report it again as a new crash. Kills Agent._on_new_order
+    ``entry.state != INTERRUPTED`` → ``==`` and ``journal.mark_interrupted`` deleted."""
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    await wait_for_async(lambda: agent.connected.is_set(), message="agent connected")
+    agent.journal.mark_started(35, len(RECEIPT), "x")  # what a cut-off print leaves behind
+
+    await fake_server.send_job(35, RECEIPT)
+    await fake_server.wait_status(35, "failed")
+
+    assert fake_server.statuses(35) == [("failed", "interrupted")]
+    assert agent.journal.get(35).state == "interrupted"
+    assert agent.journal.recover() == []  # nothing left for the next start to report
+    assert fake_printer.jobs() == []
+
+
+async def test_the_printer_status_read_for_a_job_is_reported_at_once(fake_server, fake_printer, run_agent):
+    """The status the agent reads when it opens the printer for a job goes to the server then,
+    not at the next poll (here the poll is 10 minutes away): otherwise the agent keeps believing
+    the printer ready and never reports ``ready`` when the paper is back, so the server holds the
+    printer's jobs for ever. Kills Agent._print ``await self._set_printer_status(status)`` deleted."""
+    await run_agent(fake_server.url, fake_printer.url, status_interval=600)
+    await wait_for_async(lambda: fake_server.printer_infos() == ["ready"], message="printer_info ready")
+
+    fake_printer.set_state("paper_out")
+    await fake_server.send_job(36, RECEIPT)
+    await fake_server.wait_status(36, "failed")
+
+    assert fake_server.statuses(36)[-1] == ("failed", "paper_out")
+    assert fake_server.printer_infos() == ["ready", "paper_out"]
+
