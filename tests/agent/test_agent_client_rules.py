@@ -7,6 +7,7 @@ session fails the way a pulled cable does.
 """
 
 import base64
+import threading
 
 import pytest
 
@@ -152,3 +153,95 @@ async def test_the_printer_status_read_for_a_job_is_reported_at_once(fake_server
     assert fake_server.statuses(36)[-1] == ("failed", "paper_out")
     assert fake_server.printer_infos() == ["ready", "paper_out"]
 
+
+class RecordingPrinter(Printer):
+    """A printer in a given state that records its sessions' writes and closes; ``hold_close``
+    makes a session's close wait (a USB or spooler handle slow to let go)."""
+
+    scheme = "recording"
+    reads_status = True
+
+    def __init__(self, state="ready"):
+        super().__init__("recording://")
+        self.state = state
+        self.written = []
+        self.opened = self.closed = 0
+        self.hold_close = None  # a threading.Event the close waits for
+
+    def open(self):
+        printer = self
+        printer.opened += 1
+
+        class RecordingSession(Session):
+            def read_status(self):
+                return printer.state
+
+            def write(self, data):
+                printer.written.append(data)
+
+            def close(self):
+                if printer.hold_close is not None:
+                    printer.hold_close.wait(30)
+                printer.closed += 1
+
+        return RecordingSession()
+
+    def probe_status(self):
+        return self.state
+
+
+async def test_the_printer_is_released_after_every_attempt_even_one_that_printed_nothing(fake_server, run_agent):
+    """A session left open holds the device (a USB or serial port, a spooler handle) and the next
+    open fails. Kills Agent._print ``await asyncio.to_thread(session.close)`` deleted."""
+    printer = RecordingPrinter(state="paper_out")
+    await run_agent(fake_server.url, "recording://", printer=printer, status_interval=600)
+
+    await fake_server.send_job(38, RECEIPT)
+    await fake_server.wait_status(38, "failed")
+    assert printer.written == []
+    await wait_for_async(lambda: printer.closed == printer.opened, message="the session closed")
+
+    printer.state = "ready"
+    await fake_server.send_job(38, RECEIPT)  # what the server does on "ready"
+    await fake_server.wait_status(38, "completed")
+    assert printer.written == [RECEIPT]
+    await wait_for_async(lambda: printer.closed == printer.opened, message="the session closed")
+
+
+async def test_a_redelivery_while_the_printer_is_being_released_is_answered_from_the_journal(fake_server, run_agent):
+    """The server may re-send a job as soon as it reads ``completed`` (a reconnect): the agent
+    answers it from the journal even while it is still closing the printer after the print.
+    Kills Agent._print's ``self._jobs.pop`` before ``completed`` is sent (deleted, the job looks
+    "already queued here" until the close ends, and the redelivery is silently dropped)."""
+    printer = RecordingPrinter()
+    printer.hold_close = threading.Event()
+    await run_agent(fake_server.url, "recording://", printer=printer, status_interval=600)
+    try:
+        await fake_server.send_job(39, RECEIPT)
+        await fake_server.wait_status(39, "completed")
+        assert printer.closed == 0  # still releasing the printer
+
+        await fake_server.send_job(39, RECEIPT)
+        await wait_for_async(
+            lambda: fake_server.statuses(39).count(("completed", None)) == 2,
+            message=f"the redelivery answered: {fake_server.statuses(39)}",
+        )
+        assert printer.closed == 0
+    finally:
+        printer.hold_close.set()
+    assert printer.written == [RECEIPT]
+
+
+async def test_a_printer_found_unreachable_for_a_job_is_reported_offline_at_once(fake_server, fake_printer, run_agent):
+    """The next poll is 10 minutes away: only the job's attempt can tell the server the printer is
+    offline (and, later, the poll that it is back). Kills Agent._print
+    ``await self._set_printer_status(OFFLINE)`` deleted."""
+    await run_agent(fake_server.url, fake_printer.url, status_interval=600)
+    await wait_for_async(lambda: fake_server.printer_infos() == ["ready"], message="printer_info ready")
+    await fake_printer.server.stop()
+
+    await fake_server.send_job(40, RECEIPT)
+    await fake_server.wait_status(40, "failed")
+
+    assert fake_server.statuses(40)[-1] == ("failed", "offline")
+    assert fake_server.printer_infos() == ["ready", "offline"]
