@@ -245,3 +245,41 @@ async def test_a_printer_found_unreachable_for_a_job_is_reported_offline_at_once
 
     assert fake_server.statuses(40)[-1] == ("failed", "offline")
     assert fake_server.printer_infos() == ["ready", "offline"]
+
+
+async def test_the_health_count_of_printed_jobs_counts_each_print_once(fake_server, fake_printer, run_agent):
+    """``worker.jobs_processed`` of the listener's ``GET /health`` (agent/README.md) is the number
+    of jobs printed: one per print, none for a redelivery answered from the journal. Kills
+    Agent._print ``self.jobs_processed += 1`` → ``+= 2``."""
+    agent = await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send_job(41, RECEIPT)
+    await fake_server.wait_status(41, "completed")
+    await fake_server.send_job(41, RECEIPT)
+    await wait_for_async(lambda: fake_server.statuses(41).count(("completed", None)) == 2)
+    await fake_server.send_job(42, RECEIPT)
+    await fake_server.wait_status(42, "completed")
+
+    assert len(fake_printer.jobs()) == 2
+    assert agent.jobs_processed == 2
+
+
+async def test_a_job_the_journal_cannot_record_as_started_is_failed_not_printed(fake_server, fake_printer, run_agent):
+    """Delivery rule 7: no byte goes out without a durable ``started``. When the journal refuses
+    it (here the job was written there meanwhile, as a second agent sharing the journal would),
+    the job is reported ``failed``/``agent_error`` and not printed. Kills Agent._print's
+    ``_send_status(..., "failed", ..., "agent_error")`` deleted (the server would wait for ever)."""
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    await wait_for_async(lambda: agent.connected.is_set(), message="agent connected")
+    await agent._printer_lock.acquire()  # the job waits in the queue
+    try:
+        await fake_server.send_job(43, RECEIPT)
+        await fake_server.wait_status(43, "received")
+        agent.journal.mark_started(43, len(RECEIPT), "written elsewhere")
+    finally:
+        agent._printer_lock.release()
+
+    await fake_server.wait_status(43, "failed")
+
+    assert fake_server.statuses(43) == [("received", None), ("printing", None), ("failed", "agent_error")]
+    assert fake_printer.jobs() == []

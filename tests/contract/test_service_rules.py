@@ -71,3 +71,32 @@ def test_a_reprint_on_a_disabled_printer_is_refused_with_the_printer_disabled_co
 
     assert refused.value.code == "printer_disabled"
     assert not PrintJob.objects.filter(kind=PrintJob.Kind.REPRINT).exists()
+
+
+def test_a_job_that_moves_between_the_pick_and_the_claim_is_neither_sent_nor_recorded_sent(make_printer, make_order):
+    """Delivery rule 4, the claim's fallback: if a picked job is no longer pending when the
+    conditional UPDATE runs (the locks should prevent it; another process cancelling it is what
+    this stages, just before the UPDATE), only the jobs really claimed are returned, in order, and
+    get a ``sent`` event. Kills jobs_claim ``!= len(candidates)`` → ``==`` (the moved job is sent
+    anyway) and the re-read's ``flat=True`` → ``False``."""
+    from django.db import connection
+
+    printer = make_printer()
+    first, second, third = (receipt_of(make_order()) for _ in range(3))
+    staged = []
+
+    def another_process_cancels_the_second(execute, sql, params, many, context):
+        if not staged and sql.startswith('UPDATE "printing_printjob" SET "status"'):
+            staged.append(sql)
+            PrintJob.objects.filter(pk=second.pk).update(status="cancelled")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(another_process_cancels_the_second):
+        payloads = services.jobs_claim(printer_id=printer.pk)
+
+    assert staged, "the claim's UPDATE was not seen: the staging no longer matches the SQL"
+    assert [payload["job_id"] for payload in payloads] == [first.pk, third.pk]
+    assert [status for status, _ in history(second)] == ["pending"]
+    assert [status for status, _ in history(third)] == ["pending", "sent"]
+    second.refresh_from_db()
+    assert second.status == "cancelled"
