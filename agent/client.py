@@ -837,14 +837,19 @@ class Agent:
     async def _status_poller(self) -> None:
         last_prune = time.monotonic()
         while True:
+            woken = False
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._status_wakeup.wait(), self.settings.status_interval)
+                woken = True
             self._status_wakeup.clear()
             if time.monotonic() - last_prune > PRUNE_INTERVAL:
                 last_prune = time.monotonic()
                 with contextlib.suppress(JournalError):
                     await asyncio.to_thread(self.journal.prune)
-            if any(job.printing for job in self._jobs.values()) or self._printer_lock.locked():
+            # A wake-up (a print broke off) comes while that print still holds the printer: it
+            # reads the status once the printer is free; a periodic poll skips a busy printer.
+            busy = any(job.printing for job in self._jobs.values()) or self._printer_lock.locked()
+            if busy and not woken:
                 continue
             await self._refresh_status()
 

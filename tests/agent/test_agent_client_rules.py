@@ -43,7 +43,7 @@ class CableCutPrinter(Printer):
         return CutSession()
 
     def probe_status(self):
-        return "ready"
+        return "offline" if self.writes else "ready"  # the cable stays out
 
 
 async def test_a_job_cut_off_mid_print_is_answered_from_the_journal_when_sent_again(fake_server, run_agent):
@@ -283,3 +283,21 @@ async def test_a_job_the_journal_cannot_record_as_started_is_failed_not_printed(
 
     assert fake_server.statuses(43) == [("received", None), ("printing", None), ("failed", "agent_error")]
     assert fake_printer.jobs() == []
+
+
+async def test_after_a_print_broke_off_the_printer_status_is_read_again_at_once(fake_server, run_agent):
+    """A write that fails (cable pulled) says the printer changed: the agent reads its status again
+    right away and tells the server, not at the next poll (10 minutes away here). Kills Agent._print
+    ``self._status_wakeup.set()`` deleted; it found a bug too: the poller woken while the print
+    still held the printer skipped the read, so the wake-up was always lost."""
+    printer = CableCutPrinter()
+    await run_agent(fake_server.url, "cut://", printer=printer, status_interval=600)
+    await wait_for_async(lambda: fake_server.printer_infos() == ["ready"], message="printer_info ready")
+
+    await fake_server.send_job(44, RECEIPT)
+    await fake_server.wait_status(44, "failed")
+
+    await wait_for_async(
+        lambda: fake_server.printer_infos() == ["ready", "offline"],
+        message=f"printer_info offline after the cut: {fake_server.printer_infos()}",
+    )
