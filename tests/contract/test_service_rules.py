@@ -100,3 +100,53 @@ def test_a_job_that_moves_between_the_pick_and_the_claim_is_neither_sent_nor_rec
     assert [status for status, _ in history(third)] == ["pending", "sent"]
     second.refresh_from_db()
     assert second.status == "cancelled"
+
+
+def test_the_agents_failure_message_is_kept_on_the_job_and_in_its_history(make_printer, make_order):
+    """Staff see why a job failed in the agent's words. Kills job_mark_status
+    ``(message or "")[:500]`` → ``and`` (the agent's message replaced by its error code)."""
+    printer = make_printer()
+    job = receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+
+    services.job_mark_status(
+        job_id=job.pk, printer_id=printer.pk, status="failed", error_code="bad_data", message="escpos is not base64"
+    )
+
+    job.refresh_from_db()
+    assert (job.status, job.error_code, job.error_message) == ("failed", "bad_data", "escpos is not base64")
+    assert history(job)[-1] == ("failed", "escpos is not base64")
+
+
+def test_a_final_status_says_whether_the_printer_has_more_jobs_to_claim(make_printer, make_order):
+    """``StatusOutcome.pending`` tells the consumer to claim after a final status only when a job
+    waits (a claim per acknowledgement otherwise). Kills job_mark_status
+    ``new_status in TERMINAL_STATUSES and …exists()`` → ``or``."""
+    printer = make_printer()
+    first = receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+    second = receipt_of(make_order())  # waits behind the first
+
+    printing = services.job_mark_status(job_id=first.pk, printer_id=printer.pk, status="printing")
+    assert (printing.status, printing.pending) == ("printing", False)  # not final: the consumer waits
+    done = services.job_mark_status(job_id=first.pk, printer_id=printer.pk, status="completed")
+    assert (done.status, done.pending) == ("completed", True)
+
+    services.jobs_claim(printer_id=printer.pk)
+    last = services.job_mark_status(job_id=second.pk, printer_id=printer.pk, status="completed")
+    assert (last.status, last.pending) == ("completed", False)
+
+
+def test_a_cloud_printer_is_handed_one_job_at_a_time(make_printer, make_order):
+    """A cloud printer fetches one job per request and confirms it by its handout token: a claim
+    with a token takes exactly one job, the others stay pending. Kills jobs_claim
+    ``limit = 1`` → ``2``."""
+    printer = make_printer()
+    jobs = [receipt_of(make_order()) for _ in range(3)]
+
+    [payload] = services.jobs_claim(printer_id=printer.pk, handout_token="h-1")
+
+    assert payload["job_id"] == jobs[0].pk
+    statuses = dict(PrintJob.objects.filter(printer=printer).values_list("pk", "status"))
+    assert statuses == {jobs[0].pk: "sent", jobs[1].pk: "pending", jobs[2].pk: "pending"}
+    assert PrintJob.objects.get(pk=jobs[0].pk).handout_token == "h-1"
