@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from agent.journal import Journal
 from agent.printers import Printer, PrinterWriteError, Session
 from tools.polling import wait_for_async
 
@@ -300,4 +301,37 @@ async def test_after_a_print_broke_off_the_printer_status_is_read_again_at_once(
     await wait_for_async(
         lambda: fake_server.printer_infos() == ["ready", "offline"],
         message=f"printer_info offline after the cut: {fake_server.printer_infos()}",
+    )
+
+
+async def test_a_local_job_the_server_recorded_is_not_reported_again(
+    fake_server, fake_printer, run_agent, make_settings
+):
+    """Local jobs printed while the server was unreachable are reported on connect until the
+    server answers ``local_job_recorded``; then never again. Kills Agent._dispatch
+    ``kind == "local_job_recorded"`` → ``!=`` (every reconnect would report them all again)."""
+    settings = make_settings(fake_server.url, fake_printer.url)
+    journal = Journal(settings.journal, settings.journal_scope)
+    journal.local_add(
+        local_id="a1b2c3d4-local",
+        printer=settings.printer,
+        source="pos",
+        kind="order",
+        client_ref="ref-1",
+        origin="http://127.0.0.1",
+        content="receipt",
+        byte_count=7,
+        sha256="0" * 64,
+    )
+    journal.local_finish("a1b2c3d4-local", "completed")
+    journal.close()
+
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    await wait_for_async(lambda: [m for m in fake_server.received if m.get("type") == "local_job"])
+    await fake_server.send(
+        {"type": "local_job_recorded", "local_id": "a1b2c3d4-local", "job_id": 90, "status": "completed"}
+    )
+
+    await wait_for_async(
+        lambda: agent.journal.local_unreported(settings.printer) == [], message="the local job marked reported"
     )
