@@ -3,7 +3,9 @@
     .venv/bin/python tools/mutate.py                      # every target below
     .venv/bin/python tools/mutate.py --target journal     # one target (services, consumers, client, journal)
     .venv/bin/python tools/mutate.py --list               # the mutants only, nothing run
-    .venv/bin/python tools/mutate.py --target services --function jobs_claim   # one function
+    .venv/bin/python tools/mutate.py --target services --functions jobs_claim,job_cancel
+    .venv/bin/python tools/mutate.py --rerun var/mutate/run-X.json   # the survivors/timeouts of a run
+    .venv/bin/python tools/mutate.py --target client --mutant 'Agent._print#8' --tests FILE  # one mutant
     .venv/bin/python tools/mutate.py --tests tests/agent  # other tests than the target's
 
 Each mutant is one small change to one of the chosen functions: a comparison flipped (== to !=,
@@ -15,7 +17,8 @@ target's fast tests run on it with ``-x`` and a timeout: a failing or timed-out 
 green run means it survived. The score is killed / total; survivors are printed with their
 line, so each is either killed by a new test or explained as equivalent.
 
-Not in CI: a full run takes tens of minutes (one pytest run per mutant).
+Results (outcome, seconds, the survivors' diffs) go to var/mutate/run-<time>.json after every
+mutant. Not in CI: a full run takes about an hour (one pytest run per mutant, one at a time).
 """
 
 from __future__ import annotations
