@@ -171,3 +171,31 @@ def test_long_texts_are_cut_to_what_the_columns_hold(make_printer):
     job.refresh_from_db()
     assert job.error_message == "y" * 500
     assert history(job)[-1] == ("failed", "y" * 500)
+
+
+def test_the_history_says_the_agents_words_or_the_default_for_each_step(make_printer, make_order):
+    """Kills job_mark_status ``message or _("Printing")`` / ``message or _("Printed")`` → ``and``."""
+    printer = make_printer()
+    spoken, silent = receipt_of(make_order()), receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+
+    for status, words in (("printing", "sending to the printer"), ("completed", "printed")):
+        services.job_mark_status(job_id=spoken.pk, printer_id=printer.pk, status=status, message=words)
+        services.job_mark_status(job_id=silent.pk, printer_id=printer.pk, status=status)
+
+    assert history(spoken)[-2:] == [("printing", "sending to the printer"), ("completed", "printed")]
+    assert history(silent)[-2:] == [("printing", _("Printing")), ("completed", _("Printed"))]
+
+
+def test_an_unknown_print_status_is_refused_as_a_bad_message_and_changes_nothing(make_printer, make_order):
+    """Kills job_mark_status ``StatusOutcome(ok=False, error="bad_message")`` → ``ok=True``."""
+    printer = make_printer()
+    job = receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+
+    outcome = services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="done")
+
+    assert (outcome.ok, outcome.error) == (False, "bad_message")
+    assert "done" in outcome.message
+    job.refresh_from_db()
+    assert job.status == "sent"
