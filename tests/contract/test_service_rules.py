@@ -199,3 +199,29 @@ def test_an_unknown_print_status_is_refused_as_a_bad_message_and_changes_nothing
     assert "done" in outcome.message
     job.refresh_from_db()
     assert job.status == "sent"
+
+
+def test_a_retryable_failure_sets_the_printer_status_opens_its_incident_and_says_so(make_printer, make_order):
+    """A job failing ``paper_out`` is what tells the server the printer is out of paper (rule 5):
+    the printer's status, its paper-out incident (the alarm) and a ``printer.updated`` event
+    follow at once. Kills job_mark_status ``_incidents_follow_status(...)`` and
+    ``_notify_printer(...)`` deleted."""
+    from printing.models import PrinterIncident
+    from webhooks.models import WebhookEvent
+    from webhooks.services import subscription_create
+
+    subscription_create(url="https://pos.example.com/hooks")
+    printer = make_printer()
+    job = receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+    WebhookEvent.objects.all().delete()
+
+    services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="failed", error_code="paper_out")
+
+    printer.refresh_from_db()
+    job.refresh_from_db()
+    assert (job.status, printer.status) == ("pending", "paper_out")
+    incident = PrinterIncident.objects.get(printer=printer, ended_at__isnull=True)
+    assert incident.reason == "paper_out"
+    updated = [e for e in WebhookEvent.objects.all() if e.type == "printer.updated"]
+    assert [e.data["printer"]["status"] for e in updated] == ["paper_out"]
