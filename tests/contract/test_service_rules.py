@@ -225,3 +225,19 @@ def test_a_retryable_failure_sets_the_printer_status_opens_its_incident_and_says
     assert incident.reason == "paper_out"
     updated = [e for e in WebhookEvent.objects.all() if e.type == "printer.updated"]
     assert [e.data["printer"]["status"] for e in updated] == ["paper_out"]
+
+
+def test_an_order_reprint_while_its_receipt_still_waits_is_refused_unless_forced(make_printer, make_order):
+    """Kills order_reprint ``force=False`` → ``True`` (the order would print twice)."""
+    make_printer()
+    order = make_order()
+    original = receipt_of(order)
+
+    with pytest.raises(PrintError) as refused:
+        services.order_reprint(order_id=order.pk)
+    assert refused.value.code == "original_waiting"
+    assert not PrintJob.objects.filter(kind=PrintJob.Kind.REPRINT).exists()
+
+    [forced] = services.order_reprint(order_id=order.pk, force=True)
+    assert (forced.kind, forced.order_id) == (PrintJob.Kind.REPRINT, order.pk)
+    assert original.pk != forced.pk
