@@ -91,3 +91,28 @@ async def test_the_sweep_pings_an_agent_only_when_its_ping_is_due(settings):
     await registry.sweep()
     assert await pings_before_pong(agent) == 1  # due once, then not again
     await agent.disconnect()
+
+
+async def test_while_the_channel_layer_is_still_down_the_sweep_tries_again_at_the_next_one(monkeypatch):
+    """Kills the rejoin block's ``self.rejoin_needed = True  # still down`` → ``False``: one failed
+    attempt would give up, and wake-ups and cancels would stay lost after Redis came back."""
+    printer, token = await create_printer()
+    agent = await settled_agent(token)
+    consumer = consumer_of(printer)
+    layer = get_channel_layer()
+
+    async def redis_still_down(group, channel):
+        raise ConnectionError("Connection refused (Redis restarting)")
+
+    monkeypatch.setattr(layer, "group_add", redis_still_down)
+    registry.rejoin_needed = True
+    await registry.sweep()
+    assert registry.rejoin_needed is True  # again at the next sweep
+
+    monkeypatch.undo()  # Redis is back, and has forgotten the groups
+    await forget_groups(consumer)
+    await registry.sweep()
+    assert registry.rejoin_needed is False
+    job = await queue_test_page(printer)
+    assert (await receive(agent, "new_order"))["order"]["job_id"] == job.pk
+    await agent.disconnect()
