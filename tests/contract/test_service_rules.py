@@ -241,3 +241,63 @@ def test_an_order_reprint_while_its_receipt_still_waits_is_refused_unless_forced
     [forced] = services.order_reprint(order_id=order.pk, force=True)
     assert (forced.kind, forced.order_id) == (PrintJob.Kind.REPRINT, order.pk)
     assert original.pk != forced.pk
+
+
+def test_a_repeated_printing_report_is_accepted_and_changes_nothing(make_printer, make_order):
+    """Rule 6, idempotent reports. Kills job_mark_status's ``StatusOutcome(ok=True, …)`` for a
+    job already printing → ``ok=False`` (the agent would get an error for a harmless repeat)."""
+    printer = make_printer()
+    job = receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+    services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="printing")
+
+    again = services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="printing")
+
+    assert (again.ok, again.changed, again.status) == (True, False, "printing")
+    assert [status for status, _ in history(job)] == ["pending", "sent", "printing"]
+
+
+def test_a_report_that_loses_the_race_with_a_staff_change_is_accepted_and_changes_nothing(make_printer, make_order):
+    """The conditional UPDATE's fallback: if the job moved between the locked read and the UPDATE
+    (the lock should prevent it; a cancel is staged just before the UPDATE), the report is
+    accepted as a late one. Kills its ``StatusOutcome(ok=True, changed=False)`` → ``ok=False``
+    and → ``changed=True``."""
+    from django.db import connection
+
+    printer = make_printer()
+    job = receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+    staged = []
+
+    def staff_cancels_first(execute, sql, params, many, context):
+        if not staged and sql.startswith('UPDATE "printing_printjob" SET "status"'):
+            staged.append(sql)
+            PrintJob.objects.filter(pk=job.pk).update(status="cancelled")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(staff_cancels_first):
+        outcome = services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="completed")
+
+    assert staged, "the report's UPDATE was not seen: the staging no longer matches the SQL"
+    assert (outcome.ok, outcome.changed) == (True, False)
+    job.refresh_from_db()
+    assert job.status == "cancelled"
+    assert [status for status, _ in history(job)] == ["pending", "sent"]
+
+
+def test_a_long_retryable_failure_is_cut_to_the_history_and_printer_columns(make_printer, make_order):
+    """The retry event says "Will retry…: <reason>" (past 500 characters with a long reason) and
+    the printer's status detail holds 200. Kills ``event_message[:500]`` → ``[:501]`` and
+    ``reason[:200]`` → ``[:201]`` in job_mark_status."""
+    printer = make_printer()
+    job = receipt_of(make_order())
+    services.jobs_claim(printer_id=printer.pk)
+
+    services.job_mark_status(
+        job_id=job.pk, printer_id=printer.pk, status="failed", error_code="paper_out", message="z" * 600
+    )
+
+    status, retry = history(job)[-1]
+    assert status == "pending" and len(retry) == 500 and retry.endswith("z")
+    printer.refresh_from_db()
+    assert printer.status_message == "z" * 200
