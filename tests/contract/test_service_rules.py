@@ -301,3 +301,21 @@ def test_a_long_retryable_failure_is_cut_to_the_history_and_printer_columns(make
     assert status == "pending" and len(retry) == 500 and retry.endswith("z")
     printer.refresh_from_db()
     assert printer.status_message == "z" * 200
+
+
+def test_an_order_reprint_refused_for_one_waiting_receipt_reprints_nothing(make_printer, make_order):
+    """An order printed on two printers, one receipt printed and one still waiting: the refusal
+    comes before any reprint, not after the first printer's. Kills order_reprint's up-front check
+    (``waiting is not None`` → ``is None``, the ``job_reprint(job_id=waiting)`` call deleted)."""
+    make_printer("Balcão")
+    make_printer("Cozinha")
+    order = make_order()
+    first, second = (PrintJob.objects.get(pk=pk) for pk in services.jobs_create_for_order(order_id=order.pk))
+    printed(first)
+    assert second.status == "pending"
+
+    with pytest.raises(PrintError) as refused:
+        services.order_reprint(order_id=order.pk)
+
+    assert refused.value.code == "original_waiting"
+    assert not PrintJob.objects.filter(kind=PrintJob.Kind.REPRINT).exists()
