@@ -311,8 +311,8 @@ def test_an_order_reprint_refused_for_one_waiting_receipt_reprints_nothing(make_
     make_printer("Cozinha")
     order = make_order()
     first, second = (PrintJob.objects.get(pk=pk) for pk in services.jobs_create_for_order(order_id=order.pk))
-    printed(first)
-    assert second.status == "pending"
+    printed(second)  # jobs come newest first: the printed one is met before the waiting one
+    assert first.status == "pending"
 
     with pytest.raises(PrintError) as refused:
         services.order_reprint(order_id=order.pk)

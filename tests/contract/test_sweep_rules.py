@@ -116,3 +116,25 @@ async def test_while_the_channel_layer_is_still_down_the_sweep_tries_again_at_th
     job = await queue_test_page(printer)
     assert (await receive(agent, "new_order"))["order"]["job_id"] == job.pk
     await agent.disconnect()
+
+
+async def test_a_retried_job_reaches_the_connected_agent_at_once_without_the_sweep():
+    """Kills job_retry's ``transaction.on_commit(job_wakeup)`` deleted: the retried job would wait
+    for the sweep (here: never)."""
+    from channels.db import database_sync_to_async
+
+    from printing import services
+    from tests.contract.support import barrier, job_status, status
+
+    printer, token = await create_printer()
+    agent = await settled_agent(token)
+    job = await queue_test_page(printer)
+    assert (await receive(agent, "new_order"))["order"]["job_id"] == job.pk
+    await status(agent, job.pk, "failed", error_code="bad_data", message="not printable")
+    await barrier(agent)
+    assert await job_status(job.pk) == "failed"
+
+    await database_sync_to_async(services.job_retry)(job_id=job.pk)
+
+    assert (await receive(agent, "new_order"))["order"]["job_id"] == job.pk
+    await agent.disconnect()
