@@ -319,3 +319,19 @@ def test_an_order_reprint_refused_for_one_waiting_receipt_reprints_nothing(make_
 
     assert refused.value.code == "original_waiting"
     assert not PrintJob.objects.filter(kind=PrintJob.Kind.REPRINT).exists()
+
+
+def test_disabling_a_printer_emits_printer_updated(make_printer):
+    """Staff pages and webhook receivers hear a printer was disabled. Kills printer_set_active
+    ``_notify_printer(printer.pk)`` deleted."""
+    from webhooks.models import WebhookEvent
+    from webhooks.services import subscription_create
+
+    subscription_create(url="https://pos.example.com/hooks")
+    printer = make_printer()
+    WebhookEvent.objects.all().delete()
+
+    services.printer_set_active(printer=printer, active=False)
+
+    [event] = WebhookEvent.objects.filter(type="printer.updated")
+    assert event.data["printer"]["id"] == printer.pk
