@@ -155,7 +155,8 @@ def test_a_cloud_printer_is_handed_one_job_at_a_time(make_printer, make_order):
 def test_long_texts_are_cut_to_what_the_columns_hold(make_printer):
     """The history and the job's error hold 500 characters (PostgreSQL refuses more, failing the
     whole transition): a document with many warnings, an agent's long failure message, are cut.
-    Kills ``message[:500]`` → ``[:501]`` in _record and job_mark_status."""
+    Kills ``message[:500]`` → ``[:501]`` in _record and job_mark_status, and its
+    ``error_code[:40]`` → ``[:41]``."""
     printer = make_printer()
     text = {"type": "text", "data": {"content": "x", "style": {"size": "normal"}}}
     document = {"version": "1.0", "profile": {"model": "test"}, "commands": [text] * 10}
@@ -167,8 +168,11 @@ def test_long_texts_are_cut_to_what_the_columns_hold(make_printer):
     assert len(queued) == 500
 
     services.jobs_claim(printer_id=printer.pk)
-    services.job_mark_status(job_id=job.pk, printer_id=printer.pk, status="failed", message="y" * 600)
+    services.job_mark_status(
+        job_id=job.pk, printer_id=printer.pk, status="failed", error_code="e" * 60, message="y" * 600
+    )
     job.refresh_from_db()
+    assert job.error_code == "e" * 40
     assert job.error_message == "y" * 500
     assert history(job)[-1] == ("failed", "y" * 500)
 
