@@ -335,3 +335,17 @@ async def test_a_local_job_the_server_recorded_is_not_reported_again(
     await wait_for_async(
         lambda: agent.journal.local_unreported(settings.printer) == [], message="the local job marked reported"
     )
+
+
+async def test_a_malformed_local_job_recorded_is_ignored_without_dropping_the_connection(
+    fake_server, fake_printer, run_agent
+):
+    """Kills Agent._dispatch ``isinstance(local_id, str) and isinstance(status, str)`` → ``or``:
+    a ``local_job_recorded`` whose ``local_id`` is not a string would end the connection."""
+    await run_agent(fake_server.url, fake_printer.url)
+
+    await fake_server.send({"type": "local_job_recorded", "local_id": 5, "job_id": 90, "status": "completed"})
+    await fake_server.send_job(45, RECEIPT)
+    await fake_server.wait_status(45, "completed")
+
+    assert fake_server.connections == 1
