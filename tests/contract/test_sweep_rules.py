@@ -138,3 +138,21 @@ async def test_a_retried_job_reaches_the_connected_agent_at_once_without_the_swe
 
     assert (await receive(agent, "new_order"))["order"]["job_id"] == job.pk
     await agent.disconnect()
+
+
+async def test_a_job_in_flight_is_sent_again_only_after_a_reconnect_not_on_each_delivery():
+    """Delivery rule 3: in-flight jobs are re-sent right after a (re)connect, and only then; a
+    wake-up for a new job sends the new job alone. Kills AgentConsumer.deliver
+    ``resend_in_flight=False`` → ``True`` (every ping, report and wake-up would send every
+    unfinished job again)."""
+    from tests.contract.support import barrier
+
+    printer, token = await create_printer()
+    agent = await settled_agent(token)
+    first = await queue_test_page(printer)
+    assert (await receive(agent, "new_order"))["order"]["job_id"] == first.pk  # in flight: no report yet
+
+    second = await queue_test_page(printer)
+    assert (await receive(agent, "new_order"))["order"]["job_id"] == second.pk
+    assert await barrier(agent) == []  # a ping is a delivery check too: nothing more
+    await agent.disconnect()
