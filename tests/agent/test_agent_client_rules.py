@@ -276,27 +276,39 @@ async def test_the_health_count_of_printed_jobs_counts_each_print_once(fake_serv
     assert agent.jobs_processed == 2
 
 
-async def test_a_job_the_journal_cannot_record_as_started_is_failed_not_printed(fake_server, fake_printer, run_agent):
+async def test_a_job_the_journal_cannot_record_as_started_is_failed_not_printed(fake_server, run_agent):
     """Delivery rule 7: no byte goes out without a durable ``started``. When the journal refuses
     it (here the job was written there meanwhile, as a second agent sharing the journal would),
-    the job is reported ``failed``/``agent_error`` and not printed. Kills Agent._print's
-    ``_send_status(..., "failed", ..., "agent_error")`` deleted (the server would wait for ever)."""
-    agent = await run_agent(fake_server.url, fake_printer.url)
+    the job is reported ``failed``/``agent_error`` and not printed; a redelivery while the printer
+    is still being released is answered, not dropped. Kills Agent._print's
+    ``_send_status(..., "failed", ..., "agent_error")`` deleted (the server would wait for ever)
+    and its ``self._forget(job)`` deleted."""
+    printer = RecordingPrinter()
+    printer.hold_close = threading.Event()
+    agent = await run_agent(fake_server.url, "recording://", printer=printer, status_interval=600)
     await wait_for_async(lambda: agent.connected.is_set(), message="agent connected")
-    await agent._printer_lock.acquire()  # the job waits in the queue
     try:
-        await fake_server.send_job(43, RECEIPT)
-        await fake_server.wait_status(43, "received")
-        agent.journal.mark_started(43, len(RECEIPT), "written elsewhere")
+        await agent._printer_lock.acquire()  # the job waits in the queue
+        try:
+            await fake_server.send_job(43, RECEIPT)
+            await fake_server.wait_status(43, "received")
+            agent.journal.mark_started(43, len(RECEIPT), "written elsewhere")
+        finally:
+            agent._printer_lock.release()
+
+        await fake_server.wait_status(43, "failed")
+        statuses = fake_server.statuses(43)
+        assert statuses[0] == ("received", None) and statuses[-1] == ("failed", "agent_error")
+        assert ("completed", None) not in statuses
+
+        await fake_server.send_job(43, RECEIPT)  # answered from the journal: it may have printed
+        await wait_for_async(
+            lambda: fake_server.statuses(43)[-1] == ("failed", "interrupted"),
+            message=f"an answer to the redelivery: {fake_server.statuses(43)}",
+        )
     finally:
-        agent._printer_lock.release()
-
-    await fake_server.wait_status(43, "failed")
-
-    statuses = fake_server.statuses(43)
-    assert statuses[0] == ("received", None) and statuses[-1] == ("failed", "agent_error")
-    assert ("completed", None) not in statuses
-    assert fake_printer.jobs() == []
+        printer.hold_close.set()
+    assert printer.written == []
 
 
 async def test_after_a_print_broke_off_the_printer_status_is_read_again_at_once(fake_server, run_agent):
