@@ -712,6 +712,7 @@ class Agent:
                 except JournalError as exc:
                     # Without a durable "started" we could print twice after a crash: don't print.
                     log.error("job %s: failed (agent_error: %s)", job.job_id, exc)
+                    self._forget(job)  # before the report: a redelivery after it must not be dropped
                     await self._send_status(job.job_id, "failed", f"agent journal error: {exc}", "agent_error")
                     return
                 log.info("job %s: printing", job.job_id)
@@ -728,6 +729,7 @@ class Agent:
                         job.job_id,
                         exc,
                     )
+                    self._forget(job)  # before the report: a redelivery is answered from the journal
                     await self._send_status(
                         job.job_id,
                         "failed",
@@ -756,6 +758,12 @@ class Agent:
                 job.printing = False
                 if not job.blocked:
                     self._jobs.pop(job.job_id, None)
+
+    def _forget(self, job: Job) -> None:
+        """The job is settled here (journaled, or refused): from now on a redelivery of it is
+        answered from the journal, not dropped as "already queued here"."""
+        job.printing = False
+        self._jobs.pop(job.job_id, None)
 
     async def _journal_unwritable(self, exc: JournalUnwritable) -> None:
         """Tell the server (printer_info ``error`` with the reason) that nothing can print."""
@@ -937,14 +945,19 @@ class Agent:
     async def _status_poller(self) -> None:
         last_prune = time.monotonic()
         while True:
+            woken = False
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._status_wakeup.wait(), self.settings.status_interval)
+                woken = True
             self._status_wakeup.clear()
             if time.monotonic() - last_prune > PRUNE_INTERVAL:
                 last_prune = time.monotonic()
                 with contextlib.suppress(JournalError):
                     await asyncio.to_thread(self.journal.prune)
-            if any(job.printing for job in self._jobs.values()) or self._printer_lock.locked():
+            # A wake-up (a print broke off) comes while that print still holds the printer: it
+            # reads the status once the printer is free; a periodic poll skips a busy printer.
+            busy = any(job.printing for job in self._jobs.values()) or self._printer_lock.locked()
+            if busy and not woken:
                 continue
             await self._refresh_status()
 

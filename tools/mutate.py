@@ -3,7 +3,9 @@
     .venv/bin/python tools/mutate.py                      # every target below
     .venv/bin/python tools/mutate.py --target journal     # one target (services, consumers, client, journal)
     .venv/bin/python tools/mutate.py --list               # the mutants only, nothing run
-    .venv/bin/python tools/mutate.py --target services --function jobs_claim   # one function
+    .venv/bin/python tools/mutate.py --target services --functions jobs_claim,job_cancel
+    .venv/bin/python tools/mutate.py --rerun var/mutate/run-X.json   # the survivors/timeouts of a run
+    .venv/bin/python tools/mutate.py --target client --mutant 'Agent._print#8' --tests FILE  # one mutant
     .venv/bin/python tools/mutate.py --tests tests/agent  # other tests than the target's
 
 Each mutant is one small change to one of the chosen functions: a comparison flipped (== to !=,
@@ -15,7 +17,8 @@ target's fast tests run on it with ``-x`` and a timeout: a failing or timed-out 
 green run means it survived. The score is killed / total; survivors are printed with their
 line, so each is either killed by a new test or explained as equivalent.
 
-Not in CI: a full run takes tens of minutes (one pytest run per mutant).
+Results (outcome, seconds, the survivors' diffs) go to var/mutate/run-<time>.json after every
+mutant. Not in CI: a full run takes about an hour (one pytest run per mutant, one at a time).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import difflib
 import json
 import os
 import shutil
@@ -44,11 +48,19 @@ SERVER_TESTS = [
     "tests/test_agent_consumer.py",
     "tests/test_job_retries_and_expiry.py",
     "tests/test_rules.py",
+    "tests/contract/test_service_rules.py",
+    "tests/contract/test_sweep_rules.py",
+    "tests/test_database_outage.py",  # a database error while delivering closes 4503 (3 s)
+    # the outbox: every transition's job.<status> event (kills _record's _job_event deleted)
+    "tests/webhooks/test_webhooks.py::test_job_transitions_and_printer_changes_become_events",
+    # one "does a webhook want job.sent?" per claim, not per job (kills jobs_claim's and → or)
+    "tests/test_query_budgets.py::test_claiming_jobs_costs_the_same_for_one_or_a_whole_batch",
 ]
 AGENT_TESTS = [
     "tests/contract/test_delivery_rule_7_agent_journal.py",
     "tests/agent/test_agent_journal.py",
     "tests/agent/test_agent_client.py",
+    "tests/agent/test_agent_client_rules.py",
 ]
 TARGETS = {
     "services": (
@@ -56,11 +68,13 @@ TARGETS = {
         [
             "_job_create",
             "job_reprint",
+            "order_reprint",
             "_record",
             "jobs_claim",
             "job_mark_status",
             "job_cancel",
             "job_retry",
+            "jobs_expire",
             "printer_set_active",
             "printer_revoke_token",
         ],
@@ -70,16 +84,35 @@ TARGETS = {
         "printing/consumers.py",
         [
             "AgentRegistry.sweep",
+            "AgentConsumer.start_session",
             "AgentConsumer.verdict",
             "AgentConsumer.deliver",
+            "AgentConsumer._deliver",
+            "AgentConsumer.solicited",
+            "AgentConsumer.on_ping",
+            "AgentConsumer.on_print_status",
             "AgentConsumer.on_printer_info",
             "AgentConsumer.agent_recheck",
             "AgentConsumer.agent_replaced",
             "AgentConsumer.job_wakeup",
+            "AgentConsumer.agent_job_cancelled",
         ],
         SERVER_TESTS,
     ),
-    "client": ("agent/client.py", ["Agent._on_new_order", "Agent._print", "Agent._on_cancel"], AGENT_TESTS),
+    "client": (
+        "agent/client.py",
+        [
+            "Agent._dispatch",
+            "Agent._on_new_order",
+            "Agent._on_cancel",
+            "Agent._print",
+            "Agent._fail_retryable",
+            "Agent._report_interrupted",
+            "Agent._send_status",
+            "Agent._drop_queued_jobs",
+        ],
+        AGENT_TESTS,
+    ),
     "journal": (
         "agent/journal.py",
         [
@@ -263,24 +296,62 @@ def copy_repository(destination: Path) -> None:
     shutil.copytree(REPO, destination, ignore=ignore, symlinks=True)
 
 
+def mutant_diff(function: Function, index: int) -> str:
+    """The mutated lines only: both sides unparsed, so formatting never shows up as a change."""
+    before = ast.unparse(function).splitlines()
+    after = ast.unparse(_apply(function, index)).splitlines()
+    lines = difflib.unified_diff(before, after, lineterm="", n=1)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++", "@@")))
+
+
+def _selected(names: list[str] | None) -> set[str] | None:
+    return {name.strip() for value in names for name in value.split(",") if name.strip()} if names else None
+
+
+def _rerun_keys(path: str) -> set[tuple[str, str, int, str]]:
+    """Survivors and timeouts of an earlier run (its --json file), to check them again."""
+    earlier = json.loads(Path(path).read_text())
+    return {
+        (r["target"], r["function"], r["index"], r["description"])
+        for r in earlier
+        if r["outcome"] in {"survived", "timeout"}
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="See the module docstring.")
     parser.add_argument("--target", action="append", choices=sorted(TARGETS), help="default: all")
     parser.add_argument("--tests", nargs="+", help="test files to run instead of the target's")
     parser.add_argument("--timeout", type=float, default=240, help="seconds per mutant (a timeout kills it)")
     parser.add_argument(
-        "--function", action="append", help="only these functions (e.g. jobs_claim, AgentConsumer.deliver)"
+        "--function",
+        "--functions",
+        action="append",
+        help="only these functions, comma-separated or repeated (e.g. jobs_claim,AgentConsumer.deliver)",
     )
+    parser.add_argument(
+        "--mutant", action="append", metavar="FUNCTION#N", help="only this mutant (as listed), e.g. Agent._print#8"
+    )
+    parser.add_argument("--rerun", metavar="JSON", help="only the survivors and timeouts of an earlier run's --json")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
-    parser.add_argument("--json", help="write every result to this file")
+    parser.add_argument("--json", help="write every result here (default: var/mutate/run-<time>.json, not committed)")
     args = parser.parse_args(argv)
     targets = args.target or list(TARGETS)
+    wanted = _selected(args.function)
+    again = _rerun_keys(args.rerun) if args.rerun else None
 
     plan = []
     for target in targets:
         source, mutants, functions = mutants_of(target)
-        if args.function:
-            mutants = [m for m in mutants if m.function in args.function]
+        if wanted:
+            unknown = wanted - set(functions) - {n for t in TARGETS.values() for n in t[1] if t is not TARGETS[target]}
+            if unknown:
+                raise SystemExit(f"not a chosen function of any target: {', '.join(sorted(unknown))}")
+            mutants = [m for m in mutants if m.function in wanted]
+        if again is not None:
+            mutants = [m for m in mutants if (m.target, m.function, m.index, m.description) in again]
+        if args.mutant:
+            mutants = [m for m in mutants if f"{m.function}#{m.index}" in args.mutant]
         plan.append((target, source, mutants, functions))
     if args.list:
         for _, _, mutants, _ in plan:
@@ -289,11 +360,27 @@ def main(argv=None) -> int:
         print(f"{sum(len(p[2]) for p in plan)} mutants")
         return 0
 
-    results = []
+    json_path = Path(args.json) if args.json else REPO / "var" / "mutate" / f"run-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    results: list[tuple[Mutant, str, float]] = []
+
+    def save() -> None:  # after every mutant: an interrupted run keeps what it measured
+        rows = [
+            m.__dict__
+            | {"path": TARGETS[m.target][0], "outcome": outcome, "seconds": round(seconds, 1)}
+            | ({"diff": diffs[(m.target, m.function, m.index)]} if outcome in {"survived", "timeout"} else {})
+            for m, outcome, seconds in results
+        ]
+        json_path.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+
+    diffs: dict[tuple[str, str, int], str] = {}
+    # One mutant at a time (one worker): the machine is shared, and the tests start real servers.
     with tempfile.TemporaryDirectory(prefix="cantina-mutate-") as tmp:
         workdir = Path(tmp) / "repo"
         copy_repository(workdir)
         for target, source, mutants, functions in plan:
+            if not mutants:
+                continue
             path, _, default_tests = TARGETS[target]
             tests = args.tests or default_tests
             baseline = run_tests(workdir, tests, args.timeout * 2)
@@ -301,40 +388,43 @@ def main(argv=None) -> int:
                 print(f"{target}: the tests fail without any mutant ({baseline}); fix that first", file=sys.stderr)
                 return 2
             for number, mutant in enumerate(mutants, 1):
-                (workdir / path).write_text(mutated_source(source, functions[mutant.function], mutant.index))
+                function = functions[mutant.function]
+                diffs[(target, mutant.function, mutant.index)] = mutant_diff(function, mutant.index)
+                (workdir / path).write_text(mutated_source(source, function, mutant.index))
                 began = time.monotonic()
                 outcome = run_tests(workdir, tests, args.timeout)
                 (workdir / path).write_text(source)
-                results.append((mutant, outcome))
+                results.append((mutant, outcome, time.monotonic() - began))
+                save()
                 print(
-                    f"[{target} {number}/{len(mutants)}] {outcome:8} {path}:{mutant.line} {mutant.function}: "
-                    f"{mutant.description} ({time.monotonic() - began:.0f} s)",
+                    f"[{target} {number}/{len(mutants)}] {outcome:8} {path}:{mutant.line} {mutant.function} "
+                    f"#{mutant.index}: {mutant.description} ({results[-1][2]:.0f} s)",
                     flush=True,
                 )
 
     print("\nScore (killed / mutants; a timeout counts as killed but is listed: on a loaded machine it may")
-    print("be a slow run of a survivor, so run it again with a longer --timeout and --function):")
+    print("be a slow run of a survivor, so run it again with a longer --timeout and --rerun):")
     for target in targets:
-        mine = [outcome for m, outcome in results if m.target == target]
+        mine = [outcome for m, outcome, _ in results if m.target == target]
         killed = sum(outcome != "survived" for outcome in mine)
         timeouts = sum(outcome == "timeout" for outcome in mine)
         print(
             f"  {TARGETS[target][0]:24} {killed}/{len(mine)} = {killed / max(1, len(mine)):.0%} ({timeouts} by timeout)"
         )
-    total_killed = sum(outcome != "survived" for _, outcome in results)
+    total_killed = sum(outcome != "survived" for _, outcome, _ in results)
     print(f"  {'total':24} {total_killed}/{len(results)} = {total_killed / max(1, len(results)):.0%}")
-    survivors = [m for m, outcome in results if outcome == "survived"]
-    if survivors:
-        print("\nSurvivors (kill each with a test, or explain why it is equivalent):")
-        for m in survivors:
-            print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
-    timed_out = [m for m, outcome in results if outcome == "timeout"]
-    if timed_out:
-        print("\nTimed out (killed only if the run really hangs):")
-        for m in timed_out:
-            print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
-    if args.json:
-        Path(args.json).write_text(json.dumps([m.__dict__ | {"outcome": outcome} for m, outcome in results], indent=1))
+    for label, kind in (
+        ("Survivors (kill each with a test, or explain why it is equivalent)", "survived"),
+        ("Timed out (killed only if the run really hangs)", "timeout"),
+    ):
+        listed = [m for m, outcome, _ in results if outcome == kind]
+        if listed:
+            print(f"\n{label}:")
+            for m in listed:
+                print(f"  {TARGETS[m.target][0]}:{m.line} {m.function} #{m.index}: {m.description}")
+                for line in diffs[(m.target, m.function, m.index)].splitlines():
+                    print(f"      {line}")
+    print(f"\nResults: {json_path}")
     return 0
 
 

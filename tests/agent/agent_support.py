@@ -46,6 +46,8 @@ class FakeServer:
         self.close_with: int | None = None  # close every new connection with this code
         self.port = 0
         self.send_pings = False
+        # The printer the welcome describes (its profile is the agent's unless its config names one).
+        self.welcome_printer = {"id": 1, "name": "Balcão", "paper_width": 80, "profile": "TM-T88V", "has_cutter": True}
 
     @property
     def url(self) -> str:
@@ -65,7 +67,7 @@ class FakeServer:
                     "type": "welcome",
                     "message": "hi",
                     "timestamp": "t",
-                    "printer": {"id": 1, "name": "Balcão", "paper_width": 80, "profile": "TM-T88V", "has_cutter": True},
+                    "printer": self.welcome_printer,
                 }
             )
         )
