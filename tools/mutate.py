@@ -50,6 +50,7 @@ SERVER_TESTS = [
     "tests/test_rules.py",
     "tests/contract/test_service_rules.py",
     "tests/contract/test_sweep_rules.py",
+    "tests/contract/test_flood_accounting.py",
     "tests/test_database_outage.py",  # a database error while delivering closes 4503 (3 s)
     # the outbox: every transition's job.<status> event (kills _record's _job_event deleted)
     "tests/webhooks/test_webhooks.py::test_job_transitions_and_printer_changes_become_events",
