@@ -237,7 +237,13 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await self.database_unavailable("connect", error)
 
     async def start_session(self):
-        printer = await database_sync_to_async(services.printer_authenticate)(token_from_scope(self.scope))
+        # One database call authenticates and (for a live agent) marks the printer connected, and
+        # one more after joining the group sends what is in flight and claims what is pending:
+        # a restart brings every agent back at once, and each hop waits on the one database thread.
+        check = query_param(self.scope, "mode") == "check"
+        printer = await database_sync_to_async(services.agent_session_start)(
+            token=token_from_scope(self.scope), channel_name=self.channel_name, check=check
+        )
         if printer is None:
             log.info("event=agent_rejected reason=invalid_token code=%s", CloseCode.UNAUTHORIZED)
             await self.close(code=CloseCode.UNAUTHORIZED)
@@ -251,7 +257,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await self.close(code=CloseCode.PRINTER_DISABLED)
             return
         self.printer = printer
-        if query_param(self.scope, "mode") == "check":
+        if check:
             # `python -m agent --check`: prove the token works without replacing the live agent.
             await self.send_json(welcome_message(self.printer) | {"mode": "check"})
             await self.close(code=1000)
@@ -259,10 +265,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         self.printer_id = printer["id"]
         self.token_hash = printer["token_hash"]
         self.group = printer_group(self.printer_id)
+        # Joined after the printer is marked connected and before the claim below: a job created
+        # meanwhile is either claimed below or wakes this connection up.
         await self.join_group()
-        await database_sync_to_async(services.printer_connected)(
-            printer_id=self.printer_id, channel_name=self.channel_name
-        )
         # Older connections of this printer, in this process or another, close with 4409 (the
         # sweep closes them too, from the database, should this message be lost).
         await self.layer_call(
@@ -356,8 +361,13 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             return
         async with self.delivery_lock:
             if resend_in_flight:
-                for payload in await database_sync_to_async(selectors.jobs_in_flight)(printer_id=self.printer_id):
+                in_flight, claimed = await database_sync_to_async(services.agent_delivery_start)(
+                    printer_id=self.printer_id, channel_name=self.channel_name
+                )
+                for payload in in_flight + claimed:
                     await self.send_new_order(payload)
+                if len(claimed) < services.DELIVERY_BATCH:
+                    return
             while not self.closing:
                 payloads = await database_sync_to_async(services.jobs_claim)(
                     printer_id=self.printer_id, channel_name=self.channel_name
@@ -461,10 +471,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         await self.send_json(error_message(code, message, ref))
 
     async def on_ping(self, content):
+        # No database query: idle agents cost the same whatever their ping rate. A job whose
+        # wake-up was lost is the sweep's (AgentRegistry), within CANTINA_SWEEP_INTERVAL.
         await self.send_json(pong_message())
-        # Protocol v1: an agent's ping is also a delivery check. It costs one read when nothing
-        # is pending (jobs_claim answers that without the write lock).
-        await self.deliver()
 
     async def on_pong(self, content):
         pass

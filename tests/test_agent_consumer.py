@@ -483,24 +483,3 @@ async def test_check_mode_proves_the_token_without_replacing_the_live_agent():
     await send(live, type="ping")
     await receive(live, "pong")
     await live.disconnect()
-
-
-async def test_agent_ping_delivers_a_job_whose_wakeup_never_came(settings):
-    settings.CANTINA_SWEEP_INTERVAL = 60  # the sweep cannot be what delivers it
-    printer, token = await create_printer()
-    communicator = await connect(token)
-    await receive(communicator, "welcome")
-    await send(communicator, type="ping")
-    await receive(communicator, "pong")  # the connect-time delivery has finished
-
-    @database_sync_to_async
-    def create_without_wakeup():
-        return PrintJob.objects.create(printer_id=printer.pk, kind="raw", content="oi", escpos=b"\x1b@oi").pk
-
-    job_id = await create_without_wakeup()
-    assert await communicator.receive_nothing(timeout=0.3)
-    await send(communicator, type="ping")
-    await receive(communicator, "pong")
-    message = await receive(communicator, "new_order", timeout=2)
-    assert message["order"]["job_id"] == job_id
-    await communicator.disconnect()
