@@ -779,15 +779,19 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
     """Apply an agent's ``printer_info``. Returns (previous status, new status)."""
     if status not in Printer.Status.values:
         status = Printer.Status.UNKNOWN
+    reported = {
+        "status": status,
+        "model_name": (model or "")[:80],
+        "agent_version": (agent_version or "")[:40],
+        "status_message": (message or "")[:200],
+    }
+    # An agent reconnecting says what the row already holds: no write (a restart brings every
+    # agent back at once, and SQLite has one writer). ``last_seen_at`` is the sweep's to refresh.
+    if Printer.objects.filter(pk=printer_id, **reported).exists():
+        return status, status
     with transaction.atomic():
         previous = Printer.objects.filter(pk=printer_id).values_list("status", flat=True).first()
-        Printer.objects.filter(pk=printer_id).update(
-            status=status,
-            model_name=(model or "")[:80],
-            agent_version=(agent_version or "")[:40],
-            status_message=(message or "")[:200],
-            last_seen_at=Now(),
-        )
+        Printer.objects.filter(pk=printer_id).update(**reported, last_seen_at=Now())
         if previous != status:
             _incidents_follow_status(printer_id, status)
             _notify_printer(printer_id)
