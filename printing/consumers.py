@@ -141,7 +141,10 @@ class AgentRegistry:
                 await consumer.deliver()
             if now - consumer.group_joined_at >= GROUP_REFRESH_SECONDS:
                 await consumer.join_group()
-            if now - consumer.last_ping_sent >= settings.CANTINA_AGENT_PING_INTERVAL:
+            # An agent heard from within the interval (it pings by itself, as the real one does)
+            # is alive: pinging it too would only double an idle fleet's messages.
+            interval = settings.CANTINA_AGENT_PING_INTERVAL
+            if now - consumer.last_ping_sent >= interval and now - consumer.last_heard >= interval:
                 consumer.last_ping_sent = now
                 await consumer.send_ping()
         if self.rejoin_needed:
@@ -229,7 +232,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         self.owed_statuses = {}
         self.pings_unanswered = 0
         self.delivery_lock = asyncio.Lock()
-        self.last_ping_sent = time.monotonic()
+        self.last_ping_sent = self.last_heard = time.monotonic()
         self.closing = False
         try:
             await self.start_session()
@@ -417,6 +420,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.printer_id is None or self.closing:
             return
+        self.last_heard = time.monotonic()
         size = len(bytes_data) if bytes_data is not None else len(text_data or "")
         if text_data is not None and size * 4 > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
             size = len(text_data.encode("utf-8"))

@@ -343,6 +343,24 @@ async def test_server_pings_an_agent_that_never_pings(settings):
     await communicator.disconnect()
 
 
+async def test_server_does_not_ping_an_agent_it_hears_from(settings):
+    settings.CANTINA_SWEEP_INTERVAL = 0.2
+    settings.CANTINA_AGENT_PING_INTERVAL = 2
+    _, token = await create_printer()
+    communicator = await connect(token)
+    await receive(communicator, "welcome")
+    kinds = []
+    for _ in range(30):  # an agent pinging every 0.2 s for three ping intervals (thirty sweeps)
+        await send(communicator, type="ping")
+        await asyncio.sleep(0.2)
+        while not await communicator.receive_nothing(timeout=0.01):
+            kinds.append((await communicator.receive_json_from())["type"])
+    while kinds.count("pong") < 30 and "ping" not in kinds:  # the last pongs, if late
+        kinds.append((await communicator.receive_json_from(timeout=5))["type"])
+    assert kinds.count("pong") == 30 and "ping" not in kinds, kinds
+    await communicator.disconnect()
+
+
 async def test_new_token_closes_the_live_connection_of_the_old_one():
     printer, token = await create_printer()
     communicator = await connect(token)
