@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.agents import Fleet  # noqa: E402
 from bench.runner import cpu_seconds  # noqa: E402
-from tools.processes import Database, DaphneServer, StaffBrowser  # noqa: E402
+from tools.processes import DaphneServer, Database, StaffBrowser  # noqa: E402
 
 ITEMS = [
     {"name": "Pão de queijo", "quantity": 2, "unit_price": "4.50"},

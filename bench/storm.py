@@ -254,7 +254,9 @@ print(json.dumps([[printer.pk, token] for printer, token in zip(created, tokens)
         agents = self.args.agents
         server, tokens, tokens_path = self.server("storm", agents)
         server.start(timeout=60)
-        clients = await Clients(server.agent_url, tokens_path, agents, self.args.clients, self.args.ping_interval).start()
+        clients = await Clients(
+            server.agent_url, tokens_path, agents, self.args.clients, self.args.ping_interval
+        ).start()
         try:
             started = await clients.wait_started()
             all_in = await clients.wait_open(agents, timeout=300)

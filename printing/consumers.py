@@ -522,14 +522,26 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if not isinstance(error_code, str) or not isinstance(message, str):
             await self.send_error("bad_message", '"error_code" and "message" must be strings.', ref=job_id)
             return
-        outcome = await database_sync_to_async(services.job_mark_status)(
-            job_id=job_id, printer_id=self.printer_id, status=status, error_code=error_code, message=message
-        )
+        # One database call records the report and, after a finished job, claims the next ones;
+        # the delivery lock keeps those in order with any other delivery of this connection.
+        async with self.delivery_lock:
+            outcome, payloads = await database_sync_to_async(services.job_report)(
+                job_id=job_id,
+                printer_id=self.printer_id,
+                channel_name=self.channel_name,
+                status=status,
+                error_code=error_code,
+                message=message,
+            )
+            for payload in payloads:
+                if self.closing:
+                    break
+                await self.send_new_order(payload)
         if not outcome.ok:
             await self.send_error(outcome.error, outcome.message, ref=job_id)
             return
-        if outcome.changed and outcome.status in {"completed", "failed"} and outcome.pending:
-            await self.deliver()
+        if len(payloads) >= services.DELIVERY_BATCH:
+            await self.deliver()  # a full batch: there may be more
 
     async def on_local_job(self, content):
         """A job the agent printed for a client on its own PC (agent --listen): record it once."""

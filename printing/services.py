@@ -575,6 +575,17 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
     return StatusOutcome(ok=True, changed=True, status=new_status, pending=pending)
 
 
+def job_report(*, job_id, printer_id, channel_name, status, error_code="", message=""):
+    """An agent's ``print_status`` and, when it finished a job and more are pending, the claim of
+    the next ones, in one database call. Returns (``StatusOutcome``, payloads claimed)."""
+    outcome = job_mark_status(
+        job_id=job_id, printer_id=printer_id, status=status, error_code=error_code, message=message
+    )
+    if not (outcome.ok and outcome.changed and outcome.pending):
+        return outcome, []
+    return outcome, jobs_claim(printer_id=printer_id, channel_name=channel_name)
+
+
 def job_cancel(*, job_id, requested_by=None):
     """Cancel a job that has not started printing; the agent is told to drop it."""
     with transaction.atomic():

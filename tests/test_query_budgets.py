@@ -12,7 +12,6 @@ from channels.testing import WebsocketCommunicator
 from django.db.backends.utils import CursorWrapper
 
 from cantina.asgi import application
-
 from orders.services import order_confirm
 from printing import services
 from printing.models import PrintJob
