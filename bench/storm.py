@@ -133,6 +133,17 @@ def client_main(url, tokens_path, start, stop, ping_interval):
 # --- the bench ----------------------------------------------------------------------------
 
 
+SPAWNED = []  # everything started, stopped on the way out whatever happens (Ctrl-C included)
+
+
+def stop_spawned():
+    for stop in reversed(SPAWNED):
+        try:
+            stop()
+        except Exception:  # noqa: BLE001, S110  (best effort on the way out)
+            pass
+
+
 class Clients:
     """``count`` client processes sharing ``agents`` agents; their latest status, summed."""
 
@@ -161,6 +172,7 @@ class Clients:
                 limit=2**24,
             )
             self.processes.append(process)
+            SPAWNED.append(lambda process=process: process.returncode is None and process.kill())
             self.readers.append(asyncio.create_task(self.read(index, process)))
         return self
 
@@ -221,6 +233,7 @@ class Bench:
     def __init__(self, args, work, log):
         self.args, self.work, self.log = args, Path(work), log
         self.redis = RedisServer(self.work).start()
+        SPAWNED.append(self.redis.stop)
         self.results = {}
 
     def server(self, name, agents):
@@ -254,6 +267,7 @@ print(json.dumps([[printer.pk, token] for printer, token in zip(created, tokens)
         agents = self.args.agents
         server, tokens, tokens_path = self.server("storm", agents)
         server.start(timeout=60)
+        SPAWNED.append(server.kill)
         clients = await Clients(
             server.agent_url, tokens_path, agents, self.args.clients, self.args.ping_interval
         ).start()
@@ -311,6 +325,7 @@ print(json.dumps([PrintJob.objects.get(order_id=order_id).pk, time.monotonic()])
         agents = self.args.idle_agents
         server, tokens, tokens_path = self.server("idle", agents)
         server.start(timeout=60)
+        SPAWNED.append(server.kill)
         rows = []
         try:
             for ping in (self.args.ping_interval, self.args.ping_interval / 4):
@@ -410,7 +425,10 @@ def main(argv=None):
     def log(line):
         print(line, file=sys.stderr, flush=True)
 
-    results = asyncio.run(run(args, log))
+    try:
+        results = asyncio.run(run(args, log))
+    finally:
+        stop_spawned()
     print(render(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

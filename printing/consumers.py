@@ -133,20 +133,18 @@ class AgentRegistry:
         auth, pending = await database_sync_to_async(self._state)(printer_ids)
         now = time.monotonic()
         for consumer in consumers:
-            verdict = consumer.verdict(auth.get(consumer.printer_id))
-            if verdict is not None:
-                await consumer.close(code=verdict)
+            if consumer.closing:
                 continue
-            if consumer.printer_id in pending:
-                await consumer.deliver()
-            if now - consumer.group_joined_at >= GROUP_REFRESH_SECONDS:
-                await consumer.join_group()
-            # An agent heard from within the interval (it pings by itself, as the real one does)
-            # is alive: pinging it too would only double an idle fleet's messages.
-            interval = settings.CANTINA_AGENT_PING_INTERVAL
-            if now - consumer.last_ping_sent >= interval and now - consumer.last_heard >= interval:
-                consumer.last_ping_sent = now
-                await consumer.send_ping()
+            try:
+                await self.sweep_one(consumer, auth, pending, now)
+            except Exception as error:
+                # One connection that went away meanwhile ("Attempt to send on a closed
+                # protocol") must not cost every other agent its pings and lost wake-ups.
+                log.warning(
+                    "printer=%s event=sweep_skipped_connection error=%s",
+                    consumer.printer_id,
+                    str(error) or type(error).__name__,
+                )
         if self.rejoin_needed:
             # A restarted Redis has forgotten every group: without joining again, wake-ups fall
             # back on this sweep and a staff cancel, which has no fallback, never arrives. One
@@ -156,6 +154,23 @@ class AgentRegistry:
                 if not consumer.closing and not await consumer.join_group():
                     self.rejoin_needed = True  # still down: again at the next sweep
                     break
+
+    @staticmethod
+    async def sweep_one(consumer, auth, pending, now):
+        verdict = consumer.verdict(auth.get(consumer.printer_id))
+        if verdict is not None:
+            await consumer.close(code=verdict)
+            return
+        if consumer.printer_id in pending:
+            await consumer.deliver()
+        if now - consumer.group_joined_at >= GROUP_REFRESH_SECONDS:
+            await consumer.join_group()
+        # An agent heard from within the interval (it pings by itself, as the real one does) is
+        # alive: pinging it too would only double an idle fleet's messages.
+        interval = settings.CANTINA_AGENT_PING_INTERVAL
+        if now - consumer.last_ping_sent >= interval and now - consumer.last_heard >= interval:
+            consumer.last_ping_sent = now
+            await consumer.send_ping()
 
     @staticmethod
     def _state(printer_ids):

@@ -9,9 +9,10 @@ CANTINA_CHANNEL_LAYER_TIMEOUT seconds: a Redis that hangs must not hang that req
 import asyncio
 import logging
 import os
+import threading
 import time
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -43,7 +44,7 @@ def run_layer_call(method, *args):
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
         loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is None:  # a management command, the maintenance thread: a loop of its own
-        return async_to_sync(layer_call)(method, *args)
+        return _own_loop().run_until_complete(layer_call(method, *args))
     if not loop.is_running():
         raise RuntimeError("the server is shutting down (its event loop has stopped)")
     future = asyncio.run_coroutine_threadsafe(layer_call(method, *args), loop)
@@ -52,6 +53,29 @@ def run_layer_call(method, *args):
     except TimeoutError:
         future.cancel()
         raise
+
+
+_threads = threading.local()
+
+
+def _own_loop():
+    """This thread's event loop for channel-layer calls, kept for the thread's life.
+
+    Not ``async_to_sync``: without a server loop it runs ``asyncio.run`` per call, a new loop
+    (and new Redis connections) each time, and closing it walks every task of the process: with
+    thousands of agents connected, the maintenance thread marking printers offline after a
+    restart spent most of the server's CPU there (bench.storm, py-spy).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("run_layer_call() called from async code: await layer_call() instead")
+    loop = getattr(_threads, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _threads.loop = asyncio.new_event_loop()
+    return loop
 
 
 def _group_send(group, message):
