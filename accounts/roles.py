@@ -6,7 +6,8 @@ A superuser passes every check.
 
 * **Atendente** (attendant): sells at the counter, takes and moves along scheduled orders, sees
   printers and print jobs, and reprints or retries jobs of *its shift*: jobs created today (the
-  shop's local day, ``TIME_ZONE``, from 00:00). Cancelling orders or jobs, printing test pages,
+  shop's local day, ``TIME_ZONE``, from 00:00), and marks products sold out (or back on sale) from
+  the counter at a rush: ``mark_sold_out`` only, never ``change_product`` (prices, names). Cancelling orders or jobs, printing test pages,
   the dashboard and older jobs are the manager's.
 * **Gerente** (manager): every permission of the apps in ``MANAGER_APPS`` (orders, printing, API
   keys, webhooks, login lockouts) — staff pages, admin and dashboard.
@@ -33,6 +34,7 @@ CHANGE_PRINTJOB = "printing.change_printjob"
 REPRINT_TODAY = "printing.reprint_printjob"
 REPRINT_ANY_DAY = "printing.reprint_any_printjob"
 VIEW_DASHBOARD = "printing.view_dashboard"
+MARK_SOLD_OUT = "orders.mark_sold_out"
 
 ATTENDANT_PERMISSIONS = [
     SELL_AT_COUNTER,
@@ -40,6 +42,7 @@ ATTENDANT_PERMISSIONS = [
     ADD_ORDER,
     CHANGE_ORDER,
     "orders.view_product",
+    MARK_SOLD_OUT,
     VIEW_PRINTER,
     VIEW_PRINTJOB,
     REPRINT_TODAY,
@@ -100,3 +103,8 @@ def roles_sync_after_migrate(sender, app_config=None, using="default", apps=None
     if app_config is None or app_config.label != with_models[-1].label:
         return
     roles_sync(installed_apps)
+
+
+def may_mark_sold_out(user):
+    """The counter's sold-out toggle: the narrow permission, or full product editing."""
+    return user.has_perm(MARK_SOLD_OUT) or user.has_perm("orders.change_product")

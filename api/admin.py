@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -12,13 +13,13 @@ from api.models import ApiKey, Scope
 
 class ApiKeyForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        label=gettext_lazy("scopes"),
+        label=capfirst(gettext_lazy("scopes")),
         choices=Scope.choices,
         widget=forms.CheckboxSelectMultiple,
         initial=list(Scope.values),
     )
     allowed_origins = forms.CharField(
-        label=gettext_lazy("allowed web origins"),
+        label=capfirst(gettext_lazy("allowed web origins")),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("One per line, e.g. https://shop.example.com. Empty: no web page may use the key."),
@@ -57,15 +58,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
         fields = ["name", "scopes", "printers", "allowed_origins", "rate_per_minute"]
         return fields + (["prefix", "created_at", "last_used_at", "revoked_at"] if obj else [])
 
-    @admin.display(description=gettext_lazy("key"), ordering="key_prefix")
+    @admin.display(description=capfirst(gettext_lazy("key")), ordering="key_prefix")
     def prefix(self, api_key):
         return f"{api_key.key_prefix}…" if api_key.key_prefix else ""
 
-    @admin.display(description=gettext_lazy("scopes"))
+    @admin.display(description=capfirst(gettext_lazy("scopes")))
     def scope_list(self, api_key):
         return ", ".join(api_key.scopes)
 
-    @admin.display(description=gettext_lazy("printers"))
+    @admin.display(description=capfirst(gettext_lazy("printers")))
     def printer_list(self, api_key):
         return ", ".join(printer.name for printer in api_key.printers.all()) or _("all")
 

@@ -6,4 +6,4 @@ from django.utils.translation import gettext_lazy as _
 
 class OrdersConfig(AppConfig):
     name = "orders"
-    verbose_name = _("Orders")
+    verbose_name = _("Orders and products")

@@ -29,6 +29,9 @@ class Product(models.Model):
         ordering = ["category", "name"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        # Narrower than change_product: an attendant may mark an item sold out at the counter,
+        # without being able to change prices or names (accounts.roles).
+        permissions = [("mark_sold_out", _("Can mark products sold out"))]
 
     def __str__(self):
         return self.name

@@ -65,6 +65,7 @@ def counter(request):
             "form": form,
             "categories": selectors.products_for_sale(),
             "sold_out": selectors.products_sold_out(),
+            "may_mark_sold_out": roles.may_mark_sold_out(request.user),
             "cart_lines": _cart_lines(form) if form.is_bound else [],
             "last_order": last_order,
         },
@@ -211,7 +212,7 @@ def _cart_lines(form):
 @require_POST
 def product_sold_out(request, product_id):
     """One tap on the counter: the product is sold out (or, with ``sold_out=0``, back on sale)."""
-    if not request.user.has_perm("orders.change_product"):
+    if not roles.may_mark_sold_out(request.user):
         raise PermissionDenied
     product = get_object_or_404(Product, pk=product_id)
     sold_out = request.POST.get("sold_out", "1") != "0"

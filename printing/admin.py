@@ -25,7 +25,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.timesince import timesince
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
@@ -38,7 +38,9 @@ from printing.display import (
     PRINTER_STATUS_TONE,
     printer_connection_label,
     printer_connection_tone,
+    time_ago,
 )
+from printing.history import history_message
 from printing.models import DEVICE_ID_PATTERN, Printer, PrintJob, PrintJobEvent, normalize_mac
 from printing.render_inputs import printer_spec
 from printing.rendering import render_html
@@ -49,6 +51,9 @@ log = logging.getLogger("cantina.printing")
 
 admin.site.site_header = gettext_lazy("Cantina Print administration")
 admin.site.site_title = gettext_lazy("Cantina Print")
+# The collapsible app list on the left takes 275 px of every page: at 1280 px the lists (with
+# their filter panel) need that width. The app list stays on the admin's home page.
+admin.site.enable_nav_sidebar = False
 
 AGENT_PRINTER_PLACEHOLDER = "tcp://IP:9100"
 
@@ -81,7 +86,7 @@ def moment(value):
     exact = date_format(timezone.localtime(value), "DATETIME_FORMAT")
     if value > timezone.now():
         return format_html('<span title="{}">{}</span>', exact, exact)
-    return format_html('<span title="{}">{}</span>', exact, _("%(time)s ago") % {"time": timesince(value)})
+    return format_html('<span title="{}">{}</span>', exact, time_ago(value))
 
 
 def agent_server_url(request):
@@ -125,14 +130,14 @@ def issue_secret(printer):
 
 class PrinterForm(forms.ModelForm):
     auto_print = forms.MultipleChoiceField(
-        label=gettext_lazy("prints automatically"),
+        label=capfirst(gettext_lazy("prints automatically")),
         choices=Order.Channel.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text=gettext_lazy("Order channels whose confirmed orders this printer prints by itself."),
     )
     kitchen_channels = forms.MultipleChoiceField(
-        label=gettext_lazy("kitchen tickets for"),
+        label=capfirst(gettext_lazy("kitchen tickets for")),
         choices=Order.Channel.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
@@ -142,14 +147,14 @@ class PrinterForm(forms.ModelForm):
         ),
     )
     kitchen_categories = forms.CharField(
-        label=gettext_lazy("kitchen categories"),
+        label=capfirst(gettext_lazy("kitchen categories")),
         required=False,
         help_text=gettext_lazy("Comma-separated product categories, e.g. Lanches, Bebidas."),
     )
 
     # Not required in the form: a form that does not show them keeps an agent printer.
     transport = forms.ChoiceField(
-        label=gettext_lazy("connection"),
+        label=capfirst(gettext_lazy("connection")),
         choices=Printer.Transport.choices,
         required=False,
         help_text=gettext_lazy(
@@ -157,7 +162,7 @@ class PrinterForm(forms.ModelForm):
         ),
     )
     poll_interval = forms.IntegerField(
-        label=gettext_lazy("poll interval (seconds)"),
+        label=capfirst(gettext_lazy("poll interval (seconds)")),
         min_value=1,
         max_value=3600,
         required=False,
@@ -292,19 +297,19 @@ class PrinterAdmin(admin.ModelAdmin):
 
     # --- columns ----------------------------------------------------------------------------
 
-    @admin.display(description=gettext_lazy("connection"), ordering="connected")
+    @admin.display(description=capfirst(gettext_lazy("connection")), ordering="connected")
     def connection(self, printer):
         return printer_connection_badge(printer)
 
-    @admin.display(description=gettext_lazy("status"), ordering="status")
+    @admin.display(description=capfirst(gettext_lazy("status")), ordering="status")
     def printer_status(self, printer):
         return printer_status_badge(printer)
 
-    @admin.display(description=gettext_lazy("last seen"), ordering="last_seen_at")
+    @admin.display(description=capfirst(gettext_lazy("last seen")), ordering="last_seen_at")
     def last_seen(self, printer):
         return moment(printer.last_seen_at)
 
-    @admin.display(description=gettext_lazy("queued jobs"), ordering="queued")
+    @admin.display(description=capfirst(gettext_lazy("queued jobs")), ordering="queued")
     def queued_jobs(self, printer):
         queued = getattr(printer, "queued", None)
         if queued is None:  # the add form has no annotated instance
@@ -313,7 +318,7 @@ class PrinterAdmin(admin.ModelAdmin):
         query = f"printer__id__exact={printer.pk}&status__in={','.join(PrintJob.QUEUED_STATUSES)}"
         return format_html('<a href="{}?{}">{}</a>', url, query, queued)
 
-    @admin.display(description=gettext_lazy("agent token"), ordering="token_issued_at")
+    @admin.display(description=capfirst(gettext_lazy("agent token")), ordering="token_issued_at")
     def agent_token(self, printer):
         # Never the token, nor its prefix: only whether there is one and since when.
         if not printer.token_hash:
@@ -325,7 +330,7 @@ class PrinterAdmin(admin.ModelAdmin):
             _("issued %(date)s") % {"date": date_format(issued, "SHORT_DATE_FORMAT")},
         )
 
-    @admin.display(description=gettext_lazy("printer settings"))
+    @admin.display(description=capfirst(gettext_lazy("printer settings")))
     def cloud_setup(self, printer):
         if printer.pk is None or not printer.is_cloud:
             return _(
@@ -502,9 +507,14 @@ class PrintJobEventInline(admin.TabularInline):
     model = PrintJobEvent
     extra = 0
     can_delete = False
-    readonly_fields = ("at", "status", "message")
+    readonly_fields = ("at", "status", "message_shown")
     fields = readonly_fields
-    verbose_name_plural = gettext_lazy("history")
+    verbose_name_plural = capfirst(gettext_lazy("history"))
+
+    @admin.display(description=capfirst(gettext_lazy("message")))
+    def message_shown(self, event):
+        # Stored in the language of whoever wrote it (the agent writes English): shown in the reader's.
+        return history_message(event.message)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -540,11 +550,11 @@ class PrintJobAdmin(admin.ModelAdmin):
     form = PrintJobForm
     list_display = [
         "id",
+        "job_status",
         "created_at",
         "printer",
         "order_link",
         "kind",
-        "job_status",
         "priority",
         "attempts",
         "short_error",
@@ -645,11 +655,11 @@ class PrintJobAdmin(admin.ModelAdmin):
 
     # --- columns and fields -----------------------------------------------------------------
 
-    @admin.display(description=gettext_lazy("status"), ordering="status")
+    @admin.display(description=capfirst(gettext_lazy("status")), ordering="status")
     def job_status(self, job):
         return job_status_badge(job)
 
-    @admin.display(description=gettext_lazy("order"), ordering="order__created_at")
+    @admin.display(description=capfirst(gettext_lazy("order")), ordering="order__created_at")
     def order_link(self, job):
         if job.order_id is None:
             return "—"
@@ -659,19 +669,19 @@ class PrintJobAdmin(admin.ModelAdmin):
             label += f" {job.order.customer_name}"
         return format_html('<a href="{}">{}</a>', url, label)
 
-    @admin.display(description=gettext_lazy("printer"))
+    @admin.display(description=capfirst(gettext_lazy("printer")))
     def printer_link(self, job):
         url = reverse("admin:printing_printer_change", args=[job.printer_id])
         return format_html('<a href="{}">{}</a>', url, job.printer.name)
 
-    @admin.display(description=gettext_lazy("error"))
+    @admin.display(description=capfirst(gettext_lazy("error")))
     def short_error(self, job):
         if not job.error_message:
             return ""
         text = job.error_message if len(job.error_message) <= 60 else job.error_message[:59] + "…"
         return format_html('<span title="{}">{}</span>', job.error_message, text)
 
-    @admin.display(description=gettext_lazy("preview"))
+    @admin.display(description=capfirst(gettext_lazy("preview")))
     def receipt_preview(self, job):
         if not job.document:
             return _("No document.")
@@ -683,11 +693,11 @@ class PrintJobAdmin(admin.ModelAdmin):
         # render_html escapes every text of the document; its output is the only thing marked safe.
         return format_html('<div class="cantina-receipt-preview">{}</div>', mark_safe(html))
 
-    @admin.display(description=gettext_lazy("plain text"))
+    @admin.display(description=capfirst(gettext_lazy("plain text")))
     def plain_text(self, job):
         return format_html('<pre class="cantina-plain-text">{}</pre>', job.content)
 
-    @admin.display(description=gettext_lazy("document"))
+    @admin.display(description=capfirst(gettext_lazy("document")))
     def document_json(self, job):
         return format_html("<pre>{}</pre>", json.dumps(job.document, ensure_ascii=False, indent=2))
 
@@ -766,12 +776,12 @@ class OrderPrintJobInline(admin.TabularInline):
     show_change_link = True
     readonly_fields = ("printer", "kind", "job_status", "attempts", "error_message", "created_at", "finished_at")
     fields = readonly_fields
-    verbose_name_plural = gettext_lazy("print jobs")
+    verbose_name_plural = capfirst(gettext_lazy("print jobs"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("printer")
 
-    @admin.display(description=gettext_lazy("status"))
+    @admin.display(description=capfirst(gettext_lazy("status")))
     def job_status(self, job):
         return job_status_badge(job)
 
@@ -832,11 +842,11 @@ class PrintingOrderAdmin(OrderAdmin):
                 messages.WARNING,
             )
 
-    @admin.display(description=gettext_lazy("total"), ordering="total_amount")
+    @admin.display(description=capfirst(gettext_lazy("total")), ordering="total_amount")
     def order_total(self, order):
         return order.total
 
-    @admin.display(description=gettext_lazy("printing"))
+    @admin.display(description=capfirst(gettext_lazy("printing")))
     def printing(self, order):
         if not order.jobs_total:
             return "—"

@@ -6,7 +6,7 @@ from django.utils.translation import pgettext_lazy
 
 class PrintingConfig(AppConfig):
     name = "printing"
-    verbose_name = pgettext_lazy("app", "Printing")
+    verbose_name = pgettext_lazy("app", "Printers and print jobs")
 
     def ready(self):
         from django.db.models.signals import post_save

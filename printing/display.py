@@ -4,6 +4,8 @@ Shared by the admin (badges), the print dashboard and anything else that shows a
 CSS of the tones lives in static/admin_extra/admin_extra.css.
 """
 
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from printing.models import Printer, PrintJob
@@ -35,3 +37,11 @@ def printer_connection_label(printer):
 
 def printer_connection_tone(printer):
     return "ok" if printer.is_active and printer.connected else "muted"
+
+
+def time_ago(value, now=None):
+    """ "3 minutes ago", or "just now" within the first minute (timesince would say "0 minutes")."""
+    now = now or timezone.now()
+    if (now - value).total_seconds() < 60:
+        return _("just now")
+    return _("%(time)s ago") % {"time": timesince(value, now)}

@@ -54,6 +54,8 @@ MAINTENANCE_TASKS = [
     # Cloud printers (no agent): offline after three missed polls; handed out and never
     # confirmed within CANTINA_CLOUD_CONFIRM_SECONDS -> failed "interrupted".
     Task("cloud_printers", cloud.cloud_maintenance),
+    # An agent printer that never connected raises the printer-down alarm too (issue 17).
+    Task("printers_never_connected", services.printers_open_never_connected),
 ]
 
 

@@ -20,6 +20,7 @@ from printing.display import (
     PRINTER_STATUS_TONE,
     printer_connection_label,
     printer_connection_tone,
+    time_ago,
 )
 from printing.models import Printer, PrintJob
 from printing.protocol import job_payload
@@ -230,7 +231,7 @@ def when(value, now):
         return {"iso": None, "display": _("never"), "ago": "", "ago_or_display": _("never")}
     local = timezone.localtime(value)
     display = date_format(local, "SHORT_DATETIME_FORMAT")
-    ago = _("%(time)s ago") % {"time": timesince(value, now)} if value <= now else ""
+    ago = time_ago(value, now) if value <= now else ""
     return {"iso": local.isoformat(), "display": display, "ago": ago, "ago_or_display": ago or display}
 
 
@@ -370,6 +371,13 @@ def _alarm_advice(reason):
     }[reason]
 
 
+def _never_connected_advice():
+    return _(
+        "Never connected: install and start the agent on the printer's computer "
+        "(Admin → Printers → Issue a new agent token shows the command)."
+    )
+
+
 def printer_alarms(now=None):
     """Open incidents of active auto-printing printers that have lasted the alarm threshold.
 
@@ -389,14 +397,15 @@ def printer_alarms(now=None):
     ):
         if not normalize_channels(incident.printer.auto_print):
             continue  # a printer that prints nothing by itself is not an emergency
+        never = incident.reason == PrinterIncident.Reason.NO_AGENT and incident.printer.last_seen_at is None
         alarms.append(
             {
                 "id": incident.pk,
                 "printer_id": incident.printer_id,
                 "printer": incident.printer.name,
                 "reason": incident.reason,
-                "reason_label": str(incident.get_reason_display()),
-                "advice": _alarm_advice(incident.reason),
+                "reason_label": str(_("Agent never connected") if never else incident.get_reason_display()),
+                "advice": _never_connected_advice() if never else _alarm_advice(incident.reason),
                 "since": incident.started_at.isoformat(),
                 "seconds": int((now - incident.started_at).total_seconds()),
             }

@@ -840,6 +840,29 @@ def printers_mark_stale(*, now=None):
     return stale
 
 
+def printers_open_never_connected():
+    """An active auto-printing agent printer with no agent and no open "no agent" incident gets one.
+
+    A printer whose agent never connected (just added, or enabled) has no disconnect to open it,
+    yet it prints nothing: the alarm counts from the first sweep after it was added or enabled.
+    """
+    open_no_agent = PrinterIncident.objects.filter(
+        printer=OuterRef("pk"), reason=PrinterIncident.Reason.NO_AGENT, ended_at__isnull=True
+    )
+    candidates = Printer.objects.filter(is_active=True, transport=Printer.Transport.AGENT, connected=False).exclude(
+        Exists(open_no_agent)
+    )
+    opened = [pk for pk, channels in candidates.values_list("pk", "auto_print") if normalize_channels(channels)]
+    for printer_id in list(opened):
+        with transaction.atomic():
+            # Under the printer's row lock: an agent connecting meanwhile closes it, or is seen here.
+            if Printer.objects.select_for_update().filter(pk=printer_id, connected=False).exists():
+                _incident_open(printer_id, PrinterIncident.Reason.NO_AGENT)
+            else:
+                opened.remove(printer_id)
+    return opened
+
+
 # --- incidents (printer-down alarm) --------------------------------------------------------
 
 STATUS_INCIDENTS = {

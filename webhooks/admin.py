@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy, ngettext
 
 from webhooks import services
@@ -42,7 +43,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     fields = ["url", "events", "active", "description", "secret", "created_at"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    @admin.display(description=gettext_lazy("events"))
+    @admin.display(description=capfirst(gettext_lazy("events")))
     def event_list(self, subscription):
         return ", ".join(subscription.events) or gettext_lazy("all events")
 
@@ -82,11 +83,11 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     ]
     actions = ["retry_now"]
 
-    @admin.display(description=gettext_lazy("event"), ordering="event__type")
+    @admin.display(description=capfirst(gettext_lazy("event")), ordering="event__type")
     def event_type(self, delivery):
         return delivery.event.type
 
-    @admin.display(description=gettext_lazy("data"))
+    @admin.display(description=capfirst(gettext_lazy("data")))
     def event_data(self, delivery):
         return delivery.event.payload()
 

@@ -76,7 +76,15 @@ def render_escpos(document, printer, *, copies: int = 1) -> bytes:
     shape = printer_geometry(printer)
     groups = layout.layout(document, shape, plain=False)
     one_copy = to_escpos.render(groups, shape, printer, _code_table(document), _labels()["invalid_image"])
-    return one_copy * copies
+    without_pulse = [command for command in document["commands"] if command.get("type") != "pulse"]
+    if copies == 1 or len(without_pulse) == len(document["commands"]):
+        return one_copy * copies
+    # The cash drawer opens once per sale, not once per copy: the other copies have no pulse.
+    if not without_pulse:
+        return one_copy  # nothing but the pulse: the other copies would print nothing
+    quiet = layout.layout({**document, "commands": without_pulse}, shape, plain=False)
+    other_copy = to_escpos.render(quiet, shape, printer, _code_table(document), _labels()["invalid_image"])
+    return one_copy + other_copy * (copies - 1)
 
 
 def render_image(document, printer):

@@ -180,7 +180,8 @@ def render(groups: list[blocks.Group], geometry, printer, invalid_image_text: st
                 elif isinstance(block, blocks.Cut):
                     writer.cut(block)
                 elif isinstance(block, blocks.Pulse):
-                    writer.pulse(block)
+                    if _copy == 0:  # the cash drawer opens once per sale, not once per copy
+                        writer.pulse(block)
                 elif isinstance(block, blocks.Beep):
                     writer.beep(block)
                 elif isinstance(block, blocks.Raw):

@@ -11,6 +11,7 @@ from django.utils.html import json_script
 from django.utils.translation import get_language, pgettext
 
 from orders.models import Order
+from printing.history import history_message as _history_message
 from printing.models import Printer, PrintJob
 
 register = template.Library()
@@ -96,3 +97,9 @@ def live_config():
         },
     }
     return json_script(config, "live-config")
+
+
+@register.filter
+def history_message(message):
+    """A job history message in the reader's language (printing.history)."""
+    return _history_message(message)

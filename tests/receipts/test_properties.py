@@ -184,7 +184,10 @@ def test_valid_documents_render_everywhere_and_plain_text_fits(commands, printer
     text = render_text(document, printer)
     html = render_html(document, printer)
 
-    assert escpos[: len(escpos) // 2] == escpos[len(escpos) // 2 :]
+    # Copies are alike, except that only the first opens the cash drawer (one pulse per sale).
+    quiet = [command for command in commands if command.get("type") != "pulse"]
+    other_copy = render_escpos({**document, "commands": quiet}, printer, copies=1) if quiet else b""
+    assert escpos == render_escpos(document, printer, copies=1) + other_copy
     for line in text.split("\n"):
         assert len(line) <= printer.columns
         assert text_width(line) <= printer.columns

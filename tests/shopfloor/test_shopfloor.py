@@ -118,11 +118,16 @@ def test_sold_out_product_is_refused_with_a_clear_message(menu):
 
 
 def test_counter_sold_out_toggle_needs_permission_and_hides_the_product(client, attendant_user, menu):
+    # Decision (issue 17): the attendant's role has the narrow orders.mark_sold_out, no change_product
+    # (tests/shopfloor/test_shopfloor_round2.py); a staff account without it is refused.
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
 
-    client.force_login(attendant_user)
+    counter_only = get_user_model().objects.create_user("caixa", password="x", is_staff=True)
+    counter_only.user_permissions.add(*Permission.objects.filter(codename__in=["sell_at_counter", "view_order"]))
+    client.force_login(counter_only)
     assert client.post(f"/products/{menu['coxinha'].pk}/sold-out/").status_code == 403
-    attendant_user.user_permissions.add(Permission.objects.get(codename="change_product"))
+    client.force_login(attendant_user)
     response = client.post(f"/products/{menu['coxinha'].pk}/sold-out/")
     assert response.status_code == 302
     page = client.get("/").content.decode()
