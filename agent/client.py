@@ -34,7 +34,16 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from agent import __version__, faults
 from agent.config import Settings, redact_url
-from agent.journal import COMPLETED, FAILED, INTERRUPTED, Journal, JournalError, LocalEntry
+from agent.journal import (
+    COMPLETED,
+    FAILED,
+    INTERRUPTED,
+    REASON_TEXT,
+    Journal,
+    JournalError,
+    JournalUnwritable,
+    LocalEntry,
+)
 from agent.printers import (
     BLOCKING_STATUSES,
     OFFLINE,
@@ -64,6 +73,10 @@ CLOSE_PRINTER_DISABLED = 4403
 CLOSE_REPLACED = 4409
 CLOSE_TOO_BIG = 4413
 CLOSE_FLOODING = 4429
+CLOSE_UNAVAILABLE = 4503  # the server's database or channel layer is not answering: come back soon
+# After 4503 the server itself is fine and wants the agent back as soon as its database answers
+# (its in-flight jobs are re-sent on reconnect): a short, jittered pause, not the exponential backoff.
+UNAVAILABLE_RETRY = (1.5, 2.5)
 
 STATUS_MESSAGES = {
     "paper_out": "printer is out of paper",
@@ -124,6 +137,7 @@ class Job:
     received_at: float = field(default_factory=time.monotonic)
     cancelled: bool = False
     printing: bool = False
+    blocked: bool = False  # the journal could not take it (disk full): kept, printed once it can
 
 
 @dataclass
@@ -145,10 +159,15 @@ class LocalJob:
     cancelled: bool = False
     outcome: tuple[str, str, str] | None = None  # (state, error_code, detail) once it is over
 
+    # Clients that sent the same job again (same client id) while it was queued or printing.
+    followers: list[Callable[[str, str], Awaitable[None]]] = field(default_factory=list)
+
     async def notify(self, event: str, message: str) -> None:
-        if self.on_event is not None:
+        for callback in [self.on_event, *self.followers]:
+            if callback is None:
+                continue
             try:
-                await self.on_event(event, message)
+                await callback(event, message)
             except Exception:  # a client that went away must not stop the printer
                 log.debug("local job %s: could not tell the client %s", self.local_id, event, exc_info=True)
 
@@ -227,6 +246,8 @@ class Agent:
         self.jobs_processed = 0
         self.jobs_failed = 0
         self.worker_running = False
+        self.journal_problem = ""  # why the journal cannot be written (printer_info says so), or ""
+        self._unjournaled_completions: set[int] = set()  # printed, "completed" not journaled yet
 
     # --- what local clients see ----------------------------------------------------------
 
@@ -264,6 +285,13 @@ class Agent:
     @property
     def is_printing(self) -> bool:
         return self._printer_lock.locked() or any(job.printing for job in self._local.values())
+
+    def local_in_progress(self, source: str, client_ref: str) -> LocalJob | None:
+        """A local job queued or printing here that a client sent under its own id ``client_ref``."""
+        for job in self._local.values():
+            if job.source == source and job.client_ref == client_ref and not job.cancelled:
+                return job
+        return None
 
     async def submit_local(self, job: LocalJob) -> int:
         """Queue a local job behind everything already queued; return the queue length.
@@ -320,9 +348,13 @@ class Agent:
             log.warning("local job %s: interrupted (was printing when the agent stopped; not reprinting)", local_id[:8])
         if dropped:
             log.warning("%d local job(s) were still queued when the agent stopped: not printed", len(dropped))
-        pruned = await asyncio.to_thread(self.journal.prune)
-        if pruned:
-            log.info("journal: forgot %d old finished jobs", pruned)
+        try:
+            pruned = await asyncio.to_thread(self.journal.prune)
+        except JournalError as exc:  # a full or read-only disk must not stop the agent starting
+            log.error("journal: cannot forget old jobs: %s", exc)
+        else:
+            if pruned:
+                log.info("journal: forgot %d old finished jobs", pruned)
         await self._refresh_status()
         tasks = [
             asyncio.create_task(self._worker(), name="agent-worker"),
@@ -437,6 +469,15 @@ class Agent:
             delay = self.slow_retry / 2
             log.error(
                 "another agent connected with this printer's token and took over (close 4409); retrying in %.0f s",
+                delay,
+            )
+            return delay
+        if code == CLOSE_UNAVAILABLE:
+            self.backoff.reset()  # the server answered: a failure after this starts the backoff afresh
+            delay = random.uniform(*UNAVAILABLE_RETRY)
+            log.warning(
+                "server %s cannot reach its database or channel layer (close 4503); reconnecting in %.1f s",
+                server,
                 delay,
             )
             return delay
@@ -563,6 +604,10 @@ class Agent:
         if job_id in self._jobs:
             log.debug("job %s: already queued or printing here", job_id)
             return
+        if job_id in self._unjournaled_completions:
+            log.info("job %s: completed (redelivered; printed, not printing again)", job_id)
+            await self._send_status(job_id, "completed", "already printed (agent memory; journal not writable)")
+            return
         entry = self.journal.get(job_id)
         if entry is not None and entry.state == COMPLETED:
             log.info("job %s: completed (redelivered; already printed, not printing again)", job_id)
@@ -570,7 +615,8 @@ class Agent:
             return
         if entry is not None:  # started or interrupted, and not in progress here
             if entry.state != INTERRUPTED:
-                await asyncio.to_thread(self.journal.mark_interrupted, job_id)
+                with contextlib.suppress(JournalError):  # a full disk: reported all the same
+                    await asyncio.to_thread(self.journal.mark_interrupted, job_id)
             log.warning("job %s: failed (interrupted; it may have printed, not reprinting)", job_id)
             await self._report_interrupted(job_id)
             return
@@ -618,6 +664,15 @@ class Agent:
                 continue
             try:
                 await self._print(job)
+                # A job the journal could not take is printed (once) when the disk is back,
+                # before any later job: order kept, nothing skipped.
+                while job.blocked and await self._wait_for_journal(job):
+                    job.blocked = False
+                    await self._print(job)
+                if job.blocked:  # dropped (disconnect, cancel) or stopping: the server re-sends it
+                    job.blocked = False
+                    if self._jobs.get(job.job_id) is job:
+                        del self._jobs[job.job_id]
             except Exception:  # a bug must not stop the agent printing later jobs
                 log.exception("job %s: unexpected error", job.job_id)
                 self._jobs.pop(job.job_id, None)
@@ -642,23 +697,31 @@ class Agent:
                 if job.cancelled:
                     return
                 job.printing = True
-                # Report before journaling: a crash between "started" and the write leaves an
-                # interrupted job for a person to decide on, so nothing slow (the pacer) goes there.
-                log.info("job %s: printing", job.job_id)
-                await self._send_status(job.job_id, "printing", "sending to the printer")
                 digest = hashlib.sha256(job.data).hexdigest()
+                # Journal, then report "printing": a job the journal cannot take stays "sent" at
+                # the server (still cancellable) while the agent waits for its disk.
                 try:
                     await asyncio.to_thread(self.journal.mark_started, job.job_id, len(job.data), digest)
+                except JournalUnwritable as exc:
+                    # A full or read-only disk passes: keep the job, print nothing, say so, retry.
+                    job.printing = False
+                    job.blocked = True
+                    await self._journal_unwritable(exc)
+                    log.error("job %s: waiting, not printed: %s", job.job_id, exc)
+                    return
                 except JournalError as exc:
                     # Without a durable "started" we could print twice after a crash: don't print.
                     log.error("job %s: failed (agent_error: %s)", job.job_id, exc)
                     await self._send_status(job.job_id, "failed", f"agent journal error: {exc}", "agent_error")
                     return
+                log.info("job %s: printing", job.job_id)
+                await self._send_status(job.job_id, "printing", "sending to the printer")
                 started = time.monotonic()
                 try:
                     await asyncio.to_thread(_write, session, job.data)
                 except PrinterWriteError as exc:
-                    await asyncio.to_thread(self.journal.mark_interrupted, job.job_id)
+                    with contextlib.suppress(JournalError):  # "started" stays: interrupted after a restart too
+                        await asyncio.to_thread(self.journal.mark_interrupted, job.job_id)
                     log.error(
                         "job %s: failed (interrupted: printer connection broke while printing: %s; "
                         "it may be partly printed, not reprinting)",
@@ -676,6 +739,9 @@ class Agent:
                 try:
                     await asyncio.to_thread(self.journal.mark_completed, job.job_id)
                 except JournalError as exc:
+                    # Remembered here and written once the disk takes it: a redelivery meanwhile
+                    # is answered "completed", not "interrupted" or printed again.
+                    self._unjournaled_completions.add(job.job_id)
                     log.error("job %s: printed, but the journal could not record it: %s", job.job_id, exc)
                 faults.crash_point("after_print")
                 log.info("job %s: completed in %.2f s", job.job_id, time.monotonic() - started)
@@ -688,7 +754,41 @@ class Agent:
             finally:
                 await asyncio.to_thread(session.close)
                 job.printing = False
-                self._jobs.pop(job.job_id, None)
+                if not job.blocked:
+                    self._jobs.pop(job.job_id, None)
+
+    async def _journal_unwritable(self, exc: JournalUnwritable) -> None:
+        """Tell the server (printer_info ``error`` with the reason) that nothing can print."""
+        problem = f"agent {REASON_TEXT.get(exc.reason, 'disk error')}: cannot write its journal, not printing"
+        if problem != self.journal_problem:
+            self.journal_problem = problem
+            log.error("%s (%s)", problem, exc)
+            await self._send_printer_info()
+
+    async def _wait_for_journal(self, job: Job) -> bool:
+        """Until the journal takes writes again (True), or the job is dropped or the agent stops."""
+        while not self._stop.is_set() and not job.cancelled:
+            try:
+                await asyncio.to_thread(self.journal.probe)
+            except JournalUnwritable as exc:
+                await self._journal_unwritable(exc)
+            except JournalError as exc:
+                log.error("journal probe failed: %s", exc)
+            else:
+                await self._journal_writable()
+                return True
+            await self._sleep_or_stop(min(self.settings.status_interval, 2.0))
+        return False
+
+    async def _journal_writable(self) -> None:
+        for job_id in sorted(self._unjournaled_completions):
+            with contextlib.suppress(JournalError):
+                await asyncio.to_thread(self.journal.mark_completed, job_id)
+                self._unjournaled_completions.discard(job_id)
+        if self.journal_problem:
+            log.warning("journal writable again: printing resumes")
+            self.journal_problem = ""
+            await self._send_printer_info()
 
     async def _print_local(self, job: LocalJob) -> None:
         """Print one local job: wait (up to LOCAL_WAIT_SECONDS) while the printer cannot print,
@@ -874,7 +974,9 @@ class Agent:
                 "printer": {
                     "name": self.settings.name or str(self.printer),
                     "model": self.settings.profile or self.server_printer.get("profile") or "unknown",
-                    "status": self.printer_status,
+                    # A journal that cannot be written stops printing as surely as a jam.
+                    "status": "error" if self.journal_problem else self.printer_status,
+                    "message": self.journal_problem,
                     "agent_version": __version__,
                     "connection": self.printer.scheme,
                     "reads_status": self.printer.reads_status,

@@ -13,6 +13,10 @@ on every query, so a test can pull the paper out by writing that file). While ``
 drops job data, as a printer that is switched off would. Job data that arrives in
 ``paper_out`` or ``cover_open`` is stored anyway (a real printer buffers it and prints when
 the paper is back), so a client that ignores the status is caught.
+
+A file ``DIR/stall`` holding a number K makes it hang mid-job: each new connection stops reading
+after K bytes of job data (with a small receive buffer, so the rest backs up to the sender) until
+the file is removed; then it reads on, as a printer whose jam was cleared.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ import asyncio
 import logging
 import os
 import re
+import socket
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import cast
 
 from agent.escpos_parser import StreamParser, render_text
 
@@ -78,6 +84,14 @@ class JobStore:
             return self.default_state
         return text if text in STATES else self.default_state
 
+    def stall_after(self) -> int | None:
+        """``DIR/stall`` holding a number K: a new connection stops reading after K bytes of job data
+        (a printer that hangs mid-job) until the file is removed."""
+        try:
+            return max(0, int((self.directory / "stall").read_text().strip() or 0))
+        except (OSError, ValueError):
+            return None
+
     def jobs(self) -> list[Path]:
         return sorted(self.directory.glob("*.bin"))
 
@@ -116,13 +130,23 @@ def _boxed(text: str) -> str:
 class FakePrinterServer:
     """The asyncio TCP server behind ``python -m agent.fakeprinter``."""
 
-    def __init__(self, store: JobStore, host: str = "127.0.0.1", port: int = 9100) -> None:
+    def __init__(self, store: JobStore, host: str = "127.0.0.1", port: int = 9100, receive_buffer: int = 0) -> None:
         self.store = store
         self.host, self.port = host, port
+        # A small SO_RCVBUF (set before listening, so the connection's window is small from the
+        # start) makes a stalled job back up to the sender, as a real printer's few KiB do.
+        self.receive_buffer = receive_buffer
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self) -> int:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        if self.receive_buffer:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
+            sock.bind((self.host, self.port))
+            self._server = await asyncio.start_server(self._handle, sock=sock, limit=2048)
+        else:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=2048)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
 
@@ -140,10 +164,20 @@ class FakePrinterServer:
         parser = StreamParser()
         job = bytearray()
         dropped = 0
+        stall_after = self.store.stall_after()
         try:
             while True:
+                if stall_after is not None and len(job) >= stall_after:
+                    log.warning("stalled after %d bytes of job data (remove DIR/stall to resume)", len(job))
+                    # A socket transport reads too: pause it, or asyncio would buffer for us.
+                    transport = cast(asyncio.ReadTransport, writer.transport)
+                    transport.pause_reading()
+                    while self.store.stall_after() is not None:
+                        await asyncio.sleep(0.1)
+                    transport.resume_reading()
+                    stall_after = None
                 try:
-                    chunk = await reader.read(65536)
+                    chunk = await reader.read(65536 if stall_after is None else max(1, stall_after - len(job)))
                 except ConnectionError:
                     break  # reset by the peer: keep what arrived, as a printer would
                 if not chunk:
@@ -186,6 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", default="default", help="python-escpos profile for decoding text")
     parser.add_argument("--quiet", action="store_true", help="do not print receipts to the console")
+    parser.add_argument(
+        "--receive-buffer",
+        type=int,
+        default=0,
+        metavar="BYTES",
+        help="socket receive buffer (SO_RCVBUF); small, a stalled job (DIR/stall) backs up to the sender",
+    )
     args = parser.parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")
@@ -194,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     store = JobStore(Path(args.out), args.state, args.profile, echo=not args.quiet)
     render_text(b"", args.profile)  # load python-escpos's code page tables now, not on the first job
-    server = FakePrinterServer(store, args.host, args.port)
+    server = FakePrinterServer(store, args.host, args.port, args.receive_buffer)
 
     async def run() -> None:
         try:

@@ -15,6 +15,7 @@ This module imports only the standard library, so it stays fast to load.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
@@ -71,6 +72,8 @@ CREATE TABLE IF NOT EXISTS local_job (
     reported     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS local_job_unreported ON local_job (reported, state);
+CREATE INDEX IF NOT EXISTS local_job_client_ref ON local_job (source, client_ref);
+CREATE TABLE IF NOT EXISTS journal_probe (id INTEGER PRIMARY KEY, checked_at REAL NOT NULL);
 """
 
 KEEP_UNREPORTED_SECONDS = 60 * 24 * 3600
@@ -101,6 +104,51 @@ _LOCAL_COLUMNS = ", ".join(LocalEntry.__dataclass_fields__)
 
 class JournalError(Exception):
     """The journal cannot be opened or written (bad path, permissions, corrupt file)."""
+
+
+class JournalUnwritable(JournalError):
+    """The journal's disk is full, read-only or failing: a passing condition, unlike a bad row.
+
+    Nothing may print while it lasts (a job without a durable ``started`` could print twice
+    after a crash); the agent keeps the job and tries again once :meth:`Journal.probe` succeeds.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # "disk_full", "read_only" or "io_error"
+
+
+# SQLite primary result codes that mean the file system, not the data (sqlite3.h).
+_SQLITE_UNWRITABLE = {13: "disk_full", 8: "read_only", 10: "io_error", 14: "io_error", 3: "read_only"}
+_ERRNO_REASONS = {errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EROFS: "read_only"}
+REASON_TEXT = {
+    "disk_full": "disk full",
+    "read_only": "file system is read-only",
+    "io_error": "disk error",
+}
+# Tests only: while the file this names exists, every journal write fails as with the errno
+# named in it (ENOSPC by default, or EROFS) — a full disk without mount privileges.
+FAULT_FILE_ENV = "CANTINA_AGENT_JOURNAL_FAULT"
+
+
+def _injected_fault() -> OSError | None:
+    path = os.environ.get(FAULT_FILE_ENV)
+    if not path:
+        return None
+    try:
+        name = Path(path).read_text().strip().upper() or "ENOSPC"
+    except OSError:
+        return None
+    number = errno.EROFS if name == "EROFS" else errno.ENOSPC
+    return OSError(number, os.strerror(number))
+
+
+def _unwritable(exc: BaseException) -> str | None:
+    """The reason a write failed when it is the file system's fault, else None."""
+    if isinstance(exc, OSError):
+        return _ERRNO_REASONS.get(exc.errno or 0, "io_error")
+    code = getattr(exc, "sqlite_errorcode", None)
+    return _SQLITE_UNWRITABLE.get(code & 0xFF) if isinstance(code, int) else None
 
 
 @dataclass(frozen=True)
@@ -138,11 +186,29 @@ class Journal:
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         try:
+            injected = _injected_fault()
+            if injected is not None:
+                raise injected
             with self._lock, self._db:  # BEGIN ... COMMIT (ROLLBACK on error)
                 self._db.execute("BEGIN IMMEDIATE")
                 return self._db.execute(sql, params).rowcount
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
+            reason = _unwritable(exc)
+            if reason is not None:
+                raise JournalUnwritable(
+                    f"cannot write the journal {self.path}: {REASON_TEXT[reason]} ({exc})", reason
+                ) from None
             raise JournalError(f"cannot write the journal {self.path}: {exc}") from None
+
+    def probe(self) -> None:
+        """One small durable write, to learn whether the journal can be written again.
+
+        Raises :class:`JournalUnwritable` (or :class:`JournalError`) while it cannot.
+        """
+        self._write(
+            "INSERT OR REPLACE INTO journal_probe (id, checked_at) VALUES (1, ?)",
+            (time.time(),),
+        )
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         try:
@@ -167,6 +233,8 @@ class Journal:
                 "VALUES (?, ?, 'started', ?, ?, ?)",
                 (self.scope, job_id, byte_count, sha256, time.time()),
             )
+        except JournalUnwritable:
+            raise
         except JournalError:
             if self.get(job_id) is not None:
                 raise JournalError(f"job {job_id} is already in the journal") from None
@@ -202,10 +270,14 @@ class Journal:
             )
         ]
         if ids:
-            self._write(
-                "UPDATE print_journal SET state = 'interrupted', finished_at = ? WHERE scope = ? AND state = 'started'",
-                (time.time(), self.scope),
-            )
+            try:
+                self._write(
+                    "UPDATE print_journal SET state = 'interrupted', finished_at = ? "
+                    "WHERE scope = ? AND state = 'started'",
+                    (time.time(), self.scope),
+                )
+            except JournalUnwritable:
+                pass  # still "started": reported interrupted all the same, and marked at the next start
         return ids
 
     def prune(self, older_than: float = KEEP_FINISHED_SECONDS) -> int:
@@ -279,18 +351,30 @@ class Journal:
         )
         interrupted = [local_id for local_id, state in rows if state == STARTED]
         dropped = [local_id for local_id, state in rows if state == QUEUED]
-        for local_id in interrupted:
-            self.local_finish(
-                local_id,
-                INTERRUPTED,
-                "interrupted",
-                "the agent stopped while printing this job; it may be partly printed",
-            )
-        for local_id in dropped:
-            self.local_finish(
-                local_id, FAILED, "agent_stopped", "the agent stopped before printing this job; nothing was printed"
-            )
+        try:
+            for local_id in interrupted:
+                self.local_finish(
+                    local_id,
+                    INTERRUPTED,
+                    "interrupted",
+                    "the agent stopped while printing this job; it may be partly printed",
+                )
+            for local_id in dropped:
+                self.local_finish(
+                    local_id, FAILED, "agent_stopped", "the agent stopped before printing this job; nothing was printed"
+                )
+        except JournalUnwritable:
+            pass  # a full disk: the rows are finished at the next start, none prints meanwhile
         return interrupted, dropped
+
+    def local_find(self, printer: str, source: str, client_ref: str, *, within: float = 24 * 3600) -> LocalEntry | None:
+        """The latest local job a client sent under its own id ``client_ref`` (recent ones only)."""
+        rows = self._read(
+            f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE source = ? AND client_ref = ? AND printer = ? "
+            "AND created_at > ? ORDER BY created_at DESC LIMIT 1",
+            (source, client_ref, printer, time.time() - within),
+        )
+        return LocalEntry(*rows[0]) if rows else None
 
     def local_get(self, local_id: str) -> LocalEntry | None:
         rows = self._read(f"SELECT {_LOCAL_COLUMNS} FROM local_job WHERE local_id = ?", (local_id,))

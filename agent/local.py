@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
@@ -41,7 +42,7 @@ from websockets.http11 import Request, Response
 from agent import __version__
 from agent.client import Agent, LocalJob, QueueFull
 from agent.config import ConfigError, Settings, normalize_origin
-from agent.journal import JournalError
+from agent.journal import COMPLETED, FAILED, INTERRUPTED, JournalError
 from agent.printers import BLOCKING_STATUSES, ERROR, PAPER_OUT, UNKNOWN, find_printers
 
 log = logging.getLogger("agent.local")
@@ -127,6 +128,9 @@ class LocalServer:
     """All the ``--listen`` listeners of one agent."""
 
     def __init__(self, agent: Agent, settings: Settings) -> None:
+        # Ticket ids being rendered and queued right now: the same id sent again meanwhile (a
+        # client retrying on another connection) waits for it instead of printing it twice.
+        self.admitting: set[str] = set()
         self.agent = agent
         self.settings = settings
         self.allowed_origins = set(settings.allow_origin)
@@ -441,7 +445,7 @@ class LocalConnection:
         tipo = message.get("tipo")
         ref = message.get("id") if isinstance(message.get("id"), str) else ""
         if tipo == "ticket":
-            await self.on_ticket(message, ref or str(uuid.uuid4()))
+            await self.on_ticket(message, ref or str(uuid.uuid4()), client_id=bool(ref))
         elif tipo == "status":
             current, capacity = self.agent.queue_current, self.agent.queue_capacity
             await self.send(
@@ -469,10 +473,22 @@ class LocalConnection:
         else:
             await self.error(TICKET, message, f"Unknown message type: {tipo}")
 
-    async def on_ticket(self, message: dict[str, Any], ref: str) -> None:
+    async def on_ticket(self, message: dict[str, Any], ref: str, client_id: bool = False) -> None:
         message = {**message, "id": ref}
         if not await self.admit(TICKET, message):
             return
+        if client_id:
+            deadline = time.monotonic() + 30
+            while ref in self.server.admitting and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            self.server.admitting.add(ref)  # no await between the check and this
+        try:
+            await self.admit_ticket(message, ref, client_id)
+        finally:
+            if client_id:
+                self.server.admitting.discard(ref)
+
+    async def admit_ticket(self, message: dict[str, Any], ref: str, client_id: bool) -> None:
         datos = message.get("datos")
         if datos in (None, "", {}, []):
             await self.error(TICKET, message, MISSING_DATOS)
@@ -489,6 +505,8 @@ class LocalConnection:
             rendered = await asyncio.to_thread(render_document, datos, self.agent.printer_spec)
         except DocumentError as exc:
             await self.error(TICKET, message, f"Invalid document: {exc}")
+            return
+        if client_id and await self.answer_repeated_ticket(ref, hashlib.sha256(rendered.data).hexdigest()):
             return
         acked = asyncio.Event()
         started = time.monotonic()
@@ -529,6 +547,69 @@ class LocalConnection:
             }
         )
         acked.set()
+
+    async def answer_repeated_ticket(self, ref: str, digest: str) -> bool:
+        """The same ticket (same id, same bytes) again: answer for it instead of printing it twice.
+
+        A client that lost its connection (the agent restarting, say) before the ``result``
+        sends the same ticket again; printing it again would print it twice. Queued or printing:
+        the client hears this job's result. Printed: ``success`` at once. Cut off while printing
+        (``interrupted``): an error, never a reprint (a new id prints it again). Failed without
+        printing (the agent stopped first, the printer was out): printed now, as a new job. A
+        client that reuses an id for another ticket (other bytes) gets it printed.
+        """
+        waiting = self.agent.local_in_progress(TICKET, ref)
+        if waiting is not None and hashlib.sha256(waiting.data).hexdigest() == digest:
+
+            async def follow(event: str, detail: str) -> None:
+                if event == "completed":
+                    await self.send({"tipo": "result", "id": ref, "status": "success", "mensaje": "Print completed"})
+                elif event == "failed":
+                    await self.send(
+                        {"tipo": "result", "id": ref, "status": "error", "mensaje": f"Print failed: {detail}"}
+                    )
+
+            waiting.followers.append(follow)
+            await self.send(
+                {
+                    "tipo": "ack",
+                    "id": ref,
+                    "status": "queued",
+                    "current": self.agent.queue_current,
+                    "capacity": self.agent.queue_capacity,
+                    "mensaje": "Job already queued for printing (same id)",
+                }
+            )
+            return True
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                entry = await asyncio.to_thread(self.agent.journal.local_find, self.agent.settings.printer, TICKET, ref)
+            except JournalError:
+                return False
+            # Queued or started in the journal but no longer in the queue: it is finishing this
+            # very moment (after a restart such rows are already failed or interrupted).
+            if entry is None or entry.state in (COMPLETED, INTERRUPTED, FAILED) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        if entry is None or entry.state not in (COMPLETED, INTERRUPTED) or entry.sha256 != digest:
+            return False
+        log.info(
+            "local ticket %s from %s: sent again, already %s; not printing it again", ref, self.client, entry.state
+        )
+        if entry.state == COMPLETED:
+            await self.send({"tipo": "result", "id": ref, "status": "success", "mensaje": "Already printed (same id)"})
+        else:
+            await self.send(
+                {
+                    "tipo": "result",
+                    "id": ref,
+                    "status": "error",
+                    "mensaje": "Print failed: the agent stopped while printing this ticket; it may be partly "
+                    "printed, so it is not printed again (send it with a new id to print it again)",
+                }
+            )
+        return True
 
     # --- PrinterWebsocket -------------------------------------------------------------------
 

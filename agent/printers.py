@@ -1,7 +1,7 @@
 """Printer connections, written as URLs, on top of python-escpos connectors.
 
 ============================================  ==========================================
-``tcp://HOST[:PORT]``                         network printer (raw port 9100), ``Network``
+``tcp://HOST[:PORT][?timeout=30]``            network printer (raw port 9100), ``Network``
 ``usb://VID:PID[?in_ep=0x82&out_ep=0x01]``    USB printer, ids in hex, ``Usb``
 ``serial:///dev/ttyUSB0?baudrate=9600``       serial printer, ``Serial``
 ``file:///dev/usb/lp0``                       device file, ``File``
@@ -203,7 +203,13 @@ class _NetworkSession(_EscposSession):
         sock: socket.socket = self.device.device
         sock.settimeout(self.write_timeout)
         try:
-            sock.sendall(data)
+            try:
+                sock.sendall(data)
+            except TimeoutError:
+                # A printer that stopped reading mid-job (jammed, hung): part of it may be on paper.
+                raise PrinterWriteError(
+                    f"the printer stopped taking data for {self.write_timeout:g} s in the middle of the job"
+                ) from None
             # Half-close and wait for the printer to close too: then it has read every
             # byte, and a close with unread data can't reset the connection and lose the end.
             sock.shutdown(socket.SHUT_WR)
@@ -212,6 +218,13 @@ class _NetworkSession(_EscposSession):
                 if not sock.recv(1024):
                     break
         except TimeoutError:
+            # Some printers never close: fine if they took every byte, a stalled printer if not.
+            unread = _unacknowledged_bytes(sock)
+            if unread:
+                raise PrinterWriteError(
+                    f"the printer stopped reading: {unread} of {len(data)} bytes not taken "
+                    f"after {self.write_timeout:g} s"
+                ) from None
             log.debug("printer did not close the connection after the job; closing it")
         except OSError as exc:
             raise PrinterWriteError(str(exc)) from None
@@ -225,6 +238,21 @@ class _NetworkSession(_EscposSession):
             if sock:
                 sock.close()
             self.device._device = False
+
+
+_SIOCOUTQ = 0x5411  # Linux: bytes in a TCP socket's send queue not yet acknowledged by the peer
+
+
+def _unacknowledged_bytes(sock: socket.socket) -> int:
+    """Bytes the printer has not acknowledged yet (0 where the system cannot say)."""
+    try:
+        import fcntl
+        import struct
+
+        answer = fcntl.ioctl(sock.fileno(), _SIOCOUTQ, struct.pack("i", 0))
+        return int(struct.unpack("i", answer)[0])
+    except (ImportError, OSError, ValueError):
+        return 0
 
 
 class NetworkPrinter(Printer):
@@ -564,6 +592,16 @@ def _int(text: str, what: str, base: int = 10) -> int:
         raise PrinterURLError(f"{what} must be a number, got {text!r}") from None
 
 
+def _seconds(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise PrinterURLError(f"{what} must be a number of seconds, got {text!r}") from None
+    if not 0.5 <= value <= 600:
+        raise PrinterURLError(f"{what} must be between 0.5 and 600 seconds, got {text!r}")
+    return value
+
+
 def _query_options(query: str) -> dict[str, str]:
     return {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
 
@@ -585,7 +623,8 @@ def open_printer(url: str) -> Printer:
             port = parts.port or 9100
         except ValueError:
             raise PrinterURLError(f"bad port in {url!r}") from None
-        return NetworkPrinter(url, parts.hostname, port)
+        timeout = _seconds(options["timeout"], "timeout") if "timeout" in options else 30.0
+        return NetworkPrinter(url, parts.hostname, port, write_timeout=timeout)
     if scheme == "usb":
         ids = parts.netloc.split(":")
         if len(ids) != 2 or not all(ids):

@@ -7,6 +7,7 @@ validation errors (422) and the bad-JSON 400.
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -25,6 +26,7 @@ TITLES = {
     422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -120,6 +122,22 @@ def install(api):
                 [{"field": "body", "message": _("Not valid JSON.")}],
             )
         return problem(exc.status_code, "http_error", str(exc))
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def database_unavailable(request, exc):
+        # The database restarting (found by fault scenario r2-3: it was a 500). Like the pages'
+        # 503 (cantina.middleware): nothing was saved, retry with the same Idempotency-Key.
+        from cantina.middleware import RETRY_AFTER_SECONDS
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("event=database_unavailable method=%s path=%s error=%s", request.method, request.path, first)
+        return problem(
+            503,
+            "database_unavailable",
+            _("The database is not answering right now, so nothing was saved. Try again in a few seconds."),
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
+        )
 
     @api.exception_handler(Exception)
     def server_error(request, exc):

@@ -46,6 +46,11 @@ INVALID_JSON = object()
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
+# Jobs per sweep checked for a staff cancel the channel layer may have lost (most connections
+# have a handful in flight; a burst is covered over a few sweeps).
+CANCEL_CHECK_LIMIT = 500
+
+
 def first_line(error):
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
@@ -130,7 +135,14 @@ class AgentRegistry:
         if not consumers:
             return
         printer_ids = sorted({c.printer_id for c in consumers})
-        auth, pending = await database_sync_to_async(self._state)(printer_ids)
+        # Jobs sent on these connections and not printing yet: a staff cancel of one of them
+        # travels by the channel layer only, so a Redis outage would lose it; the database says.
+        waiting = {job_id: c for c in consumers for job_id in c.cancellable_in_flight()}
+        auth, pending, cancelled = await database_sync_to_async(self._state)(
+            printer_ids, sorted(waiting)[:CANCEL_CHECK_LIMIT]
+        )
+        for job_id in cancelled:
+            await waiting[job_id].send_cancel(job_id)
         now = time.monotonic()
         for consumer in consumers:
             if consumer.closing:
@@ -173,10 +185,11 @@ class AgentRegistry:
             await consumer.send_ping()
 
     @staticmethod
-    def _state(printer_ids):
+    def _state(printer_ids, in_flight_ids=()):
         auth = selectors.printers_auth_state(printer_ids)
         services.printers_touch(printer_ids)
-        return auth, selectors.printers_with_pending_jobs(printer_ids)
+        cancelled = selectors.jobs_cancelled(in_flight_ids) if in_flight_ids else []
+        return auth, selectors.printers_with_pending_jobs(printer_ids), cancelled
 
 
 registry = AgentRegistry()
@@ -245,6 +258,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         # Replies the server asked for never count toward the flood limit (DESIGN.md, protocol
         # v1): the statuses still owed for each job sent on this connection, and unanswered pings.
         self.owed_statuses = {}
+        self.cancels_sent = set()  # job ids this connection was told are cancelled
         self.pings_unanswered = 0
         self.delivery_lock = asyncio.Lock()
         self.last_ping_sent = self.last_heard = time.monotonic()
@@ -590,7 +604,22 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await self.database_unavailable("wakeup", error)
 
     async def agent_job_cancelled(self, event):
-        await self.send_json(cancel_message(event["job_id"]))
+        await self.send_cancel(event["job_id"])
+
+    def cancellable_in_flight(self):
+        """Jobs sent on this connection whose agent has not said "printing" (nor been told of a cancel)."""
+        return [
+            job_id
+            for job_id, owed in self.owed_statuses.items()
+            if "printing" in owed and job_id not in self.cancels_sent
+        ]
+
+    async def send_cancel(self, job_id):
+        """Tell the agent once, whether the channel layer or the sweep (the database) says so first."""
+        if job_id in self.cancels_sent:
+            return
+        self.cancels_sent.add(job_id)
+        await self.send_json(cancel_message(job_id))
 
     async def agent_replaced(self, event):
         if event.get("channel") != self.channel_name:

@@ -186,6 +186,11 @@ def printers_with_pending_jobs(printer_ids):
     )
 
 
+def jobs_cancelled(job_ids):
+    """Which of these jobs are cancelled (one query, for the sweeper's lost-cancel check)."""
+    return list(PrintJob.objects.filter(pk__in=list(job_ids), status=Status.CANCELLED).values_list("pk", flat=True))
+
+
 def printers_auth_state(printer_ids):
     """For the sweeper: {printer_id: (token_hash, is_active, connection_channel)}."""
     return {

@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from cantina.asgi import application
 from orders.models import Order, OrderItem
 from printing import services
+from printing.consumers import registry
 from printing.models import Printer, PrintJob, PrintJobEvent
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio, pytest.mark.timeout(60)]
@@ -486,6 +487,38 @@ async def test_staff_cancel_tells_the_agent():
     await send(communicator, type="print_status", job_id=job_id, status="completed")
     await send(communicator, type="ping")
     await receive(communicator, "pong")
+    assert (await job_state(job_id))[0] == "cancelled"
+    await communicator.disconnect()
+
+
+async def test_a_staff_cancel_lost_by_the_channel_layer_still_reaches_the_agent(settings, monkeypatch):
+    """Redis down when staff cancel a job already sent: the channel-layer message is lost, and the
+    agent used to print the cancelled job. The sweep finds the cancel in the database and tells it,
+    once (the channel layer's message, when it does arrive, is not repeated)."""
+    from printing import notify
+
+    settings.CANTINA_SWEEP_INTERVAL = 0.2
+    lost = []
+    monkeypatch.setattr(notify, "agent_job_cancelled", lambda printer_id, job_id: lost.append(job_id))
+    _, token = await create_printer()
+    communicator = await connect(token)
+    await receive(communicator, "welcome")
+    await confirm_order()
+    job_id = (await receive(communicator, "new_order"))["order"]["job_id"]
+    await send(communicator, type="print_status", job_id=job_id, status="received")
+    await database_sync_to_async(services.job_cancel)(job_id=job_id)
+    assert lost == [job_id]  # the cancel's channel-layer message went nowhere
+
+    cancel = await receive(communicator, "cancel", timeout=10)
+    assert cancel["job_id"] == job_id
+    consumer = next(iter(registry.consumers.values()))
+    await consumer.agent_job_cancelled({"job_id": job_id})  # a late channel-layer copy
+    for _ in range(3):  # and several sweeps later: told once
+        await send(communicator, type="ping")
+        await receive(communicator, "pong")
+        await asyncio.sleep(0.25)
+    while not await communicator.receive_nothing(timeout=0.1):
+        assert (await communicator.receive_json_from())["type"] in ("ping", "pong")
     assert (await job_state(job_id))[0] == "cancelled"
     await communicator.disconnect()
 

@@ -180,3 +180,21 @@ def test_periodic_maintenance_runs_on_schedule_whatever_the_wall_clock_does(jump
     with jumped(jump):
         run_pass(tasks=[task])  # due only 60 s (monotonic) after the last run
     assert runs == [1]
+
+
+# --- orders ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("jump", JUMPS, ids=jump_id)
+def test_an_order_confirmed_while_the_clock_was_wrong_is_confirmed_at_the_database_time(make_order, jump):
+    """confirmed_at is compared with the database's clock (the repair of missing receipts):
+    it comes from that clock, like PrintJob.created_at, not from a server's wall clock."""
+    order = make_order(status="pending")
+    real_now = timezone.now()
+    with jumped(jump):
+        order.status = Order.Status.CONFIRMED
+        order.save()
+        assert abs(order.confirmed_at - real_now) < timedelta(minutes=5)  # a datetime, not an expression
+    stored = Order.objects.values_list("confirmed_at", flat=True).get(pk=order.pk)
+    assert stored == order.confirmed_at
+    assert abs(stored - real_now) < timedelta(minutes=5)

@@ -19,8 +19,9 @@ from printing.models import PrintJob
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Lock and read the order, update it; load order, items and printers; insert, render, event;
-# "does a webhook want job.pending?" (the staff summary is built from the job created: no query).
-CONFIRM_COUNTER_ORDER = 18
+# "does a webhook want job.pending?" (the staff summary is built from the job created: no query);
+# read back confirmed_at, which the database's clock sets (a server's wall clock may be wrong).
+CONFIRM_COUNTER_ORDER = 19
 # Whatever the batch size: one read to skip the write lock, lock the printer, pick candidates,
 # one UPDATE, one bulk INSERT of events, "does a webhook want job.sent?", payloads (jobs, items;
 # the staff summaries come from the same rows).

@@ -335,11 +335,12 @@ class ChildProcess:
 class FakePrinterProcess(ChildProcess):
     """``python -m agent.fakeprinter`` on a free port, writing what it receives to ``out_dir``."""
 
-    def __init__(self, out_dir, port=None, log_path=None):
+    def __init__(self, out_dir, port=None, log_path=None, receive_buffer=0):
         self.out_dir = Path(out_dir)
         self.port = port or free_port()
+        extra = ["--receive-buffer", receive_buffer] if receive_buffer else []
         super().__init__(
-            [PYTHON, "-m", "agent.fakeprinter", "--port", self.port, "--out", self.out_dir, "--quiet"],
+            [PYTHON, "-m", "agent.fakeprinter", "--port", self.port, "--out", self.out_dir, "--quiet", *extra],
             log_path or self.out_dir.parent / f"{self.out_dir.name}-fakeprinter.log",
             env=base_env(self.out_dir.parent),
         )
@@ -366,11 +367,22 @@ class AgentProcess(ChildProcess):
     The token goes through the environment, as the README says to run it: never on a command line.
     """
 
-    def __init__(self, server_url, token, printer_url, journal, log_path, **env):
+    def __init__(self, server_url, token, printer_url, journal, log_path, extra_args=(), **env):
         agent_env = base_env(Path(journal).parent, **env)
         agent_env["CANTINA_TOKEN"] = token
         super().__init__(
-            [PYTHON, "-m", "agent", "--server", server_url, "--printer", printer_url, "--journal", journal],
+            [
+                PYTHON,
+                "-m",
+                "agent",
+                "--server",
+                server_url,
+                "--printer",
+                printer_url,
+                "--journal",
+                journal,
+                *extra_args,
+            ],
             log_path,
             env=agent_env,
         )

@@ -326,3 +326,117 @@ async def test_power_cycled_printer_goes_offline_then_prints_when_back(fake_serv
     await fake_server.send_job(80, RECEIPT)
     await fake_server.wait_status(80, "completed")
     assert fake_printer.jobs() == [RECEIPT]
+
+
+async def test_close_4503_reconnects_in_about_two_seconds_not_after_the_backoff(
+    fake_server, fake_printer, make_settings, caplog
+):
+    """4503 = the server's database or channel layer is down for a moment: come back soon, with
+    jitter, whatever the backoff has grown to (an agent used to wait out its exponential backoff)."""
+    from agent.client import Agent, Backoff
+    from agent.printers import open_printer
+
+    fake_server.close_with = 4503
+    settings = make_settings(fake_server.url, fake_printer.url)
+    journal = Journal(settings.journal, settings.journal_scope)
+    backoff = Backoff(base=600.0, cap=600.0)  # any reconnect through the backoff would take minutes
+    backoff.attempt = 5
+    agent = Agent(settings, open_printer(fake_printer.url), journal, backoff=backoff, slow_retry=600.0)
+    task = asyncio.create_task(agent.run())
+    try:
+        await wait_for_async(lambda: fake_server.connections >= 3, 30, message="three connections after 4503")
+        fake_server.close_with = None
+        await wait_for_async(lambda: fake_server.ws is not None, 30, message="a connection once the server is back")
+    finally:
+        agent.stop()
+        await asyncio.wait_for(task, 45)
+        journal.close()
+    assert backoff.attempt == 0  # reset by the server's answer, not advanced
+    lines = [r.getMessage() for r in caplog.records if "4503" in r.getMessage()]
+    assert lines and all("reconnecting in" in line for line in lines)
+    delays = [float(line.rsplit("reconnecting in ", 1)[1].split()[0]) for line in lines]
+    assert all(1.5 <= delay <= 2.5 for delay in delays)
+
+
+async def test_a_full_journal_disk_prints_nothing_says_so_and_prints_once_when_space_returns(
+    fake_server, fake_printer, run_agent, tmp_path, monkeypatch
+):
+    """Delivery rule 7 on a full disk: no byte without a durable "started". The job stays with
+    the agent (``sent`` at the server: no "printing", no failure), the printer shows ``error``
+    with the reason, later jobs wait behind it in order, and each prints once when space returns."""
+    from agent.journal import FAULT_FILE_ENV
+
+    fault = tmp_path / "journal-fault"
+    monkeypatch.setenv(FAULT_FILE_ENV, str(fault))
+    await run_agent(fake_server.url, fake_printer.url)
+    await wait_for_async(lambda: fake_server.printer_infos() == ["ready"], message="ready")
+
+    fault.write_text("ENOSPC")
+    await fake_server.send_job(90, RECEIPT)
+    await fake_server.send_job(91, b"second\n")
+    await wait_for_async(lambda: fake_server.printer_infos()[-1:] == ["error"], message="printer_info error")
+    info = [m for m in fake_server.received if m.get("type") == "printer_info"][-1]["printer"]
+    assert "disk full" in info["message"] and "not printing" in info["message"]
+    await asyncio.sleep(1.0)  # several probes fail meanwhile; nothing may come out
+    assert fake_printer.jobs() == []
+    assert fake_server.statuses(90) == [("received", None)]
+    assert fake_server.statuses(91) == [("received", None)]
+
+    fault.unlink()
+    await fake_server.wait_status(90, "completed")
+    await fake_server.wait_status(91, "completed")
+    assert fake_printer.jobs() == [RECEIPT, b"second\n"]
+    assert fake_server.statuses(90) == [("received", None), ("printing", None), ("completed", None)]
+    await wait_for_async(lambda: fake_server.printer_infos()[-1:] == ["ready"], message="ready again")
+
+    await fake_server.send_job(90, RECEIPT)  # a redelivery is answered from the journal
+    await wait_for_async(lambda: fake_server.statuses(90).count(("completed", None)) == 2)
+    assert fake_printer.jobs() == [RECEIPT, b"second\n"]
+
+
+async def test_an_agent_started_on_a_read_only_disk_runs_and_a_waiting_job_can_be_cancelled(
+    fake_server, fake_printer, run_agent, tmp_path, monkeypatch
+):
+    from agent.journal import FAULT_FILE_ENV
+
+    fault = tmp_path / "journal-fault"
+    fault.write_text("EROFS")  # from the start: an agent starting on a read-only disk used to crash
+    monkeypatch.setenv(FAULT_FILE_ENV, str(fault))
+    await run_agent(fake_server.url, fake_printer.url)
+    await fake_server.send_job(95, RECEIPT)
+    await wait_for_async(lambda: fake_server.printer_infos()[-1:] == ["error"], message="printer_info error")
+    info = [m for m in fake_server.received if m.get("type") == "printer_info"][-1]["printer"]
+    assert "read-only" in info["message"]
+
+    await fake_server.send({"type": "cancel", "job_id": 95})
+    fault.unlink()
+    await fake_server.send_job(96, b"after\n")
+    await fake_server.wait_status(96, "completed")
+    assert fake_printer.jobs() == [b"after\n"]
+    assert fake_server.statuses(95) == [("received", None)]
+
+
+async def test_printed_but_completion_not_journaled_is_not_printed_again_on_redelivery(
+    fake_server, fake_printer, run_agent, tmp_path, monkeypatch
+):
+    """The disk filled between the print and its "completed": a redelivery (say after a
+    reconnect) is answered "completed" from memory, never printed again or called interrupted."""
+    from agent import journal as journal_module
+
+    agent = await run_agent(fake_server.url, fake_printer.url)
+    real_mark_completed = agent.journal.mark_completed
+
+    def full_disk(job_id):
+        raise journal_module.JournalUnwritable("cannot write the journal: disk full", "disk_full")
+
+    agent.journal.mark_completed = full_disk
+    await fake_server.send_job(97, RECEIPT)
+    await fake_server.wait_status(97, "completed")
+    await fake_server.send_job(97, RECEIPT)
+    await wait_for_async(lambda: fake_server.statuses(97).count(("completed", None)) == 2)
+    assert fake_printer.jobs() == [RECEIPT]
+    assert ("failed", "interrupted") not in fake_server.statuses(97)
+
+    agent.journal.mark_completed = real_mark_completed
+    await agent._journal_writable()  # what the next successful probe does
+    assert agent.journal.get(97).state == "completed"

@@ -195,3 +195,73 @@ def test_journal_survives_kill_during_writes(tmp_path):
     # The kills did land between "started" and "completed" (else this proved little).
     assert any(state in (STARTED, INTERRUPTED) for state, _, _ in rows.values())
     assert time.monotonic() - started_at < 60
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 1 MiB tmpfs of this test's own: a disk that really fills (needs mount privileges)."""
+    mountpoint = tmp_path / "tmpfs"
+    mountpoint.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mountpoint)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (mount privileges): {mounted.stderr.strip()}")
+    yield mountpoint
+    subprocess.run(["umount", "-l", str(mountpoint)], capture_output=True)
+
+
+def fill(directory):
+    """Fill the file system holding ``directory``; return the filler file."""
+    filler = directory / "filler"
+    with open(filler, "wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(b"\0" * 4096)
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_is_journal_unwritable_and_passes_when_space_returns(small_tmpfs):
+    from agent.journal import JournalUnwritable
+
+    journal = Journal(small_tmpfs / "journal.sqlite3", "scope")
+    try:
+        journal.mark_started(1, 10, "a")
+        filler = fill(small_tmpfs)
+        with pytest.raises(JournalUnwritable) as full:
+            for job_id in range(2, 200):  # the WAL grows page by page until the disk says no
+                journal.mark_started(job_id, 10, "a")
+        assert full.value.reason == "disk_full" and "disk full" in str(full.value)
+        with pytest.raises(JournalUnwritable):
+            journal.probe()
+        assert journal.get(1).state == STARTED  # what was written stays readable
+
+        filler.unlink()
+        journal.probe()
+        assert "already in the journal" not in str(full.value)
+        journal.mark_started(500, 10, "a")
+        assert journal.get(500).state == STARTED
+    finally:
+        journal.close()
+
+
+@pytest.mark.parametrize("errno_name, reason", [("ENOSPC", "disk_full"), ("EROFS", "read_only")])
+def test_the_injected_journal_fault_fails_every_write_while_its_file_exists(
+    journal, tmp_path, monkeypatch, errno_name, reason
+):
+    from agent.journal import FAULT_FILE_ENV, JournalUnwritable
+
+    fault = tmp_path / "journal-fault"
+    monkeypatch.setenv(FAULT_FILE_ENV, str(fault))
+    journal.mark_started(1, 10, "a")  # no file: no fault
+    fault.write_text(errno_name)
+    with pytest.raises(JournalUnwritable) as error:
+        journal.mark_started(2, 10, "a")
+    assert error.value.reason == reason
+    assert journal.get(2) is None
+    fault.unlink()
+    journal.probe()
+    journal.mark_started(2, 10, "a")
+    assert [entry.job_id for entry in journal.entries()] == [1, 2]

@@ -4,6 +4,7 @@ import asyncio
 import base64
 
 import pytest
+import pytest_asyncio
 
 from agent.client import BadJob, job_bytes
 from agent.printers import (
@@ -214,3 +215,68 @@ def test_usb_printer_reports_paper_out_from_dle_eot(monkeypatch):
     monkeypatch.setattr(escpos.printer, "Usb", FakeUsbDevice)
     monkeypatch.setattr(FakeUsbDevice, "status", {1: 0x1A, 2: 0x32, 4: 0x72})
     assert open_printer("usb://04b8:0e15").probe_status() == "paper_out"
+
+
+def test_tcp_url_takes_a_timeout_in_seconds():
+    assert open_printer("tcp://printer.local").write_timeout == 30.0
+    assert open_printer("tcp://printer.local:9100?timeout=2.5").write_timeout == 2.5
+    for bad in ("tcp://p?timeout=soon", "tcp://p?timeout=0", "tcp://p?timeout=9999"):
+        with pytest.raises(PrinterURLError, match="timeout"):
+            open_printer(bad)
+
+
+@pytest_asyncio.fixture
+async def stalling_printer(tmp_path):
+    """The fake printer with a tiny receive window, hanging after 100 bytes of each job."""
+    from agent.fakeprinter import FakePrinterServer, JobStore
+
+    directory = tmp_path / "stalling"
+    directory.mkdir()
+    (directory / "stall").write_text("100")
+    server = FakePrinterServer(JobStore(directory, echo=False), "127.0.0.1", 0, receive_buffer=1)
+    await server.start()
+    yield server, directory
+    (directory / "stall").unlink(missing_ok=True)
+    await server.stop()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("size", [3_000, 8_000_000])  # backs up in the socket; blocks sendall itself
+async def test_a_printer_that_stops_reading_mid_job_is_a_write_error_not_a_print(stalling_printer, size):
+    server, directory = stalling_printer
+    printer = open_printer(f"tcp://127.0.0.1:{server.port}?timeout=1")
+
+    def print_job():
+        with printer.open() as session:
+            session.write(b"\x1b@" + b"x" * size + b"\n\x1dV\x00")
+
+    with pytest.raises(PrinterWriteError, match="stopped"):
+        await asyncio.to_thread(print_job)
+
+
+@pytest.mark.asyncio
+async def test_a_printer_that_takes_every_byte_but_never_closes_still_printed(tmp_path):
+    """Some printers keep the connection open after the job: that is not a stall."""
+    received = bytearray()
+    done = asyncio.Event()
+
+    async def never_closes(reader, writer):
+        while len(received) < 3_000:
+            received.extend(await reader.read(65536))
+        done.set()
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(never_closes, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    printer = open_printer(f"tcp://127.0.0.1:{port}?timeout=1")
+
+    def print_job():
+        with printer.open() as session:
+            session.write(b"y" * 3_000)
+
+    try:
+        await asyncio.to_thread(print_job)
+        assert done.is_set() and bytes(received) == b"y" * 3_000
+    finally:
+        server.close()

@@ -142,3 +142,30 @@ def test_bad_orders_are_refused_naming_the_field_and_create_nothing(api, printer
     assert response.status_code == 422, response.content
     assert field in problem_fields(response)
     assert not Order.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("error", ["OperationalError", "InterfaceError"])
+def test_a_database_outage_is_a_503_to_retry_not_a_500(api, printer, monkeypatch, error):
+    """Found by fault scenario r2-3 (PostgreSQL restarting): the API answered 500. Now a 503 with
+    Retry-After, like the pages; nothing was saved, and the retry with the same key succeeds."""
+    from django import db
+
+    from orders import services as order_services
+
+    real_create = order_services.order_create
+
+    def database_gone(**kwargs):
+        raise getattr(db, error)("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(order_services, "order_create", database_gone)
+    response = api.post(URL, ORDER, **{"Idempotency-Key": "outage-1"})
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] and response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "database_unavailable"
+    assert Order.objects.count() == 0
+
+    monkeypatch.setattr(order_services, "order_create", real_create)
+    retried = api.post(URL, ORDER, **{"Idempotency-Key": "outage-1"})
+    assert retried.status_code == 201, retried.content
+    assert Order.objects.count() == 1

@@ -388,3 +388,43 @@ async def test_oversized_and_flooding_messages_get_errors_in_the_clients_dialect
             r["mensaje"] == "Rate limit exceeded: please wait before submitting more jobs" for r in refused
         )
     assert agent.alive
+
+
+@pytest.mark.asyncio
+async def test_a_ticket_sent_again_with_the_same_id_prints_once(make_agent, printer):
+    """A ticket-daemon client that lost its connection before the ``result`` (the agent restarted,
+    Wi-Fi dropped) sends the same ticket again: it used to print twice. Same id: printed once;
+    the repeat hears the first one's result. A new id, or the id reused for other content, prints."""
+    agent = make_agent()
+    async with connect(agent.url("/ws")) as first, connect(agent.url("/ws")) as second:
+        one, two = Client(first), Client(second)
+        await one.recv()  # info
+        await two.recv()
+        await one.send(ticket("pos1-dup-001", "UMA VEZ SÓ"))
+        await two.send(ticket("pos1-dup-001", "UMA VEZ SÓ"))  # while the first is queued or printing
+        assert (await one.recv())["tipo"] == "ack"
+        repeat_ack = await two.recv()
+        assert repeat_ack["tipo"] in ("ack", "result"), repeat_ack
+        assert (await one.recv())["status"] == "success"
+        if repeat_ack["tipo"] == "ack":
+            assert (await two.recv())["status"] == "success"
+        else:
+            assert repeat_ack["status"] == "success"
+    async with connect(agent.url("/ws")) as later:
+        client = Client(later)
+        await client.recv()
+        await client.send(ticket("pos1-dup-001", "UMA VEZ SÓ"))  # long after it printed
+        answer = await client.recv()
+        assert answer["tipo"] == "result" and answer["status"] == "success", answer
+        assert "Already printed" in answer["mensaje"]
+        await client.send(ticket("pos1-dup-002", "OUTRO"))
+        assert (await client.recv())["tipo"] == "ack"
+        assert (await client.recv())["status"] == "success"
+        await client.send(ticket("pos1-dup-001", "OUTRO TEXTO"))  # an id reused for another ticket
+        assert (await client.recv())["tipo"] == "ack"
+        assert (await client.recv())["status"] == "success"
+    await until(lambda: len(printer.received()) >= 3, message="the other tickets at the printer")
+    await asyncio.sleep(1.0)  # anything printed twice would be there by now
+    texts = printer.received()
+    assert sum("UMA VEZ" in text for text in texts) == 1, texts
+    assert sum("OUTRO" in text for text in texts) == 2, texts  # "OUTRO" and "OUTRO TEXTO"

@@ -16,7 +16,16 @@ r2-1. test_redis_hang          Redis stopped (SIGSTOP) 20 s under two daphnes, t
 r2-2. test_redis_failover      the Redis primary killed; Sentinel promotes the replica
 r2-3. test_postgres_restart    a private PostgreSQL (tests/faults/servers.py) stopped fast, then
                                immediate, for a few seconds each
+r2-4. test_agent_disk_full     the agent's journal disk fills (a 4 MiB tmpfs, or an injected ENOSPC),
+                               the agent is killed on it, then space returns
+r2-5. test_stalled_printer     a printer stops reading mid-job; staff reprint the interrupted job
 r2-6. test_rolling_restart     two daphnes behind a retrying proxy, each SIGTERMed and restarted
+
+Every entrance (issue 19, item 7): r2-1, r2-3 and r2-6 also place orders through the print API
+with an Idempotency-Key, retried blindly (api_client.py); r2-6 adds a Star CloudPRNT printer
+polling through the proxy (cloud_station.py); scenario 2 (agent kills) adds a seed-002 ticket
+client printing through an agent's local listener and resending on disconnect (local_client.py).
+The counts are also given per entrance and per printer ("entrances", "printers" in the saved JSON).
 
 Each prints and saves (artifacts/faults/<scenario>.json) the checker's counts and the recovery
 time, from the end of the last fault to an empty queue; a lost or duplicated receipt fails it.

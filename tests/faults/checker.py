@@ -21,6 +21,11 @@ up in exactly one category:
                  decision: no job at all, or ``pending``/``sent``/``printing`` forever, or
                  ``completed`` without paper.
 
+A staff reprint (a ``reprint`` job) of an interrupted receipt is judged apart: ``reprinted`` when
+it is ``completed`` and on paper exactly once; printed twice it is ``duplicated``, never printed
+(and not failed) it is ``lost``. A reprint of a receipt that did print is ``unexpected``. These are
+not expected receipts, so they are not in ``expected``.
+
 Besides, ``unexpected`` counts paper that should not exist: a job id unknown to the database,
 printed on another printer than its job's, not an order receipt of a known confirmed order, or
 a job the database holds for a printer that does not auto-print that order's channel. ``torn``
@@ -39,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 JOB_LINE = re.compile(r"^\s*(?:job|Ref\.) (\d+)\s*$", re.MULTILINE)  # "Ref. N" since receipts speak the shop's language
+LOCAL_LINE = re.compile(r"^\s*LOCAL (local-\d+)\s*$", re.MULTILINE)  # tickets of the local listener's client
 
 TERMINAL = {"completed", "failed", "cancelled"}
 
@@ -61,6 +67,7 @@ class Receipt:
 
     file: str
     job_ids: tuple[int, ...]
+    local_refs: tuple[str, ...] = ()  # a local client's tickets (judged by the client's answers)
 
 
 def job_ids_on_paper(text):
@@ -78,7 +85,7 @@ def read_paper(directory):
             text = text_file.read_text(encoding="utf-8", errors="replace")
         else:  # the .txt is written first, but decode the bytes rather than trust that
             text = render_text(binary.read_bytes())
-        receipts.append(Receipt(binary.name, job_ids_on_paper(text)))
+        receipts.append(Receipt(binary.name, job_ids_on_paper(text), tuple(LOCAL_LINE.findall(text))))
     return receipts
 
 
@@ -96,6 +103,10 @@ class Report:
     failed: list = field(default_factory=list)
     torn: list = field(default_factory=list)
     unfinished: list = field(default_factory=list)  # jobs not in a terminal state (any category)
+    reprinted: list = field(default_factory=list)  # staff reprints of interrupted receipts, on paper once
+    printed_receipts: list = field(default_factory=list)  # (order, printer) of each ``printed``
+    reprint_lost: list = field(default_factory=list)
+    reprint_duplicated: list = field(default_factory=list)
 
     def counts(self):
         return {
@@ -111,6 +122,7 @@ class Report:
             "failed": len(self.failed),
             "torn": len(self.torn),
             "unfinished": len(self.unfinished),
+            "reprinted": len(self.reprinted),
         }
 
     def summary(self):
@@ -119,7 +131,16 @@ class Report:
     def problems(self, max_interrupted=0):
         """What makes this run a failure, as sentences; empty when the run is correct."""
         problems = []
-        for name in ("lost", "duplicated", "unexpected", "mismatched", "failed", "expired"):
+        for name in (
+            "lost",
+            "duplicated",
+            "unexpected",
+            "mismatched",
+            "failed",
+            "expired",
+            "reprint_lost",
+            "reprint_duplicated",
+        ):
             items = getattr(self, name)
             if items:
                 problems.append(f"{len(items)} {name}: {items[:10]}")
@@ -149,6 +170,37 @@ class Report:
         return {"counts": self.counts(), **asdict(self)}
 
 
+def by_entrance(report, jobs, entrance_of):
+    """The report's counts per way in: ``entrance_of(order_id)`` names each order's entrance."""
+    return _tabulate(report, jobs, lambda order_id, printer: entrance_of(order_id))
+
+
+def by_printer(report, jobs):
+    """The report's counts per printer (an agent's, a cloud printer...)."""
+    return _tabulate(report, jobs, lambda order_id, printer: printer)
+
+
+def _tabulate(report, jobs, key):
+    job_by_id = {job.id: job for job in jobs}
+    table = defaultdict(Counter)
+    for order_id, printer in report.printed_receipts:
+        table[key(order_id, printer)]["printed"] += 1
+    for name in ("lost", "duplicated", "mismatched", "failed"):
+        for entry in getattr(report, name):
+            table[key(entry[0], entry[1])][name] += 1
+    for name in ("interrupted", "expired"):
+        for job_id in getattr(report, name):
+            job = job_by_id.get(job_id)
+            table[key(job.order_id if job else None, job.printer if job else None)][name] += 1
+    result = {}
+    for entrance, counts in sorted(table.items()):
+        counts["expected"] = sum(
+            counts[name] for name in ("printed", "lost", "duplicated", "mismatched", "failed", "interrupted", "expired")
+        )
+        result[entrance] = dict(counts)
+    return result
+
+
 def check(*, orders, printers, jobs, paper):
     """Compare paper with the database.
 
@@ -160,9 +212,15 @@ def check(*, orders, printers, jobs, paper):
     report = Report()
     jobs_by_id = {job.id: job for job in jobs}
     receipts_for = defaultdict(list)  # (order, printer) -> [job]
+    reprints_for = defaultdict(list)  # (order, printer) -> [reprint job]
     for job in jobs:
+        if job.kind == "local":  # printed by a local client's request, recorded afterwards: judged apart
+            continue
         if job.status not in TERMINAL:
             report.unfinished.append((job.id, job.printer, job.status))
+        if job.kind == "reprint" and job.order_id in orders and orders[job.order_id] in printers.get(job.printer, ()):
+            reprints_for[(job.order_id, job.printer)].append(job)
+            continue
         if job.kind != "order_receipt" or job.order_id not in orders:
             report.unexpected.append((job.printer, job.id, f"a {job.kind} job for unknown order {job.order_id}"))
             continue
@@ -176,7 +234,7 @@ def check(*, orders, printers, jobs, paper):
     times_printed = Counter()  # (printer, job id) -> copies on paper
     for printer, receipts in paper.items():
         for receipt in receipts:
-            if not receipt.job_ids:
+            if not receipt.job_ids and not receipt.local_refs:
                 report.torn.append((printer, receipt.file))
             for job_id in set(receipt.job_ids):
                 job = jobs_by_id.get(job_id)
@@ -206,6 +264,7 @@ def check(*, orders, printers, jobs, paper):
                 report.interrupted_on_paper += copies
             elif copies == 1 and job.status == "completed":
                 report.printed += 1
+                report.printed_receipts.append((order_id, printer))
             elif copies == 1:
                 report.mismatched.append((*where, "on paper, but not completed"))
             elif job.status == "failed" and job.error_code == "expired":
@@ -214,4 +273,20 @@ def check(*, orders, printers, jobs, paper):
                 report.failed.append(where)
             else:
                 report.lost.append((*where, "not on paper"))
+    interrupted = set(report.interrupted)
+    for (order_id, printer), reprints in sorted(reprints_for.items()):
+        originals = receipts_for.get((order_id, printer), [])
+        if not any(job.id in interrupted or job.status == "failed" for job in originals):
+            report.unexpected.extend(
+                (printer, job.id, f"a reprint of order {order_id}, whose receipt did not fail") for job in reprints
+            )
+            continue
+        for job in reprints:
+            copies = times_printed[(printer, job.id)]
+            if copies > 1:
+                report.reprint_duplicated.append((order_id, printer, job.id, f"{copies} copies on paper"))
+            elif copies == 1 and job.status == "completed":
+                report.reprinted.append(job.id)
+            elif job.status != "failed":
+                report.reprint_lost.append((order_id, printer, job.id, job.status))
     return report

@@ -20,7 +20,7 @@ import time
 CHANNELS = ("counter", "scheduled")
 
 
-def create_order(number, channel):
+def create_order(number, channel, items=2):
     from decimal import Decimal
 
     from django.db import transaction
@@ -31,6 +31,10 @@ def create_order(number, channel):
         order = Order.objects.create(customer_name=f"Cliente {number}", channel=channel, status="pending")
         OrderItem.objects.create(order=order, name="Pão de queijo", quantity=1 + number % 3, unit_price=Decimal("4.50"))
         OrderItem.objects.create(order=order, name="Suco de laranja", quantity=1, unit_price=Decimal("6.00"))
+        for extra in range(items - 2):  # longer receipts, for a printer that stalls mid-job
+            OrderItem.objects.create(
+                order=order, name=f"Salgado sortido {extra + 1}", quantity=1, unit_price=Decimal("3.00")
+            )
     return order
 
 
@@ -69,6 +73,7 @@ def main(argv=None):
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between batches")
     parser.add_argument("--first", type=int, default=0, help="number of the first order (names only)")
     parser.add_argument("--out", required=True)
+    parser.add_argument("--items", type=int, default=2, help="items per order (2 or more)")
     args = parser.parse_args(argv)
 
     import django
@@ -82,7 +87,7 @@ def main(argv=None):
             confirmed = {}
             for _ in range(min(args.batch, remaining)):
                 channel = CHANNELS[number % len(CHANNELS)]
-                order = with_retries(lambda number=number, channel=channel: create_order(number, channel))
+                order = with_retries(lambda number=number, channel=channel: create_order(number, channel, args.items))
                 with_retries(lambda order=order: confirm(order))
                 confirmed[order.pk] = channel
                 number += 1

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.faults.checker import Job, check, read_paper
+from tests.faults.checker import Job, by_entrance, by_printer, check, read_paper
 from tests.faults.driver import read_orders
 from tools.processes import (
     PYTHON,
@@ -56,6 +56,12 @@ class Rig:
     daphnes: list = field(default_factory=list)
     driver: ChildProcess | None = None
     events: list = field(default_factory=list)
+    fake_receive_buffer: int = 0  # SO_RCVBUF of the fake printers (small: a stall backs up to the agent)
+    printer_query: str = ""  # appended to the agents' printer URLs, e.g. "?timeout=3"
+    journal_dir: Path | None = None  # where the agents keep their journals (a small tmpfs, say)
+    agent_env: dict = field(default_factory=dict)  # extra environment of the agents
+    cloud: dict = field(default_factory=dict)  # name -> tests.faults.cloud_station.CloudStation
+    listen: dict = field(default_factory=dict)  # name -> port of that agent's local listener (--listen)
 
     def __post_init__(self):
         self.workdir = Path(self.workdir)
@@ -90,7 +96,7 @@ class Rig:
         self.database = Database(self.daphnes[0].env["DATABASE_URL"])
         manage = self.daphnes[0].manage
         for name, channels in self.printers.items():
-            fake = FakePrinterProcess(self.workdir / f"paper-{name}").start()
+            fake = FakePrinterProcess(self.workdir / f"paper-{name}", receive_buffer=self.fake_receive_buffer).start()
             station = Station(name, tuple(channels), fake)
             station.token = manage.add_printer(name, "--auto-print", ",".join(channels))
             self.stations[name] = station
@@ -101,12 +107,33 @@ class Rig:
             station.agent = AgentProcess(
                 url,
                 station.token,
-                station.fake.url,
-                self.workdir / f"journal-{station.name}.sqlite3",
+                station.fake.url + self.printer_query,
+                Path(self.journal_dir or self.workdir) / f"journal-{station.name}.sqlite3",
                 self.workdir / f"agent-{station.name}.log",
+                extra_args=("--listen", f"127.0.0.1:{self.listen[station.name]}")
+                if station.name in self.listen
+                else (),
+                **self.agent_env,
             ).start()
         self.wait_connected()
         return self
+
+    def add_cloud_printer(self, name, channels, base_url, mac="00:11:62:0f:a0:01"):
+        """A Star CloudPRNT printer auto-printing ``channels``, polling ``base_url`` from a thread."""
+        from tests.faults.cloud_station import CloudStation
+
+        secret = self.daphnes[0].manage.add_printer(
+            name, "--transport", "cloudprnt", "--mac", mac, "--auto-print", ",".join(channels)
+        )
+        self.printers = {**self.printers, name: tuple(channels)}
+        self.cloud[name] = CloudStation(name, base_url, mac, secret, self.workdir / f"paper-{name}").start()
+        return self.cloud[name]
+
+    def paper_dirs(self):
+        return {
+            **{name: station.fake.out_dir for name, station in self.stations.items()},
+            **{name: station.out_dir for name, station in self.cloud.items()},
+        }
 
     def wait_connected(self, timeout=30):
         names = set(self.stations)
@@ -118,7 +145,7 @@ class Rig:
             time.sleep(0.2)
         raise AssertionError(f"agents did not connect within {timeout} s:\n{self.logs_tail()}")
 
-    def start_driver(self, orders, batch=10, interval=0.5):
+    def start_driver(self, orders, batch=10, interval=0.5, items=2):
         env = base_env(self.workdir, **self.server_env())
         log = self.workdir / "driver.log"
         self.driver = ChildProcess(
@@ -134,6 +161,8 @@ class Rig:
                 interval,
                 "--out",
                 self.orders_file,
+                "--items",
+                items,
             ],
             log,
             env=env,
@@ -185,7 +214,7 @@ class Rig:
             expected = self.expected_receipts({**read_orders(self.orders_file), **self.database.confirmed_orders()})
             jobs = self.jobs()
             unfinished = sum(1 for job in jobs if job.status in UNFINISHED)
-            paper = sum(len(list(station.fake.out_dir.glob("*.bin"))) for station in self.stations.values())
+            paper = sum(len(list(directory.glob("*.bin"))) for directory in self.paper_dirs().values())
             if len(jobs) >= expected and unfinished == 0:
                 if quiet_since is None or paper != last_paper:
                     quiet_since, last_paper = time.monotonic(), paper
@@ -200,7 +229,10 @@ class Rig:
         orders = read_orders(self.orders_file)
         confirmed = self.database.confirmed_orders()
         assert set(orders) <= set(confirmed), "the driver recorded orders the database does not hold as confirmed"
-        paper = {name: read_paper(station.fake.out_dir) for name, station in self.stations.items()}
+        paper = {name: read_paper(directory) for name, directory in self.paper_dirs().items()}
+        self.local_paper = {
+            name: [ref for receipt in receipts for ref in receipt.local_refs] for name, receipts in paper.items()
+        }
         return check(
             orders=confirmed,  # every confirmed order in the database, the driver's and any other
             printers={name: set(channels) for name, channels in self.printers.items()},
@@ -215,9 +247,12 @@ class Rig:
         drained_at = self.wait_quiet(timeout=quiet_timeout)
         report = self.report()
         recovery = round(drained_at - restored_at, 2) if drained_at is not None else None
+        entrances = self.entrances(report)
         result = {
             "scenario": scenario,
             "counts": report.counts(),
+            "entrances": entrances,
+            "printers": by_printer(report, self.jobs()),
             "recovery_seconds": recovery,
             "drained": drained_at is not None,
             "max_interrupted": max_interrupted,
@@ -230,9 +265,26 @@ class Rig:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / f"{scenario}.json").write_text(json.dumps(result, indent=2, default=str))
         print(f"\n{scenario}: {report.summary()} recovery_seconds={recovery}", flush=True)
+        for entrance, counts in entrances.items():
+            print(f"  {entrance}: " + " ".join(f"{k}={v}" for k, v in sorted(counts.items())), flush=True)
         if result["problems"] or not result["drained"]:
             print(self.logs_tail(), flush=True)
         return report, result
+
+    def entrances(self, report):
+        """Per way in (by the customer name each entrance gives its orders): api-N through the
+        print API, web-N through the staff counter page, the rest by the ORM driver."""
+        names = dict(self.database.rows("SELECT id, customer_name FROM orders_order"))
+
+        def entrance_of(order_id):
+            name = names.get(order_id) or ""
+            if name.startswith("api-"):
+                return "print API"
+            if name.startswith("web-"):
+                return "staff counter page"
+            return "driver (ORM)" if order_id in names else "no order"
+
+        return by_entrance(report, self.jobs(), entrance_of)
 
     def logs_tail(self, lines=25):
         parts = []
@@ -249,6 +301,8 @@ class Rig:
 
     def close(self):
         """Kill every process this rig started; safe to call twice, and after any failure."""
+        for station in self.cloud.values():
+            station.stop()
         processes = (
             [self.driver]
             + [s.agent for s in self.stations.values()]

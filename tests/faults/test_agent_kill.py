@@ -15,18 +15,25 @@ import time
 
 import pytest
 
+from tests.faults.local_client import LocalTicketClient
+from tools.processes import free_port
+
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.timeout(240)]
 
 PRINTERS = {"Balcão": ("counter",), "Cozinha": ("counter",), "Retirada": ("scheduled",)}
 KILLS = 8
+LOCAL_TICKETS = 40
 
 
 def test_agents_killed_at_random_lose_and_duplicate_nothing(make_rig):
     seed = int(os.environ.get("CANTINA_FAULT_SEED") or time.time_ns() % 1_000_000)
     chance = random.Random(seed)
-    rig = make_rig(printers=PRINTERS).start()
+    listen_port = free_port()
+    rig = make_rig(printers=PRINTERS, listen={"Balcão": listen_port}).start()
     rig.note("seed", seed=seed)
     rig.start_driver(orders=300, batch=10, interval=0.5)
+    # The counter PC's own program prints through Balcão's local listener, retrying on disconnect.
+    local = LocalTicketClient(listen_port).start(count=LOCAL_TICKETS, interval=0.5)
 
     restored_at = None
     # The kills spread over the confirming and the draining, while the agents print.
@@ -43,12 +50,19 @@ def test_agents_killed_at_random_lose_and_duplicate_nothing(make_rig):
         station.agent.start()
         restored_at = rig.note("agent restarted", printer=station.name)
     kills = sum(station.agent.kills for station in rig.stations.values())
+    local.join()
 
     report, result = rig.finish("2-agent-kill", restored_at=restored_at, max_interrupted=kills, kills=kills, seed=seed)
+    local_verdict, local_problems = local.verdict(rig.local_paper["Balcão"])
+    rig.note("local listener", **local_verdict)
 
     assert result["drained"], "the queue never drained"
     assert result["problems"] == []
     counts = report.counts()
     assert counts["lost"] == 0 and counts["duplicated"] == 0
     assert counts["interrupted"] <= kills
+    # The local listener's tickets: each once on paper, or its client told it was interrupted.
+    assert local_problems == [], local_problems
+    assert local_verdict["expected"] == LOCAL_TICKETS
+    assert local_verdict.get("interrupted", 0) <= rig.stations["Balcão"].agent.kills
     assert report.expected == 450

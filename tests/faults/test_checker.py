@@ -159,3 +159,45 @@ def test_it_reads_the_job_id_off_a_real_receipt_as_the_fake_printer_decodes_it(t
 @pytest.mark.parametrize("text", ["", "Cliente job 12\n", "job 12 x\n", "jobs 12\n"])
 def test_it_reads_only_a_job_line_of_its_own(text):
     assert job_ids_on_paper(text) == ()
+
+
+def test_a_reprint_of_an_interrupted_receipt_printed_once_is_reprinted():
+    jobs, paper = healthy_run()
+    jobs[2] = Job(12, 2, "Cozinha", "failed", "interrupted")
+    jobs.append(Job(13, 2, "Cozinha", "completed", kind="reprint"))
+    paper["Cozinha"] = [Receipt("b.bin", (11,)), Receipt("d.bin", (13,))]
+    report = check(orders=ORDERS, printers=PRINTERS, jobs=jobs, paper=paper)
+    assert report.reprinted == [13]
+    assert report.problems(max_interrupted=1) == []
+
+
+def test_a_reprint_printed_twice_or_never_is_a_problem():
+    jobs, paper = healthy_run()
+    jobs[2] = Job(12, 2, "Cozinha", "failed", "interrupted")
+    jobs.append(Job(13, 2, "Cozinha", "completed", kind="reprint"))
+    paper["Cozinha"] = [Receipt("b.bin", (11,)), Receipt("d.bin", (13,)), Receipt("e.bin", (13,))]
+    twice = check(orders=ORDERS, printers=PRINTERS, jobs=jobs, paper=paper)
+    assert len(twice.reprint_duplicated) == 1 and twice.problems(max_interrupted=1)
+
+    paper["Cozinha"] = [Receipt("b.bin", (11,))]
+    never = check(orders=ORDERS, printers=PRINTERS, jobs=jobs, paper=paper)
+    assert len(never.reprint_lost) == 1 and never.problems(max_interrupted=1)
+
+
+def test_a_reprint_of_a_receipt_that_printed_is_unexpected():
+    jobs, paper = healthy_run()
+    jobs.append(Job(13, 2, "Cozinha", "completed", kind="reprint"))
+    paper["Cozinha"].append(Receipt("d.bin", (13,)))
+    report = check(orders=ORDERS, printers=PRINTERS, jobs=jobs, paper=paper)
+    assert report.unexpected and report.problems()
+
+
+def test_it_counts_per_entrance():
+    from tests.faults.checker import by_entrance
+
+    jobs, paper = healthy_run()
+    jobs[2] = Job(12, 2, "Cozinha", "sent")
+    paper["Cozinha"] = [Receipt("b.bin", (11,))]
+    report = check(orders=ORDERS, printers=PRINTERS, jobs=jobs, paper=paper)
+    table = by_entrance(report, jobs, {1: "api", 2: "driver"}.get)
+    assert table == {"api": {"printed": 2, "expected": 2}, "driver": {"lost": 1, "expected": 1}}

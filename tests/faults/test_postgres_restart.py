@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from tests.faults.api_client import ApiClient, prepare_api_key
 from tests.faults.seller import HttpSeller, prepare_counter
 from tests.faults.servers import PrivatePostgres, private_postgres_available
 
@@ -28,6 +29,7 @@ pytestmark = [
 
 PRINTERS = {"Balcão": ("counter",), "Cozinha": ("counter",), "Retirada": ("scheduled",)}
 OUTAGE_SECONDS = 4
+API_ORDERS = 30
 
 
 @pytest.fixture
@@ -51,8 +53,10 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
     rig = make_rig(printers=PRINTERS, database_url=postgres.url, env={"CANTINA_SWEEP_INTERVAL": 3}).start()
     credentials, product = prepare_counter(rig.daphnes[0].manage)
     seller = HttpSeller(rig.daphnes[0].http_url, credentials, product, rig.database)
+    api = ApiClient(rig.daphnes[0].http_url, prepare_api_key(rig.daphnes[0].manage), rig.database)
     rig.start_driver(orders=160, batch=10, interval=0.5)
     seller.start(count=40, interval=0.5)
+    api.start(count=API_ORDERS, interval=0.6)
 
     windows = []
     time.sleep(3)
@@ -61,6 +65,7 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
     restored_at = outage(rig, postgres, "immediate", windows)
 
     seller.join()
+    api.join()
     closed_for_database = sum(s.agent.log().count("close 4503") for s in rig.stations.values())
     driver_done = rig.wait_driver()
     report, result = rig.finish(
@@ -70,13 +75,18 @@ def test_postgres_stopped_fast_and_immediate_mid_flow_loses_and_duplicates_nothi
         database="postgresql (private)",
         outage_seconds=OUTAGE_SECONDS,
         http=seller.summary(),
+        api=api.summary(),
         agent_links_closed_4503=closed_for_database,
     )
 
     assert result["drained"], "the queue never drained"
     assert result["problems"] == []
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
-    assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed)
+    assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed) + 2 * API_ORDERS
+    assert len(api.keys_confirmed) == API_ORDERS and set(api.orders_per_key().values()) == {1}, api.summary()
+    # The API's answers to the outage are 503s to retry (they were 500s), never a half-made order.
+    assert [a for a in api.attempts if a.outcome.startswith("5xx") and a.outcome != "5xx:503"] == [], api.summary()
+    assert result["entrances"]["print API"] == {"expected": 2 * API_ORDERS, "printed": 2 * API_ORDERS}
     assert len(seller.refs_confirmed) == 40 and seller.bad_answers() == [], seller.summary()
     # Sales met the outage: each was answered 503 (nothing saved) or waited for the database (the
     # pool waits DATABASE_POOL_TIMEOUT) and went through; none got a 500 or a half-made order.

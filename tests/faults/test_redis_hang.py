@@ -18,6 +18,7 @@ import time
 import pytest
 
 from tests.faults import probes
+from tests.faults.api_client import ApiClient, prepare_api_key
 from tests.faults.seller import HttpSeller, prepare_counter
 from tools.processes import pg_ctlcluster_available, wait_for
 
@@ -31,6 +32,7 @@ pytestmark = [
 
 PRINTERS = {"Balcão": ("counter",), "Cozinha": ("counter",), "Retirada": ("scheduled",)}
 HANG_SECONDS = 20
+API_ORDERS = 30
 
 
 def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig, shared_postgres_url, redis_server):
@@ -44,8 +46,10 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
     credentials, product = prepare_counter(rig.daphnes[0].manage)
     seller = HttpSeller(rig.daphnes[1].http_url, credentials, product, rig.database)
     assert probes.staff_link(rig.daphnes[1].http_url, seller.cookies) == "open"
+    api = ApiClient(rig.daphnes[0].http_url, prepare_api_key(rig.daphnes[0].manage), rig.database)
     rig.start_driver(orders=160, batch=10, interval=0.5)
     seller.start(count=40, interval=0.75)
+    api.start(count=API_ORDERS, interval=0.8)
 
     time.sleep(4)
     completed_before = probes.completed_jobs(rig.database)
@@ -68,6 +72,7 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
     restored_at = rig.note("redis SIGCONT", backlog=rig.backlog(), completed_during_hang=completed_during)
 
     seller.join()
+    api.join()
     rig.wait_connected()
     health_after = wait_for(
         lambda: all(probes.health(d.http_url)[0] == 200 for d in rig.daphnes),
@@ -90,12 +95,15 @@ def test_redis_hanging_for_20_seconds_blocks_nothing_and_loses_nothing(make_rig,
         staff_link_after=staff_after,
         agent_reconnects=reconnects,
         http=seller.summary(),
+        api=api.summary(),
     )
 
     assert result["drained"], "the queue never drained"
     assert result["problems"] == []
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
-    assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed)
+    assert report.expected == 160 / 2 * 2 + 160 / 2 + 2 * len(seller.refs_confirmed) + 2 * API_ORDERS
+    assert len(api.keys_confirmed) == API_ORDERS and set(api.orders_per_key().values()) == {1}, api.summary()
+    assert result["entrances"]["print API"] == {"expected": 2 * API_ORDERS, "printed": 2 * API_ORDERS}
     assert len(seller.refs_confirmed) == 40 and seller.bad_answers() == [], seller.summary()
     # Liveness, not speed: without a timeout a sale confirmed during the hang waits for SIGCONT.
     assert seller.summary()["slowest_request_seconds"] < HANG_SECONDS, seller.summary()

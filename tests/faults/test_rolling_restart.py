@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from tests.faults.api_client import ApiClient, prepare_api_key
 from tests.faults.netproxy import TcpProxy
 from tests.faults.seller import HttpSeller, prepare_counter
 from tools.processes import free_port, pg_ctlcluster_available
@@ -31,6 +32,7 @@ pytestmark = [
 
 PRINTERS = {"Balcão": ("counter",), "Cozinha": ("counter",)}
 SALES = 80
+API_ORDERS = 30
 
 
 @pytest.fixture
@@ -52,10 +54,14 @@ def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_not
     )
     proxy.start()
     rig.start(agent_urls={name: proxy.url for name in PRINTERS}, server_ports=proxy.target_ports)
+    # Before any sale: orders confirmed earlier would not be for it.
+    cloud = rig.add_cloud_printer("Nuvem", ("counter",), proxy.http_url)
     credentials, product = prepare_counter(rig.daphnes[0].manage)
     seller = HttpSeller(proxy.http_url, credentials, product, rig.database)
     seller.start(count=SALES, interval=0.25)
-    rig.note("seller started", sales=SALES)
+    api = ApiClient(proxy.http_url, prepare_api_key(rig.daphnes[0].manage), rig.database)
+    api.start(count=API_ORDERS, interval=0.6)
+    rig.note("seller and API client started", sales=SALES, api_orders=API_ORDERS)
 
     time.sleep(3)
     exit_codes = []
@@ -75,8 +81,11 @@ def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_not
         time.sleep(3)
 
     seller.join()
+    api.join()
     report, result = rig.finish(
         "r2-6-rolling-restart",
+        api=api.summary(),
+        cloudprnt=cloud.summary(),
         restored_at=restored_at,
         servers=2,
         database="postgresql",
@@ -89,7 +98,13 @@ def test_rolling_restart_behind_a_proxy_answers_no_5xx_and_loses_and_doubles_not
     assert result["drained"], "the queue never drained"
     assert result["problems"] == []
     assert report.counts()["lost"] == 0 and report.counts()["duplicated"] == 0
-    assert len(seller.refs_confirmed) == SALES and report.expected == 2 * SALES
+    # Three printers print every counter sale: two agents, and a CloudPRNT printer polling.
+    assert len(seller.refs_confirmed) == SALES and report.expected == 3 * SALES + 3 * API_ORDERS
+    # Every API order retried blindly with its Idempotency-Key exists exactly once.
+    assert len(api.keys_confirmed) == API_ORDERS, api.summary()
+    assert set(api.orders_per_key().values()) == {1}, api.summary()
+    assert result["entrances"]["print API"] == {"expected": 3 * API_ORDERS, "printed": 3 * API_ORDERS}
+    assert result["printers"]["Nuvem"] == {"expected": SALES + API_ORDERS, "printed": SALES + API_ORDERS}
     assert seller.doubled_sales() == []
     # Exited on SIGTERM, not killed after 30 s: a server that cannot stop by itself makes every
     # restart wait for the supervisor's SIGKILL.

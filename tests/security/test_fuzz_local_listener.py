@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import socket
+import uuid
 
 import pytest
 import websockets
@@ -194,7 +195,8 @@ def printed_exactly_one_after(printer, before, text):
 async def print_with_token(agent, text):
     async with connect(agent.url("/ws")) as ws:
         json.loads(await ws.recv())  # info
-        await ws.send(json.dumps(ticket("control", text, auth_token=TOKEN)))
+        # A fresh ticket id each time: the same id with the same content is a repeat, printed once.
+        await ws.send(json.dumps(ticket(f"control-{uuid.uuid4().hex[:8]}", text, auth_token=TOKEN)))
         async with asyncio.timeout(30):
             while (reply := json.loads(await ws.recv())).get("tipo") != "result":
                 pass
