@@ -25,6 +25,8 @@ def run_at_revision(rev, json_path, quick, log):
             venv = (REPO / ".venv").resolve()
             if venv.exists() and not (tree / ".venv").exists():
                 (tree / ".venv").symlink_to(venv)
+            # Compiled catalogues are not committed, and without them the servers refuse to start.
+            subprocess.run([sys.executable, "-m", "cantina.msgfmt"], cwd=tree, check=True, capture_output=True)
             log(f"bench at {rev} ({tree})")
             command = [sys.executable, "-m", "bench", "--json", str(json_path)] + (["--quick"] if quick else [])
             subprocess.run(command, cwd=tree, check=True, stdout=subprocess.DEVNULL)

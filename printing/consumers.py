@@ -145,17 +145,18 @@ class AgentRegistry:
             await waiting[job_id].send_cancel(job_id)
         now = time.monotonic()
         for consumer in consumers:
-            verdict = consumer.verdict(auth.get(consumer.printer_id))
-            if verdict is not None:
-                await consumer.close(code=verdict)
+            if consumer.closing:
                 continue
-            if consumer.printer_id in pending:
-                await consumer.deliver()
-            if now - consumer.group_joined_at >= GROUP_REFRESH_SECONDS:
-                await consumer.join_group()
-            if now - consumer.last_ping_sent >= settings.CANTINA_AGENT_PING_INTERVAL:
-                consumer.last_ping_sent = now
-                await consumer.send_ping()
+            try:
+                await self.sweep_one(consumer, auth, pending, now)
+            except Exception as error:
+                # One connection that went away meanwhile ("Attempt to send on a closed
+                # protocol") must not cost every other agent its pings and lost wake-ups.
+                log.warning(
+                    "printer=%s event=sweep_skipped_connection error=%s",
+                    consumer.printer_id,
+                    str(error) or type(error).__name__,
+                )
         if self.rejoin_needed:
             # A restarted Redis has forgotten every group: without joining again, wake-ups fall
             # back on this sweep and a staff cancel, which has no fallback, never arrives. One
@@ -165,6 +166,23 @@ class AgentRegistry:
                 if not consumer.closing and not await consumer.join_group():
                     self.rejoin_needed = True  # still down: again at the next sweep
                     break
+
+    @staticmethod
+    async def sweep_one(consumer, auth, pending, now):
+        verdict = consumer.verdict(auth.get(consumer.printer_id))
+        if verdict is not None:
+            await consumer.close(code=verdict)
+            return
+        if consumer.printer_id in pending:
+            await consumer.deliver()
+        if now - consumer.group_joined_at >= GROUP_REFRESH_SECONDS:
+            await consumer.join_group()
+        # An agent heard from within the interval (it pings by itself, as the real one does) is
+        # alive: pinging it too would only double an idle fleet's messages.
+        interval = settings.CANTINA_AGENT_PING_INTERVAL
+        if now - consumer.last_ping_sent >= interval and now - consumer.last_heard >= interval:
+            consumer.last_ping_sent = now
+            await consumer.send_ping()
 
     @staticmethod
     def _state(printer_ids, in_flight_ids=()):
@@ -243,7 +261,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         self.cancels_sent = set()  # job ids this connection was told are cancelled
         self.pings_unanswered = 0
         self.delivery_lock = asyncio.Lock()
-        self.last_ping_sent = time.monotonic()
+        self.last_ping_sent = self.last_heard = time.monotonic()
         self.closing = False
         try:
             await self.start_session()
@@ -251,7 +269,13 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await self.database_unavailable("connect", error)
 
     async def start_session(self):
-        printer = await database_sync_to_async(services.printer_authenticate)(token_from_scope(self.scope))
+        # One database call authenticates and (for a live agent) marks the printer connected, and
+        # one more after joining the group sends what is in flight and claims what is pending:
+        # a restart brings every agent back at once, and each hop waits on the one database thread.
+        check = query_param(self.scope, "mode") == "check"
+        printer = await database_sync_to_async(services.agent_session_start)(
+            token=token_from_scope(self.scope), channel_name=self.channel_name, check=check
+        )
         if printer is None:
             log.info("event=agent_rejected reason=invalid_token code=%s", CloseCode.UNAUTHORIZED)
             await self.close(code=CloseCode.UNAUTHORIZED)
@@ -265,7 +289,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             await self.close(code=CloseCode.PRINTER_DISABLED)
             return
         self.printer = printer
-        if query_param(self.scope, "mode") == "check":
+        if check:
             # `python -m agent --check`: prove the token works without replacing the live agent.
             await self.send_json(welcome_message(self.printer) | {"mode": "check"})
             await self.close(code=1000)
@@ -273,10 +297,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         self.printer_id = printer["id"]
         self.token_hash = printer["token_hash"]
         self.group = printer_group(self.printer_id)
+        # Joined after the printer is marked connected and before the claim below: a job created
+        # meanwhile is either claimed below or wakes this connection up.
         await self.join_group()
-        await database_sync_to_async(services.printer_connected)(
-            printer_id=self.printer_id, channel_name=self.channel_name
-        )
         # Older connections of this printer, in this process or another, close with 4409 (the
         # sweep closes them too, from the database, should this message be lost).
         await self.layer_call(
@@ -370,8 +393,13 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             return
         async with self.delivery_lock:
             if resend_in_flight:
-                for payload in await database_sync_to_async(selectors.jobs_in_flight)(printer_id=self.printer_id):
+                in_flight, claimed = await database_sync_to_async(services.agent_delivery_start)(
+                    printer_id=self.printer_id, channel_name=self.channel_name
+                )
+                for payload in in_flight + claimed:
                     await self.send_new_order(payload)
+                if len(claimed) < services.DELIVERY_BATCH:
+                    return
             while not self.closing:
                 payloads = await database_sync_to_async(services.jobs_claim)(
                     printer_id=self.printer_id, channel_name=self.channel_name
@@ -421,6 +449,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.printer_id is None or self.closing:
             return
+        self.last_heard = time.monotonic()
         size = len(bytes_data) if bytes_data is not None else len(text_data or "")
         if text_data is not None and size * 4 > settings.CANTINA_AGENT_MAX_MESSAGE_BYTES:
             size = len(text_data.encode("utf-8"))
@@ -475,10 +504,9 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         await self.send_json(error_message(code, message, ref))
 
     async def on_ping(self, content):
+        # No database query: idle agents cost the same whatever their ping rate. A job whose
+        # wake-up was lost is the sweep's (AgentRegistry), within CANTINA_SWEEP_INTERVAL.
         await self.send_json(pong_message())
-        # Protocol v1: an agent's ping is also a delivery check. It costs one read when nothing
-        # is pending (jobs_claim answers that without the write lock).
-        await self.deliver()
 
     async def on_pong(self, content):
         pass
@@ -523,14 +551,26 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         if not isinstance(error_code, str) or not isinstance(message, str):
             await self.send_error("bad_message", '"error_code" and "message" must be strings.', ref=job_id)
             return
-        outcome = await database_sync_to_async(services.job_mark_status)(
-            job_id=job_id, printer_id=self.printer_id, status=status, error_code=error_code, message=message
-        )
+        # One database call records the report and, after a finished job, claims the next ones;
+        # the delivery lock keeps those in order with any other delivery of this connection.
+        async with self.delivery_lock:
+            outcome, payloads = await database_sync_to_async(services.job_report)(
+                job_id=job_id,
+                printer_id=self.printer_id,
+                channel_name=self.channel_name,
+                status=status,
+                error_code=error_code,
+                message=message,
+            )
+            for payload in payloads:
+                if self.closing:
+                    break
+                await self.send_new_order(payload)
         if not outcome.ok:
             await self.send_error(outcome.error, outcome.message, ref=job_id)
             return
-        if outcome.changed and outcome.status in {"completed", "failed"} and outcome.pending:
-            await self.deliver()
+        if len(payloads) >= services.DELIVERY_BATCH:
+            await self.deliver()  # a full batch: there may be more
 
     async def on_local_job(self, content):
         """A job the agent printed for a client on its own PC (agent --listen): record it once."""

@@ -721,17 +721,31 @@ def _profile(value: Any) -> dict:
     return profile
 
 
+class ValidatedDocument(dict):
+    """A document :func:`check_document` returned: canonical and checked, so validating it again
+    returns it as it is (a receipt is built, rendered to text and to ESC/POS: one validation, not
+    three). Build a new dict to change one (``{**document, "commands": [...]}``), which is then
+    validated again; never change one in place. Stored as JSON it is a plain dict again.
+    """
+
+    __slots__ = ()
+
+
 def validate_document(document: Any) -> dict:
     """Validate a document and return it in the canonical dialect.
 
     Accepts a dict (or its JSON text, or a bare list of commands). Raises DocumentError.
     """
+    if type(document) is ValidatedDocument:
+        return document
     return check_document(document)[0]
 
 
 def check_document(document: Any) -> tuple[dict, list[DocumentWarning]]:
     """:func:`validate_document`, and the warnings about what prints differently than written
     (size names, ignored circle_shape...). The canonical document gives no warnings again."""
+    if type(document) is ValidatedDocument:
+        return document, []
     warnings: list[DocumentWarning] = []
     if isinstance(document, (bytes, bytearray)):
         document = document.decode("utf-8", errors="replace")
@@ -779,4 +793,4 @@ def check_document(document: Any) -> tuple[dict, list[DocumentWarning]]:
     result = {"version": version, "profile": _profile(document.get("profile")), "commands": normalized}
     if isinstance(document.get("debug_log"), bool):
         result["debug_log"] = document["debug_log"]
-    return result, warnings
+    return ValidatedDocument(result), warnings

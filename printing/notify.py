@@ -7,11 +7,14 @@ CANTINA_CHANNEL_LAYER_TIMEOUT seconds: a Redis that hangs must not hang that req
 """
 
 import asyncio
+import collections
 import logging
 import os
+import threading
 import time
+import weakref
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -43,7 +46,7 @@ def run_layer_call(method, *args):
     if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
         loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is None:  # a management command, the maintenance thread: a loop of its own
-        return async_to_sync(layer_call)(method, *args)
+        return _own_loop().run_until_complete(layer_call(method, *args))
     if not loop.is_running():
         raise RuntimeError("the server is shutting down (its event loop has stopped)")
     future = asyncio.run_coroutine_threadsafe(layer_call(method, *args), loop)
@@ -54,24 +57,107 @@ def run_layer_call(method, *args):
         raise
 
 
-def _group_send(group, message):
+_threads = threading.local()
+
+
+def _own_loop():
+    """This thread's event loop for channel-layer calls, kept for the thread's life.
+
+    Not ``async_to_sync``: without a server loop it runs ``asyncio.run`` per call, a new loop
+    (and new Redis connections) each time, and closing it walks every task of the process: with
+    thousands of agents connected, the maintenance thread marking printers offline after a
+    restart spent most of the server's CPU there (bench.storm, py-spy).
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("run_layer_call() called from async code: await layer_call() instead")
+    loop = getattr(_threads, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _threads.loop = asyncio.new_event_loop()
+    return loop
+
+
+def _server_loop():
+    """The server's event loop when this thread runs the server's synchronous code, else None."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) == os.getpid():
+        return getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return None
+
+
+def _failed(group, error):
     global _skip_until
-    layer = get_channel_layer()
-    if layer is None:
-        return
+    _skip_until = time.monotonic() + settings.CANTINA_CHANNEL_LAYER_TIMEOUT
+    log.warning(
+        "event=channel_layer_send_failed group=%s error=%s skipping_for=%ss",
+        group,
+        str(error) or type(error).__name__,
+        settings.CANTINA_CHANNEL_LAYER_TIMEOUT,
+    )
+
+
+def _skipping(group, message):
     if time.monotonic() < _skip_until:
         log.info("event=channel_layer_send_skipped group=%s type=%s", group, message.get("type"))
+        return True
+    return False
+
+
+class _Sender:
+    """Sends handed over by the server's threads, one at a time and in order, on the server loop.
+
+    A thread committing a job used to wait for each of its sends (the wake-up, the staff updates,
+    3–5 per job) to be run by the event loop, which under load is busy with the agents: the one
+    database thread then stood idle in turn. Now it queues them and goes on; the order of the
+    messages is kept (one task sends them), and a failure is logged and skips sends for
+    CANTINA_CHANNEL_LAYER_TIMEOUT seconds as before.
+    """
+
+    senders = weakref.WeakKeyDictionary()  # event loop → its _Sender
+
+    def __init__(self):
+        self.queue = collections.deque()
+        self.task = None
+
+    @classmethod
+    def enqueue(cls, layer, group, message):  # runs on the server loop
+        loop = asyncio.get_running_loop()
+        sender = cls.senders.get(loop)
+        if sender is None:
+            sender = cls.senders[loop] = cls()
+        sender.queue.append((layer, group, message))
+        if sender.task is None or sender.task.done():
+            sender.task = loop.create_task(sender.run())
+
+    async def run(self):
+        # Ends when the queue is empty (no task left pending when a loop closes); enqueue starts
+        # another. Nothing else runs between the last check and the end: no item is left behind.
+        while self.queue:
+            layer, group, message = self.queue.popleft()
+            if _skipping(group, message):
+                continue
+            try:
+                await layer_call(layer.group_send, group, message)
+            except Exception as error:  # the channel layer is optional for correctness
+                _failed(group, error)
+
+
+def _group_send(group, message):
+    layer = get_channel_layer()
+    if layer is None or _skipping(group, message):
         return
+    loop = _server_loop()
     try:
-        run_layer_call(layer.group_send, group, message)
+        if loop is None:
+            run_layer_call(layer.group_send, group, message)
+        elif not loop.is_running():
+            raise RuntimeError("the server is shutting down (its event loop has stopped)")
+        else:
+            loop.call_soon_threadsafe(_Sender.enqueue, layer, group, message)
     except Exception as error:  # the channel layer is optional for correctness, never for the caller
-        _skip_until = time.monotonic() + settings.CANTINA_CHANNEL_LAYER_TIMEOUT
-        log.warning(
-            "event=channel_layer_send_failed group=%s error=%s skipping_for=%ss",
-            group,
-            str(error) or type(error).__name__,
-            settings.CANTINA_CHANNEL_LAYER_TIMEOUT,
-        )
+        _failed(group, error)
 
 
 def job_wakeup(printer_id, job_id):

@@ -74,6 +74,33 @@ def job_summary_from_row(row):
     return _job_summary(row)
 
 
+def job_summary_of(job):
+    """``job_summary`` of a job just loaded or created, with its printer and order (no query).
+
+    None when a field is not known without a query (a ``created_at`` the database has not
+    returned): the caller then reads it after commit.
+    """
+    created_at = getattr(job, "created_at", None)
+    if not hasattr(created_at, "isoformat"):
+        return None
+    return _job_summary(
+        {
+            "pk": job.pk,
+            "order_id": job.order_id,
+            "order__number": job.order.number if job.order_id else None,
+            "printer_id": job.printer_id,
+            "printer__name": job.printer.name,
+            "kind": job.kind,
+            "status": job.status,
+            "attempts": job.attempts,
+            "error_code": job.error_code,
+            "error_message": job.error_message,
+            "created_at": created_at,
+            "finished_at": job.finished_at,
+        }
+    )
+
+
 def job_summary(job_id):
     """Plain data about one job, as staff pages show it (None if it no longer exists)."""
     row = PrintJob.objects.filter(pk=job_id).values(*_JOB_SUMMARY_FIELDS).first()
@@ -124,11 +151,17 @@ def printer_summaries(printer_ids=None):
 # --- the agent side: what to (re)send, who may stay connected ------------------------------
 
 
-def job_payloads(job_ids):
-    """``new_order`` payloads of these jobs, in the order given (missing ones left out)."""
+def job_payloads(job_ids, *, summaries=None):
+    """``new_order`` payloads of these jobs, in the order given (missing ones left out).
+
+    With a ``summaries`` list, also appends each job's ``job_summary`` to it (same query).
+    """
     jobs = PrintJob.objects.filter(pk__in=job_ids).select_related("printer", "order").prefetch_related("order__items")
     by_id = {job.pk: job for job in jobs}
-    return [job_payload(by_id[job_id]) for job_id in job_ids if job_id in by_id]
+    found = [by_id[job_id] for job_id in job_ids if job_id in by_id]
+    if summaries is not None:
+        summaries.extend(job_summary_of(job) for job in found)
+    return [job_payload(job) for job in found]
 
 
 def jobs_in_flight(*, printer_id):

@@ -12,6 +12,7 @@ concurrent server processes never both claim or both move a job, and a repeated 
 message never moves a job that has already finished.
 """
 
+import hmac
 import logging
 from datetime import timedelta
 from functools import partial
@@ -34,6 +35,7 @@ from printing.models import (
     PrinterIncident,
     PrintJob,
     PrintJobEvent,
+    hash_token,
     normalize_channels,
 )
 from printing.protocol import AGENT_REPORTED_STATUSES, StatusOutcome
@@ -228,7 +230,7 @@ def _job_create(
         with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
             _render_into(job, build(job))
         job.save(update_fields=["document", "content", "escpos"])
-    _record(job, Status.PENDING, message or _("Queued"))
+    _record(job, Status.PENDING, message or _("Queued"), summary=selectors.job_summary_of(job))
     transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))
     log.info("job=%s printer=%s kind=%s order=%s status=pending", job.pk, printer.pk, kind, order and order.pk)
     return job
@@ -380,10 +382,15 @@ def order_reprint(*, order_id, requested_by=None, force=False):
 # --- history and notifications ------------------------------------------------------------
 
 
-def _record(job, status, message=""):
+def _record(job, status, message="", summary=None):
+    """The job's event, its webhook event and the staff update; ``summary`` (the job as staff
+    see it now, if the caller has it) spares a query after commit."""
     PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
-    _job_event(job.pk, status, message)
-    job_notify_staff(job.pk)
+    _job_event(job.pk, status, message, summary=summary)
+    if summary is None:
+        job_notify_staff(job.pk)
+    else:
+        transaction.on_commit(partial(notify.staff_job_updated, summary))
 
 
 def _job_event(job_id, status, message="", summary=None):
@@ -491,9 +498,14 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_t
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
             if webhooks_wanted:
                 _job_event(job_id, Status.SENT, events[0].message)
-        jobs_notify_staff(claimed)
-    # Read after commit: the write lock is not held while payloads are built.
-    return selectors.job_payloads(claimed)
+    # Read after commit: the write lock is not held while payloads are built. The staff pages'
+    # summaries come from the same rows (no query of their own).
+    summaries = []
+    payloads = selectors.job_payloads(claimed, summaries=summaries)
+    for summary in summaries:
+        if summary is not None:
+            transaction.on_commit(partial(notify.staff_job_updated, summary))
+    return payloads
 
 
 def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
@@ -561,6 +573,17 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
         and PrintJob.objects.filter(printer_id=printer_id, status=Status.PENDING).exists()
     )
     return StatusOutcome(ok=True, changed=True, status=new_status, pending=pending)
+
+
+def job_report(*, job_id, printer_id, channel_name, status, error_code="", message=""):
+    """An agent's ``print_status`` and, when it finished a job and more are pending, the claim of
+    the next ones, in one database call. Returns (``StatusOutcome``, payloads claimed)."""
+    outcome = job_mark_status(
+        job_id=job_id, printer_id=printer_id, status=status, error_code=error_code, message=message
+    )
+    if not (outcome.ok and outcome.changed and outcome.pending):
+        return outcome, []
+    return outcome, jobs_claim(printer_id=printer_id, channel_name=channel_name)
 
 
 def job_cancel(*, job_id, requested_by=None):
@@ -700,24 +723,45 @@ def printer_set_active(*, printer, active):
     log.info("printer=%s event=%s", printer.pk, "enabled" if active else "disabled")
 
 
+AUTH_FIELDS = ("id", "name", "is_active", "token_hash", "paper_width", "profile", "has_cutter", "status")
+
+
 def printer_authenticate(token):
-    """Return plain data about the printer this token belongs to, or None."""
+    """Return plain data about the printer this token belongs to, or None.
+
+    One indexed read (``token_prefix``) of the few columns the connection needs, no model built:
+    a restart makes every agent reconnect at once, and each one costs this.
+    """
     if not token or len(token) < TOKEN_PREFIX_LENGTH or len(token) > 200:
         return None
+    token_hash = hash_token(token)
     # A cloud printer's secret is not an agent token: an agent holding it would take its jobs.
-    for printer in Printer.objects.filter(token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT):
-        if printer.token_matches(token):
-            return {
-                "id": printer.pk,
-                "name": printer.name,
-                "is_active": printer.is_active,
-                "token_hash": printer.token_hash,
-                "paper_width": printer.paper_width,
-                "profile": printer.profile,
-                "has_cutter": printer.has_cutter,
-                "status": printer.status,
-            }
+    for row in Printer.objects.filter(
+        token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT
+    ).values(*AUTH_FIELDS):
+        if row["token_hash"] and hmac.compare_digest(row["token_hash"], token_hash):
+            return row
     return None
+
+
+def agent_session_start(*, token, channel_name, check=False):
+    """An agent connection's start, in one database call: who it is and, unless it only checks
+    its token (or is refused), the printer marked connected (``printer_connected``).
+
+    Returns the ``printer_authenticate`` data (or None).
+    """
+    printer = printer_authenticate(token)
+    if printer is not None and printer["is_active"] and not check:
+        printer_connected(printer_id=printer["id"], channel_name=channel_name)
+    return printer
+
+
+def agent_delivery_start(*, printer_id, channel_name):
+    """After a (re)connect, in one database call: the payloads to send, in-flight jobs first
+    (re-sent with the same ids, delivery rule 3), then this printer's pending jobs claimed."""
+    payloads = selectors.jobs_in_flight(printer_id=printer_id)
+    claimed = jobs_claim(printer_id=printer_id, channel_name=channel_name)
+    return payloads, claimed
 
 
 def printer_connected(*, printer_id, channel_name):
@@ -746,15 +790,19 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
     """Apply an agent's ``printer_info``. Returns (previous status, new status)."""
     if status not in Printer.Status.values:
         status = Printer.Status.UNKNOWN
+    reported = {
+        "status": status,
+        "model_name": (model or "")[:80],
+        "agent_version": (agent_version or "")[:40],
+        "status_message": (message or "")[:200],
+    }
+    # An agent reconnecting says what the row already holds: no write (a restart brings every
+    # agent back at once, and SQLite has one writer). ``last_seen_at`` is the sweep's to refresh.
+    if Printer.objects.filter(pk=printer_id, **reported).exists():
+        return status, status
     with transaction.atomic():
         previous = Printer.objects.filter(pk=printer_id).values_list("status", flat=True).first()
-        Printer.objects.filter(pk=printer_id).update(
-            status=status,
-            model_name=(model or "")[:80],
-            agent_version=(agent_version or "")[:40],
-            status_message=(message or "")[:200],
-            last_seen_at=Now(),
-        )
+        Printer.objects.filter(pk=printer_id).update(**reported, last_seen_at=Now())
         if previous != status:
             _incidents_follow_status(printer_id, status)
             _notify_printer(printer_id)

@@ -344,6 +344,24 @@ async def test_server_pings_an_agent_that_never_pings(settings):
     await communicator.disconnect()
 
 
+async def test_server_does_not_ping_an_agent_it_hears_from(settings):
+    settings.CANTINA_SWEEP_INTERVAL = 0.2
+    settings.CANTINA_AGENT_PING_INTERVAL = 2
+    _, token = await create_printer()
+    communicator = await connect(token)
+    await receive(communicator, "welcome")
+    kinds = []
+    for _ in range(30):  # an agent pinging every 0.2 s for three ping intervals (thirty sweeps)
+        await send(communicator, type="ping")
+        await asyncio.sleep(0.2)
+        while not await communicator.receive_nothing(timeout=0.01):
+            kinds.append((await communicator.receive_json_from())["type"])
+    while kinds.count("pong") < 30 and "ping" not in kinds:  # the last pongs, if late
+        kinds.append((await communicator.receive_json_from(timeout=5))["type"])
+    assert kinds.count("pong") == 30 and "ping" not in kinds, kinds
+    await communicator.disconnect()
+
+
 async def test_new_token_closes_the_live_connection_of_the_old_one():
     printer, token = await create_printer()
     communicator = await connect(token)
@@ -516,24 +534,3 @@ async def test_check_mode_proves_the_token_without_replacing_the_live_agent():
     await send(live, type="ping")
     await receive(live, "pong")
     await live.disconnect()
-
-
-async def test_agent_ping_delivers_a_job_whose_wakeup_never_came(settings):
-    settings.CANTINA_SWEEP_INTERVAL = 60  # the sweep cannot be what delivers it
-    printer, token = await create_printer()
-    communicator = await connect(token)
-    await receive(communicator, "welcome")
-    await send(communicator, type="ping")
-    await receive(communicator, "pong")  # the connect-time delivery has finished
-
-    @database_sync_to_async
-    def create_without_wakeup():
-        return PrintJob.objects.create(printer_id=printer.pk, kind="raw", content="oi", escpos=b"\x1b@oi").pk
-
-    job_id = await create_without_wakeup()
-    assert await communicator.receive_nothing(timeout=0.3)
-    await send(communicator, type="ping")
-    await receive(communicator, "pong")
-    message = await receive(communicator, "new_order", timeout=2)
-    assert message["order"]["job_id"] == job_id
-    await communicator.disconnect()

@@ -4,31 +4,38 @@ Each budget is the count measured when it was set (SQLite, transaction statement
 raise one only with a reason. Staff notifications run after commit and are counted too.
 """
 
-import pytest
+from contextlib import contextmanager
+from unittest.mock import patch
 
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.db.backends.utils import CursorWrapper
+
+from cantina.asgi import application
 from orders.services import order_confirm
-from printing import selectors, services
+from printing import services
 from printing.models import PrintJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Lock and read the order, update it; load order, items and printers; insert, render, event;
-# "does a webhook want job.pending?"; the staff summary after commit; read back confirmed_at,
-# which the database's clock sets (a server's wall clock may be wrong).
-CONFIRM_COUNTER_ORDER = 20
+# "does a webhook want job.pending?" (the staff summary is built from the job created: no query);
+# read back confirmed_at, which the database's clock sets (a server's wall clock may be wrong).
+CONFIRM_COUNTER_ORDER = 19
 # Whatever the batch size: one read to skip the write lock, lock the printer, pick candidates,
-# one UPDATE, one bulk INSERT of events, "does a webhook want job.sent?", one summary query for
-# staff, payloads (jobs, items).
-CLAIM_JOBS = 11
+# one UPDATE, one bulk INSERT of events, "does a webhook want job.sent?", payloads (jobs, items;
+# the staff summaries come from the same rows).
+CLAIM_JOBS = 10
 # Lock and read the job (as staff see it: no summary query after commit), update it, insert its
 # event; "does a webhook want it?"; "anything pending?" for the consumer.
 PRINT_STATUS = 7
-# Authenticate, mark connected in a transaction with its webhook check, close the printer's
+# In two database calls: authenticate (one indexed read of a few columns), mark connected in a
+# transaction with its webhook check, close the printer's
 # "no agent" incident (the printer-down alarm), the printer summary for staff, re-send in flight
 # (one read), and claim the one job waiting (CLAIM_JOBS).
 AGENT_CONNECT = 8 + CLAIM_JOBS
-# Protocol v1's delivery check on every ping: one lock-free read when nothing is pending.
-IDLE_PING = 1
+# An agent's ping is answered without the database: a lost wake-up is the sweep's job.
+IDLE_PING = 0
 
 
 @pytest.fixture
@@ -66,13 +73,38 @@ def test_a_print_status(printer, make_order, django_assert_max_num_queries):
 def test_an_agent_connect(printer, make_order, django_assert_max_num_queries):
     make_order()
     with django_assert_max_num_queries(AGENT_CONNECT):
-        found = services.printer_authenticate(printer.token)
-        services.printer_connected(printer_id=found["id"], channel_name="agent-1")
-        in_flight = selectors.jobs_in_flight(printer_id=found["id"])
-        claimed = services.jobs_claim(printer_id=found["id"], channel_name="agent-1")
+        found = services.agent_session_start(token=printer.token, channel_name="agent-1")
+        in_flight, claimed = services.agent_delivery_start(printer_id=found["id"], channel_name="agent-1")
     assert (len(in_flight), len(claimed)) == (0, 1)
 
 
-def test_an_idle_ping_is_one_lock_free_read(printer, django_assert_max_num_queries):
-    with django_assert_max_num_queries(IDLE_PING):
-        assert services.jobs_claim(printer_id=printer.pk, channel_name="agent-1") == []
+@contextmanager
+def queries_in_any_thread():
+    """SQL statements run by any thread (a consumer's run on the database thread), as a list."""
+    statements = []
+    execute = CursorWrapper.execute
+
+    def counting(self, sql, params=None):
+        statements.append(sql)
+        return execute(self, sql, params)
+
+    with patch.object(CursorWrapper, "execute", counting):
+        yield statements
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_an_idle_ping_runs_no_query(printer, settings):
+    settings.CANTINA_SWEEP_INTERVAL = 60  # the sweep's queries are not the ping's
+    communicator = WebsocketCommunicator(application, f"/ws/agent/?token={printer.token}")
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "welcome"
+    await communicator.send_json_to({"type": "printer_info", "printer": {"status": "ready"}})
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"  # connect work done
+    with queries_in_any_thread() as statements:
+        for _ in range(5):
+            await communicator.send_json_to({"type": "ping"})
+            assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
+    assert len(statements) <= IDLE_PING, statements
+    await communicator.disconnect()

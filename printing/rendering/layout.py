@@ -320,7 +320,12 @@ def table_lines(data: dict, metrics: Metrics) -> list[Line]:
 
 def separator_line(data: dict, metrics: Metrics) -> Line:
     length = min(data["length"] or metrics.columns, metrics.columns)
-    pattern = data["char"]
+    return Line((Segment(_separator_text(data["char"], length), NORMAL),))
+
+
+@lru_cache(maxsize=256)
+def _separator_text(pattern: str, length: int) -> str:
+    """A separator's text (a receipt has several, all alike: built once per pattern and width)."""
     text, used = [], 0
     while used < length:
         for char in pattern:
@@ -332,7 +337,7 @@ def separator_line(data: dict, metrics: Metrics) -> Line:
             used += width
         if not any(char_width(char) for char in pattern):
             break
-    return Line((Segment("".join(text), NORMAL),))
+    return "".join(text)
 
 
 def _text_lines(commands: list[dict], metrics: Metrics) -> list[Line]:

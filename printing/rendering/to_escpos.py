@@ -109,7 +109,11 @@ class EscposWriter:
         return known
 
     def needs_raster(self, line: blocks.Line) -> bool:
-        return self.raster_only or not all(self.printable(char) for segment in line.segments for char in segment.text)
+        if self.raster_only:
+            return True
+        if all(segment.text.isascii() for segment in line.segments):
+            return False  # every code page prints ASCII (most receipt lines: no per-character look-up)
+        return not all(self.printable(char) for segment in line.segments for char in segment.text)
 
     def add_strip(self, image):
         self.strips.append(image)
@@ -164,6 +168,15 @@ class EscposWriter:
 
     # -- text ------------------------------------------------------------------------------
     def write(self, text: str):
+        if text.isascii():
+            magic = self.escpos.magic
+            if magic.encoding is not None and not magic.disabled:
+                # Exactly what python-escpos writes for ASCII once a code page is selected (ASCII
+                # is the same byte in every one), without its search character by character.
+                self.escpos._raw(text.encode("ascii"))
+            else:
+                self.escpos.text(text)
+            return
         run: list[str] = []
         chinese: list[str] = []
 
