@@ -115,7 +115,9 @@ class _Sender:
     CANTINA_CHANNEL_LAYER_TIMEOUT seconds as before.
     """
 
-    senders = weakref.WeakKeyDictionary()  # event loop → its _Sender
+    senders: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sender]" = (
+        weakref.WeakKeyDictionary()
+    )  # loop → sender
 
     def __init__(self):
         self.queue = collections.deque()

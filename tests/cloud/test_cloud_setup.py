@@ -163,8 +163,12 @@ def test_epos_xml_has_styled_text_qr_and_cut_and_rasters_images_at_the_printer_w
     from PIL import Image
 
     Image.new("1", (100, 10), 0).save(png, format="PNG")
-    document["commands"].append({"type": "image", "data": {"code": base64.b64encode(png.getvalue()).decode()}})
-    document["commands"].append({"type": "barcode", "data": {"symbology": "code128", "data": "ABC-42"}})
+    extra = [
+        {"type": "image", "data": {"code": base64.b64encode(png.getvalue()).decode()}},
+        {"type": "barcode", "data": {"symbology": "code128", "data": "ABC-42"}},
+    ]
+    # A validated receipt is never changed in place: a new dict is validated again.
+    document = {**document, "commands": [*document["commands"], *extra]}
     root = ET.fromstring(render_epos_xml(document, printer, copies=2))
     assert root.tag == NS + "epos-print"
     texts = root.findall(NS + "text")

@@ -86,7 +86,8 @@ async def test_the_sweep_pings_an_agent_only_when_its_ping_is_due(settings):
     await registry.sweep()
     assert await pings_before_pong(agent) == 0  # not due
 
-    consumer.last_ping_sent = time.monotonic() - settings.CANTINA_AGENT_PING_INTERVAL - 1
+    # Due: no ping sent and nothing heard from the agent for a whole interval.
+    consumer.last_ping_sent = consumer.last_heard = time.monotonic() - settings.CANTINA_AGENT_PING_INTERVAL - 1
     await registry.sweep()
     await registry.sweep()
     assert await pings_before_pong(agent) == 1  # due once, then not again
