@@ -598,10 +598,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     # --- channel-layer events ---------------------------------------------------------------
 
     async def job_wakeup(self, event):
-        try:
-            await self.deliver()
-        except DATABASE_ERRORS as error:
-            await self.database_unavailable("wakeup", error)
+        await self.deliver()  # a database error closes the link with 4503 (deliver)
 
     async def agent_job_cancelled(self, event):
         await self.send_cancel(event["job_id"])

@@ -200,3 +200,35 @@ async def test_a_delivery_cut_off_by_the_database_closes_the_link_so_claimed_job
     while (message := await agent.receive_output(timeout=10))["type"] != "websocket.close":
         pass
     assert message == {"type": "websocket.close", "code": 4503}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_a_wakeup_the_database_cannot_serve_closes_the_link_with_4503(monkeypatch):
+    """A wake-up (a job just queued) whose claim fails on the database closes the link with 4503,
+    so the agent comes back in about 2 s and gets the job; swallowing the error would leave the
+    job to the sweep with the agent believing all is well."""
+    from channels.layers import get_channel_layer
+
+    from printing.groups import printer_group
+
+    @database_sync_to_async
+    def printer():
+        printer = Printer.objects.create(name="Balcão")
+        return printer.pk, services.printer_issue_token(printer=printer)
+
+    printer_id, token = await printer()
+    agent = WebsocketCommunicator(application, f"/ws/agent/?token={token}")
+    assert (await agent.connect())[0]
+    assert (await agent.receive_json_from(timeout=10))["type"] == "welcome"
+    assert await agent.receive_nothing(timeout=0.5)  # settled: nothing pending
+
+    def database_restarting(**kwargs):
+        raise OperationalError(OUTAGE)
+
+    monkeypatch.setattr(services, "jobs_claim", database_restarting)
+    await get_channel_layer().group_send(printer_group(printer_id), {"type": "job.wakeup", "job_id": 1})
+    while (message := await agent.receive_output(timeout=10))["type"] != "websocket.close":
+        pass
+    assert message == {"type": "websocket.close", "code": 4503}

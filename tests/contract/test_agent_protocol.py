@@ -169,6 +169,11 @@ async def test_new_order_is_used_for_every_kind_and_order_id_and_order_info_are_
         ('{"type": "print_status", "job_id": 1, "status": "exploded"}', "bad_message"),
         ('{"type": "printer_info"}', "bad_message"),
         ('{"type": "printer_info", "printer": {"status": "on_fire"}}', "bad_message"),
+        # Each field's type is checked on its own (an "or", not an "and"):
+        ('{"type": "print_status", "job_id": 1, "status": "failed", "error_code": 5}', "bad_message"),
+        ('{"type": "print_status", "job_id": 1, "status": "failed", "message": ["jam"]}', "bad_message"),
+        ('{"type": "printer_info", "printer": {"status": "ready", "model": 5}}', "bad_message"),
+        ('{"type": "printer_info", "printer": {"status": "ready", "message": {"text": "ok"}}}', "bad_message"),
     ],
 )
 async def test_bad_input_gets_an_error_the_connection_stays_open_and_nothing_changes(raw, code):
