@@ -142,9 +142,7 @@ def database_from_url(url):
     try:
         config = dj_database_url.parse(
             url,
-            conn_max_age=env_int(
-                "DATABASE_CONN_MAX_AGE", SQLITE_CONN_MAX_AGE if scheme == "sqlite" else 60, minimum=0
-            ),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", SQLITE_CONN_MAX_AGE if scheme == "sqlite" else 60, minimum=0),
             conn_health_checks=True,
         )
     except ValueError as error:

@@ -39,13 +39,15 @@ def test_http_requests_through_daphne_leave_a_bounded_number_of_sqlite_connectio
     database = (tmp_path / "db.sqlite3").resolve()
     try:
         server.start()
-        browsers = [StaffBrowser(server.http_url).login(*server.manage.create_staff(f"staff{n}")) for n in range(IN_FLIGHT)]
+        browsers = [
+            StaffBrowser(server.http_url).login(*server.manage.create_staff(f"staff{n}")) for n in range(IN_FLIGHT)
+        ]
         for browser in browsers:
             assert browser.get("/")[0] == 200
         pid = server.process.pid
         before = database_fds(pid, database)
 
-        for n in range(REQUESTS // 2):
+        for _ in range(REQUESTS // 2):
             assert browsers[0].get("/")[0] == 200
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
             statuses = list(pool.map(lambda n: browsers[n % IN_FLIGHT].get("/")[0], range(REQUESTS // 2)))
