@@ -138,11 +138,11 @@ def database_from_url(url):
         raise ImproperlyConfigured(f"DATABASE_URL must start with postgres:// or sqlite:///, not {scheme or url!r}.")
     # Without the pool (DATABASE_POOL_SIZE=0), PostgreSQL connections are kept (with a health
     # check) instead of opened per query: a new connection with a password login per database
-    # call was most of the two-process cost.
+    # call was most of the two-process cost. SQLite keeps its connections too (see SQLITE_CONN_MAX_AGE).
     try:
         config = dj_database_url.parse(
             url,
-            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0 if scheme == "sqlite" else 60, minimum=0),
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", SQLITE_CONN_MAX_AGE if scheme == "sqlite" else 60, minimum=0),
             conn_health_checks=True,
         )
     except ValueError as error:
@@ -178,6 +178,12 @@ def database_pool(config):
     return config
 
 
+# SQLite connections are kept instead of opened and closed around every database call: that
+# open/close was about 20 % of the server's CPU on agent connects (bench.storm profile, perf2).
+# Daphne runs each HTTP request in a thread of its own; cantina.db closes that thread's
+# connection when the request ends, so kept connections never pile up (tests/test_sqlite_connections.py).
+SQLITE_CONN_MAX_AGE = 600
+
 # WAL and a busy timeout let the server, the tests and manage.py share the file; IMMEDIATE
 # transactions take the write lock up front instead of failing midway with "database is locked".
 SQLITE_OPTIONS = {
@@ -195,6 +201,8 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
             "OPTIONS": SQLITE_OPTIONS,
+            "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", SQLITE_CONN_MAX_AGE, minimum=0),
+            "CONN_HEALTH_CHECKS": True,
         }
     }
 database_pool(DATABASES["default"])

@@ -723,7 +723,17 @@ def printer_set_active(*, printer, active):
     log.info("printer=%s event=%s", printer.pk, "enabled" if active else "disabled")
 
 
-AUTH_FIELDS = ("id", "name", "is_active", "token_hash", "paper_width", "profile", "has_cutter", "status")
+AUTH_FIELDS = (
+    "id",
+    "name",
+    "is_active",
+    "token_hash",
+    "paper_width",
+    "profile",
+    "has_cutter",
+    "status",
+    "connected",
+)
 
 
 def printer_authenticate(token):
@@ -752,7 +762,7 @@ def agent_session_start(*, token, channel_name, check=False):
     """
     printer = printer_authenticate(token)
     if printer is not None and printer["is_active"] and not check:
-        printer_connected(printer_id=printer["id"], channel_name=channel_name)
+        printer_connected(printer_id=printer["id"], channel_name=channel_name, was_connected=printer["connected"])
     return printer
 
 
@@ -764,13 +774,29 @@ def agent_delivery_start(*, printer_id, channel_name):
     return payloads, claimed
 
 
-def printer_connected(*, printer_id, channel_name):
+def printer_connected(*, printer_id, channel_name, was_connected=False):
+    """Mark the printer connected through ``channel_name``.
+
+    Staff (and webhooks) hear of it only when the printer comes online: an agent that replaces a
+    connection the row still holds (a server restart, a reconnect before the old socket's close
+    was seen) changes nothing staff see, and the summary sent for it (a queue count per agent)
+    was a fifth of a reconnect storm's CPU. ``was_connected`` (what authentication read) only
+    picks which conditional update runs first; the update that matches decides.
+    """
+    came_online = False
     with transaction.atomic():
-        Printer.objects.filter(pk=printer_id).update(
-            connected=True, connection_channel=channel_name, last_seen_at=Now()
-        )
+        kept = Printer.objects.filter(pk=printer_id, connected=True)
+        if not was_connected or not kept.update(connection_channel=channel_name, last_seen_at=Now()):
+            came_online = bool(
+                Printer.objects.filter(pk=printer_id, connected=False).update(
+                    connected=True, connection_channel=channel_name, last_seen_at=Now()
+                )
+            )
+            if not came_online and not was_connected:
+                kept.update(connection_channel=channel_name, last_seen_at=Now())
         _incident_close(printer_id, PrinterIncident.Reason.NO_AGENT)
-        _notify_printer(printer_id)
+        if came_online:
+            _notify_printer(printer_id)
     log.info("printer=%s event=agent_connected", printer_id)
 
 

@@ -34,6 +34,11 @@ PRINT_STATUS = 7
 # "no agent" incident (the printer-down alarm), the printer summary for staff, re-send in flight
 # (one read), and claim the one job waiting (CLAIM_JOBS).
 AGENT_CONNECT = 8 + CLAIM_JOBS
+# An agent replacing a connection the printer's row still holds (every agent after a server
+# restart): authenticate, one conditional UPDATE and the incident's in a transaction; staff see
+# nothing change, so no webhook check and no printer summary (issue 16: a fifth of a reconnect
+# storm's CPU).
+AGENT_RECONNECT_SESSION = 5
 # An agent's ping is answered without the database: a lost wake-up is the sweep's job.
 IDLE_PING = 0
 
@@ -76,6 +81,33 @@ def test_an_agent_connect(printer, make_order, django_assert_max_num_queries):
         found = services.agent_session_start(token=printer.token, channel_name="agent-1")
         in_flight, claimed = services.agent_delivery_start(printer_id=found["id"], channel_name="agent-1")
     assert (len(in_flight), len(claimed)) == (0, 1)
+
+
+def test_an_agent_replacing_a_connection_sends_staff_nothing(printer, django_assert_max_num_queries):
+    services.agent_session_start(token=printer.token, channel_name="agent-1")
+    with patch("printing.notify.staff_printer_updated") as staff_printer_updated:
+        with django_assert_max_num_queries(AGENT_RECONNECT_SESSION):
+            services.agent_session_start(token=printer.token, channel_name="agent-2")
+        assert not staff_printer_updated.called
+        printer.refresh_from_db()
+        assert (printer.connected, printer.connection_channel) == (True, "agent-2")
+
+        # After a disconnect the printer comes online again: staff hear of it.
+        services.printer_disconnected(printer_id=printer.pk, channel_name="agent-2")
+        staff_printer_updated.reset_mock()
+        services.agent_session_start(token=printer.token, channel_name="agent-3")
+        [(summary,), _] = staff_printer_updated.call_args
+        assert (summary["id"], summary["connected"]) == (printer.pk, True)
+
+
+def test_an_agent_told_connected_by_a_stale_read_still_brings_the_printer_online(printer):
+    """Authentication read ``connected`` before the printer was marked offline: the conditional
+    update, not that read, decides."""
+    with patch("printing.notify.staff_printer_updated") as staff_printer_updated:
+        services.printer_connected(printer_id=printer.pk, channel_name="agent-1", was_connected=True)
+        [(summary,), _] = staff_printer_updated.call_args
+    printer.refresh_from_db()
+    assert (printer.connected, printer.connection_channel, summary["connected"]) == (True, "agent-1", True)
 
 
 @contextmanager

@@ -150,7 +150,8 @@ def test_preload_without_what_the_preload_list_requires_is_refused(tmp_path, ove
 def database_settings(tmp_path, **overrides):
     script = (
         "import json, django; from django.conf import settings; django.setup(); d = settings.DATABASES['default'];"
-        "print(json.dumps({'CONN_MAX_AGE': d['CONN_MAX_AGE'], 'pool': d.get('OPTIONS', {}).get('pool')}))"
+        "print(json.dumps({'CONN_MAX_AGE': d['CONN_MAX_AGE'], 'pool': d.get('OPTIONS', {}).get('pool'),"
+        " 'health': d.get('CONN_HEALTH_CHECKS', False)}))"
     )
     env = {
         "PATH": "/usr/bin:/bin",
@@ -167,7 +168,11 @@ def test_a_postgresql_pool_bounds_each_process_connections(tmp_path):
 
     default = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"])
     assert default.returncode == 0, default.stderr
-    assert json.loads(default.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 10, "timeout": 10}}
+    assert json.loads(default.stdout) == {
+        "CONN_MAX_AGE": 0,
+        "pool": {"min_size": 1, "max_size": 10, "timeout": 10},
+        "health": True,
+    }
     sized = database_settings(
         tmp_path,
         DATABASE_URL=PRODUCTION["DATABASE_URL"],
@@ -175,11 +180,32 @@ def test_a_postgresql_pool_bounds_each_process_connections(tmp_path):
         DATABASE_CONN_MAX_AGE="0",
         DATABASE_POOL_TIMEOUT="3",
     )
-    assert json.loads(sized.stdout) == {"CONN_MAX_AGE": 0, "pool": {"min_size": 1, "max_size": 8, "timeout": 3}}
+    assert json.loads(sized.stdout) == {
+        "CONN_MAX_AGE": 0,
+        "pool": {"min_size": 1, "max_size": 8, "timeout": 3},
+        "health": True,
+    }
     without = database_settings(tmp_path, DATABASE_URL=PRODUCTION["DATABASE_URL"], DATABASE_POOL_SIZE="0")
-    assert json.loads(without.stdout) == {"CONN_MAX_AGE": 60, "pool": None}
+    assert json.loads(without.stdout) == {"CONN_MAX_AGE": 60, "pool": None, "health": True}
     sqlite = database_settings(tmp_path)
     assert json.loads(sqlite.stdout)["pool"] is None
+
+
+def test_sqlite_keeps_its_connections_by_default(tmp_path):
+    """Not one connection opened and closed per database call (issue 16): the default deployment
+    (no DATABASE_URL) and a sqlite:/// URL keep theirs 600 s, with a health check; HTTP requests
+    close theirs when they end (tests/test_sqlite_connections.py)."""
+    import json
+
+    kept = {"CONN_MAX_AGE": 600, "pool": None, "health": True}
+    no_url = database_settings(tmp_path)
+    assert no_url.returncode == 0, no_url.stderr
+    assert json.loads(no_url.stdout) == kept
+    url = database_settings(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    assert json.loads(url.stdout) == kept
+    for overrides in ({}, {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}"}):
+        per_call = database_settings(tmp_path, DATABASE_CONN_MAX_AGE="0", **overrides)
+        assert json.loads(per_call.stdout)["CONN_MAX_AGE"] == 0
 
 
 @pytest.mark.parametrize(
