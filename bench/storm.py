@@ -127,7 +127,10 @@ class Client:
 def client_main(url, tokens_path, start, stop, ping_interval):
     raise_open_files_limit(stop - start + 256)
     tokens = json.loads(Path(tokens_path).read_text())[start:stop]
-    asyncio.run(Client(url, [token for _, token in tokens], ping_interval).run())
+    try:
+        asyncio.run(Client(url, [token for _, token in tokens], ping_interval).run())
+    except KeyboardInterrupt:
+        pass  # Ctrl-C reaches the whole process group: the bench itself reports and cleans up
 
 
 # --- the bench ----------------------------------------------------------------------------
