@@ -128,14 +128,13 @@ def install(api):
     def database_unavailable(request, exc):
         # The database restarting (found by fault scenario r2-3: it was a 500). Like the pages'
         # 503 (cantina.middleware): nothing was saved, retry with the same Idempotency-Key.
-        from cantina.middleware import RETRY_AFTER_SECONDS
+        from cantina.middleware import RETRY_AFTER_SECONDS, database_unavailable_logged, database_unavailable_message
 
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        log.warning("event=database_unavailable method=%s path=%s error=%s", request.method, request.path, first)
+        database_unavailable_logged(request, exc)
         return problem(
             503,
             "database_unavailable",
-            _("The database is not answering right now, so nothing was saved. Try again in a few seconds."),
+            database_unavailable_message(),
             headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"},
         )
 

@@ -46,19 +46,26 @@ def wants_json(request):
     return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
 
 
+def database_unavailable_logged(request, error):
+    """The one log line of a request that met a lost database connection (pages, API, cloud
+    printers): no traceback, the error's first line."""
+    text = str(error).strip()
+    first_line = text.splitlines()[0][:200] if text else type(error).__name__
+    log.warning("event=database_unavailable method=%s path=%s error=%s", request.method, request.path, first_line)
+
+
+def database_unavailable_message():
+    return _("The database is not answering right now, so nothing was saved. Try again in a few seconds.")
+
+
 class DatabaseUnavailableMiddleware(MiddlewareMixin):
     """Turn a lost database connection into a translated 503 (HTML for pages, JSON for JSON clients)."""
 
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        log.warning(
-            "event=database_unavailable method=%s path=%s error=%s",
-            request.method,
-            request.path,
-            str(exception).strip().splitlines()[0] if str(exception).strip() else type(exception).__name__,
-        )
-        message = _("The database is not answering right now, so nothing was saved. Try again in a few seconds.")
+        database_unavailable_logged(request, exception)
+        message = database_unavailable_message()
         if wants_json(request):
             response = JsonResponse({"error": "database_unavailable", "message": message}, status=503)
         else:

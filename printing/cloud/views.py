@@ -19,6 +19,7 @@ from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from cantina.middleware import RETRY_AFTER_SECONDS, database_unavailable_logged
 from printing.cloud import auth, cloudprnt, epson_sdp
 from printing.cloud import services as cloud
 from printing.models import Printer, normalize_mac
@@ -42,7 +43,6 @@ POLL_FIELDS = (
     "status_reported_at",
 )
 BASIC_CHALLENGE = 'Basic realm="Cantina Print", charset="UTF-8"'
-DATABASE_RETRY_AFTER_SECONDS = 5
 XML = "text/xml; charset=utf-8"
 
 
@@ -75,14 +75,13 @@ def _refusal(request, error, *, xml=False):
 
 def _database_unavailable(request, error, *, xml=False):
     """A lost database connection: one log line and a 503 the printer retries, never a traceback."""
-    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-    log.warning("event=database_unavailable method=%s path=%s error=%s", request.method, request.path, first_line)
+    database_unavailable_logged(request, error)
     message = "The database is not answering right now, so nothing was recorded: try again in a few seconds."
     if xml:
         response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
     else:
         response = JsonResponse({"error": "database_unavailable", "message": message}, status=503)
-    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
