@@ -151,6 +151,29 @@ async def test_rule_3_a_job_whose_wakeup_was_lost_reaches_a_silent_agent_by_the_
     await agent.disconnect()
 
 
+async def test_rule_3_a_finished_job_brings_every_waiting_job_not_only_one_claim_batch(monkeypatch):
+    """After a ``completed`` the server claims the next jobs in the same database call; a full
+    batch means there may be more, and those are sent too (no sweep in this test)."""
+    printer, token = await create_printer()
+    first = await queue_test_page(printer)
+    agent = await connect_agent(token)
+    assert (await receive(agent, "new_order"))["order"]["job_id"] == first.pk
+    monkeypatch.setattr(notify, "job_wakeup", lambda printer_id, job_id: None)  # wake-ups lost
+
+    @database_sync_to_async
+    def queue_many():
+        return [services.job_create_test_page(printer=printer).pk for _ in range(2 * services.DELIVERY_BATCH + 5)]
+
+    waiting = await queue_many()
+    assert await barrier(agent) == []  # nothing sent without a wake-up
+    await status(agent, first.pk, "completed")
+    delivered = [(await receive(agent, "new_order"))["order"]["job_id"] for _ in waiting]
+
+    assert delivered == waiting
+    assert await barrier(agent) == []
+    await agent.disconnect()
+
+
 async def test_rule_3_the_server_pings_an_agent_that_never_pings(settings):
     settings.CANTINA_SWEEP_INTERVAL = 1
     settings.CANTINA_AGENT_PING_INTERVAL = 1
