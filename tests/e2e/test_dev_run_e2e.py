@@ -62,7 +62,12 @@ def test_dev_run_prints_a_confirmed_order_on_the_fake_printer(tmp_path):
             message="the receipt on the fake printer",
         )
         assert "21,75" in text
-        assert "Coxinha de frango" in (tmp_path / "console.log").read_text(errors="replace")
+        # The fake printer echoes the receipt to the console too, a moment after writing its file.
+        wait_for(
+            lambda: "Coxinha de frango" in (tmp_path / "console.log").read_text(errors="replace"),
+            15,
+            message="the receipt echoed on ./dev run's console",
+        )
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
