@@ -390,6 +390,9 @@ CANTINA_FONT_CJK = env_str("CANTINA_FONT_CJK", "/usr/share/fonts/truetype/wqy/wq
 # How often each server process sweeps for jobs whose wake-up was lost, revoked tokens and
 # replaced connections, and pings its agents (seconds). Delivery rule 3 promises 10 s.
 CANTINA_SWEEP_INTERVAL = env_int("CANTINA_SWEEP_INTERVAL", 3, minimum=1)
+# Seconds between the maintenance passes that expire jobs past their expires_at (a cheap pass,
+# but not needed at every sweep).
+CANTINA_EXPIRY_INTERVAL = env_int("CANTINA_EXPIRY_INTERVAL", 60, minimum=1)
 # Periodic maintenance (printing.maintenance: missing receipts, expiry, stale printers) runs in a
 # thread of every ASGI server process. Turn it off when `manage.py printing_maintenance` runs it
 # as a separate worker instead.

@@ -40,16 +40,18 @@ log = logging.getLogger("cantina.printing")
 class Task:
     name: str
     run: Callable[[], object]
-    every_seconds: float = 0  # 0: at every pass (every CANTINA_SWEEP_INTERVAL)
+    # 0: at every pass (every CANTINA_SWEEP_INTERVAL); a callable is read at each pass (a setting).
+    every_seconds: float | Callable[[], float] = 0
     last_run: float = field(default=float("-inf"), compare=False)
 
     def due(self, now):
-        return now - self.last_run >= self.every_seconds
+        every = self.every_seconds() if callable(self.every_seconds) else self.every_seconds
+        return now - self.last_run >= every
 
 
 MAINTENANCE_TASKS = [
     Task("receipts_repair", services.jobs_create_missing),
-    Task("jobs_expire", services.jobs_expire, every_seconds=60),
+    Task("jobs_expire", services.jobs_expire, every_seconds=lambda: settings.CANTINA_EXPIRY_INTERVAL),
     Task("printers_mark_stale", services.printers_mark_stale),
     # Cloud printers (no agent): offline after three missed polls; handed out and never
     # confirmed within CANTINA_CLOUD_CONFIRM_SECONDS -> failed "interrupted".

@@ -42,7 +42,8 @@ DONE = {"receipts": 1, "old": ["failed", "expired"], "lost_connected": False}
 
 
 def test_a_server_with_no_agent_does_the_maintenance(tmp_path):
-    with DaphneServer(tmp_path / "server") as server:
+    # Expiry runs every CANTINA_EXPIRY_INTERVAL (60 s): shortened, or the test waits a minute.
+    with DaphneServer(tmp_path / "server", CANTINA_EXPIRY_INTERVAL="2") as server:
         ids = server.manage.python(NEGLECT)
         wait_for(
             lambda: server.manage.python(STATE.format(ids=ids)) == DONE,
