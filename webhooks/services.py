@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from webhooks.models import (
@@ -48,10 +48,18 @@ class WebhookError(Exception):
 
 
 def _subscriptions_wanting(event_type):
+    # Asked at every job transition (issue 16): one fixed statement, not a queryset compiled each
+    # time (the ORM's compilation cost several times the query itself). Never cached: a subscription
+    # added in another process gets the very next event.
+    table = connection.ops.quote_name(WebhookSubscription._meta.db_table)
+    events_field = WebhookSubscription._meta.get_field("events")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, events FROM {table} WHERE active ORDER BY id")  # noqa: S608 (no input)
+        rows = cursor.fetchall()
     return [
         pk
-        for pk, events in WebhookSubscription.objects.filter(active=True).values_list("pk", "events")
-        if WebhookSubscription(events=events).wants(event_type)
+        for pk, events in rows
+        if WebhookSubscription(events=events_field.from_db_value(events, None, connection)).wants(event_type)
     ]
 
 
