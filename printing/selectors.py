@@ -156,7 +156,14 @@ def job_payloads(job_ids, *, summaries=None):
 
     With a ``summaries`` list, also appends each job's ``job_summary`` to it (same query).
     """
-    jobs = PrintJob.objects.filter(pk__in=job_ids).select_related("printer", "order").prefetch_related("order__items")
+    # Not the stored document: a payload carries its rendered bytes, and decoding the JSON of every
+    # job claimed was a tenth of a claim (issue 16).
+    jobs = (
+        PrintJob.objects.filter(pk__in=job_ids)
+        .defer("document")
+        .select_related("printer", "order")
+        .prefetch_related("order__items")
+    )
     by_id = {job.pk: job for job in jobs}
     found = [by_id[job_id] for job_id in job_ids if job_id in by_id]
     if summaries is not None:
