@@ -142,7 +142,9 @@ class Order(models.Model):
                 self.confirmed_at = None  # not confirmed: a retried save sets it again
             raise
         if confirming:  # the value the database chose, not the expression
-            self.confirmed_at = type(self).objects.filter(pk=self.pk).values_list("confirmed_at", flat=True).first()
+            self.confirmed_at = (
+                type(self).objects.filter(pk=self.pk).order_by().values_list("confirmed_at", flat=True).first()
+            )
 
     @property
     def total(self):

@@ -276,7 +276,7 @@ def order_cancel(*, order_id, user=None):
 def _transition(order_id, *, action, target, user):
     """Move the order to ``target`` if ``action`` is among its ``allowed_actions()``."""
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        order = Order.objects.select_for_update().filter(pk=order_id).order_by().first()
         if order is None:
             raise OrderError(_("Order not found."), "not_found")
         if action not in order.allowed_actions():

@@ -598,6 +598,13 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     # --- channel-layer events ---------------------------------------------------------------
 
     async def job_wakeup(self, event):
+        # A wake-up for a job this connection has already sent (an earlier claim took it in its
+        # batch) has nothing new for it: its claim would only queue a database call ahead of the
+        # agent's reports, one per job of a burst (issue 16). Nothing is lost by skipping it: that
+        # job is in flight here, and every other pending job has a wake-up of its own, the
+        # follow-up claim of a finished job, or the sweep.
+        if event.get("job_id") in self.owed_statuses:
+            return
         await self.deliver()  # a database error closes the link with 4503 (deliver)
 
     async def agent_job_cancelled(self, event):

@@ -8,20 +8,26 @@ from contextlib import contextmanager
 from unittest.mock import patch
 
 import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db.backends.utils import CursorWrapper
 
 from cantina.asgi import application
 from orders.services import order_confirm
 from printing import services
+from printing.groups import printer_group
 from printing.models import PrintJob
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Lock and read the order, update it; load order, items and printers; insert, render, event;
-# "does a webhook want job.pending?" (the staff summary is built from the job created: no query);
-# read back confirmed_at, which the database's clock sets (a server's wall clock may be wrong).
-CONFIRM_COUNTER_ORDER = 19
+# Lock and read the order, update it; load order, printers, items and the printer; insert,
+# render, event; "does a webhook want job.pending?" (the staff summary is built from the job
+# created: no query); read back confirmed_at, which the database's clock sets (a server's wall
+# clock may be wrong). Issue 16 took out "which printers already have theirs?" (asked per printer).
+CONFIRM_COUNTER_ORDER = 18
+# An order no printer prints (no printer auto-prints its channel): its items are never read.
+CONFIRM_ORDER_NOBODY_PRINTS = 7
 # Whatever the batch size: one read to skip the write lock, lock the printer, pick candidates,
 # one UPDATE, one bulk INSERT of events, "does a webhook want job.sent?", payloads (jobs, items;
 # the staff summaries come from the same rows).
@@ -53,6 +59,14 @@ def test_confirming_a_counter_order_with_its_receipt(printer, make_order, django
     with django_assert_max_num_queries(CONFIRM_COUNTER_ORDER):
         order_confirm(order_id=order.pk)
     assert PrintJob.objects.filter(order=order, printer=printer).count() == 1
+
+
+def test_confirming_an_order_no_printer_prints(make_printer, make_order, django_assert_max_num_queries):
+    make_printer("Cozinha", auto_print=["scheduled"])
+    order = make_order(status="pending")
+    with django_assert_max_num_queries(CONFIRM_ORDER_NOBODY_PRINTS):
+        order_confirm(order_id=order.pk)
+    assert not PrintJob.objects.filter(order=order).exists()
 
 
 @pytest.mark.parametrize("jobs", [1, services.DELIVERY_BATCH])
@@ -139,4 +153,33 @@ async def test_an_idle_ping_runs_no_query(printer, settings):
             await communicator.send_json_to({"type": "ping"})
             assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
     assert len(statements) <= IDLE_PING, statements
+    await communicator.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(60)
+async def test_wakeups_for_jobs_already_sent_run_no_query(printer, make_order, settings):
+    """A burst: the first wake-up's claim takes every waiting job; the wake-ups of the jobs it
+    took find them in flight on the connection and cost nothing (issue 16)."""
+    settings.CANTINA_SWEEP_INTERVAL = 60  # the sweep's queries are not the wake-ups'
+    communicator = WebsocketCommunicator(application, f"/ws/agent/?token={printer.token}")
+    assert (await communicator.connect())[0]
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "welcome"
+    await communicator.send_json_to({"type": "ping"})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"  # connect work done
+    with patch("printing.notify.job_wakeup"):  # the burst's wake-ups are sent by hand below
+        jobs = [await database_sync_to_async(make_order)() for _ in range(3)]
+    job_ids = sorted(
+        [await database_sync_to_async(lambda order=order: order.print_jobs.get().pk)() for order in jobs]
+    )
+    layer = get_channel_layer()
+    await layer.group_send(printer_group(printer.pk), {"type": "job.wakeup", "job_id": job_ids[0]})
+    sent = [(await communicator.receive_json_from(timeout=5))["order"]["job_id"] for _ in job_ids]
+    assert sorted(sent) == job_ids
+    with queries_in_any_thread() as statements:
+        for job_id in job_ids[1:]:
+            await layer.group_send(printer_group(printer.pk), {"type": "job.wakeup", "job_id": job_id})
+        await communicator.send_json_to({"type": "ping"})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"  # wake-ups handled
+    assert statements == []
     await communicator.disconnect()
