@@ -114,11 +114,32 @@ def make_order(db):
 # CI must not pass silently: required-service skips fail with CI=true; skips listed by name.
 from tests.ci_skips import pytest_runtest_makereport, pytest_terminal_summary  # noqa: E402,F401
 
+# Code that never opens the database: the agent (no Django), receipt rendering, the translation
+# and fault checkers, the listener fuzzer. The PostgreSQL pass of ./dev test leaves out their tests
+# that use no database fixture (the SQLite pass ran them; they cannot differ on PostgreSQL).
+DATABASE_FREE = (
+    "tests/agent/",
+    "tests/receipts/",
+    "tests/test_i18n_check.py",
+    "tests/faults/test_checker.py",
+    "tests/security/test_fuzz_local_listener.py",
+)
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def _uses_database(item):
+    return bool(item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
 
 def pytest_collection_modifyitems(config, items):
     # Tests that only mean something on PostgreSQL (real concurrent transactions) are deselected,
     # not skipped, on SQLite: ./dev test runs them in its PostgreSQL pass, so nothing is lost.
     if django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        same_anywhere = [item for item in items if item.nodeid.startswith(DATABASE_FREE) and not _uses_database(item)]
+        if same_anywhere:
+            left_out = set(map(id, same_anywhere))
+            items[:] = [item for item in items if id(item) not in left_out]
+            config.hook.pytest_deselected(items=same_anywhere)
         return
     postgresql_only = [item for item in items if item.get_closest_marker("postgresql_only")]
     if postgresql_only:
