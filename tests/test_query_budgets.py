@@ -169,9 +169,7 @@ async def test_wakeups_for_jobs_already_sent_run_no_query(printer, make_order, s
     assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"  # connect work done
     with patch("printing.notify.job_wakeup"):  # the burst's wake-ups are sent by hand below
         jobs = [await database_sync_to_async(make_order)() for _ in range(3)]
-    job_ids = sorted(
-        [await database_sync_to_async(lambda order=order: order.print_jobs.get().pk)() for order in jobs]
-    )
+    job_ids = sorted([await database_sync_to_async(lambda order=order: order.print_jobs.get().pk)() for order in jobs])
     layer = get_channel_layer()
     await layer.group_send(printer_group(printer.pk), {"type": "job.wakeup", "job_id": job_ids[0]})
     sent = [(await communicator.receive_json_from(timeout=5))["order"]["job_id"] for _ in job_ids]
