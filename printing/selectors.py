@@ -8,7 +8,7 @@ variants build the same dicts for many rows in one or two queries.
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -426,11 +426,22 @@ def printer_alarms(now=None):
 
 
 def printer_incidents(limit=50, now=None):
-    """Recent incidents (open first), with their duration, for the dashboard."""
+    """Recent incidents (open first), with their duration, for the dashboard.
+
+    Only those that lasted the alarm threshold (CANTINA_PRINTER_ALARM_SECONDS): the agents of a
+    restarted server are away for a second or two, a printer just added waits for its agent's first
+    connection, and such blips, which never raised the alarm, would push the real ones off the list.
+    """
+    from django.conf import settings
+
     from printing.models import PrinterIncident
 
     now = now or timezone.now()
-    incidents = list(PrinterIncident.objects.select_related("printer").order_by("-started_at", "-id")[:limit])
+    threshold = timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS)
+    lasted = Q(ended_at__isnull=True, started_at__lte=now - threshold) | Q(ended_at__gte=F("started_at") + threshold)
+    incidents = list(
+        PrinterIncident.objects.filter(lasted).select_related("printer").order_by("-started_at", "-id")[:limit]
+    )
     for incident in incidents:
         incident.duration_seconds = int(incident.duration(now).total_seconds())
     return incidents

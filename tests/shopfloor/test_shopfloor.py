@@ -285,6 +285,32 @@ def test_dashboard_lists_incidents_with_their_duration(client, make_printer):
     assert "3\xa0minutos, ainda em curso" in incidents
 
 
+def test_dashboard_leaves_out_blips_shorter_than_the_alarm_threshold(client, make_printer, settings):
+    """A server restart or a printer just added is a second without agent: never an alarm, so
+    not an incident staff should read about (nor one that pushes the real ones off the list)."""
+    from django.contrib.auth import get_user_model
+
+    settings.CANTINA_PRINTER_ALARM_SECONDS = 30
+    printer = make_printer("Cozinha")
+    now = timezone.now()
+    PrinterIncident.objects.create(  # lasted the threshold: listed
+        printer=printer, reason="paper_out", started_at=now - timedelta(minutes=7), ended_at=now - timedelta(minutes=6)
+    )
+    PrinterIncident.objects.create(  # a 2-second blip at a restart: not listed
+        printer=printer, reason="no_agent", started_at=now - timedelta(minutes=5), ended_at=now - timedelta(seconds=298)
+    )
+    PrinterIncident.objects.create(printer=printer, reason="cover_open", started_at=now - timedelta(seconds=10))
+    client.force_login(get_user_model().objects.create_superuser("marta", password="x"))
+    page = client.get("/admin/print/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    incidents = page.split('id="dashboard-incidents"', 1)[1].split("</table>", 1)[0]
+    assert "sem papel" in incidents
+    assert "agente" not in incidents.lower() and "tampa" not in incidents.lower()
+    assert [incident.reason for incident in selectors.printer_incidents(now=now)] == ["paper_out"]
+    # The open one is listed once it has lasted the threshold.
+    later = now + timedelta(seconds=25)
+    assert [incident.reason for incident in selectors.printer_incidents(now=later)] == ["cover_open", "paper_out"]
+
+
 def test_pending_scheduled_order_is_edited_from_its_page_and_a_confirmed_one_is_not(client, attendant_user, menu):
     pickup = timezone.localtime() + timedelta(days=1)
     order = order_services.order_create(
