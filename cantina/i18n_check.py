@@ -220,6 +220,7 @@ GETTEXT_CALLS = {
     "gettext": (None, 0, None),
     "gettext_lazy": (None, 0, None),
     "gettext_noop": (None, 0, None),
+    "N_": (None, 0, None),  # gettext_noop's usual alias (printing/history.py), unknown to makemessages
     "pgettext": (0, 1, None),
     "pgettext_lazy": (0, 1, None),
     "ngettext": (None, 0, 1),

@@ -1,4 +1,4 @@
-"""Job history messages in the reader's language, whatever language they were stored in.
+"""Job history and printer messages in the reader's language, whatever language they were stored in.
 
 A ``PrintJobEvent.message`` is stored as text: the server's messages in the language active when
 it was written (pt-BR by default), the agent's reports in English ("sending to the printer",
@@ -9,6 +9,8 @@ text, a user name) is shown as it was stored.
 
 Messages with parameters (``Cancelled by %(user)s``) are recognised by their translated pattern,
 and their parameters are kept (a retry's reason is itself translated when it is a known message).
+A printer's status message (the agent's reason for ``error``, a retry's reason) goes through the
+same function where staff see it.
 """
 
 import functools
@@ -35,15 +37,24 @@ FIXED = [
     N_("Queued at the agent"),
     N_("Already printed (agent journal)"),
 ]
-# What the agent (agent/client.py) reports, always in English → the message shown for it.
+# What the agent (agent/client.py, agent/printers.py, agent/journal.py) reports, always in
+# English → the message shown for it.
 AGENT = {
     "sending to the printer": N_("Sending to the printer"),
     "printing": N_("Printing"),
     "printed": N_("Printed"),
     "queued at the agent": N_("Queued at the agent"),
     "already printed (agent journal)": N_("Already printed (agent journal)"),
+    "the agent stopped while printing this job; it may be partly printed (reprint it if needed)": N_(
+        "The agent stopped while printing this job; it may be partly printed (reprint it if needed)"
+    ),
+    # agent.journal.REASON_TEXT, inside "agent %(problem)s: cannot write its journal…"
+    "disk full": N_("disk full"),
+    "file system is read-only": N_("file system is read-only"),
+    "disk error": N_("disk error"),
 }
-# Messages with parameters; ``reason`` is itself a history message (translated when known).
+# Messages with parameters; the TRANSLATED_PARAMETERS are themselves history messages (translated
+# when known). The agent's are matched in English, as it writes them.
 PATTERNS = [
     N_("Will retry when the printer is ready: %(reason)s"),
     N_("Cancelled by %(user)s"),
@@ -51,8 +62,13 @@ PATTERNS = [
     N_("Reprint of job #%(id)s"),
     N_("Queued, with warnings: %(warnings)s"),
     N_("Local job from %(source)s"),
+    N_("printer connection broke while printing (%(error)s); may be partly printed"),
+    N_("the printer stopped reading: %(unread)s of %(total)s bytes not taken after %(seconds)s s"),
+    N_("the printer stopped taking data for %(seconds)s s in the middle of the job"),
+    N_("agent journal error: %(error)s"),
+    N_("agent %(problem)s: cannot write its journal, not printing"),
 ]
-TRANSLATED_PARAMETERS = {"reason"}
+TRANSLATED_PARAMETERS = {"reason", "error", "problem"}
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
