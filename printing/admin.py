@@ -68,7 +68,11 @@ def badge(tone, label, title=""):
 
 
 def printer_status_badge(printer):
-    return badge(PRINTER_STATUS_TONE.get(printer.status, "muted"), printer.get_status_display(), printer.status_message)
+    return badge(
+        PRINTER_STATUS_TONE.get(printer.status, "muted"),
+        printer.get_status_display(),
+        history_message(printer.status_message),
+    )
 
 
 def printer_connection_badge(printer):
@@ -76,7 +80,7 @@ def printer_connection_badge(printer):
 
 
 def job_status_badge(job):
-    return badge(JOB_STATUS_TONE.get(job.status, "muted"), job.get_status_display(), job.error_message)
+    return badge(JOB_STATUS_TONE.get(job.status, "muted"), job.get_status_display(), history_message(job.error_message))
 
 
 def moment(value):
@@ -678,8 +682,9 @@ class PrintJobAdmin(admin.ModelAdmin):
     def short_error(self, job):
         if not job.error_message:
             return ""
-        text = job.error_message if len(job.error_message) <= 60 else job.error_message[:59] + "…"
-        return format_html('<span title="{}">{}</span>', job.error_message, text)
+        message = history_message(job.error_message)
+        text = message if len(message) <= 60 else message[:59] + "…"
+        return format_html('<span title="{}">{}</span>', message, text)
 
     @admin.display(description=capfirst(gettext_lazy("preview")))
     def receipt_preview(self, job):

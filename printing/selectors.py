@@ -22,6 +22,7 @@ from printing.display import (
     printer_connection_tone,
     time_ago,
 )
+from printing.history import history_message
 from printing.models import Printer, PrintJob
 from printing.protocol import job_payload
 
@@ -312,7 +313,7 @@ def _failures(now):
             "order_label": f"#{job.order.number} {job.order.customer_name}".strip() if job.order else "—",
             "kind": str(job.get_kind_display()),
             "error_code": job.error_code,
-            "reason": job.error_message or job.error_code or _("no reason given"),
+            "reason": history_message(job.error_message) or job.error_code or _("no reason given"),
             "attempts": job.attempts,
             "finished": when(job.finished_at, now),
         }
@@ -334,7 +335,7 @@ def _printers(now):
             "status": printer.status,
             "status_label": str(printer.get_status_display()),
             "status_tone": PRINTER_STATUS_TONE.get(printer.status, "muted"),
-            "status_message": printer.status_message,
+            "status_message": history_message(printer.status_message),
             "queued": printer.queued,
             "queued_url": jobs_url(printer__id__exact=printer.pk, status__in=",".join(PrintJob.QUEUED_STATUSES)),
             "last_seen": when(printer.last_seen_at, now),

@@ -63,6 +63,74 @@ def test_history_messages_are_shown_in_the_readers_language(stored, english, por
         assert history_message(stored) == portuguese
 
 
+# The agent's own failure texts (agent/client.py, agent/printers.py), with the parameters it fills in.
+AGENT_FAILURES = [
+    (
+        "the agent stopped while printing this job; it may be partly printed (reprint it if needed)",
+        "The agent stopped while printing this job; it may be partly printed (reprint it if needed)",
+        "O agente parou enquanto imprimia esta impressão; ela pode ter saído pela metade (reimprima se precisar)",
+    ),
+    (
+        "printer connection broke while printing (the printer stopped reading: 120 of 4096 bytes not taken"
+        " after 3 s); may be partly printed",
+        "printer connection broke while printing (the printer stopped reading: 120 of 4096 bytes not taken"
+        " after 3 s); may be partly printed",
+        "a conexão com a impressora caiu durante a impressão (a impressora parou de ler: 120 de 4096 bytes não"
+        " recebidos após 3 s); pode ter saído pela metade",
+    ),
+    (
+        "printer connection broke while printing ([Errno 111] Connection refused); may be partly printed",
+        "printer connection broke while printing ([Errno 111] Connection refused); may be partly printed",
+        "a conexão com a impressora caiu durante a impressão ([Errno 111] Connection refused); pode ter saído"
+        " pela metade",  # the operating system's text stays as it came
+    ),
+    (
+        "the printer stopped taking data for 3 s in the middle of the job",
+        "the printer stopped taking data for 3 s in the middle of the job",
+        "a impressora parou de receber dados por 3 s no meio da impressão",
+    ),
+    (
+        "agent disk full: cannot write its journal, not printing",
+        "agent disk full: cannot write its journal, not printing",
+        "agente com disco cheio: não consegue gravar seu diário, não está imprimindo",
+    ),
+]
+
+
+@pytest.mark.parametrize("stored, english, portuguese", AGENT_FAILURES)
+def test_the_agents_failure_texts_are_shown_in_the_readers_language(stored, english, portuguese):
+    with translation.override("en"):
+        assert history_message(stored) == english
+    with translation.override("pt-br"):
+        assert history_message(stored) == portuguese
+
+
+def test_the_agent_still_writes_the_failure_texts_the_server_translates():
+    """Each English text above is the agent's: a rewording there must come with the server's."""
+    from pathlib import Path
+
+    agent = "".join(path.read_text(encoding="utf-8") for path in Path("agent").glob("*.py"))
+    for fragment in [
+        "the agent stopped while printing this job; it may be partly printed (reprint it if needed)",
+        'f"printer connection broke while printing ({exc}); may be partly printed"',
+        'f"the printer stopped reading: {unread} of {len(data)} bytes not taken "',
+        '"the printer stopped taking data for {self.write_timeout:g} s in the middle of the job"',
+        "cannot write its journal, not printing",
+        '"disk_full": "disk full"',
+    ]:
+        assert fragment in agent, fragment
+
+
+def test_a_printers_error_message_from_the_agent_is_shown_in_the_readers_language(make_printer):
+    printer = make_printer("Cozinha")
+    Printer.objects.filter(pk=printer.pk).update(
+        status="error", status_message="agent disk full: cannot write its journal, not printing"
+    )
+    with translation.override("pt-br"):
+        [row] = [row for row in selectors.dashboard_data(timezone.now())["printers"] if row["id"] == printer.pk]
+    assert row["status_message"] == "agente com disco cheio: não consegue gravar seu diário, não está imprimindo"
+
+
 def test_a_retry_reason_that_is_a_known_message_is_translated_too():
     with translation.override("pt-br"):
         stored = gettext("Will retry when the printer is ready: %(reason)s") % {
@@ -104,6 +172,27 @@ def test_staff_job_page_shows_the_history_in_english_and_in_portuguese(client, a
     portuguese = history_of(client.get(f"/jobs/{job.pk}/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode())
     assert "Enviando para a impressora" in portuguese and "Enviado ao agente" in portuguese
     assert "sending" not in portuguese and "printed" not in portuguese.lower().replace("impresso", "")
+
+
+def test_a_failure_reason_from_the_agent_is_shown_in_portuguese_on_the_jobs_pages(
+    client, attendant_user, make_printer, django_user_model, committed
+):
+    printer = make_printer("Balcão")
+    with committed(execute=True):
+        services.job_create_test_page(printer=printer)
+    [payload] = services.jobs_claim(printer_id=printer.pk)
+    stopped = "the agent stopped while printing this job; it may be partly printed (reprint it if needed)"
+    services.job_mark_status(
+        job_id=payload["job_id"], printer_id=printer.pk, status="failed", error_code="interrupted", message=stopped
+    )
+    portuguese = "O agente parou enquanto imprimia esta impressão"
+    client.force_login(attendant_user)
+    for url in ["/jobs/", f"/jobs/{payload['job_id']}/"]:
+        page = client.get(url, HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+        assert portuguese in page and stopped not in page, url
+    client.force_login(django_user_model.objects.create_superuser("marta", "m@example.com", "x"))
+    page = client.get("/admin/printing/printjob/", HTTP_ACCEPT_LANGUAGE="pt-br").content.decode()
+    assert portuguese[:40] in page and stopped[:40] not in page
 
 
 def test_admin_job_history_follows_the_language(client, make_printer, committed, django_user_model):
