@@ -7,7 +7,7 @@ disk is filled, the agent is killed -9 and restarted on the full disk, and then 
 
 - nothing prints while the journal cannot record ``started`` (delivery rule 7): the jobs stay
   ``sent`` with the agent, which keeps them (they are re-sent after a reconnect);
-- the printer shows ``error`` with the reason ("agent disk full: …") on the staff pages;
+- the printer shows ``error`` with the reason ("agent disk full: …", shown as "agente com disco cheio: …") on the staff pages;
 - once space returns each receipt prints exactly once, in order; nothing is lost.
 """
 
@@ -106,7 +106,7 @@ def test_a_full_journal_disk_prints_nothing_then_everything_once(make_rig, journ
     seen_at = rig.note("printer shows error", status=status, message=message)
     paper_when_seen = paper_count(station)
     _, page = staff.get("/printers/")
-    shown_to_staff = "disk full" in page
+    shown_to_staff = "disco cheio" in page  # the agent's reason, in the page's language (pt-BR)
     time.sleep(FULL_SECONDS / 2)
     rig.note("agent kill -9 on the full disk")
     station.agent.kill()

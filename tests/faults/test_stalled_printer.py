@@ -49,7 +49,8 @@ def test_a_printer_stalling_mid_job_gives_an_interrupted_job_that_staff_reprint_
     # Staff see the failure on the job's page, and reprint it: the REIMPRESSÃO prints once.
     for job in interrupted:
         status, page = staff.get(f"/jobs/{job.id}/")
-        assert status == 200 and "stopped reading" in page, page[:2000]
+        # The agent's reason, shown in the staff page's language (pt-BR): "the printer stopped reading…".
+        assert status == 200 and "a impressora parou de ler" in page, page[:2000]
         status, url, page = staff.post(f"/jobs/{job.id}/reprint/")
         assert status == 200 and re.search(r"/jobs/\d+/$", url), (url, page[:2000])
     rig.note("staff reprinted", jobs=[job.id for job in interrupted])
