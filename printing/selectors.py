@@ -8,6 +8,7 @@ variants build the same dicts for many rows in one or two queries.
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import Count, F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -391,17 +392,20 @@ def _never_connected_advice():
     )
 
 
+def _alarm_threshold():
+    """How long an incident lasts before it is an alarm (and worth listing)."""
+    return timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS)
+
+
 def printer_alarms(now=None):
     """Open incidents of active auto-printing printers that have lasted the alarm threshold.
 
     Plain data for /health, the staff pages' red bar and its JSON endpoint.
     """
-    from django.conf import settings
-
     from printing.models import PrinterIncident, normalize_channels
 
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS)
+    cutoff = now - _alarm_threshold()
     alarms = []
     for incident in (
         PrinterIncident.objects.filter(ended_at__isnull=True, started_at__lte=cutoff, printer__is_active=True)
@@ -433,12 +437,10 @@ def printer_incidents(limit=50, now=None):
     restarted server are away for a second or two, a printer just added waits for its agent's first
     connection, and such blips, which never raised the alarm, would push the real ones off the list.
     """
-    from django.conf import settings
-
     from printing.models import PrinterIncident
 
     now = now or timezone.now()
-    threshold = timedelta(seconds=settings.CANTINA_PRINTER_ALARM_SECONDS)
+    threshold = _alarm_threshold()
     lasted = Q(ended_at__isnull=True, started_at__lte=now - threshold) | Q(ended_at__gte=F("started_at") + threshold)
     incidents = list(
         PrinterIncident.objects.filter(lasted).select_related("printer").order_by("-started_at", "-id")[:limit]
