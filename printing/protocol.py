@@ -46,32 +46,31 @@ def now_iso():
 
 
 def job_payload(job):
-    """The ``order`` object of a ``new_order`` message (``job`` with printer, order and items loaded)."""
-    order = job.order
+    """The ``order`` object of a ``new_order`` message, from a row of ``statements.jobs_for_delivery``."""
     order_info = None
-    if order is not None:
+    if job["order_id"] is not None:
         order_info = {
-            "id": order.pk,
-            "number": order.number,
-            "status": order.status,
-            "channel": order.channel,
-            "total_amount": str(order.total),
-            "customer_name": order.customer_name,
+            "id": job["order_id"],
+            "number": job["order__number"],
+            "status": job["order__status"],
+            "channel": job["order__channel"],
+            "total_amount": str(job["order__total"]),
+            "customer_name": job["order__customer_name"],
         }
     return {
-        "job_id": job.pk,
-        "order_id": job.order_id,
-        "type": job.kind,
-        "content": job.content,
-        "escpos": base64.b64encode(bytes(job.escpos)).decode("ascii"),
-        "copies": job.copies,
-        "priority": job.priority,
+        "job_id": job["pk"],
+        "order_id": job["order_id"],
+        "type": job["kind"],
+        "content": job["content"],
+        "escpos": base64.b64encode(job["escpos"]).decode("ascii"),
+        "copies": job["copies"],
+        "priority": job["priority"],
         "order_info": order_info,
         "printer_config": {
-            "paper_width": job.printer.paper_width,
+            "paper_width": job["printer__paper_width"],
             "printer_type": "thermal",
-            "profile": job.printer.profile,
-            "has_cutter": job.printer.has_cutter,
+            "profile": job["printer__profile"],
+            "has_cutter": job["printer__has_cutter"],
         },
     }
 

@@ -17,6 +17,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
 from cantina.timeutils import today_bounds
+from printing import statements
 from printing.display import (
     PRINTER_STATUS_TONE,
     printer_connection_label,
@@ -158,18 +159,12 @@ def job_payloads(job_ids, *, summaries=None):
 
     With a ``summaries`` list, also appends each job's ``job_summary`` to it (same query).
     """
-    # Not the stored document: a payload carries its rendered bytes, and decoding the JSON of every
-    # job claimed was a tenth of a claim (issue 16).
-    jobs = (
-        PrintJob.objects.filter(pk__in=job_ids)
-        .defer("document")
-        .select_related("printer", "order")
-        .prefetch_related("order__items")
-    )
-    by_id = {job.pk: job for job in jobs}
+    # Two fixed statements (the jobs with printer and order, the orders' items), not querysets:
+    # every claim runs this (issue 16). Not the stored document: a payload carries its bytes.
+    by_id = statements.jobs_for_delivery(job_ids)
     found = [by_id[job_id] for job_id in job_ids if job_id in by_id]
     if summaries is not None:
-        summaries.extend(job_summary_of(job) for job in found)
+        summaries.extend(_job_summary(job) for job in found)
     return [job_payload(job) for job in found]
 
 

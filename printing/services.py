@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from orders.models import Order, OrderItem
 from orders.staff import username
-from printing import notify, selectors
+from printing import notify, selectors, statements
 from printing.documents import check_document, validate_document
 from printing.kitchen import kitchen_ticket
 from printing.models import (
@@ -454,49 +454,38 @@ def jobs_claim(*, printer_id, limit=DELIVERY_BATCH, channel_name=None, handout_t
     """
     # Most calls find nothing (a wake-up for a job an earlier claim already sent, a reconnect, a
     # status report): a plain read answers them without taking the database's write lock.
-    if not PrintJob.objects.filter(printer_id=printer_id, status=Status.PENDING).exists():
+    # The statements are written out (printing.statements): every job is claimed (issue 16).
+    if not statements.printer_has_pending(printer_id):
         return []
     now = timezone.now()
     with transaction.atomic():
-        printer = (
-            Printer.objects.select_for_update()
-            .filter(pk=printer_id)
-            .values("status", "is_active", "connection_channel")
-            .first()
-        )
+        printer = statements.printer_for_claim(printer_id)
         if printer is None or not printer["is_active"] or printer["status"] in Printer.BLOCKING_STATUSES:
             return []
         if channel_name and printer["connection_channel"] not in ("", channel_name):
             return []
         if handout_token:
             limit = 1
-        candidates = list(
-            PrintJob.objects.select_for_update(skip_locked=True)
-            .filter(printer_id=printer_id, status=Status.PENDING)
-            .exclude(expires_at__lte=now)
-            .order_by("priority", "id")
-            .values_list("pk", flat=True)[:limit]
-        )
+        candidates = statements.pending_job_ids(printer_id, now=now, limit=limit)
         # One conditional UPDATE for the batch: the candidates are locked (PostgreSQL) or the
         # write lock is held (SQLite), so they are all still pending; if not, re-read which moved.
         updates = {"status": Status.SENT, "sent_at": now}
         if handout_token:
             updates["handout_token"] = handout_token
         claimed = candidates
-        if PrintJob.objects.filter(pk__in=candidates, status=Status.PENDING).update(**updates) != len(candidates):
+        if statements.jobs_move(candidates, from_status=Status.PENDING, updates=updates) != len(candidates):
             claimed = list(
                 PrintJob.objects.filter(pk__in=candidates, status=Status.SENT, sent_at=now)
                 .order_by("priority", "id")
                 .values_list("pk", flat=True)
             )
         sent_message = _("Handed out to the printer") if handout_token else _("Sent to the agent")
-        events = [PrintJobEvent(job_id=job_id, status=Status.SENT, message=sent_message, at=now) for job_id in claimed]
-        PrintJobEvent.objects.bulk_create(events)
+        statements.job_events_insert([(job_id, Status.SENT, sent_message, now) for job_id in claimed])
         webhooks_wanted = bool(claimed) and subscribed("job.sent")  # one query per claim, not per job
         for job_id in claimed:
             log.info("job=%s printer=%s status=sent", job_id, printer_id)
             if webhooks_wanted:
-                _job_event(job_id, Status.SENT, events[0].message)
+                _job_event(job_id, Status.SENT, sent_message)
     # Read after commit: the write lock is not held while payloads are built. The staff pages'
     # summaries come from the same rows (no query of their own).
     summaries = []
@@ -516,12 +505,8 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
     now = timezone.now()
     with transaction.atomic():
         # The row as staff see it comes with the lock: the summary sent after commit needs no query.
-        row = (
-            PrintJob.objects.select_for_update(of=("self",))
-            .filter(pk=job_id, printer_id=printer_id)
-            .values(*selectors.JOB_SUMMARY_FIELDS, "max_retries")
-            .first()
-        )
+        # Written-out statements (printing.statements): every job gets two reports (issue 16).
+        row = statements.job_for_report(job_id, printer_id)
         if row is None:
             return StatusOutcome(ok=False, error="not_found", message=f"job {job_id} is not a job of this printer")
         current = row["status"]
@@ -551,10 +536,10 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
                 event_message = reason
             updates["error_code"] = error_code
             updates["error_message"] = reason
-        if not PrintJob.objects.filter(pk=job_id, status=current).update(**updates):
+        if not statements.job_move(job_id, from_status=current, updates=updates):
             return StatusOutcome(ok=True, changed=False, status=current)
         new_status = updates["status"]
-        PrintJobEvent.objects.create(job_id=job_id, status=new_status, message=event_message[:500])
+        statements.job_events_insert([(job_id, new_status, event_message, now)])
         summary = selectors.job_summary_from_row({**row, **updates})
         _job_event(job_id, new_status, event_message, summary=summary)
         transaction.on_commit(partial(notify.staff_job_updated, summary))
@@ -567,10 +552,7 @@ def job_mark_status(*, job_id, printer_id, status, error_code="", message=""):
     )
     # Answered here, in the same database call, so that the consumer claims only when there is
     # something to claim (a claim per acknowledgement otherwise, nearly always empty).
-    pending = (
-        new_status in PrintJob.TERMINAL_STATUSES
-        and PrintJob.objects.filter(printer_id=printer_id, status=Status.PENDING).exists()
-    )
+    pending = new_status in PrintJob.TERMINAL_STATUSES and statements.printer_has_pending(printer_id)
     return StatusOutcome(ok=True, changed=True, status=new_status, pending=pending)
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from printing import services
 from printing.models import PrintJob
-from printing.protocol import job_payload
+from printing.selectors import job_payloads
 from tests.api.conftest import DOCUMENT, problem_fields
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_raw_bytes_are_stored_untouched(api, printer, raw_format):
     job = PrintJob.objects.get()
     assert (job.kind, job.raw_format, job.copies) == ("raw", raw_format, 2)
     assert bytes(job.escpos) == data * 2
-    assert job_payload(job)["escpos"] == b64(data * 2)  # what the agent gets, base64 of the same bytes
+    assert job_payloads([job.pk])[0]["escpos"] == b64(data * 2)  # what the agent gets, base64 of the same bytes
 
 
 def test_expire_after_sets_the_deadline_and_an_expired_job_fails(api, printer):

@@ -1,0 +1,229 @@
+"""The delivery path's SQL, each statement written out once (issue 16).
+
+Every job goes through a claim and two agent reports. Compiling their small statements from
+querysets cost several times running them (Django's ``as_sql`` was a quarter of the server's
+time in the profile, the SQL itself a twentieth), so these are the same statements written out,
+for SQLite and PostgreSQL alike. They only read and write; the rules (which status may follow
+which, what is locked when) stay in ``printing.services``, which calls them inside its
+transactions. Everything off the delivery path uses the ORM.
+
+Values go in as parameters, never into the text: table and column names come from the models.
+Rows come back as the dicts the ORM's ``values()`` would give (same keys, datetimes aware,
+booleans and money converted), so callers cannot tell the difference.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+
+from orders.models import Order, OrderItem
+from printing.models import Printer, PrintJob, PrintJobEvent
+
+CENTS = Decimal("0.01")
+
+
+def _table(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _column(model, field):
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
+def _placeholders(values):
+    return ", ".join(["%s"] * len(values))
+
+
+def _lock(clause=""):
+    """`` FOR UPDATE …`` where the database has row locks (PostgreSQL); SQLite holds its write lock."""
+    if not connection.features.has_select_for_update:
+        return ""
+    return f" FOR UPDATE{clause}"
+
+
+def _to_db(value):
+    """A parameter as the ORM would send it (SQLite stores datetimes as UTC text)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
+
+
+def _datetime(value):
+    """A datetime column's value, aware, whichever the database (SQLite returns text)."""
+    if value is None:
+        return None
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)
+    return convert(value, None, connection) if convert else value
+
+
+def _fetch(sql, params):
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+def printer_has_pending(printer_id):
+    """Whether this printer has a pending job (a plain read: no write lock)."""
+    job = _table(PrintJob)
+    sql = f"SELECT 1 FROM {job} WHERE printer_id = %s AND status = %s LIMIT 1"  # noqa: S608
+    return bool(_fetch(sql, [printer_id, PrintJob.Status.PENDING]))
+
+
+def printer_for_claim(printer_id):
+    """The printer's status, ``is_active`` and ``connection_channel``, its row locked; or None."""
+    printer = _table(Printer)
+    sql = f"SELECT status, is_active, connection_channel FROM {printer} WHERE id = %s{_lock()}"  # noqa: S608
+    rows = _fetch(sql, [printer_id])
+    if not rows:
+        return None
+    status, is_active, channel = rows[0]
+    return {"status": status, "is_active": bool(is_active), "connection_channel": channel}
+
+
+def pending_job_ids(printer_id, *, now, limit):
+    """This printer's deliverable pending jobs in delivery order (``priority``, then ``id``), at
+    most ``limit``, locked (PostgreSQL: rows another claim holds are skipped)."""
+    job = _table(PrintJob)
+    sql = (
+        f"SELECT id FROM {job} WHERE printer_id = %s AND status = %s"  # noqa: S608
+        " AND (expires_at IS NULL OR expires_at > %s)"
+        f" ORDER BY priority, id LIMIT %s{_lock(' SKIP LOCKED')}"
+    )
+    return [row[0] for row in _fetch(sql, [printer_id, PrintJob.Status.PENDING, _to_db(now), limit])]
+
+
+# The job as staff see it (``selectors.JOB_SUMMARY_FIELDS``) and what a report needs besides.
+_REPORT_COLUMNS = (
+    ("pk", "j.id"),
+    ("order_id", "j.order_id"),
+    ("order__number", "o.number"),
+    ("printer_id", "j.printer_id"),
+    ("printer__name", "p.name"),
+    ("kind", "j.kind"),
+    ("status", "j.status"),
+    ("attempts", "j.attempts"),
+    ("error_code", "j.error_code"),
+    ("error_message", "j.error_message"),
+    ("created_at", "j.created_at"),
+    ("finished_at", "j.finished_at"),
+    ("max_retries", "j.max_retries"),
+)
+
+
+def job_for_report(job_id, printer_id):
+    """The job (``selectors.JOB_SUMMARY_FIELDS`` and ``max_retries``) if it is this printer's,
+    its row locked; or None."""
+    columns = ", ".join(expression for _, expression in _REPORT_COLUMNS)
+    sql = (
+        f"SELECT {columns} FROM {_table(PrintJob)} j"  # noqa: S608
+        f" JOIN {_table(Printer)} p ON p.id = j.printer_id"
+        f" LEFT JOIN {_table(Order)} o ON o.id = j.order_id"
+        f" WHERE j.id = %s AND j.printer_id = %s{_lock(' OF j')}"
+    )
+    rows = _fetch(sql, [job_id, printer_id])
+    if not rows:
+        return None
+    row = dict(zip((key for key, _ in _REPORT_COLUMNS), rows[0], strict=True))
+    row["created_at"] = _datetime(row["created_at"])
+    row["finished_at"] = _datetime(row["finished_at"])
+    return row
+
+
+def jobs_for_delivery(job_ids):
+    """What a ``new_order`` payload and the staff summary need of these jobs, by id (missing
+    ones left out): the job without its stored document, its printer's settings, its order and
+    the order's total (summed here in ``Decimal``, as ``Order.total`` does)."""
+    if not job_ids:
+        return {}
+    sql = (
+        "SELECT j.id, j.order_id, j.printer_id, j.kind, j.status, j.content, j.escpos, j.copies,"  # noqa: S608
+        " j.priority, j.attempts, j.error_code, j.error_message, j.created_at, j.finished_at,"
+        " p.name, p.paper_width, p.profile, p.has_cutter,"
+        " o.number, o.status, o.channel, o.customer_name"
+        f" FROM {_table(PrintJob)} j JOIN {_table(Printer)} p ON p.id = j.printer_id"
+        f" LEFT JOIN {_table(Order)} o ON o.id = j.order_id"
+        f" WHERE j.id IN ({_placeholders(job_ids)})"
+    )
+    jobs = {}
+    for row in _fetch(sql, list(job_ids)):
+        (pk, order_id, printer_id, kind, status, content, escpos, copies, priority, attempts, error_code) = row[:11]
+        (error_message, created_at, finished_at, printer_name, paper_width, profile, has_cutter) = row[11:18]
+        (order_number, order_status, order_channel, customer_name) = row[18:]
+        jobs[pk] = {
+            "pk": pk,
+            "order_id": order_id,
+            "printer_id": printer_id,
+            "kind": kind,
+            "status": status,
+            "content": content,
+            "escpos": bytes(escpos),
+            "copies": copies,
+            "priority": priority,
+            "attempts": attempts,
+            "error_code": error_code,
+            "error_message": error_message,
+            "created_at": _datetime(created_at),
+            "finished_at": _datetime(finished_at),
+            "printer__name": printer_name,
+            "printer__paper_width": paper_width,
+            "printer__profile": profile,
+            "printer__has_cutter": bool(has_cutter),
+            "order__number": order_number,
+            "order__status": order_status,
+            "order__channel": order_channel,
+            "order__customer_name": customer_name,
+        }
+    order_ids = sorted({job["order_id"] for job in jobs.values() if job["order_id"] is not None})
+    totals = dict.fromkeys(order_ids, Decimal("0.00"))
+    if order_ids:
+        sql = (
+            f"SELECT order_id, quantity, unit_price FROM {_table(OrderItem)}"  # noqa: S608
+            f" WHERE order_id IN ({_placeholders(order_ids)})"
+        )
+        for order_id, quantity, unit_price in _fetch(sql, order_ids):
+            # SQLite hands the price back as a float: through its shortest text, as the ORM does.
+            totals[order_id] += Decimal(str(unit_price)).quantize(CENTS) * quantity
+    for job in jobs.values():
+        job["order__total"] = totals.get(job["order_id"])
+    return jobs
+
+
+# --- writes -----------------------------------------------------------------------------------
+
+
+def job_move(job_id, *, from_status, updates):
+    """``UPDATE`` the job with ``updates`` (column → value) if its status is still ``from_status``;
+    return whether it moved."""
+    assignments = ", ".join(f"{_column(PrintJob, field)} = %s" for field in updates)
+    sql = f"UPDATE {_table(PrintJob)} SET {assignments} WHERE id = %s AND status = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*map(_to_db, updates.values()), job_id, from_status])
+        return cursor.rowcount == 1
+
+
+def jobs_move(job_ids, *, from_status, updates):
+    """``job_move`` for several jobs in one statement; return how many moved."""
+    if not job_ids:
+        return 0
+    assignments = ", ".join(f"{_column(PrintJob, field)} = %s" for field in updates)
+    sql = (
+        f"UPDATE {_table(PrintJob)} SET {assignments}"  # noqa: S608
+        f" WHERE id IN ({_placeholders(job_ids)}) AND status = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*map(_to_db, updates.values()), *job_ids, from_status])
+        return cursor.rowcount
+
+
+def job_events_insert(events):
+    """Insert job history events, each ``(job_id, status, message, at)``."""
+    if not events:
+        return
+    columns = ", ".join(_column(PrintJobEvent, field) for field in ("job", "status", "message", "at"))
+    sql = f"INSERT INTO {_table(PrintJobEvent)} ({columns}) VALUES (%s, %s, %s, %s)"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(job_id, status, message[:500], _to_db(at)) for job_id, status, message, at in events])
