@@ -34,7 +34,6 @@ from printing.models import (
     Printer,
     PrinterIncident,
     PrintJob,
-    PrintJobEvent,
     hash_token,
     normalize_channels,
 )
@@ -97,16 +96,16 @@ def jobs_create_for_order(*, order_id):
     Idempotent: at most one receipt or ticket per (order, printer), however often it is called.
     Returns the ids of the jobs it created.
     """
+    # Which printers auto-print which channels first (a fixed statement, issue 16): when none
+    # prints anything, not even the order is read.
+    auto_printing = statements.printers_auto_printing()
+    if not auto_printing:
+        return []
     order = Order.objects.filter(pk=order_id).order_by().first()
     if order is None or order.status in {Order.Status.PENDING, Order.Status.CANCELLED}:
         return []
     created = []
-    # Choose on two columns first: a school with many printers should not load them all.
-    matching = [
-        pk
-        for pk, channels in Printer.objects.filter(is_active=True).order_by().values_list("pk", "auto_print")
-        if order.channel in normalize_channels(channels)
-    ]
+    matching = [pk for pk, channels in auto_printing if order.channel in channels]
     if not matching:
         return []  # an order no printer prints: its items are not even read
     # Items with their products in one query (kitchen tickets choose by the product's category).
@@ -119,7 +118,7 @@ def jobs_create_for_order(*, order_id):
     # short, and jobs_create_missing() finds it.
     with transaction.atomic():
         for printer in printers:
-            if PrintJob.objects.filter(order=order, printer=printer, kind__in=order_kinds).exists():
+            if statements.order_has_job_on(order.pk, printer.pk, order_kinds):
                 continue
             if printer.prints_kitchen_tickets_for(order.channel):
                 ticket = kitchen_order(order, printer.kitchen_categories)
@@ -177,9 +176,7 @@ def jobs_create_missing(*, now=None):
     # Orders no printer prints (e.g. no printer auto-prints scheduled orders) are not missing
     # anything: leave them out instead of re-examining them at every sweep.
     channels = {
-        channel
-        for printer in Printer.objects.filter(is_active=True).only("auto_print")
-        for channel in normalize_channels(printer.auto_print)
+        channel for _pk, printer_channels in statements.printers_auto_printing() for channel in printer_channels
     }
     if not channels:
         return []
@@ -228,7 +225,7 @@ def _job_create(
         # Paper speaks the canteen's language, whatever language the person confirming uses.
         with translation.override(settings.CANTINA_RECEIPT_LANGUAGE):
             _render_into(job, build(job))
-        job.save(update_fields=["document", "content", "escpos"])
+        statements.job_store_rendered(job)
     _record(job, Status.PENDING, message or _("Queued"), summary=selectors.job_summary_of(job))
     transaction.on_commit(partial(notify.job_wakeup, printer.pk, job.pk))
     log.info("job=%s printer=%s kind=%s order=%s status=pending", job.pk, printer.pk, kind, order and order.pk)
@@ -384,7 +381,7 @@ def order_reprint(*, order_id, requested_by=None, force=False):
 def _record(job, status, message="", summary=None):
     """The job's event, its webhook event and the staff update; ``summary`` (the job as staff
     see it now, if the caller has it) spares a query after commit."""
-    PrintJobEvent.objects.create(job=job, status=status, message=message[:500])
+    statements.job_events_insert([(job.pk, status, message, timezone.now())])
     _job_event(job.pk, status, message, summary=summary)
     if summary is None:
         job_notify_staff(job.pk)

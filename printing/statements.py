@@ -12,13 +12,13 @@ Rows come back as the dicts the ORM's ``values()`` would give (same keys, dateti
 booleans and money converted), so callers cannot tell the difference.
 """
 
-from datetime import datetime
+import json
 from decimal import Decimal
 
 from django.db import connection
 
 from orders.models import Order, OrderItem
-from printing.models import Printer, PrintJob, PrintJobEvent
+from printing.models import Printer, PrintJob, PrintJobEvent, normalize_channels
 
 CENTS = Decimal("0.01")
 
@@ -42,11 +42,10 @@ def _lock(clause=""):
     return f" FOR UPDATE{clause}"
 
 
-def _to_db(value):
-    """A parameter as the ORM would send it (SQLite stores datetimes as UTC text)."""
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
+def _to_db(model, field, value):
+    """A parameter as the ORM would send it (SQLite stores datetimes as UTC text, PostgreSQL
+    takes JSON wrapped)."""
+    return model._meta.get_field(field).get_db_prep_value(value, connection)
 
 
 def _datetime(value):
@@ -93,7 +92,33 @@ def pending_job_ids(printer_id, *, now, limit):
         " AND (expires_at IS NULL OR expires_at > %s)"
         f" ORDER BY priority, id LIMIT %s{_lock(' SKIP LOCKED')}"
     )
-    return [row[0] for row in _fetch(sql, [printer_id, PrintJob.Status.PENDING, _to_db(now), limit])]
+    return [
+        row[0] for row in _fetch(sql, [printer_id, PrintJob.Status.PENDING, _to_db(PrintJob, "expires_at", now), limit])
+    ]
+
+
+def printers_auto_printing():
+    """``(id, channels)`` of each active printer that auto-prints some order channel, by id.
+
+    Every confirmation asks (issue 16): a network of schools has hundreds of printers, and the
+    ORM built an object and decoded a JSON field per printer.
+    """
+    sql = f"SELECT id, auto_print FROM {_table(Printer)} WHERE is_active ORDER BY id"  # noqa: S608
+    found = []
+    for pk, channels in _fetch(sql, []):
+        channels = normalize_channels(json.loads(channels) if isinstance(channels, str) else channels)
+        if channels:
+            found.append((pk, channels))
+    return found
+
+
+def order_has_job_on(order_id, printer_id, kinds):
+    """Whether the order already has a job of one of these kinds on this printer."""
+    sql = (
+        f"SELECT 1 FROM {_table(PrintJob)} WHERE order_id = %s AND printer_id = %s"  # noqa: S608
+        f" AND kind IN ({_placeholders(kinds)}) LIMIT 1"
+    )
+    return bool(_fetch(sql, [order_id, printer_id, *kinds]))
 
 
 # The job as staff see it (``selectors.JOB_SUMMARY_FIELDS``) and what a report needs besides.
@@ -195,13 +220,17 @@ def jobs_for_delivery(job_ids):
 # --- writes -----------------------------------------------------------------------------------
 
 
+def _job_values(updates):
+    return [_to_db(PrintJob, field, value) for field, value in updates.items()]
+
+
 def job_move(job_id, *, from_status, updates):
     """``UPDATE`` the job with ``updates`` (column → value) if its status is still ``from_status``;
     return whether it moved."""
     assignments = ", ".join(f"{_column(PrintJob, field)} = %s" for field in updates)
     sql = f"UPDATE {_table(PrintJob)} SET {assignments} WHERE id = %s AND status = %s"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*map(_to_db, updates.values()), job_id, from_status])
+        cursor.execute(sql, [*_job_values(updates), job_id, from_status])
         return cursor.rowcount == 1
 
 
@@ -215,8 +244,17 @@ def jobs_move(job_ids, *, from_status, updates):
         f" WHERE id IN ({_placeholders(job_ids)}) AND status = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*map(_to_db, updates.values()), *job_ids, from_status])
+        cursor.execute(sql, [*_job_values(updates), *job_ids, from_status])
         return cursor.rowcount
+
+
+def job_store_rendered(job):
+    """Store what ``job`` was rendered into: its ``document``, ``content`` and ``escpos``."""
+    fields = ("document", "content", "escpos")
+    assignments = ", ".join(f"{_column(PrintJob, field)} = %s" for field in fields)
+    sql = f"UPDATE {_table(PrintJob)} SET {assignments} WHERE id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*(_to_db(PrintJob, field, getattr(job, field)) for field in fields), job.pk])
 
 
 def job_events_insert(events):
@@ -226,4 +264,10 @@ def job_events_insert(events):
     columns = ", ".join(_column(PrintJobEvent, field) for field in ("job", "status", "message", "at"))
     sql = f"INSERT INTO {_table(PrintJobEvent)} ({columns}) VALUES (%s, %s, %s, %s)"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, [(job_id, status, message[:500], _to_db(at)) for job_id, status, message, at in events])
+        cursor.executemany(
+            sql,
+            [
+                (job_id, status, message[:500], _to_db(PrintJobEvent, "at", at))
+                for job_id, status, message, at in events
+            ],
+        )
