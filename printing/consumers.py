@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from accounts import roles
+from cantina.delivery_first import delivery_call
 from printing import local_jobs, notify, selectors, services
 from printing.groups import STAFF_GROUP, printer_group
 from printing.models import Printer
@@ -393,7 +394,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
             return
         async with self.delivery_lock:
             if resend_in_flight:
-                in_flight, claimed = await database_sync_to_async(services.agent_delivery_start)(
+                in_flight, claimed = await delivery_call(services.agent_delivery_start)(
                     printer_id=self.printer_id, channel_name=self.channel_name
                 )
                 for payload in in_flight + claimed:
@@ -401,7 +402,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
                 if len(claimed) < services.DELIVERY_BATCH:
                     return
             while not self.closing:
-                payloads = await database_sync_to_async(services.jobs_claim)(
+                payloads = await delivery_call(services.jobs_claim)(
                     printer_id=self.printer_id, channel_name=self.channel_name
                 )
                 for payload in payloads:
@@ -554,7 +555,7 @@ class AgentConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
         # One database call records the report and, after a finished job, claims the next ones;
         # the delivery lock keeps those in order with any other delivery of this connection.
         async with self.delivery_lock:
-            outcome, payloads = await database_sync_to_async(services.job_report)(
+            outcome, payloads = await delivery_call(services.job_report)(
                 job_id=job_id,
                 printer_id=self.printer_id,
                 channel_name=self.channel_name,
