@@ -91,7 +91,7 @@ class Baseline(Confirmations):
     async def orders_create(self, count, seed=1):
         return [next(self.order_ids) for _ in range(count)]
 
-    async def jobs_done(self, first, last, expect, timeout=60):
+    async def jobs_done(self, first, last, expect, timeout=60, until=None):
         deadline = time.monotonic() + timeout
         while True:
             by_status = dict(
@@ -104,7 +104,14 @@ class Baseline(Confirmations):
                     "SELECT max(finished_at) FROM job WHERE order_id BETWEEN ? AND ? AND status = 'completed'",
                     (first, last),
                 ).fetchone()[0]
-                return {"by_status": by_status, "last_finished_at": last_finished}
+                completed_by = None
+                if until is not None:
+                    completed_by = self.db.execute(
+                        "SELECT count(*) FROM job WHERE order_id BETWEEN ? AND ? AND status = 'completed'"
+                        " AND finished_at <= ?",
+                        (first, last, until),
+                    ).fetchone()[0]
+                return {"by_status": by_status, "last_finished_at": last_finished, "completed_by": completed_by}
             await asyncio.sleep(0.25)
 
 

@@ -26,6 +26,7 @@ import os
 import random
 import sys
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from bench.control import Confirmations
@@ -97,8 +98,9 @@ def confirm_for_printer(order_id, printer_id):
         close_old_connections()  # as request_finished does after a view
 
 
-def jobs_done(first, last):
-    """Jobs by status of the orders first..last, and the last finished_at (epoch seconds)."""
+def jobs_done(first, last, until=None):
+    """Jobs by status of the orders first..last, the last finished_at (epoch seconds), and how
+    many were completed by ``until`` (epoch seconds, when given)."""
     from django.db import close_old_connections
     from django.db.models import Count, Max
 
@@ -107,8 +109,13 @@ def jobs_done(first, last):
     try:
         jobs = PrintJob.objects.filter(order_id__gte=first, order_id__lte=last)
         by_status = dict(jobs.values_list("status").annotate(n=Count("pk")).order_by())
-        last = jobs.filter(status=PrintJob.Status.COMPLETED).aggregate(last=Max("finished_at"))["last"]
-        return by_status, last.timestamp() if last else None
+        completed = jobs.filter(status=PrintJob.Status.COMPLETED)
+        last = completed.aggregate(last=Max("finished_at"))["last"]
+        completed_by = None
+        if until is not None:
+            moment = datetime.fromtimestamp(until, tz=UTC)
+            completed_by = completed.filter(finished_at__lte=moment).count()
+        return by_status, last.timestamp() if last else None, completed_by
     finally:
         close_old_connections()
 
@@ -127,15 +134,17 @@ class ProjectConfirmations(Confirmations):
 
         return await sync_to_async(orders_create, thread_sensitive=False)(count, seed)
 
-    async def jobs_done(self, first, last, expect, timeout=60):
+    async def jobs_done(self, first, last, expect, timeout=60, until=None):
         """Wait until ``expect`` jobs of orders first..last are completed in the database."""
         from asgiref.sync import sync_to_async
 
         deadline = time.monotonic() + timeout
         while True:
-            by_status, last_finished = await sync_to_async(jobs_done, thread_sensitive=False)(first, last)
+            by_status, last_finished, completed_by = await sync_to_async(jobs_done, thread_sensitive=False)(
+                first, last, until
+            )
             if by_status.get("completed", 0) >= expect or time.monotonic() > deadline:
-                return {"by_status": by_status, "last_finished_at": last_finished}
+                return {"by_status": by_status, "last_finished_at": last_finished, "completed_by": completed_by}
             await asyncio.sleep(0.25)
 
 
