@@ -79,12 +79,13 @@ def confirm_for_printer(order_id, printer_id):
 
     from orders.models import Order
     from orders.services import order_confirm
-    from printing import services
+    from printing import services, statements
     from printing.models import Printer, PrintJob
 
     try:
         order_confirm(order_id=order_id)
-        order = Order.objects.prefetch_related("items").get(pk=order_id)
+        order = Order.objects.get(pk=order_id)
+        lines = statements.order_lines(order_id)  # as services.jobs_create_for_order reads them
         printer = Printer.objects.get(pk=printer_id)
         with transaction.atomic():
             services._job_create(
@@ -92,7 +93,7 @@ def confirm_for_printer(order_id, printer_id):
                 kind=PrintJob.Kind.ORDER_RECEIPT,
                 order=order,
                 priority=services.PRIORITY_BY_CHANNEL.get(order.channel, 5),
-                build=lambda job: services._order_document(job, order, reprint=False),
+                build=lambda job: services._order_document(job, order, lines, reprint=False),
             )
     finally:
         close_old_connections()  # as request_finished does after a view

@@ -56,6 +56,11 @@ class DailyOrderCounter(models.Model):
 MONEY: "DecimalField[Decimal, Decimal]" = DecimalField(max_digits=12, decimal_places=2)
 
 
+def lines_total(lines):
+    """An order's total: the sum of its lines' ``unit_price`` × ``quantity`` (0.00 for none)."""
+    return sum((line.unit_price * line.quantity for line in lines), Decimal("0.00"))
+
+
 class OrderQuerySet(models.QuerySet):
     def with_total(self):
         """Annotate ``total_amount`` (one subquery), which ``Order.total`` then reads."""
@@ -152,7 +157,7 @@ class Order(models.Model):
         annotated = getattr(self, "total_amount", None)
         if annotated is not None:
             return annotated
-        return sum((item.line_total for item in self.items.all()), Decimal("0.00"))
+        return lines_total(self.items.all())
 
     @property
     def change_due(self):

@@ -8,6 +8,7 @@ plain dataclasses.
 from django.conf import settings
 from django.utils import timezone
 
+from orders.models import lines_total
 from printing.receipts import PrinterSpec, ReceiptItem, ReceiptOrder, ShopInfo
 
 
@@ -29,17 +30,16 @@ def shop_info():
     )
 
 
-def receipt_order(order):
-    items = tuple(
-        ReceiptItem(name=item.name, quantity=item.quantity, unit_price=item.unit_price) for item in order.items.all()
-    )
+def receipt_order(order, lines):
+    """``order`` with its ``lines`` (``printing.statements.order_lines``)."""
+    items = tuple(ReceiptItem(name=line.name, quantity=line.quantity, unit_price=line.unit_price) for line in lines)
     return ReceiptOrder(
         number=order.number,
         channel=order.channel,
         customer_name=order.customer_name,
         created_at=timezone.localtime(order.created_at),
         items=items,
-        total=order.total,
+        total=lines_total(lines),
         scheduled_for=timezone.localtime(order.scheduled_for) if order.scheduled_for else None,
         notes=order.notes,
         payment_method=order.get_payment_method_display() if order.payment_method else "",
@@ -48,17 +48,16 @@ def receipt_order(order):
     )
 
 
-def kitchen_order(order, categories):
-    """The order's lines of ``categories`` for a kitchen ticket (category read from the product)."""
+def kitchen_order(order, lines, categories):
+    """The order's ``lines`` of ``categories`` for a kitchen ticket (each line's product's category)."""
     from printing.kitchen import KitchenOrder, kitchen_items
 
-    lines = [(item.name, item.quantity, item.product.category if item.product_id else "") for item in order.items.all()]
     return KitchenOrder(
         number=order.number,
         channel=order.channel,
         customer_name=order.customer_name,
         created_at=timezone.localtime(order.created_at),
-        items=kitchen_items(lines, categories),
+        items=kitchen_items([(line.name, line.quantity, line.category) for line in lines], categories),
         scheduled_for=timezone.localtime(order.scheduled_for) if order.scheduled_for else None,
         notes=order.notes,
     )

@@ -19,12 +19,12 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef, Prefetch, prefetch_related_objects
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, OuterRef
 from django.db.models.functions import Now
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from orders.models import Order, OrderItem
+from orders.models import Order
 from orders.staff import username
 from printing import notify, selectors, statements
 from printing.documents import check_document, validate_document
@@ -108,8 +108,8 @@ def jobs_create_for_order(*, order_id):
     matching = [pk for pk, channels in auto_printing if order.channel in channels]
     if not matching:
         return []  # an order no printer prints: its items are not even read
-    # Items with their products in one query (kitchen tickets choose by the product's category).
-    prefetch_related_objects([order], Prefetch("items", queryset=OrderItem.objects.select_related("product")))
+    # The lines with their products' categories (kitchen tickets choose by them): one statement.
+    lines = statements.order_lines(order.pk)
     order_kinds = [PrintJob.Kind.ORDER_RECEIPT, PrintJob.Kind.KITCHEN_TICKET]
     # Which already have theirs is asked per printer below, under the write lock: asking first as
     # well cost every confirmation a query (issue 16) to spare the rare repeated call a printer load.
@@ -121,14 +121,14 @@ def jobs_create_for_order(*, order_id):
             if statements.order_has_job_on(order.pk, printer.pk, order_kinds):
                 continue
             if printer.prints_kitchen_tickets_for(order.channel):
-                ticket = kitchen_order(order, printer.kitchen_categories)
+                ticket = kitchen_order(order, lines, printer.kitchen_categories)
                 if not ticket.items:
                     continue  # nothing for this station to prepare
                 kind = PrintJob.Kind.KITCHEN_TICKET
                 build = partial(_kitchen_document, ticket=ticket)
             else:
                 kind = PrintJob.Kind.ORDER_RECEIPT
-                build = partial(_receipt_document, order=order)
+                build = partial(_receipt_document, order=order, lines=lines)
             try:
                 with transaction.atomic():
                     job = _job_create(
@@ -144,8 +144,8 @@ def jobs_create_for_order(*, order_id):
     return created
 
 
-def _receipt_document(job, *, order):
-    document = _order_document(job, order, reprint=False)
+def _receipt_document(job, *, order, lines):
+    document = _order_document(job, order, lines, reprint=False)
     if job.printer.has_drawer and order.payment_method == Order.PaymentMethod.CASH:
         # A cash sale opens the drawer plugged into the receipt printer (never a kitchen one).
         document = validate_document({**document, "commands": [DRAWER_PULSE, *document["commands"]]})
@@ -201,8 +201,11 @@ def jobs_create_missing(*, now=None):
     return created
 
 
-def _order_document(job, order, *, reprint):
-    return order_receipt(receipt_order(order), printer_spec(job.printer), shop_info(), reprint=reprint, job_id=job.pk)
+def _order_document(job, order, lines, *, reprint):
+    """The receipt of ``order`` with its ``lines`` (``statements.order_lines``) for ``job``."""
+    return order_receipt(
+        receipt_order(order, lines), printer_spec(job.printer), shop_info(), reprint=reprint, job_id=job.pk
+    )
 
 
 def _job_create(
@@ -344,7 +347,8 @@ def job_reprint(*, job_id, requested_by=None, force=False):
             "original_waiting",
         )
     _require_active(original.printer)
-    order = Order.objects.prefetch_related("items").get(pk=original.order_id)
+    order = Order.objects.get(pk=original.order_id)
+    lines = statements.order_lines(order.pk)
     with transaction.atomic():
         return _job_create(
             printer=original.printer,
@@ -353,7 +357,7 @@ def job_reprint(*, job_id, requested_by=None, force=False):
             priority=2,
             requested_by=requested_by,
             message=_("Reprint of job #%(id)s") % {"id": original.pk},
-            build=lambda job: _order_document(job, order, reprint=True),
+            build=lambda job: _order_document(job, order, lines, reprint=True),
         )
 
 

@@ -131,3 +131,19 @@ def test_money_is_decimal(printer, make_order):
     total = statements.jobs_for_delivery([job_id])[job_id]["order__total"]
 
     assert isinstance(total, Decimal) and total == Decimal("14.50")
+
+
+def test_order_lines_are_the_items_in_order_with_their_products_category(make_order):
+    from orders.models import OrderItem, Product
+
+    order = make_order(status="pending", items=[("Suco", 1, "6.00")])
+    coxinha = Product.objects.create(name="Coxinha", category="Salgados", price=Decimal("7.25"))
+    OrderItem.objects.create(order=order, product=coxinha, quantity=3, unit_price=Decimal("7.25"))
+
+    lines = statements.order_lines(order.pk)
+
+    assert [tuple(line) for line in lines] == [
+        ("Suco", 1, Decimal("6.00"), ""),  # no product: no category
+        ("Coxinha", 3, Decimal("7.25"), "Salgados"),
+    ]
+    assert order.total == Decimal("27.75")  # the same rule (orders.models.lines_total) as the receipt's
