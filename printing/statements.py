@@ -1,11 +1,12 @@
 """The delivery path's SQL, each statement written out once (issue 16).
 
-Every job goes through a claim and two agent reports. Compiling their small statements from
-querysets cost several times running them (Django's ``as_sql`` was a quarter of the server's
-time in the profile, the SQL itself a twentieth), so these are the same statements written out,
-for SQLite and PostgreSQL alike. They only read and write; the rules (which status may follow
-which, what is locked when) stay in ``printing.services``, which calls them inside its
-transactions. Everything off the delivery path uses the ORM.
+Every job goes through its creation, a claim and two agent reports. Compiling their small
+statements from querysets cost several times running them (Django's ``as_sql`` was a quarter of
+the server's time in the profile, the SQL itself a twentieth), so these are the same statements
+written out, for SQLite and PostgreSQL alike. They only read and write; the rules (which status
+may follow which, what is locked when) stay in ``printing.services``, which calls them inside its
+transactions. Everything off that path uses the ORM (the job's own INSERT too: its defaults live
+in the model).
 
 Values go in as parameters, never into the text: table and column names come from the models.
 Rows come back as the dicts the ORM's ``values()`` would give (same keys, datetimes aware,
