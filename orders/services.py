@@ -95,6 +95,8 @@ def order_create(
         + sum((Decimal(unit_price) * quantity for _name, quantity, unit_price in lines), Decimal("0.00")),
     )
 
+    if confirm:
+        wait_for_delivery(connection)  # under overload, earlier receipts first (cantina.delivery_first)
     with transaction.atomic():
         order = Order.objects.create(
             channel=channel,
