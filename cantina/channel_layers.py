@@ -32,6 +32,11 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         self._next_cleanup = now + self.cleanup_interval
         super()._clean_expired()
 
+    def has_members(self, group):
+        """Whether some channel listens to ``group``. This layer serves one process only, so the
+        answer is exact: nobody in another process could be listening."""
+        return bool(self.groups.get(group))
+
     def _queue(self, channel):
         queue = self.channels.get(channel)
         if queue is None:

@@ -107,3 +107,35 @@ async def test_receives_do_not_each_scan_every_channel(monkeypatch):
         await layer.send(channel, {"type": "x"})
     assert len(await asyncio.gather(*waiting)) == 1000
     assert len(scans) == 1, "a scan of every channel per receive is O(channels²) to connect them all"
+
+
+async def test_it_knows_whether_anybody_listens_to_a_group():
+    layer = InMemoryChannelLayer()
+    channel = await layer.new_channel()
+    assert not layer.has_members("staff")
+    await layer.group_add("staff", channel)
+    assert layer.has_members("staff")
+    await layer.group_discard("staff", channel)
+    assert not layer.has_members("staff")
+
+
+async def test_the_sender_skips_groups_nobody_listens_to_and_keeps_the_order_of_the_rest(monkeypatch):
+    from printing import notify
+
+    layer = InMemoryChannelLayer()
+    channel = await layer.new_channel()
+    await layer.group_add("staff", channel)
+    sent = []
+    group_send = layer.group_send
+
+    async def recording(group, message):
+        sent.append((group, message["n"]))
+        await group_send(group, message)
+
+    monkeypatch.setattr(layer, "group_send", recording)
+    for n, group in enumerate(["staff", "printer-9", "staff"]):
+        notify._Sender.enqueue(layer, group, {"type": "job.updated", "n": n})
+    await notify._Sender.senders[asyncio.get_running_loop()].task
+
+    assert sent == [("staff", 0), ("staff", 2)]  # printer-9 has nobody: never sent
+    assert [(await layer.receive(channel))["n"] for _ in range(2)] == [0, 2]
