@@ -121,6 +121,22 @@ def annotate_queued(printers):
     return printers.annotate(queued=Count("jobs", filter=Q(jobs__status__in=PrintJob.QUEUED_STATUSES)))
 
 
+PRINTER_STATUS_LABELS = dict(Printer.Status.choices)
+
+
+def _printer_summary(row):
+    return {
+        "id": row["pk"],
+        "name": row["name"],
+        "connected": row["connected"],
+        "status": row["status"],
+        "status_label": str(PRINTER_STATUS_LABELS.get(row["status"], row["status"])),
+        "last_seen_at": row["last_seen_at"].isoformat() if row["last_seen_at"] else None,
+        "queued": row["queued"],
+        "is_active": row["is_active"],
+    }
+
+
 def printer_summary(printer):
     """Plain data about one printer, as staff pages show it.
 
@@ -129,16 +145,8 @@ def printer_summary(printer):
     queued = getattr(printer, "queued", None)
     if queued is None:
         queued = PrintJob.objects.queued().filter(printer=printer).count()
-    return {
-        "id": printer.pk,
-        "name": printer.name,
-        "connected": printer.connected,
-        "status": printer.status,
-        "status_label": str(printer.get_status_display()),
-        "last_seen_at": printer.last_seen_at.isoformat() if printer.last_seen_at else None,
-        "queued": queued,
-        "is_active": printer.is_active,
-    }
+    fields = ("pk", "name", "connected", "status", "last_seen_at", "is_active")
+    return _printer_summary({**{field: getattr(printer, field) for field in fields}, "queued": queued})
 
 
 def printersannotate_queued(printer_ids=None):
@@ -148,7 +156,11 @@ def printersannotate_queued(printer_ids=None):
 
 
 def printer_summaries(printer_ids=None):
-    return [printer_summary(printer) for printer in printersannotate_queued(printer_ids)]
+    """``printer_summary`` of all printers (or these), by name. With ids (a connect, a status
+    change: hot in a reconnect storm) one written-out statement, the same data."""
+    if printer_ids is not None:
+        return [_printer_summary(row) for row in statements.printer_summary_rows(list(printer_ids))]
+    return [printer_summary(printer) for printer in printersannotate_queued()]
 
 
 # --- the agent side: what to (re)send, who may stay connected ------------------------------

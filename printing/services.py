@@ -728,9 +728,7 @@ def printer_authenticate(token):
         return None
     token_hash = hash_token(token)
     # A cloud printer's secret is not an agent token: an agent holding it would take its jobs.
-    for row in Printer.objects.filter(
-        token_prefix=token[:TOKEN_PREFIX_LENGTH], transport=Printer.Transport.AGENT
-    ).values(*AUTH_FIELDS):
+    for row in statements.printers_by_token_prefix(token[:TOKEN_PREFIX_LENGTH], AUTH_FIELDS):
         if row["token_hash"] and hmac.compare_digest(row["token_hash"], token_hash):
             return row
     return None
@@ -891,16 +889,19 @@ def _incident_open(printer_id, reason):
     log.info("printer=%s event=incident_opened reason=%s", printer_id, reason)
 
 
-def _incident_close(printer_id, reason):
-    if PrinterIncident.objects.filter(printer_id=printer_id, reason=reason, ended_at__isnull=True).update(
-        ended_at=timezone.now()
-    ):
+def _incidents_close(printer_id, reasons):
+    # Every connect and status report asks (a written-out statement: a restart brings every agent
+    # back at once); nearly always there is nothing to close.
+    for reason in statements.incidents_close(printer_id, list(reasons), at=timezone.now()):
         log.info("printer=%s event=incident_closed reason=%s", printer_id, reason)
 
 
+def _incident_close(printer_id, reason):
+    _incidents_close(printer_id, [reason])
+
+
 def _incidents_follow_status(printer_id, status):
-    for printer_status, reason in STATUS_INCIDENTS.items():
-        if status == printer_status:
-            _incident_open(printer_id, reason)
-        else:
-            _incident_close(printer_id, reason)
+    reason = STATUS_INCIDENTS.get(status)
+    if reason is not None:
+        _incident_open(printer_id, reason)
+    _incidents_close(printer_id, [other for other in STATUS_INCIDENTS.values() if other != reason])

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from django.db import connection
 
 from orders.models import Order, OrderItem, Product, lines_total
-from printing.models import Printer, PrintJob, PrintJobEvent, normalize_channels
+from printing.models import Printer, PrinterIncident, PrintJob, PrintJobEvent, normalize_channels
 
 CENTS = Decimal("0.01")
 
@@ -149,6 +149,63 @@ def order_lines(order_id):
         OrderLine(name, quantity, _money(unit_price), category or "")
         for name, quantity, unit_price, category in _fetch(sql, [order_id])
     ]
+
+
+# --- the connect path: a restart brings every agent back at once -----------------------------
+
+
+def printers_by_token_prefix(prefix, columns):
+    """``columns`` of the agent printers whose token starts with ``prefix`` (an indexed read)."""
+    sql = (
+        f"SELECT {', '.join(_column(Printer, column) for column in columns)} FROM {_table(Printer)}"  # noqa: S608
+        " WHERE token_prefix = %s AND transport = %s"
+    )
+    rows = []
+    for values in _fetch(sql, [prefix, Printer.Transport.AGENT]):
+        row = dict(zip(columns, values, strict=True))
+        for column in ("is_active", "has_cutter", "connected"):
+            if column in row:
+                row[column] = bool(row[column])
+        rows.append(row)
+    return rows
+
+
+def printer_summary_rows(printer_ids):
+    """What ``selectors.printer_summary`` shows of these printers, by name, with ``queued`` (its
+    jobs not finished yet) counted by the database: sent to staff at every connect and status
+    change."""
+    if not printer_ids:
+        return []
+    queued = list(PrintJob.QUEUED_STATUSES)
+    sql = (
+        "SELECT p.id, p.name, p.connected, p.status, p.last_seen_at, p.is_active,"  # noqa: S608
+        f" (SELECT COUNT(*) FROM {_table(PrintJob)} j WHERE j.printer_id = p.id"
+        f" AND j.status IN ({_placeholders(queued)}))"
+        f" FROM {_table(Printer)} p WHERE p.id IN ({_placeholders(printer_ids)}) ORDER BY p.name"
+    )
+    return [
+        {
+            "pk": pk,
+            "name": name,
+            "connected": bool(connected),
+            "status": status,
+            "last_seen_at": _datetime(last_seen_at),
+            "is_active": bool(is_active),
+            "queued": count,
+        }
+        for pk, name, connected, status, last_seen_at, is_active, count in _fetch(sql, [*queued, *printer_ids])
+    ]
+
+
+def incidents_close(printer_id, reasons, *, at):
+    """End the printer's open incidents of these reasons; return the reasons that ended."""
+    if not reasons:
+        return []
+    sql = (
+        f"UPDATE {_table(PrinterIncident)} SET ended_at = %s"  # noqa: S608
+        f" WHERE printer_id = %s AND ended_at IS NULL AND reason IN ({_placeholders(reasons)}) RETURNING reason"
+    )
+    return sorted(row[0] for row in _fetch(sql, [_to_db(PrinterIncident, "ended_at", at), printer_id, *reasons]))
 
 
 # The job as staff see it (``selectors.JOB_SUMMARY_FIELDS``) and what a report needs besides.

@@ -147,3 +147,50 @@ def test_order_lines_are_the_items_in_order_with_their_products_category(make_or
         ("Coxinha", 3, Decimal("7.25"), "Salgados"),
     ]
     assert order.total == Decimal("27.75")  # the same rule (orders.models.lines_total) as the receipt's
+
+
+def test_token_prefix_lookup_finds_agent_printers_only_with_real_booleans(make_printer):
+    from printing.models import Printer
+
+    agent = make_printer("Balcão")
+    cloud = make_printer("Nuvem")
+    Printer.objects.filter(pk=cloud.pk).update(transport="cloudprnt", token_prefix=agent.token_prefix)
+    agent.refresh_from_db()
+
+    [row] = statements.printers_by_token_prefix(agent.token_prefix, ("id", "is_active", "connected", "token_hash"))
+
+    assert row == {"id": agent.pk, "is_active": True, "connected": False, "token_hash": agent.token_hash}
+    assert statements.printers_by_token_prefix("nope", ("id",)) == []
+
+
+def test_printer_summaries_from_the_statement_equal_the_orms(make_printer, make_order):
+    from printing.models import Printer
+
+    first = make_printer("Balcão", auto_print=["counter"])
+    second = make_printer("Cozinha", auto_print=[])
+    services.jobs_create_for_order(order_id=make_order().pk)
+    services.job_create_test_page(printer=second)
+    Printer.objects.filter(pk=first.pk).update(connected=True, status="paper_out", last_seen_at=timezone.now())
+
+    fast = selectors.printer_summaries([second.pk, first.pk])
+
+    assert fast == [selectors.printer_summary(p) for p in selectors.printersannotate_queued()]
+    assert [(row["name"], row["queued"], row["status_label"]) for row in fast] == [
+        ("Balcão", 1, str(Printer.Status("paper_out").label)),
+        ("Cozinha", 1, str(Printer.Status("unknown").label)),
+    ]
+
+
+def test_incidents_close_ends_only_open_ones_of_the_reasons_given(make_printer):
+    from printing.models import PrinterIncident
+
+    printer = make_printer()
+    now = timezone.now()
+    PrinterIncident.objects.create(printer=printer, reason="paper_out")
+    PrinterIncident.objects.create(printer=printer, reason="no_agent")
+
+    assert statements.incidents_close(printer.pk, ["paper_out", "cover_open"], at=now) == ["paper_out"]
+    assert statements.incidents_close(printer.pk, ["paper_out"], at=now) == []
+
+    ended = dict(PrinterIncident.objects.values_list("reason", "ended_at"))
+    assert ended == {"paper_out": now, "no_agent": None}
