@@ -182,12 +182,7 @@ def job_payloads(job_ids, *, summaries=None):
 
 def jobs_in_flight(*, printer_id):
     """Payloads of jobs already sent to this printer but not finished: re-sent on reconnect."""
-    job_ids = list(
-        PrintJob.objects.filter(printer_id=printer_id, status__in=PrintJob.IN_FLIGHT_STATUSES)
-        .order_by("priority", "id")
-        .values_list("pk", flat=True)
-    )
-    return job_payloads(job_ids)
+    return job_payloads(statements.in_flight_job_ids(printer_id))
 
 
 def printers_with_pending_jobs(printer_ids):

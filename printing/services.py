@@ -765,15 +765,11 @@ def printer_connected(*, printer_id, channel_name, was_connected=False):
     """
     came_online = False
     with transaction.atomic():
-        kept = Printer.objects.filter(pk=printer_id, connected=True)
-        if not was_connected or not kept.update(connection_channel=channel_name, last_seen_at=Now()):
-            came_online = bool(
-                Printer.objects.filter(pk=printer_id, connected=False).update(
-                    connected=True, connection_channel=channel_name, last_seen_at=Now()
-                )
-            )
+        # Written-out statements (printing.statements): a restart brings every agent back at once.
+        if not was_connected or not statements.printer_keep_connection(printer_id, channel_name):
+            came_online = statements.printer_come_online(printer_id, channel_name)
             if not came_online and not was_connected:
-                kept.update(connection_channel=channel_name, last_seen_at=Now())
+                statements.printer_keep_connection(printer_id, channel_name)
         _incident_close(printer_id, PrinterIncident.Reason.NO_AGENT)
         if came_online:
             _notify_printer(printer_id)
@@ -804,7 +800,7 @@ def printer_report(*, printer_id, status, model="", agent_version="", message=""
     }
     # An agent reconnecting says what the row already holds: no write (a restart brings every
     # agent back at once, and SQLite has one writer). ``last_seen_at`` is the sweep's to refresh.
-    if Printer.objects.filter(pk=printer_id, **reported).exists():
+    if statements.printer_reported_as(printer_id, reported):
         return status, status
     with transaction.atomic():
         previous = Printer.objects.filter(pk=printer_id).values_list("status", flat=True).first()

@@ -15,9 +15,11 @@ booleans and money converted), so callers cannot tell the difference.
 
 import json
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
 from django.db import connection
+from django.db.models.functions import Now
 
 from orders.models import Order, OrderItem, Product, lines_total
 from printing.models import Printer, PrinterIncident, PrintJob, PrintJobEvent, normalize_channels
@@ -62,6 +64,19 @@ def _money(value):
     """A money column's value as ``Decimal`` (SQLite hands back a float: through its shortest
     text, as the ORM does)."""
     return Decimal(str(value)).quantize(CENTS)
+
+
+@cache
+def _now_sql(vendor):
+    """The database's clock as Django's ``Now()`` writes it for this kind of database (times that
+    several processes compare are read and written on it: tests/test_clock_jumps.py)."""
+    sql, params = Printer.objects.none().query.get_compiler(connection=connection).compile(Now())
+    assert not params
+    return sql
+
+
+def _database_now():
+    return _now_sql(connection.vendor)
 
 
 def _fetch(sql, params):
@@ -168,6 +183,43 @@ def printers_by_token_prefix(prefix, columns):
                 row[column] = bool(row[column])
         rows.append(row)
     return rows
+
+
+def printer_keep_connection(printer_id, channel_name):
+    """The connected printer's connection is now ``channel_name``; False if it is not connected."""
+    return _printer_connection_update(printer_id, channel_name, connected=True, where="connected")
+
+
+def printer_come_online(printer_id, channel_name):
+    """Mark the printer connected through ``channel_name`` if it was not; False if it was."""
+    return _printer_connection_update(printer_id, channel_name, connected=True, where="NOT connected")
+
+
+def _printer_connection_update(printer_id, channel_name, *, connected, where):
+    sql = (
+        f"UPDATE {_table(Printer)} SET connected = %s, connection_channel = %s,"  # noqa: S608
+        f" last_seen_at = {_database_now()} WHERE id = %s AND {where}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connected, channel_name, printer_id])
+        return cursor.rowcount == 1
+
+
+def printer_reported_as(printer_id, reported):
+    """Whether the printer's row already holds what its agent reports (``reported``: column → value)."""
+    conditions = " AND ".join(f"{_column(Printer, field)} = %s" for field in reported)
+    sql = f"SELECT 1 FROM {_table(Printer)} WHERE id = %s AND {conditions}"  # noqa: S608
+    return bool(_fetch(sql, [printer_id, *reported.values()]))
+
+
+def in_flight_job_ids(printer_id):
+    """This printer's jobs sent and not finished, in delivery order (re-sent on reconnect)."""
+    statuses = list(PrintJob.IN_FLIGHT_STATUSES)
+    sql = (
+        f"SELECT id FROM {_table(PrintJob)} WHERE printer_id = %s"  # noqa: S608
+        f" AND status IN ({_placeholders(statuses)}) ORDER BY priority, id"
+    )
+    return [row[0] for row in _fetch(sql, [printer_id, *statuses])]
 
 
 def printer_summary_rows(printer_ids):

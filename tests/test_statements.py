@@ -194,3 +194,29 @@ def test_incidents_close_ends_only_open_ones_of_the_reasons_given(make_printer):
 
     ended = dict(PrinterIncident.objects.values_list("reason", "ended_at"))
     assert ended == {"paper_out": now, "no_agent": None}
+
+
+def test_connection_updates_move_only_from_the_state_named_and_stamp_the_database_clock(make_printer):
+    from printing.models import Printer
+
+    printer = make_printer()
+    before = timezone.now() - timedelta(seconds=5)
+
+    assert not statements.printer_keep_connection(printer.pk, "chan-1")  # not connected yet
+    assert statements.printer_come_online(printer.pk, "chan-1")
+    assert not statements.printer_come_online(printer.pk, "chan-2")  # already online
+    assert statements.printer_keep_connection(printer.pk, "chan-2")
+
+    row = Printer.objects.get(pk=printer.pk)
+    assert (row.connected, row.connection_channel) == (True, "chan-2")
+    assert row.last_seen_at > before and timezone.is_aware(row.last_seen_at)
+    assert statements.printer_reported_as(printer.pk, {"connected": True, "connection_channel": "chan-2"})
+    assert not statements.printer_reported_as(printer.pk, {"connection_channel": "chan-1"})
+
+
+def test_in_flight_jobs_in_delivery_order(printer):
+    first, urgent, waiting = (services.job_create_test_page(printer=printer) for _ in range(3))
+    PrintJob.objects.filter(pk=urgent.pk).update(priority=1, status="printing")
+    PrintJob.objects.filter(pk=first.pk).update(status="sent")
+
+    assert statements.in_flight_job_ids(printer.pk) == [urgent.pk, first.pk]
