@@ -90,11 +90,11 @@ def test_an_orders_receipts_are_created_all_together_or_not_at_all(printers, cut
     render = services._order_document
     calls = []
 
-    def crash_on_the_second_printer(job, order, *, reprint):
+    def crash_on_the_second_printer(job, order, lines, *, reprint):
         calls.append(job.printer.name)
         if len(calls) == 2:
             raise RuntimeError("the process died here")
-        return render(job, order, reprint=reprint)
+        return render(job, order, lines, reprint=reprint)
 
     monkeypatch.setattr(services, "_order_document", crash_on_the_second_printer)
     with pytest.raises(RuntimeError):
